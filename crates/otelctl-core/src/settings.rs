@@ -1,0 +1,112 @@
+//! Turns raw flags and environment variables into validated settings, in one place.
+//!
+//! Every `OTELCTL_*` variable that shapes where the stack lives is read here, so commands
+//! receive typed values and an error always names the flag or variable that was wrong.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
+use crate::error::{Error, Result, Source};
+use crate::paths::DataDir;
+use crate::ports::{self, PortRange, Ports};
+use crate::root::{self, ProjectRoot, RootInputs};
+
+/// Flags shared by every command, as given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct RawGlobals {
+    pub root: Option<OsString>,
+    pub base_port: Option<String>,
+    pub port_range: Option<String>,
+}
+
+/// Validated settings for one invocation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub root: ProjectRoot,
+    pub fixed_base: Option<u16>,
+    pub range: PortRange,
+    pub mode_setting: ModeSetting,
+    pub home: Option<PathBuf>,
+    /// `$OTEL_SPOOL_DIR`, when set.
+    pub spool_override: Option<PathBuf>,
+}
+
+fn env_text(name: &'static str) -> Result<Option<String>> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v.into_string().map(Some).map_err(|v| Error::InvalidValue {
+            what: "value",
+            value: v.to_string_lossy().into_owned(),
+            origin: Source::Env(name),
+            expected: "UTF-8 text".to_string(),
+        }),
+    }
+}
+
+impl Settings {
+    /// Reads the environment and validates everything (root, base port, range, mode).
+    pub fn load(raw: RawGlobals) -> Result<Self> {
+        let fixed_base = match (&raw.base_port, env_text("OTELCTL_BASE_PORT")?) {
+            (Some(flag), _) => Some(ports::parse_base_port(flag, Source::Flag("--base-port"))?),
+            (None, Some(env)) => Some(ports::parse_base_port(
+                &env,
+                Source::Env("OTELCTL_BASE_PORT"),
+            )?),
+            (None, None) => None,
+        };
+        let range = match (&raw.port_range, env_text("OTELCTL_PORT_RANGE")?) {
+            (Some(flag), _) => PortRange::parse(flag, Source::Flag("--port-range"))?,
+            (None, Some(env)) => PortRange::parse(&env, Source::Env("OTELCTL_PORT_RANGE"))?,
+            (None, None) => PortRange::default(),
+        };
+        let mode_setting = match env_text("OTELCTL_MODE")? {
+            Some(m) => ModeSetting::parse(&m, Source::Env("OTELCTL_MODE"))?,
+            None => ModeSetting::Auto,
+        };
+        let root = root::resolve(&RootInputs::from_env(raw.root))?;
+        let non_empty_path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Ok(Settings {
+            root,
+            fixed_base,
+            range,
+            mode_setting,
+            home: non_empty_path("HOME"),
+            spool_override: non_empty_path("OTEL_SPOOL_DIR"),
+        })
+    }
+
+    /// This project's ports (hashed or fixed).
+    pub fn ports(&self) -> Ports {
+        Ports::for_root(&self.root, self.fixed_base, self.range)
+    }
+
+    /// The mode in effect, probing the system stack when the setting is `auto`.
+    pub fn detect(&self) -> Detection {
+        detect::detect(
+            self.mode_setting,
+            self.home.as_deref(),
+            detect::SYSTEM_COLLECTOR_PORT,
+        )
+    }
+
+    /// The stack endpoints for a mode.
+    pub fn endpoints(&self, mode: Mode) -> Endpoints {
+        Endpoints::for_mode(mode, &self.ports())
+    }
+
+    /// The data directory for a mode.
+    pub fn data_dir(&self, mode: Mode) -> DataDir {
+        DataDir::for_mode(mode, self.root.path(), self.home.as_deref())
+    }
+
+    /// The spool directory for a mode (`$OTEL_SPOOL_DIR` wins).
+    pub fn spool_dir(&self, mode: Mode) -> PathBuf {
+        crate::paths::spool_dir(self.spool_override.as_deref(), &self.data_dir(mode))
+    }
+}

@@ -1,0 +1,22 @@
+//! `otelctl env`: the exports for a shell entering the project, and the banner on stderr.
+
+use otelctl_core::exit;
+use otelctl_core::settings::Settings;
+use otelctl_core::shellenv::{self, Shell};
+use otelctl_core::Result;
+
+use crate::cli::EnvArgs;
+use crate::output;
+
+pub fn run(settings: &Settings, args: &EnvArgs) -> Result<u8> {
+    let shell = Shell::parse(&args.shell)?;
+    let detection = settings.detect();
+    let endpoints = settings.endpoints(detection.mode);
+    let data = settings.data_dir(detection.mode);
+    let rendered = shellenv::render(shell, &shellenv::exports(&detection, &endpoints, &data))?;
+    output::stdout(&rendered)?;
+    if !args.quiet {
+        output::stderr(&shellenv::banner(&detection, &endpoints));
+    }
+    Ok(exit::SUCCESS)
+}
