@@ -180,6 +180,19 @@ mod tests {
     }
 
     #[test]
+    fn probe_gives_up_on_a_listener_that_never_answers_within_150_ms() {
+        // Accepts connections (the kernel completes the handshake) but never reads or answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let started = Instant::now();
+        let result = probe_collector(port, Instant::now() + PROBE_BUDGET);
+        let took = started.elapsed();
+        assert!(result.unwrap_err().contains("did not answer"));
+        assert!(took < Duration::from_millis(150), "probe took {took:?}");
+        drop(silent);
+    }
+
+    #[test]
     fn mode_setting_rejects_unknown_values() {
         let err = ModeSetting::parse("sometimes", Source::Env("OTELCTL_MODE")).unwrap_err();
         let msg = err.to_string();

@@ -1,0 +1,119 @@
+//! `otelctl detect` and `env` mode selection against real sockets on 127.0.0.1:4318.
+//!
+//! One test function, because the system port is a single shared resource.
+
+mod common;
+
+use std::net::TcpListener;
+
+use common::*;
+use serde_json::Value;
+
+fn detect(home: &std::path::Path) -> Value {
+    let mut cmd = otelctl(home);
+    cmd.env_remove("OTELCTL_MODE");
+    let out = run(cmd, ["detect", "--json", "--root", "/work/project"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn auto_mode_follows_the_system_collector_and_the_spool() {
+    let home = tempfile::tempdir().unwrap();
+    let Ok(probe) = TcpListener::bind("127.0.0.1:4318") else {
+        return skip(
+            "127.0.0.1:4318 is taken by another program; cannot test system detection here",
+        );
+    };
+    drop(probe);
+
+    // Nothing listening: local, with the project's own endpoints.
+    let v = detect(home.path());
+    assert_eq!(v["mode"], "local", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("nothing listens on 127.0.0.1:4318"),
+        "{v}"
+    );
+    assert_eq!(v["collector"], "http://127.0.0.1:13938");
+    assert_eq!(v["grafana"], "http://127.0.0.1:13941");
+    assert_eq!(v["tempo"], "http://127.0.0.1:13940");
+
+    // A listener that accepts and never answers: still local (the probe gives up).
+    let silent = TcpListener::bind("127.0.0.1:4318").unwrap();
+    let v = detect(home.path());
+    assert_eq!(v["mode"], "local", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("did not answer"),
+        "{v}"
+    );
+    drop(silent);
+
+    // An HTTP server that is not a collector (404 to an export): local.
+    let (status, seen) = serve(TcpListener::bind("127.0.0.1:4318").unwrap(), 404);
+    let v = detect(home.path());
+    assert_eq!(v["mode"], "local", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("HTTP 404"), "{v}");
+    seen.recv().unwrap();
+
+    // The same server now accepts exports like a collector: system, and the probe was an
+    // empty OTLP/JSON export.
+    status.store(200, std::sync::atomic::Ordering::SeqCst);
+    let v = detect(home.path());
+    assert_eq!(v["mode"], "system", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("accepted an empty export"),
+        "{v}"
+    );
+    let req = seen.recv().unwrap();
+    assert!(
+        req.head.starts_with("POST /v1/traces HTTP/1.1"),
+        "{}",
+        req.head
+    );
+    assert!(
+        req.head
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{}",
+        req.head
+    );
+    assert_eq!(req.body, b"{}");
+    status.store(404, std::sync::atomic::Ordering::SeqCst);
+
+    // The system spool directory exists: system, without asking the network.
+    std::fs::create_dir_all(home.path().join(".otel/spool")).unwrap();
+    let v = detect(home.path());
+    assert_eq!(v["mode"], "system", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains(".otel/spool"), "{v}");
+    assert_eq!(v["collector"], "http://127.0.0.1:4318");
+    assert_eq!(v["tempo"], "http://127.0.0.1:3200");
+    assert_eq!(v["grafana"], "http://127.0.0.1:3700");
+
+    // env in system mode exports the system endpoints and $HOME/.otel.
+    let mut cmd = otelctl(home.path());
+    cmd.env_remove("OTELCTL_MODE");
+    let out = run(
+        cmd,
+        [
+            "env",
+            "--shell",
+            "json",
+            "--quiet",
+            "--root",
+            "/work/project",
+        ],
+    );
+    let env: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(env["OTELCTL_MODE"], "system");
+    assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://127.0.0.1:4318");
+    assert_eq!(
+        env["OTELCTL_DATA_DIR"],
+        home.path().join(".otel").to_str().unwrap()
+    );
+}

@@ -1,0 +1,158 @@
+//! `otelctl env`: the exports survive a real `sh` and `fish` exactly, for awkward project paths.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+const VARS: [&str; 5] = [
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_GRAFANA_URL",
+    "OTEL_TEMPO_URL",
+    "OTELCTL_MODE",
+    "OTELCTL_DATA_DIR",
+];
+
+/// A project directory whose name has spaces, both quotes, `$`, a backslash and non-ASCII.
+fn awkward_root(parent: &std::path::Path) -> std::path::PathBuf {
+    let root = parent.join("it's a \"dir\" $HOME \\back ünï");
+    std::fs::create_dir(&root).unwrap();
+    root
+}
+
+/// What the variables must be: from the JSON form, checked against the ports independently.
+fn expected(home: &std::path::Path, root: &std::path::Path) -> Vec<String> {
+    let out = run(
+        otelctl(home),
+        [
+            "env".as_ref(),
+            "--shell".as_ref(),
+            "json".as_ref(),
+            "--quiet".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let base = reference_base(root.to_str().unwrap().as_bytes(), 10000, 60000);
+    assert_eq!(
+        v["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        format!("http://127.0.0.1:{base}")
+    );
+    assert_eq!(
+        v["OTEL_TEMPO_URL"],
+        format!("http://127.0.0.1:{}", base + 2)
+    );
+    assert_eq!(
+        v["OTEL_GRAFANA_URL"],
+        format!("http://127.0.0.1:{}", base + 3)
+    );
+    assert_eq!(v["OTELCTL_MODE"], "local");
+    assert_eq!(
+        v["OTELCTL_DATA_DIR"],
+        root.join(".devenv/otel").to_str().unwrap()
+    );
+    VARS.iter()
+        .map(|k| v[k].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn nul_separated(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8(s.to_vec()).unwrap())
+        .collect()
+}
+
+#[test]
+fn sh_eval_sets_every_variable_exactly() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = awkward_root(dir.path());
+    let want = expected(home.path(), &root);
+
+    let script = format!(
+        r#"eval "$("$OTELCTL_UNDER_TEST" env --root "$ROOT_UNDER_TEST")" || exit 9; printf '%s\0' {}"#,
+        VARS.iter()
+            .map(|v| format!("\"${v}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut sh = sh_command(&otelctl(home.path()), "sh", &["-c", &script]);
+    let out = sh
+        .env("OTELCTL_UNDER_TEST", bin())
+        .env("ROOT_UNDER_TEST", &root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(nul_separated(&out.stdout), want);
+    let banner = stderr(&out);
+    assert!(
+        banner.contains(&format!("[otel] Collector: {}", want[0])),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("[otel] Grafana:   {}", want[1])),
+        "{banner}"
+    );
+    assert!(!root.join(".devenv").exists(), "env creates nothing");
+}
+
+#[test]
+fn fish_source_sets_every_variable_exactly() {
+    if Command::new("fish").arg("--version").output().is_err() {
+        return skip("fish is not installed (scripts/test installs it from Debian)");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = awkward_root(dir.path());
+    let want = expected(home.path(), &root);
+
+    let script = format!(
+        r#"$OTELCTL_UNDER_TEST env --shell fish --quiet --root $ROOT_UNDER_TEST | source; or exit 9; printf '%s\0' {}"#,
+        VARS.iter()
+            .map(|v| format!("${v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut fish = sh_command(
+        &otelctl(home.path()),
+        "fish",
+        &["--no-config", "-c", &script],
+    );
+    let out = fish
+        .env("OTELCTL_UNDER_TEST", bin())
+        .env("ROOT_UNDER_TEST", &root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(nul_separated(&out.stdout), want);
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet prints no banner: {}",
+        stderr(&out)
+    );
+}
+
+/// Reuses the cleaned environment of an `otelctl` command for a shell.
+fn sh_command(template: &Command, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    for (k, v) in template.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if !(name.starts_with("OTEL") || name.starts_with("DEVENV") || name == "HOME") {
+            cmd.env(&k, v);
+        }
+    }
+    cmd.args(args);
+    cmd
+}
