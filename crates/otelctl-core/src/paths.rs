@@ -1,7 +1,8 @@
 //! Where a project's stack keeps its state, and how state directories are created (private).
 //!
-//! Local mode: `<root>/.devenv/otel/`; system mode: `$HOME/.otel/`. Both hold `spool/`; local
-//! mode adds `tempo-data/`, `tempo-wal/`, `grafana-data/`, `grafana-provisioning/`. Nothing
+//! Local mode: `<root>/.devenv/otel/`; system mode: `$HOME/.otel/`. Both hold `spool/` and
+//! `dashboards/<project>/`; local mode adds `tempo-data/`, `tempo-wal/`, `grafana-data/`,
+//! `grafana-provisioning/`, `dashboards/builtin/`, `embedded/`. Nothing
 //! here creates a directory until a command that writes calls [`ensure_private_dir`].
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -54,6 +55,29 @@ impl DataDir {
     pub fn grafana_provisioning(&self) -> PathBuf {
         self.path.join("grafana-provisioning")
     }
+    /// Grafana provisioning: `grafana-provisioning/datasources/`.
+    pub fn grafana_datasources(&self) -> PathBuf {
+        self.grafana_provisioning().join("datasources")
+    }
+    /// Grafana provisioning: `grafana-provisioning/dashboards/` (provider files).
+    pub fn grafana_dashboard_providers(&self) -> PathBuf {
+        self.grafana_provisioning().join("dashboards")
+    }
+    /// Built-in dashboards JSON, read by the "otelctl" provider (folder "otelctl").
+    pub fn builtin_dashboards(&self) -> PathBuf {
+        self.path.join("dashboards").join("builtin")
+    }
+    /// A project's own dashboards JSON, read by a provider with the project's folder:
+    /// `<data>/dashboards/<project>/`. In local mode `project` is the project's name; in system
+    /// mode this is `~/.otel/dashboards/<project>/`, which the system Grafana provisions as one
+    /// folder per project.
+    pub fn project_dashboards(&self, project: &str) -> PathBuf {
+        self.path.join("dashboards").join(project)
+    }
+    /// State of the embedded receiver/viewer (`otelctl up --embedded`).
+    pub fn embedded(&self) -> PathBuf {
+        self.path.join("embedded")
+    }
     /// The spool of this data directory (see [`spool_dir`] for the override).
     pub fn spool(&self) -> PathBuf {
         self.path.join("spool")
@@ -96,8 +120,20 @@ mod tests {
         assert_eq!(d.path(), Path::new("/p/.devenv/otel"));
         assert_eq!(d.spool(), Path::new("/p/.devenv/otel/spool"));
         assert_eq!(d.tempo_wal(), Path::new("/p/.devenv/otel/tempo-wal"));
+        assert_eq!(
+            d.builtin_dashboards(),
+            Path::new("/p/.devenv/otel/dashboards/builtin")
+        );
+        assert_eq!(
+            d.grafana_datasources(),
+            Path::new("/p/.devenv/otel/grafana-provisioning/datasources")
+        );
         let s = DataDir::for_mode(Mode::System, Path::new("/p"), Some(Path::new("/home/u")));
         assert_eq!(s.spool(), Path::new("/home/u/.otel/spool"));
+        assert_eq!(
+            s.project_dashboards("web"),
+            Path::new("/home/u/.otel/dashboards/web")
+        );
         assert_eq!(spool_dir(Some(Path::new("/x")), &s), Path::new("/x"));
     }
 
