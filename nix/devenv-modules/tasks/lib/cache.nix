@@ -31,11 +31,15 @@ rec {
       rest = builtins.removeAttrs spec [ "key" ];
       stamp = stampFile name;
       keyed = spec ? key && spec.key != null;
-      exec = trace.exec name spec.exec + (if keyed then ''
+      # The key is recorded only when the command succeeded, whether or not the task's shell
+      # runs with `set -e`; a failure keeps its exit status.
+      exec = if !keyed then trace.exec name spec.exec else ''
+        {
+        ${trace.exec name spec.exec}} || exit $?
         mkdir -p "$(dirname "${stamp}")"
         { ${spec.key}
         } > "${stamp}.new" && mv "${stamp}.new" "${stamp}"
-      '' else "");
+      '';
       status =
         if keyed then
           trace.status name ''
