@@ -1,0 +1,42 @@
+# The otelctl binary, built from this repository's Cargo workspace (member crates/otelctl).
+#
+# Used by the flake's packages/overlay and, through `pkgs.callPackage`, by the devenv and NixOS
+# modules when no `otelctl` package is given, so the modules work with whatever nixpkgs the user has.
+{ lib, rustPlatform }:
+
+let
+  root = ../.;
+  manifest = builtins.fromTOML (builtins.readFile (root + "/crates/otelctl/Cargo.toml"));
+  workspace = builtins.fromTOML (builtins.readFile (root + "/Cargo.toml"));
+  # `version.workspace = true` reads as an attribute set; the number then lives in the root manifest.
+  declared = manifest.package.version or "0.0.0";
+  version = if builtins.isString declared then declared else workspace.workspace.package.version;
+in
+rustPlatform.buildRustPackage {
+  pname = "otelctl";
+  inherit version;
+
+  # Only what cargo needs, so editing Nix files or docs does not rebuild the binary.
+  src = lib.fileset.toSource {
+    inherit root;
+    fileset = lib.fileset.unions [
+      (root + "/Cargo.toml")
+      (root + "/Cargo.lock")
+      (root + "/crates")
+      # Built-in dashboards may be embedded at compile time (include_str!); absent is fine.
+      (lib.fileset.maybeMissing (root + "/dashboards"))
+    ];
+  };
+
+  cargoLock.lockFile = root + "/Cargo.lock";
+
+  cargoBuildFlags = [ "--package" "otelctl" ];
+  # The check phase runs the whole workspace's unit and integration tests.
+  cargoTestFlags = [ "--workspace" ];
+
+  meta = {
+    description = "Per-project OpenTelemetry tracing for Nix and devenv users";
+    mainProgram = "otelctl";
+    platforms = lib.platforms.unix;
+  };
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Assertions of nix/tests/trace-real.sh on what the recorder received.
+
+    check_trace_tree.py WORKDIR
+
+WORKDIR holds requests.jsonl (recorder), rc.<run> (exit statuses), env.<run> (the stand-in
+devenv's environment) and project/ (DEVENV_ROOT). Prints one "ok - ..." or "not ok - ..." line
+per assertion; exits 1 if any failed.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from otlp_spans import spans_from_records  # noqa: E402
+
+work = sys.argv[1]
+failures = 0
+
+
+def check(desc, cond, detail=""):
+    global failures
+    if cond:
+        print(f"ok - {desc}")
+    else:
+        failures += 1
+        print(f"not ok - {desc}" + (f": {detail}" if detail else ""))
+
+
+def read(name, default=""):
+    try:
+        with open(os.path.join(work, name), encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+def env_of(run):
+    env = {}
+    for line in read(f"env.{run}").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            env[key] = value
+    return env
+
+
+rc = {run: read(f"rc.{run}", "missing").strip() for run in ("1", "2", "3", "4")}
+spans = spans_from_records(os.path.join(work, "requests.jsonl")) if os.path.exists(
+    os.path.join(work, "requests.jsonl")) else []
+project = os.path.join(work, "project")
+
+
+def children(root):
+    return {s["name"]: s for s in spans
+            if s["service"] == "dt-task" and s["trace_id"] == root["trace_id"]
+            and s["parent_span_id"] == root["span_id"]}
+
+
+def attr(span, key):
+    value = (span or {}).get("attributes", {}).get(key)
+    return None if value is None else str(value).lower()
+
+
+roots = [s for s in spans if s["service"] == "dt"]
+ci_roots = [r for r in roots if r["name"] == "ci:all"]
+fail_roots = [r for r in roots if r["name"] == "app:fail"]
+
+check("dt ci:all exits 0 (first run)", rc["1"] == "0", f"exit {rc['1']}")
+check("dt ci:all exits 0 (second run)", rc["2"] == "0", f"exit {rc['2']}")
+check("dt app:fail exits with the task's status 3", rc["3"] == "3", f"exit {rc['3']}")
+check("otel-span exits 0", rc["4"] == "0", f"exit {rc['4']}")
+check("spans were received", len(spans) > 0, "the recorder got no trace export")
+check("two dt roots named ci:all and one app:fail",
+      len(ci_roots) == 2 and len(fail_roots) == 1, f"dt spans: {[r['name'] for r in roots]}")
+
+# The first ci:all run is the one where app:build really ran.
+first = next((r for r in ci_roots if attr(children(r).get("app:build"), "task.cached") == "false"), None)
+second = next((r for r in ci_roots if r is not first), None)
+check("first run: app:build is a dt-task child of the dt root with task.cached=false",
+      first is not None, f"children: {[ {n: attr(s, 'task.cached') for n, s in children(r).items()} for r in ci_roots]}")
+if first:
+    kids = children(first)
+    check("dt root has dt.args=ci:all", first["attributes"].get("dt.args") == "ci:all",
+          f"attributes {first['attributes']}")
+    check("dt root has no parent", first["parent_span_id"] in ("", "0" * 16), first["parent_span_id"])
+    check("dt root resource has devenv.root", first["resource"].get("devenv.root") == project,
+          f"resource {first['resource']}")
+    check("first run: app:lint is a child with task.cached=true", attr(kids.get("app:lint"), "task.cached") == "true",
+          f"children {list(kids)}")
+    check("first run: exactly the two tasks as children", sorted(kids) == ["app:build", "app:lint"], f"{sorted(kids)}")
+    env1 = env_of("1")
+    parts = env1.get("TRACEPARENT", "").split("-")
+    check("devenv got TRACEPARENT of the dt root",
+          len(parts) == 4 and parts[1] == first["trace_id"] and parts[2] == first["span_id"],
+          f"TRACEPARENT={env1.get('TRACEPARENT')!r}")
+    check("devenv got DEVENV_TRACE_DEFAULT_TO set and empty",
+          "DEVENV_TRACE_DEFAULT_TO" in env1 and env1["DEVENV_TRACE_DEFAULT_TO"] == "",
+          repr(env1.get("DEVENV_TRACE_DEFAULT_TO")))
+if second:
+    check("second run: app:build is cached (task.cached=true)",
+          attr(children(second).get("app:build"), "task.cached") == "true",
+          f"children {[(n, attr(s, 'task.cached')) for n, s in children(second).items()]}")
+    check("the two runs are separate traces", first is None or second["trace_id"] != first["trace_id"])
+check("app:build ran once (the key skipped the second run)",
+      read("project/build.log").count("built") == 1, repr(read("project/build.log")))
+check("the cache key was recorded",
+      read("project/.devenv/state/otel-task-cache/app_build").strip() == "v1")
+
+if fail_roots:
+    root = fail_roots[0]
+    kid = children(root).get("app:fail")
+    check("app:fail: child span with task.cached=false", attr(kid, "task.cached") == "false", f"{kid}")
+    check("app:fail: child exit.code=3", attr(kid, "exit.code") == "3", f"{(kid or {}).get('attributes')}")
+    check("app:fail: root exit.code=3", attr(root, "exit.code") == "3", f"{root['attributes']}")
+    check("app:fail: dt.args=app:fail", root["attributes"].get("dt.args") == "app:fail", f"{root['attributes']}")
+
+compat = [s for s in spans if s["service"] == "compat-svc" and s["name"] == "compat-span"]
+check("otel-span SERVICE NAME --attr k=v: span with the attribute",
+      len(compat) == 1 and compat[0]["attributes"].get("k") == "v", f"{compat}")
+
+sys.exit(1 if failures else 0)

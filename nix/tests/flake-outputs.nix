@@ -1,0 +1,113 @@
+# The flake's outputs, evaluated with a stub nixpkgs input (nixpkgs' lib + stub pkgs per system):
+# the attribute shape users and `nix flake check` rely on.
+#
+#   nix-instantiate --eval --strict --json nix/tests/flake-outputs.nix --arg lib 'import <nixpkgs-lib>/lib'
+{ lib }:
+
+let
+  systems = [ "aarch64-darwin" "aarch64-linux" "x86_64-darwin" "x86_64-linux" ];
+  nixpkgs = {
+    inherit lib;
+    legacyPackages = lib.genAttrs systems (system: import ./stubs/pkgs.nix { inherit lib system; withOtelctl = false; });
+  };
+  flake = import ../../flake.nix;
+  self = flake.outputs { inherit self nixpkgs; };
+
+  x86 = self.checks.x86_64-linux;
+  devenv = (lib.evalModules {
+    modules = [
+      ./stubs/devenv.nix
+      { _module.args.pkgs = nixpkgs.legacyPackages.x86_64-linux; }
+      (self.devenvModules.otel { basePort = 14000; })
+    ];
+  }).config;
+
+  tests = {
+    topLevel = {
+      expr = builtins.attrNames self;
+      expected = [ "checks" "devenvModules" "lib" "nixosModules" "overlays" "packages" "templates" ];
+    };
+    devenvModules = {
+      expr = { names = builtins.attrNames self.devenvModules; fn = builtins.isFunction self.devenvModules.otel; };
+      expected = { names = [ "default" "otel" ]; fn = true; };
+    };
+    devenvModuleEvaluates = {
+      expr = { base = devenv.env.OTELCTL_BASE_PORT; processes = builtins.attrNames devenv.processes; };
+      expected = { base = "14000"; processes = [ "otel-collector" "otel-grafana" "otel-tempo" ]; };
+    };
+    nixosModules = {
+      expr = { names = builtins.attrNames self.nixosModules; path = self.nixosModules.otel-stack == ../nixos-modules/otel-stack.nix; };
+      expected = { names = [ "default" "otel-stack" ]; path = true; };
+    };
+    packagesPerSystem = {
+      expr = lib.mapAttrs (_: p: builtins.attrNames p) self.packages;
+      expected = lib.genAttrs systems (_: [ "default" "otelctl" ]);
+    };
+    packageFromPackageNix = {
+      expr = lib.hasSuffix "/nix/package.nix" self.packages.x86_64-linux.otelctl.calledWith
+        && self.packages.x86_64-linux.default == self.packages.x86_64-linux.otelctl;
+      expected = true;
+    };
+    overlay = {
+      expr = lib.hasSuffix "/nix/package.nix" (self.overlays.default nixpkgs.legacyPackages.x86_64-linux { }).otelctl.calledWith;
+      expected = true;
+    };
+    checksPerSystem = {
+      expr = { linux = builtins.attrNames x86; darwin = builtins.attrNames self.checks.aarch64-darwin; };
+      expected = {
+        linux = [ "nix-module-tests" "otel-stack-spool" "otel-traced" "otelctl" ];
+        darwin = [ "nix-module-tests" "otelctl" ];
+      };
+    };
+    nixosTestUsesTemplate = {
+      expr = {
+        imports = x86.otel-traced.test.imports;
+        moduleInDefaults = x86.otel-traced.test.defaults.imports;
+        package = x86.otel-traced.test.defaults.services.otel-stack.package == self.packages.x86_64-linux.otelctl;
+      };
+      expected = {
+        imports = [ ../../templates/otel_traced.nix ];
+        moduleInDefaults = [ self.nixosModules.otel-stack ];
+        package = true;
+      };
+    };
+    moduleTestsCheckPasses = {
+      expr = lib.hasInfix "passed, 0 failed" x86.nix-module-tests.script;
+      expected = true;
+    };
+    templates = {
+      expr = lib.mapAttrs (_: t: { exists = builtins.pathExists t.path; described = t.description != ""; }) self.templates;
+      expected = lib.genAttrs [ "default" "devenv" "nixos-test" ] (_: { exists = true; described = true; });
+    };
+    templateFiles = {
+      expr = map builtins.pathExists [
+        ../../templates/devenv/devenv.nix
+        ../../templates/devenv/devenv.yaml
+        ../../templates/nixos-test/flake.nix
+        ../../templates/nixos-test/otel_traced.nix
+        ../../templates/otel_traced.nix
+      ];
+      expected = [ true true true true true ];
+    };
+    libHelpers = {
+      expr = {
+        names = builtins.attrNames self.lib;
+        env = self.lib.moduleEnv { basePort = 1; };
+        traced = lib.hasInfix "span 'dt-task' 'a'" ((self.lib.trace { }).exec "a" "b");
+      };
+      expected = {
+        names = [ "cache" "moduleEnv" "ports" "scripts" "trace" ];
+        env = { OTELCTL_BASE_PORT = "1"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-60000"; };
+        traced = true;
+      };
+    };
+  };
+
+  results = lib.mapAttrsToList
+    (name: t: { name = "flake.${name}"; ok = t.expr == t.expected; inherit (t) expr expected; })
+    tests;
+in
+{
+  passed = map (r: r.name) (lib.filter (r: r.ok) results);
+  failed = map (r: { inherit (r) name expected; actual = r.expr; }) (lib.filter (r: !r.ok) results);
+}

@@ -1,0 +1,357 @@
+# Module-evaluation tests: the devenv module and the NixOS module evaluated with nixpkgs'
+# lib.evalModules against devenv- and NixOS-shaped option declarations (./stubs) and stub pkgs.
+#
+#   nix-instantiate --eval --strict --json nix/tests/modules.nix --arg lib 'import <nixpkgs-lib>/lib'
+#
+# Returns { passed = [ name ]; failed = [ { name; expected; actual; } ]; } (also used by the
+# flake's nix-module-tests check).
+{ lib }:
+
+let
+  stubPkgs = args: import ./stubs/pkgs.nix ({ inherit lib; } // args);
+  pkgs = stubPkgs { };
+  store = name: "/nix/store/00000000000000000000000000000000-${name}";
+  otelctl = "${store "otelctl"}/bin/otelctl";
+
+  # ---- devenv ------------------------------------------------------------------------------
+  devenvModule = import ../devenv-modules/otel.nix;
+  evalDevenv = { args ? { }, pkgs ? stubPkgs { }, extra ? { } }:
+    (lib.evalModules {
+      modules = [ ./stubs/devenv.nix { _module.args.pkgs = pkgs; } (devenvModule args) extra ];
+    }).config;
+
+  dv = evalDevenv { };
+  dvArgs = evalDevenv {
+    args = {
+      basePort = 14000;
+      mode = "local";
+      portRangeStart = 20000;
+      portRangeEnd = 30000;
+      extraDashboards = [ "/srv/dash" ./stubs ];
+      tempoRetention = "24h";
+      devenvTrace = null;
+      quiet = true;
+    };
+  };
+  dvNoOtelctl = evalDevenv { pkgs = stubPkgs { withOtelctl = false; }; };
+  dvOwnPackage = evalDevenv { args.package = pkgs.drv "my-otelctl" { }; };
+  trace = import ../devenv-modules/tasks/lib/trace.nix { inherit lib; };
+  dvUser = evalDevenv {
+    extra = {
+      env.OTELCTL_MODE = lib.mkForce "system";
+      env.MY_VAR = "1";
+      processes.web.exec = "python -m http.server";
+      processes.otel-grafana.start.enable = false;
+      tasks."app:build".exec = trace.exec "app:build" "make";
+    };
+  };
+  badMode = builtins.tryEval (evalDevenv { args.mode = "remote"; }).env.OTELCTL_MODE;
+
+  readyOf = name: { inherit (dv.processes.${name}.ready) exec period probe_timeout; };
+
+  devenvTests = {
+    processes = {
+      expr = builtins.attrNames dv.processes;
+      expected = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+    };
+    collectorExec = { expr = dv.processes.otel-collector.exec; expected = "exec ${otelctl} run collector"; };
+    tempoExec = { expr = dv.processes.otel-tempo.exec; expected = "exec ${otelctl} run tempo"; };
+    grafanaExec = { expr = dv.processes.otel-grafana.exec; expected = "exec ${otelctl} run grafana"; };
+    collectorReady = {
+      expr = readyOf "otel-collector";
+      expected = { exec = "${otelctl} wait collector --timeout 2"; period = 1; probe_timeout = 5; };
+    };
+    tempoReady = { expr = (readyOf "otel-tempo").exec; expected = "${otelctl} wait tempo --timeout 2"; };
+    grafanaReady = { expr = (readyOf "otel-grafana").exec; expected = "${otelctl} wait grafana --timeout 2"; };
+    processOrder = {
+      expr = lib.mapAttrs (_: p: p.after) dv.processes;
+      expected = {
+        otel-collector = [ "devenv:processes:otel-tempo@started" ];
+        otel-grafana = [ "devenv:processes:otel-tempo@started" ];
+        otel-tempo = [ ];
+      };
+    };
+    restartPolicy = { expr = dv.processes.otel-collector.restart.on; expected = "on_failure"; };
+
+    envDefaults = {
+      expr = dv.env;
+      expected = {
+        OTELCTL_MODE = "auto";
+        OTELCTL_PORT_RANGE = "10000-60000";
+        OTELCTL_DEVENV_TRACE = "otlp-grpc";
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcontribcol";
+        OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
+        OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
+        OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";
+      };
+    };
+    envFromArgs = {
+      expr = builtins.removeAttrs dvArgs.env [
+        "OTELCTL_COLLECTOR_BIN" "OTELCTL_TEMPO_BIN" "OTELCTL_GRAFANA_BIN" "OTELCTL_GRAFANA_HOMEPATH"
+      ];
+      expected = {
+        OTELCTL_MODE = "local";
+        OTELCTL_BASE_PORT = "14000";
+        OTELCTL_PORT_RANGE = "20000-30000";
+        OTELCTL_EXTRA_DASHBOARDS = "/srv/dash:${toString ./stubs}";
+        OTELCTL_TEMPO_RETENTION = "24h";
+        OTELCTL_DEVENV_TRACE = "off";
+      };
+    };
+    badModeRejected = { expr = badMode.success; expected = false; };
+
+    enterShell = { expr = dv.enterShell; expected = "eval \"$(${otelctl} env)\"\n"; };
+    enterShellQuiet = { expr = dvArgs.enterShell; expected = "eval \"$(${otelctl} env --quiet)\"\n"; };
+
+    packages = {
+      expr = map (p: p.name) dv.packages;
+      expected = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" ];
+    };
+    packageFromSource = {
+      expr = lib.hasSuffix "/nix/package.nix" (builtins.head dvNoOtelctl.packages).calledWith;
+      expected = true;
+    };
+    packageArgument = {
+      expr = dvOwnPackage.processes.otel-tempo.exec;
+      expected = "exec ${store "my-otelctl"}/bin/otelctl run tempo";
+    };
+
+    scripts = { expr = builtins.attrNames dv.scripts; expected = [ "dt" "otel" "otel-span" ]; };
+    dtScript = {
+      expr = lib.hasInfix
+        "exec '${otelctl}' span dt \"$task_name\" --attr \"dt.args=$*\" -- devenv tasks run \"$@\" --mode before"
+        dv.scripts.dt.exec;
+      expected = true;
+    };
+    dtClearsDevenvDefaultTrace = {
+      expr = lib.hasInfix "export DEVENV_TRACE_DEFAULT_TO=\n" dv.scripts.dt.exec;
+      expected = true;
+    };
+    otelSpanScript = { expr = dv.scripts.otel-span.exec; expected = "exec '${otelctl}' span \"$@\"\n"; };
+    otelScript = { expr = dv.scripts.otel.exec; expected = "exec '${otelctl}' \"$@\"\n"; };
+
+    userOverridesMerge = {
+      expr = {
+        mode = dvUser.env.OTELCTL_MODE;
+        mine = dvUser.env.MY_VAR;
+        processes = builtins.attrNames dvUser.processes;
+        grafanaStarts = dvUser.processes.otel-grafana.start.enable;
+        taskTraced = lib.hasInfix "span 'dt-task' 'app:build' --attr task.cached=false" dvUser.tasks."app:build".exec;
+      };
+      expected = {
+        mode = "system";
+        mine = "1";
+        processes = [ "otel-collector" "otel-grafana" "otel-tempo" "web" ];
+        grafanaStarts = false;
+        taskTraced = true;
+      };
+    };
+  };
+
+  # ---- NixOS -------------------------------------------------------------------------------
+  evalNixos = { pkgs ? stubPkgs { }, config ? { } }:
+    (lib.evalModules {
+      modules = [ ./stubs/nixos.nix { _module.args.pkgs = pkgs; } ../nixos-modules/otel-stack.nix config ];
+    }).config;
+  failedAssertions = cfg: map (a: a.message) (lib.filter (a: !a.assertion) cfg.assertions);
+
+  off = evalNixos { };
+  on = evalNixos { config.services.otel-stack.enable = true; };
+  alice = evalNixos {
+    config = {
+      users.users.alice.isNormalUser = true;
+      services.otel-stack = {
+        enable = true;
+        user = "alice";
+        tempo.retention = "72h";
+        collector.settings.exporters.debug.verbosity = "basic";
+        grafana.settings."auth.anonymous" = { enabled = true; org_role = "Admin"; };
+        environment.OTELCTL_GRAFANA_PORT = "3701";
+      };
+    };
+  };
+  unknownUser = evalNixos { config.services.otel-stack = { enable = true; user = "bob"; }; };
+  samePorts = evalNixos {
+    config.services.otel-stack = { enable = true; ports.grafana = 4318; };
+  };
+  noOtelctl = evalNixos {
+    pkgs = stubPkgs { withOtelctl = false; };
+    config.services.otel-stack.enable = true;
+  };
+
+  svc = cfg: name: cfg.systemd.services.${name};
+  env = cfg: name: (svc cfg name).environment;
+  componentEnv = cfg: lib.filterAttrs (n: _: lib.hasPrefix "OTELCTL_" n && !lib.hasSuffix "_BIN" n && n != "OTELCTL_GRAFANA_HOMEPATH") (env cfg "otel-collector");
+
+  # The template's node, evaluated with the module the flake check puts in `defaults`.
+  template = import ../../templates/otel_traced.nix { };
+  templateNode = evalNixos { config = template.nodes.machine; };
+  spoolTest = import ./nixos-spool.nix { };
+  spoolNode = evalNixos { config = spoolTest.nodes.machine; };
+
+  nixosTests = {
+    disabledDoesNothing = {
+      expr = { services = off.systemd.services; users = off.users.users; tmpfiles = off.systemd.tmpfiles.rules; };
+      expected = { services = { }; users = { }; tmpfiles = [ ]; };
+    };
+    services = {
+      expr = builtins.attrNames on.systemd.services;
+      expected = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+    };
+    defaultUser = {
+      expr = { inherit (on.users.users.otel-stack) isSystemUser group home createHome; groups = builtins.attrNames on.users.groups; };
+      expected = { isSystemUser = true; group = "otel-stack"; home = "/var/lib/otel-stack"; createHome = true; groups = [ "otel-stack" ]; };
+    };
+    execStart = {
+      expr = lib.mapAttrs (_: s: s.serviceConfig.ExecStart) on.systemd.services;
+      expected = {
+        otel-collector = "${otelctl} --root /var/lib/otel-stack run collector";
+        otel-grafana = "${otelctl} --root /var/lib/otel-stack run grafana";
+        otel-tempo = "${otelctl} --root /var/lib/otel-stack run tempo";
+      };
+    };
+    readiness = {
+      expr = (svc on "otel-tempo").serviceConfig.ExecStartPost;
+      expected = "${otelctl} --root /var/lib/otel-stack wait tempo --timeout 120";
+    };
+    runsAsUser = {
+      expr = { inherit ((svc on "otel-grafana").serviceConfig) User Group WorkingDirectory Restart; };
+      expected = { User = "otel-stack"; Group = "otel-stack"; WorkingDirectory = "/var/lib/otel-stack"; Restart = "on-failure"; };
+    };
+    fixedPortsLocalMode = {
+      expr = componentEnv on;
+      expected = {
+        OTELCTL_MODE = "local";
+        OTELCTL_DATA_DIR = "/var/lib/otel-stack";
+        OTELCTL_COLLECTOR_PORT = "4318";
+        OTELCTL_TEMPO_OTLP_GRPC_PORT = "4317";
+        OTELCTL_TEMPO_HTTP_PORT = "3200";
+        OTELCTL_GRAFANA_PORT = "3700";
+        OTELCTL_COLLECTOR_METRICS_PORT = "8888";
+        OTELCTL_TEMPO_GRPC_PORT = "9095";
+        OTELCTL_SPOOL_DIR = "/var/lib/otel-stack/.otel/spool";
+        OTELCTL_DASHBOARDS_DIR = "/var/lib/otel-stack/.otel/dashboards";
+      };
+    };
+    binaries = {
+      expr = lib.filterAttrs (n: _: lib.hasSuffix "_BIN" n || n == "OTELCTL_GRAFANA_HOMEPATH") (env on "otel-tempo");
+      expected = {
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcontribcol";
+        OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
+        OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
+        OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";
+      };
+    };
+    ordering = {
+      expr = lib.mapAttrs (_: s: { inherit (s) wants after partOf wantedBy; }) on.systemd.services;
+      expected =
+        let
+          unit = deps: { wants = deps; after = [ "network.target" "systemd-tmpfiles-setup.service" ] ++ deps; partOf = [ "otel-stack.target" ]; wantedBy = [ "multi-user.target" ]; };
+        in
+        { otel-collector = unit [ "otel-tempo.service" ]; otel-grafana = unit [ "otel-tempo.service" ]; otel-tempo = unit [ ]; };
+    };
+    target = {
+      expr = { inherit (on.systemd.targets.otel-stack) wants after wantedBy; };
+      expected = {
+        wants = [ "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
+        after = [ "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
+        wantedBy = [ "multi-user.target" ];
+      };
+    };
+    tmpfiles = {
+      expr = on.systemd.tmpfiles.rules;
+      expected = [
+        "d /var/lib/otel-stack 0750 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel 0755 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel/spool 0755 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel/dashboards 0755 otel-stack otel-stack - -"
+      ];
+    };
+    systemPackages = { expr = map (p: p.name) on.environment.systemPackages; expected = [ "otelctl" ]; };
+    assertionsHold = { expr = failedAssertions on; expected = [ ]; };
+
+    userHome = {
+      expr = {
+        spool = (env alice "otel-collector").OTELCTL_SPOOL_DIR;
+        dashboards = (env alice "otel-grafana").OTELCTL_DASHBOARDS_DIR;
+        home = (env alice "otel-tempo").HOME;
+        inherit ((svc alice "otel-collector").serviceConfig) User Group;
+        noSystemUser = alice.users.users ? otel-stack;
+        tmpfiles = builtins.elemAt alice.systemd.tmpfiles.rules 2;
+      };
+      expected = {
+        spool = "/home/alice/.otel/spool";
+        dashboards = "/home/alice/.otel/dashboards";
+        home = "/home/alice";
+        User = "alice";
+        Group = "users";
+        noSystemUser = false;
+        tmpfiles = "d /home/alice/.otel/spool 0755 alice users - -";
+      };
+    };
+    retention = { expr = (env alice "otel-tempo").OTELCTL_TEMPO_RETENTION or null; expected = "72h"; };
+    retentionUnsetByDefault = { expr = (env on "otel-tempo") ? OTELCTL_TEMPO_RETENTION; expected = false; };
+    collectorSettingsAsYamlFile = {
+      expr = {
+        file = (env alice "otel-collector").OTELCTL_COLLECTOR_EXTRA_CONFIG;
+        value = (pkgs.formats.yaml { }).type.check alice.services.otel-stack.collector.settings;
+        tempoHasNone = (env alice "otel-collector") ? OTELCTL_TEMPO_EXTRA_CONFIG;
+      };
+      expected = {
+        file = store "otel-stack-OTELCTL_COLLECTOR_EXTRA_CONFIG.yaml";
+        value = true;
+        tempoHasNone = false;
+      };
+    };
+    grafanaSettingsAsEnv = {
+      expr = {
+        grafana = lib.filterAttrs (n: _: lib.hasPrefix "GF_" n) (env alice "otel-grafana");
+        tempoHasNone = lib.any (lib.hasPrefix "GF_") (builtins.attrNames (env alice "otel-tempo"));
+      };
+      expected = {
+        grafana = { GF_AUTH_ANONYMOUS_ENABLED = "true"; GF_AUTH_ANONYMOUS_ORG_ROLE = "Admin"; };
+        tempoHasNone = false;
+      };
+    };
+    extraEnvironmentWins = { expr = (env alice "otel-grafana").OTELCTL_GRAFANA_PORT; expected = "3701"; };
+    unknownUserAsserted = {
+      expr = failedAssertions unknownUser;
+      expected = [ "services.otel-stack.user: user \"bob\" is not declared in users.users." ];
+    };
+    duplicatePortsAsserted = {
+      expr = failedAssertions samePorts;
+      expected = [ "services.otel-stack.ports: every port must be different." ];
+    };
+    packageFromSource = {
+      expr = lib.hasSuffix "/nix/package.nix" (builtins.head noOtelctl.environment.systemPackages).calledWith;
+      expected = true;
+    };
+    templateNode = {
+      expr = {
+        services = builtins.attrNames templateNode.systemd.services;
+        spool = (env templateNode "otel-collector").OTELCTL_SPOOL_DIR;
+        assertions = failedAssertions templateNode;
+        name = template.name;
+      };
+      expected = {
+        services = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+        spool = "/home/tester/.otel/spool";
+        assertions = [ ];
+        name = "otel-traced";
+      };
+    };
+    spoolTestNode = {
+      expr = (env spoolNode "otel-collector").OTELCTL_SPOOL_DIR;
+      expected = "/home/tester/.otel/spool";
+    };
+  };
+
+  run = prefix: tests: lib.mapAttrsToList
+    (name: t: { name = "${prefix}.${name}"; ok = t.expr == t.expected; inherit (t) expr expected; })
+    tests;
+  results = run "devenv" devenvTests ++ run "nixos" nixosTests;
+in
+{
+  passed = map (r: r.name) (lib.filter (r: r.ok) results);
+  failed = map (r: { inherit (r) name expected; actual = r.expr; }) (lib.filter (r: !r.ok) results);
+}

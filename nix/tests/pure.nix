@@ -1,0 +1,159 @@
+# Tests of the pure helpers (builtins only: no nixpkgs needed).
+#
+#   nix-instantiate --eval --strict --json nix/tests/pure.nix
+#
+# Returns { passed = [ name ]; failed = [ { name; expected; actual; } ]; skipped = [ { name; reason; } ]; }
+let
+  hasInfix = infix: s: builtins.match ".*${escapeRegex infix}.*" (builtins.replaceStrings [ "\n" ] [ " " ] s) != null;
+  # As nixpkgs' lib.strings.escapeRegex.
+  escapeRegex = builtins.replaceStrings
+    [ "\\" "[" "{" "(" ")" "^" "$" "?" "*" "+" "|" "." ]
+    [ "\\\\" "\\[" "\\{" "\\(" "\\)" "\\^" "\\$" "\\?" "\\*" "\\+" "\\|" "\\." ];
+  throws = v: !(builtins.tryEval (builtins.deepSeq v v)).success;
+
+  env = import ../lib/env.nix;
+  scripts = import ../devenv-modules/otel/scripts.nix { otelctl = "/bin/otelctl"; };
+  trace = import ../devenv-modules/tasks/lib/trace.nix { otelctl = "/bin/otelctl"; };
+  cache = import ../devenv-modules/tasks/lib/cache.nix { otelctl = "/bin/otelctl"; };
+  helpers = import ../lib { };
+
+  lock = builtins.fromJSON (builtins.readFile ../../flake.lock);
+  flake = import ../../flake.nix;
+  locked = lock.nodes.nixpkgs.locked;
+  original = lock.nodes.nixpkgs.original;
+
+  cachedBuild = cache.task "app:build" { exec = "make"; key = "sha256sum Makefile"; after = [ "app:deps" ]; };
+  statusOnly = cache.task "app:lint" { exec = "lint"; status = "test -e .linted"; };
+
+  tests = {
+    envDefaults = {
+      expr = env { };
+      expected = { OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-60000"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; };
+    };
+    envAll = {
+      expr = env {
+        basePort = 14000;
+        mode = "system";
+        portRangeStart = 1;
+        portRangeEnd = 2;
+        extraDashboards = [ "/a" "/b" ];
+        tempoRetention = "1h";
+        devenvTrace = "otlp-http-protobuf";
+      };
+      expected = {
+        OTELCTL_MODE = "system";
+        OTELCTL_BASE_PORT = "14000";
+        OTELCTL_PORT_RANGE = "1-2";
+        OTELCTL_EXTRA_DASHBOARDS = "/a:/b";
+        OTELCTL_TEMPO_RETENTION = "1h";
+        OTELCTL_DEVENV_TRACE = "otlp-http-protobuf";
+      };
+    };
+    envPathNotCopied = { expr = (env { extraDashboards = [ ./. ]; }).OTELCTL_EXTRA_DASHBOARDS; expected = toString ./.; };
+    envRejectsMode = { expr = throws (env { mode = "remote"; }); expected = true; };
+    envRejectsTrace = { expr = throws (env { devenvTrace = "zipkin"; }); expected = true; };
+
+    dtWrapsDevenvTasks = {
+      expr = hasInfix "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$*\" -- devenv tasks run \"$@\" --mode before" scripts.dt;
+      expected = true;
+    };
+    dtUsage = { expr = hasInfix "usage: dt TASK" scripts.dt; expected = true; };
+    otelSpan = { expr = scripts.otel-span; expected = "exec '/bin/otelctl' span \"$@\"\n"; };
+    otel = { expr = scripts.otel; expected = "exec '/bin/otelctl' \"$@\"\n"; };
+
+    traceExec = {
+      expr = trace.exec "ts:check" "tsc --build";
+      expected = ''
+        if command -v '/bin/otelctl' >/dev/null 2>&1; then
+          '/bin/otelctl' span 'dt-task' 'ts:check' --attr task.cached=false -- "''${BASH:-bash}" -e -c 'tsc --build'
+        else
+          "''${BASH:-bash}" -e -c 'tsc --build'
+        fi
+      '';
+    };
+    traceQuotes = { expr = hasInfix "-c 'echo '\\''hi'\\'''" (trace.exec "x" "echo 'hi'"); expected = true; };
+    traceStatusCached = {
+      expr = hasInfix "span 'dt-task' 'ts:check' --attr task.cached=true -- true || true" (trace.status "ts:check" "true");
+      expected = true;
+    };
+    traceDefaultsToPath = {
+      expr = hasInfix "command -v 'otelctl'" ((import ../devenv-modules/tasks/lib/trace.nix { lib = null; }).exec "a" "b");
+      expected = true;
+    };
+    traceService = {
+      expr = hasInfix "span 'ci' 'a'" ((import ../devenv-modules/tasks/lib/trace.nix { service = "ci"; }).exec "a" "b");
+      expected = true;
+    };
+
+    cacheKeepsOtherAttrs = { expr = cachedBuild.after; expected = [ "app:deps" ]; };
+    cacheDropsKey = { expr = cachedBuild ? key; expected = false; };
+    cacheExecRecordsKey = {
+      expr = hasInfix "> \"$DEVENV_STATE/otel-task-cache/app_build.new\" && mv" cachedBuild.exec
+        && hasInfix "task.cached=false" cachedBuild.exec;
+      expected = true;
+    };
+    cacheStatusComparesKey = {
+      expr = hasInfix "[ -f \"$DEVENV_STATE/otel-task-cache/app_build\" ]" cachedBuild.status
+        && hasInfix "task.cached=true" cachedBuild.status;
+      expected = true;
+    };
+    cacheStatusPassthrough = { expr = statusOnly.status == trace.status "app:lint" "test -e .linted"; expected = true; };
+    cacheNoStatus = { expr = (cache.task "a" { exec = "b"; }) ? status; expected = false; };
+    cacheRejectsKeyAndStatus = { expr = throws (cache.task "a" { exec = "b"; key = "c"; status = "d"; }); expected = true; };
+
+    libHelpers = {
+      expr = builtins.attrNames helpers;
+      expected = [ "cache" "moduleEnv" "ports" "scripts" "trace" ];
+    };
+
+    lockVersion = { expr = lock.version; expected = 7; };
+    lockRev = { expr = builtins.match "[0-9a-f]{40}" locked.rev != null; expected = true; };
+    lockNarHash = { expr = builtins.match "sha256-[A-Za-z0-9+/]{43}=" locked.narHash != null; expected = true; };
+    lockLastModified = { expr = builtins.isInt locked.lastModified; expected = true; };
+    lockMatchesFlakeInputs = {
+      expr = {
+        inputs = builtins.attrNames flake.inputs;
+        url = flake.inputs.nixpkgs.url;
+        rootInputs = lock.nodes.root.inputs;
+      };
+      expected = {
+        inputs = [ "nixpkgs" ];
+        url = "github:${original.owner}/${original.repo}/${original.ref}";
+        rootInputs = { nixpkgs = "nixpkgs"; };
+      };
+    };
+  };
+
+  # The port function belongs to the foundation work; test it when it is there.
+  portsFile = ../lib/ports.nix;
+  portsTests =
+    if !builtins.pathExists portsFile then { }
+    else
+      let
+        ports = import portsFile;
+        p = ports { root = "/home/dev/project"; };
+        q = ports { root = "/home/dev/other"; portRangeStart = 20000; portRangeEnd = 20100; };
+        fixed = ports { root = "/x"; basePort = 14000; };
+        offsets = s: map (k: s.${k} - s.base) [
+          "collector_otlp_http" "tempo_otlp_grpc" "tempo_http" "grafana_http" "collector_metrics" "tempo_grpc"
+        ];
+      in
+      {
+        portsOffsets = { expr = offsets p; expected = [ 0 1 2 3 4 5 ]; };
+        portsInRange = { expr = p.base >= 10000 && p.base + 5 < 60000; expected = true; };
+        portsCustomRange = { expr = q.base >= 20000 && q.base + 5 < 20100; expected = true; };
+        portsStable = { expr = p == ports { root = "/home/dev/project"; }; expected = true; };
+        portsBasePort = { expr = fixed.base; expected = 14000; };
+      };
+
+  results = builtins.map
+    (name: let t = (tests // portsTests).${name}; in { inherit name; ok = t.expr == t.expected; inherit (t) expr expected; })
+    (builtins.attrNames (tests // portsTests));
+in
+{
+  passed = map (r: r.name) (builtins.filter (r: r.ok) results);
+  failed = map (r: { inherit (r) name expected; actual = r.expr; }) (builtins.filter (r: !r.ok) results);
+  skipped =
+    if builtins.pathExists portsFile then [ ]
+    else [{ name = "ports"; reason = "nix/lib/ports.nix is not in this tree yet (foundation work)"; }];
+}

@@ -1,0 +1,45 @@
+# Stub `pkgs` for module-evaluation tests: just enough attributes, no builds.
+# Derivations are plain attribute sets with type = "derivation" and a fake store path.
+{ lib
+, system ? "x86_64-linux"
+, withOtelctl ? true
+}:
+
+let
+  drv = name: extra: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    meta = { };
+  } // extra;
+in
+{
+  inherit lib drv;
+
+  stdenv.hostPlatform = {
+    inherit system;
+    isLinux = lib.hasSuffix "-linux" system;
+    isDarwin = lib.hasSuffix "-darwin" system;
+  };
+
+  bash = drv "bash" { meta.mainProgram = "bash"; };
+  curl = drv "curl" { meta.mainProgram = "curl"; };
+  opentelemetry-collector-contrib = drv "opentelemetry-collector-contrib" { meta.mainProgram = "otelcontribcol"; };
+  tempo = drv "tempo" { };
+  grafana = drv "grafana" { meta.mainProgram = "grafana"; };
+
+  # Records what it was asked to build.
+  callPackage = fn: args: drv "callPackage-result" { calledWith = toString fn; inherit args; };
+
+  formats.yaml = _: {
+    type = lib.types.attrsOf lib.types.anything;
+    generate = name: value: drv name { yamlValue = value; };
+  };
+
+  runCommand = name: env: script: drv name { inherit env script; };
+
+  testers.runNixOSTest = test: drv "nixos-test" { inherit test; };
+}
+// lib.optionalAttrs withOtelctl {
+  otelctl = drv "otelctl" { meta.mainProgram = "otelctl"; };
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# dt / trace.nix / cache.nix / otel-span for real: the scripts the Nix helpers generate, run
+# outside Nix with a given otelctl against a recording OTLP/HTTP server on 127.0.0.1, and the
+# span tree checked (dt root -> dt-task children, with the seed's attributes).
+#
+#   OTELCTL_BIN=/path/to/otelctl nix/tests/trace-real.sh
+#
+# `devenv tasks run` is a stand-in (bash) that runs each task's status, then its exec, as devenv
+# does. Prints "ok - ..." / "not ok - ..." lines; exits 1 on any failure, 0 with a "skip - ..."
+# line when OTELCTL_BIN is unset.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ -z "${OTELCTL_BIN:-}" ]; then
+  echo "skip - trace-real: OTELCTL_BIN is not set (build otelctl, then OTELCTL_BIN=target/debug/otelctl)"
+  exit 0
+fi
+if [ ! -x "$OTELCTL_BIN" ]; then
+  echo "not ok - trace-real: OTELCTL_BIN=$OTELCTL_BIN is not executable"
+  exit 1
+fi
+otelctl=$(cd "$(dirname "$OTELCTL_BIN")" && pwd)/$(basename "$OTELCTL_BIN")
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/otelctl-trace-real.XXXXXX")
+recorder_pid=
+cleanup() {
+  if [ -n "$recorder_pid" ]; then kill "$recorder_pid" 2>/dev/null; wait "$recorder_pid" 2>/dev/null; fi
+  if [ -z "${KEEP_WORK:-}" ]; then rm -rf "$work"; else echo "# kept $work"; fi
+}
+trap cleanup EXIT
+
+python3 "$here/otlp_recorder.py" --out "$work/requests.jsonl" --port-file "$work/port" --max-seconds 300 &
+recorder_pid=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+if [ ! -s "$work/port" ]; then
+  echo "not ok - trace-real: the recording OTLP server did not start"
+  exit 1
+fi
+port=$(cat "$work/port")
+
+# The scripts exactly as the Nix helpers render them.
+mkdir -p "$work/bin" "$work/tasks" "$work/plans" "$work/home" "$work/project/.devenv/state"
+if ! nix-instantiate --eval --strict --json "$here/trace-fixture.nix" --argstr otelctl "$otelctl" >"$work/fixture.json"; then
+  echo "not ok - trace-real: nix-instantiate could not render trace-fixture.nix"
+  exit 1
+fi
+python3 - "$work" <<'EOF'
+import json, os, sys
+work = sys.argv[1]
+fixture = json.load(open(os.path.join(work, "fixture.json")))
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+for name, body in fixture["scripts"].items():
+    write(os.path.join(work, "bin", name), "#!/usr/bin/env bash\n" + body, 0o755)
+for name, task in fixture["tasks"].items():
+    write(os.path.join(work, "tasks", name + ".exec"), task["exec"])
+    if task.get("status"):
+        write(os.path.join(work, "tasks", name + ".status"), task["status"])
+for name, tasks in fixture["plans"].items():
+    write(os.path.join(work, "plans", name), "".join(t + "\n" for t in tasks))
+EOF
+
+# Stand-in for `devenv tasks run NAME... --mode before` (devenv runs exec with set -e, status
+# without, and skips exec when status exits 0). Records its environment for the checks.
+cat >"$work/bin/devenv" <<'EOF'
+#!/usr/bin/env bash
+set -u
+env >"$FAKE_DEVENV_ENV"
+if [ "${1:-} ${2:-}" != "tasks run" ]; then echo "stand-in devenv: only 'tasks run'" >&2; exit 64; fi
+shift 2
+names=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mode) shift 2 ;;
+    --*) shift ;;
+    *) names+=("$1"); shift ;;
+  esac
+done
+for plan in "${names[@]}"; do
+  while read -r task <&3; do
+    if [ -f "$FAKE_TASKS/$task.status" ] && bash "$FAKE_TASKS/$task.status"; then continue; fi
+    bash -e "$FAKE_TASKS/$task.exec" || exit $?
+  done 3<"$FAKE_PLANS/$plan"
+done
+EOF
+chmod +x "$work/bin/devenv"
+
+run() {
+  local n=$1; shift
+  (
+    cd "$work/project" &&
+      env -u TRACEPARENT -u TRACESTATE -u DEVENV_TRACE_TO -u DEVENV_TRACE_DEFAULT_TO \
+        PATH="$work/bin:$PATH" HOME="$work/home" \
+        DEVENV_ROOT="$work/project" DEVENV_STATE="$work/project/.devenv/state" \
+        OTELCTL_MODE=local OTELCTL_BASE_PORT="$port" \
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" \
+        FAKE_DEVENV_ENV="$work/env.$n" FAKE_TASKS="$work/tasks" FAKE_PLANS="$work/plans" \
+        "$@"
+  ) >"$work/out.$n" 2>&1
+  echo $? >"$work/rc.$n"
+}
+
+run 1 timeout 60 dt ci:all
+run 2 timeout 60 dt ci:all
+run 3 timeout 60 dt app:fail
+run 4 timeout 60 otel-span compat-svc compat-span --attr k=v -- true
+
+# Exports may be flushed just after exit: wait (bounded) for all 9 spans.
+for _ in $(seq 50); do
+  n=$(python3 -c "import sys; sys.path.insert(0, '$here'); from otlp_spans import spans_from_records as s; print(len(s('$work/requests.jsonl')))" 2>/dev/null || echo 0)
+  [ "$n" -ge 9 ] && break
+  sleep 0.2
+done
+
+python3 "$here/check_trace_tree.py" "$work"
+status=$?
+if [ $status -ne 0 ]; then
+  for n in 1 2 3 4; do echo "# output of run $n:"; sed 's/^/#   /' "$work/out.$n"; done
+fi
+exit $status

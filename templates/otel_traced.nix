@@ -1,0 +1,1 @@
+nixos-test/otel_traced.nix
