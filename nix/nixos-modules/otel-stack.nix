@@ -44,7 +44,7 @@ let
     OTELCTL_GRAFANA_PORT = toString cfg.ports.grafana;
     OTELCTL_COLLECTOR_METRICS_PORT = toString cfg.ports.collectorMetrics;
     OTELCTL_TEMPO_GRPC_PORT = toString cfg.ports.tempoGrpc;
-    OTELCTL_SPOOL_DIR = "${otelHome}/spool";
+    OTEL_SPOOL_DIR = "${otelHome}/spool";
     OTELCTL_DASHBOARDS_DIR = "${otelHome}/dashboards";
     OTELCTL_COLLECTOR_BIN = lib.getExe' cfg.collector.package "otelcontribcol";
     OTELCTL_TEMPO_BIN = lib.getExe' cfg.tempo.package "tempo";

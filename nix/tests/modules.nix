@@ -229,7 +229,7 @@ let
         OTELCTL_GRAFANA_PORT = "3700";
         OTELCTL_COLLECTOR_METRICS_PORT = "8888";
         OTELCTL_TEMPO_GRPC_PORT = "9095";
-        OTELCTL_SPOOL_DIR = "/var/lib/otel-stack/.otel/spool";
+        OTEL_SPOOL_DIR = "/var/lib/otel-stack/.otel/spool";
         OTELCTL_DASHBOARDS_DIR = "/var/lib/otel-stack/.otel/dashboards";
       };
     };
@@ -272,7 +272,7 @@ let
 
     userHome = {
       expr = {
-        spool = (env alice "otel-collector").OTELCTL_SPOOL_DIR;
+        spool = (env alice "otel-collector").OTEL_SPOOL_DIR;
         dashboards = (env alice "otel-grafana").OTELCTL_DASHBOARDS_DIR;
         home = (env alice "otel-tempo").HOME;
         inherit ((svc alice "otel-collector").serviceConfig) User Group;
@@ -329,7 +329,7 @@ let
     templateNode = {
       expr = {
         services = builtins.attrNames templateNode.systemd.services;
-        spool = (env templateNode "otel-collector").OTELCTL_SPOOL_DIR;
+        spool = (env templateNode "otel-collector").OTEL_SPOOL_DIR;
         assertions = failedAssertions templateNode;
         name = template.name;
       };
@@ -341,7 +341,7 @@ let
       };
     };
     spoolTestNode = {
-      expr = (env spoolNode "otel-collector").OTELCTL_SPOOL_DIR;
+      expr = (env spoolNode "otel-collector").OTEL_SPOOL_DIR;
       expected = "/home/tester/.otel/spool";
     };
   };

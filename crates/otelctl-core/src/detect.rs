@@ -18,6 +18,8 @@ use crate::ports::Ports;
 pub const SYSTEM_COLLECTOR_PORT: u16 = 4318;
 pub const SYSTEM_TEMPO_PORT: u16 = 3200;
 pub const SYSTEM_GRAFANA_PORT: u16 = 3700;
+/// Tempo's OTLP gRPC ingest in the system stack (for clients that only speak gRPC, like devenv).
+pub const SYSTEM_TEMPO_OTLP_GRPC_PORT: u16 = 4317;
 
 /// The longest the collector probe may take (the whole `detect` stays under 150 ms).
 pub const PROBE_BUDGET: Duration = Duration::from_millis(100);
@@ -142,6 +144,9 @@ pub struct Endpoints {
     pub collector: String,
     pub tempo: String,
     pub grafana: String,
+    /// Tempo's OTLP gRPC ingest, for gRPC-only clients (devenv's default build).
+    #[serde(skip)]
+    pub tempo_otlp_grpc: String,
 }
 
 impl Endpoints {
@@ -150,6 +155,7 @@ impl Endpoints {
             collector: format!("http://127.0.0.1:{SYSTEM_COLLECTOR_PORT}"),
             tempo: format!("http://127.0.0.1:{SYSTEM_TEMPO_PORT}"),
             grafana: format!("http://127.0.0.1:{SYSTEM_GRAFANA_PORT}"),
+            tempo_otlp_grpc: format!("http://127.0.0.1:{SYSTEM_TEMPO_OTLP_GRPC_PORT}"),
         }
     }
 
@@ -158,6 +164,7 @@ impl Endpoints {
             collector: format!("http://127.0.0.1:{}", ports.collector_otlp_http),
             tempo: format!("http://127.0.0.1:{}", ports.tempo_http),
             grafana: format!("http://127.0.0.1:{}", ports.grafana_http),
+            tempo_otlp_grpc: format!("http://127.0.0.1:{}", ports.tempo_otlp_grpc),
         }
     }
 

@@ -32,6 +32,11 @@ impl DataDir {
         }
     }
 
+    /// A data directory at an explicit path (`OTELCTL_DATA_DIR`).
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        DataDir { path: path.into() }
+    }
+
     /// The data directory for a mode; system mode without `$HOME` falls back to the local one.
     pub fn for_mode(mode: Mode, root: &Path, home: Option<&Path>) -> Self {
         match (mode, home) {

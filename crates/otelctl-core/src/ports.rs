@@ -89,6 +89,69 @@ pub enum BaseOrigin {
     Fixed,
 }
 
+/// Per-service ports fixed by environment variables (`OTELCTL_COLLECTOR_PORT`, ...), used by
+/// the system stack, whose fixed ports no single base can produce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortOverrides {
+    pub collector_otlp_http: Option<u16>,
+    pub tempo_otlp_grpc: Option<u16>,
+    pub tempo_http: Option<u16>,
+    pub grafana_http: Option<u16>,
+    pub collector_metrics: Option<u16>,
+    pub tempo_grpc: Option<u16>,
+}
+
+impl PortOverrides {
+    /// The variable that fixes each port, in offset order.
+    pub const VARIABLES: [&'static str; 6] = [
+        "OTELCTL_COLLECTOR_PORT",
+        "OTELCTL_TEMPO_OTLP_GRPC_PORT",
+        "OTELCTL_TEMPO_HTTP_PORT",
+        "OTELCTL_GRAFANA_PORT",
+        "OTELCTL_COLLECTOR_METRICS_PORT",
+        "OTELCTL_TEMPO_GRPC_PORT",
+    ];
+
+    fn slots(&mut self) -> [&mut Option<u16>; 6] {
+        [
+            &mut self.collector_otlp_http,
+            &mut self.tempo_otlp_grpc,
+            &mut self.tempo_http,
+            &mut self.grafana_http,
+            &mut self.collector_metrics,
+            &mut self.tempo_grpc,
+        ]
+    }
+
+    /// Reads the overrides through `lookup` (the environment, in practice).
+    pub fn read(mut lookup: impl FnMut(&'static str) -> Result<Option<String>>) -> Result<Self> {
+        let mut overrides = PortOverrides::default();
+        for (slot, name) in overrides.slots().into_iter().zip(Self::VARIABLES) {
+            if let Some(text) = lookup(name)? {
+                *slot = Some(parse_port(&text, Source::Env(name))?);
+            }
+        }
+        Ok(overrides)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == PortOverrides::default()
+    }
+}
+
+/// Parses one TCP port (1..=65535).
+pub fn parse_port(text: &str, source: Source) -> Result<u16> {
+    match text.trim().parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Error::InvalidValue {
+            what: "port",
+            value: text.to_string(),
+            origin: source,
+            expected: "an integer from 1 to 65535".to_string(),
+        }),
+    }
+}
+
 /// A project's ports; field order is the `--json` key order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ports {
@@ -102,6 +165,9 @@ pub struct Ports {
     pub tempo_grpc: u16,
     #[serde(skip)]
     pub origin: BaseOrigin,
+    /// Which ports were fixed by a per-service variable (offset order).
+    #[serde(skip)]
+    pub overridden: [bool; 6],
 }
 
 impl Ports {
@@ -121,7 +187,35 @@ impl Ports {
             collector_metrics: base + 4,
             tempo_grpc: base + 5,
             origin,
+            overridden: [false; 6],
         }
+    }
+
+    /// Applies per-service overrides on top of the derived ports.
+    pub fn with_overrides(mut self, overrides: &PortOverrides) -> Self {
+        let values = [
+            overrides.collector_otlp_http,
+            overrides.tempo_otlp_grpc,
+            overrides.tempo_http,
+            overrides.grafana_http,
+            overrides.collector_metrics,
+            overrides.tempo_grpc,
+        ];
+        let slots = [
+            &mut self.collector_otlp_http,
+            &mut self.tempo_otlp_grpc,
+            &mut self.tempo_http,
+            &mut self.grafana_http,
+            &mut self.collector_metrics,
+            &mut self.tempo_grpc,
+        ];
+        for (i, (slot, value)) in slots.into_iter().zip(values).enumerate() {
+            if let Some(port) = value {
+                *slot = port;
+                self.overridden[i] = true;
+            }
+        }
+        self
     }
 
     /// Each port with a human name, in offset order.
@@ -171,6 +265,26 @@ mod tests {
             let base = range.derive_base(root.as_bytes());
             assert_eq!(base, 20000, "only one base fits in a range of 7");
         }
+    }
+
+    #[test]
+    fn overrides_replace_single_ports() {
+        let overrides = PortOverrides::read(|name| {
+            Ok(match name {
+                "OTELCTL_COLLECTOR_PORT" => Some("4318".into()),
+                "OTELCTL_TEMPO_HTTP_PORT" => Some("3200".into()),
+                _ => None,
+            })
+        })
+        .unwrap();
+        let p = ports("/work/project").with_overrides(&overrides);
+        assert_eq!(
+            (p.collector_otlp_http, p.tempo_http, p.grafana_http),
+            (4318, 3200, 13941)
+        );
+        assert_eq!(p.overridden, [true, false, true, false, false, false]);
+        let err = PortOverrides::read(|_| Ok(Some("0".into()))).unwrap_err();
+        assert!(err.to_string().contains("$OTELCTL_COLLECTOR_PORT"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
 use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
-use crate::ports::{self, PortRange, Ports};
+use crate::ports::{self, PortOverrides, PortRange, Ports};
 use crate::root::{self, ProjectRoot, RootInputs};
 
 /// Flags shared by every command, as given on the command line.
@@ -30,9 +30,45 @@ pub struct Settings {
     pub home: Option<PathBuf>,
     /// `$OTEL_SPOOL_DIR`, when set.
     pub spool_override: Option<PathBuf>,
+    /// `$OTELCTL_DATA_DIR`, when set: the data directory, whatever the mode.
+    pub data_dir_override: Option<PathBuf>,
+    /// `$OTELCTL_DASHBOARDS_DIR`, when set: where project dashboards are provisioned from.
+    pub dashboards_override: Option<PathBuf>,
+    /// `$OTELCTL_COLLECTOR_PORT` and the other per-service ports.
+    pub port_overrides: PortOverrides,
+    /// `$OTELCTL_DEVENV_TRACE`: where `otelctl env` points devenv's own tracing.
+    pub devenv_trace: DevenvTrace,
 }
 
-fn env_text(name: &'static str) -> Result<Option<String>> {
+/// devenv's native tracing (devenv >= 2.1), as `otelctl env` configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DevenvTrace {
+    #[default]
+    Off,
+    OtlpGrpc,
+    OtlpHttpProtobuf,
+    OtlpHttpJson,
+}
+
+impl DevenvTrace {
+    pub fn parse(text: &str, source: Source) -> Result<Self> {
+        match text.trim() {
+            "" | "off" => Ok(DevenvTrace::Off),
+            "otlp-grpc" => Ok(DevenvTrace::OtlpGrpc),
+            "otlp-http-protobuf" => Ok(DevenvTrace::OtlpHttpProtobuf),
+            "otlp-http-json" => Ok(DevenvTrace::OtlpHttpJson),
+            _ => Err(Error::InvalidValue {
+                what: "devenv trace format",
+                value: text.to_string(),
+                origin: source,
+                expected: "otlp-grpc, otlp-http-protobuf, otlp-http-json or off".to_string(),
+            }),
+        }
+    }
+}
+
+/// A non-empty environment variable as UTF-8 text; non-UTF-8 is an error naming the variable.
+pub fn env_text(name: &'static str) -> Result<Option<String>> {
     match std::env::var_os(name) {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
@@ -65,6 +101,11 @@ impl Settings {
             Some(m) => ModeSetting::parse(&m, Source::Env("OTELCTL_MODE"))?,
             None => ModeSetting::Auto,
         };
+        let port_overrides = PortOverrides::read(env_text)?;
+        let devenv_trace = match env_text("OTELCTL_DEVENV_TRACE")? {
+            Some(t) => DevenvTrace::parse(&t, Source::Env("OTELCTL_DEVENV_TRACE"))?,
+            None => DevenvTrace::Off,
+        };
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
         let non_empty_path = |k: &str| {
             std::env::var_os(k)
@@ -78,12 +119,17 @@ impl Settings {
             mode_setting,
             home: non_empty_path("HOME"),
             spool_override: non_empty_path("OTEL_SPOOL_DIR"),
+            data_dir_override: non_empty_path("OTELCTL_DATA_DIR"),
+            dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
+            port_overrides,
+            devenv_trace,
         })
     }
 
-    /// This project's ports (hashed or fixed).
+    /// This project's ports (hashed or fixed, then per-service overrides).
     pub fn ports(&self) -> Ports {
         Ports::for_root(&self.root, self.fixed_base, self.range)
+            .with_overrides(&self.port_overrides)
     }
 
     /// The mode in effect, probing the system stack when the setting is `auto`.
@@ -100,9 +146,12 @@ impl Settings {
         Endpoints::for_mode(mode, &self.ports())
     }
 
-    /// The data directory for a mode.
+    /// The data directory for a mode (`$OTELCTL_DATA_DIR` wins).
     pub fn data_dir(&self, mode: Mode) -> DataDir {
-        DataDir::for_mode(mode, self.root.path(), self.home.as_deref())
+        match &self.data_dir_override {
+            Some(dir) => DataDir::at(dir),
+            None => DataDir::for_mode(mode, self.root.path(), self.home.as_deref()),
+        }
     }
 
     /// The spool directory for a mode (`$OTEL_SPOOL_DIR` wins).

@@ -6,6 +6,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use crate::detect::{Detection, Endpoints};
 use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
+use crate::settings::DevenvTrace;
 
 /// The output syntax of `otelctl env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,9 @@ pub fn exports(
     detection: &Detection,
     endpoints: &Endpoints,
     data: &DataDir,
+    devenv_trace: DevenvTrace,
 ) -> Vec<(&'static str, OsString)> {
-    vec![
+    let mut vars = vec![
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             endpoints.collector.clone().into(),
@@ -46,7 +48,21 @@ pub fn exports(
         ("OTEL_TEMPO_URL", endpoints.tempo.clone().into()),
         ("OTELCTL_MODE", detection.mode.as_str().into()),
         ("OTELCTL_DATA_DIR", data.path().as_os_str().to_owned()),
-    ]
+    ];
+    // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points. Its default
+    // build speaks only OTLP gRPC, which our Collector does not receive: that goes to Tempo.
+    let trace_to = match devenv_trace {
+        DevenvTrace::Off => None,
+        DevenvTrace::OtlpGrpc => Some(format!("otlp-grpc:{}", endpoints.tempo_otlp_grpc)),
+        DevenvTrace::OtlpHttpProtobuf => {
+            Some(format!("otlp-http-protobuf:{}", endpoints.collector))
+        }
+        DevenvTrace::OtlpHttpJson => Some(format!("otlp-http-json:{}", endpoints.collector)),
+    };
+    if let Some(to) = trace_to {
+        vars.push(("DEVENV_TRACE_DEFAULT_TO", to.into()));
+    }
+    vars
 }
 
 /// Renders exports for a shell. Values are bytes (paths need not be UTF-8) except in JSON.

@@ -156,3 +156,46 @@ fn sh_command(template: &Command, program: &str, args: &[&str]) -> Command {
     cmd.args(args);
     cmd
 }
+
+#[test]
+fn data_dir_override_and_devenv_tracing() {
+    let home = tempfile::tempdir().unwrap();
+    let env_json = |vars: &[(&str, &str)]| -> Value {
+        let mut cmd = otelctl(home.path());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = run(
+            cmd,
+            ["env", "--shell", "json", "-q", "--root", "/work/project"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = env_json(&[]);
+    assert!(
+        v.get("DEVENV_TRACE_DEFAULT_TO").is_none(),
+        "devenv tracing is off by default"
+    );
+
+    let v = env_json(&[("OTELCTL_DATA_DIR", "/var/lib/otel-stack")]);
+    assert_eq!(v["OTELCTL_DATA_DIR"], "/var/lib/otel-stack");
+
+    // devenv's default build only speaks gRPC: that goes to Tempo's OTLP gRPC ingest (+1).
+    let v = env_json(&[("OTELCTL_DEVENV_TRACE", "otlp-grpc")]);
+    assert_eq!(
+        v["DEVENV_TRACE_DEFAULT_TO"],
+        "otlp-grpc:http://127.0.0.1:13939"
+    );
+    let v = env_json(&[("OTELCTL_DEVENV_TRACE", "otlp-http-protobuf")]);
+    assert_eq!(
+        v["DEVENV_TRACE_DEFAULT_TO"],
+        "otlp-http-protobuf:http://127.0.0.1:13938"
+    );
+
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_DEVENV_TRACE", "zipkin");
+    let out = run(cmd, ["env", "--root", "/work/project"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"zipkin\"") && stderr(&out).contains("otlp-grpc"));
+}

@@ -303,3 +303,31 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
         "nothing written under HOME"
     );
 }
+
+#[test]
+fn per_service_variables_fix_single_ports_for_the_system_stack() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_COLLECTOR_PORT", "4318")
+        .env("OTELCTL_TEMPO_OTLP_GRPC_PORT", "4317")
+        .env("OTELCTL_TEMPO_HTTP_PORT", "3200")
+        .env("OTELCTL_GRAFANA_PORT", "3700");
+    let v = ports_json(cmd, ["ports", "--json", "--root", "/work/project"]);
+    assert_eq!(v["collector_otlp_http"], 4318);
+    assert_eq!(v["tempo_otlp_grpc"], 4317);
+    assert_eq!(v["tempo_http"], 3200);
+    assert_eq!(v["grafana_http"], 3700);
+    assert_eq!(
+        v["collector_metrics"], 13942,
+        "ports without a variable keep the derived value"
+    );
+    assert_eq!(v["base"], 13938);
+
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_TEMPO_GRPC_PORT", "99999");
+    let out = run(cmd, ["ports", "--root", "/work/project"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("$OTELCTL_TEMPO_GRPC_PORT") && stderr(&out).contains("1 to 65535")
+    );
+}

@@ -13,7 +13,10 @@ pub fn run(settings: &Settings, args: &EnvArgs) -> Result<u8> {
     let detection = settings.detect();
     let endpoints = settings.endpoints(detection.mode);
     let data = settings.data_dir(detection.mode);
-    let rendered = shellenv::render(shell, &shellenv::exports(&detection, &endpoints, &data))?;
+    let rendered = shellenv::render(
+        shell,
+        &shellenv::exports(&detection, &endpoints, &data, settings.devenv_trace),
+    )?;
     output::stdout(&rendered)?;
     if !args.quiet {
         output::stderr(&shellenv::banner(&detection, &endpoints));

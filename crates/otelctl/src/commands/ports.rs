@@ -1,7 +1,7 @@
 //! `otelctl ports`: the project's six ports, as a table (with what is in use) or JSON.
 
 use otelctl_core::exit;
-use otelctl_core::ports::{in_use_on_loopback, BaseOrigin};
+use otelctl_core::ports::{in_use_on_loopback, BaseOrigin, PortOverrides};
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
 
@@ -37,7 +37,14 @@ pub fn run(settings: &Settings, args: &PortsArgs) -> Result<u8> {
         } else {
             "free"
         };
-        text.push_str(&format!("+{offset:<6} {port:<6} {name:<28} {state}\n"));
+        let note = if ports.overridden[offset] {
+            format!("  (set by ${})", PortOverrides::VARIABLES[offset])
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "+{offset:<6} {port:<6} {name:<28} {state}{note}\n"
+        ));
     }
     output::stdout(text.as_bytes())?;
     Ok(exit::SUCCESS)
