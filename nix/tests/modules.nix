@@ -181,7 +181,7 @@ let
 
   svc = cfg: name: cfg.systemd.services.${name};
   env = cfg: name: (svc cfg name).environment;
-  componentEnv = cfg: lib.filterAttrs (n: _: lib.hasPrefix "OTELCTL_" n && !lib.hasSuffix "_BIN" n && n != "OTELCTL_GRAFANA_HOMEPATH") (env cfg "otel-collector");
+  componentEnv = cfg: lib.filterAttrs (n: _: (lib.hasPrefix "OTELCTL_" n || n == "OTEL_SPOOL_DIR") && !lib.hasSuffix "_BIN" n && n != "OTELCTL_GRAFANA_HOMEPATH") (env cfg "otel-collector");
 
   # The template's node, evaluated with the module the flake check puts in `defaults`.
   template = import ../../templates/otel_traced.nix { };
