@@ -52,7 +52,7 @@ in
   env = import ../lib/env.nix {
     inherit basePort mode portRangeStart portRangeEnd extraDashboards tempoRetention devenvTrace;
   } // {
-    OTELCTL_COLLECTOR_BIN = lib.getExe' collector "otelcontribcol";
+    OTELCTL_COLLECTOR_BIN = lib.getExe' collector "otelcol-contrib";
     OTELCTL_TEMPO_BIN = lib.getExe' tempo "tempo";
     OTELCTL_GRAFANA_BIN = lib.getExe' grafana "grafana";
     OTELCTL_GRAFANA_HOMEPATH = "${grafana}/share/grafana";

@@ -46,7 +46,7 @@ let
     OTELCTL_TEMPO_GRPC_PORT = toString cfg.ports.tempoGrpc;
     OTEL_SPOOL_DIR = "${otelHome}/spool";
     OTELCTL_DASHBOARDS_DIR = "${otelHome}/dashboards";
-    OTELCTL_COLLECTOR_BIN = lib.getExe' cfg.collector.package "otelcontribcol";
+    OTELCTL_COLLECTOR_BIN = lib.getExe' cfg.collector.package "otelcol-contrib";
     OTELCTL_TEMPO_BIN = lib.getExe' cfg.tempo.package "tempo";
     OTELCTL_GRAFANA_BIN = lib.getExe' cfg.grafana.package "grafana";
     OTELCTL_GRAFANA_HOMEPATH = "${cfg.grafana.package}/share/grafana";

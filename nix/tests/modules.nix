@@ -79,7 +79,7 @@ let
         OTELCTL_MODE = "auto";
         OTELCTL_PORT_RANGE = "10000-60000";
         OTELCTL_DEVENV_TRACE = "otlp-grpc";
-        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcontribcol";
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcol-contrib";
         OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
         OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
         OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";
@@ -236,7 +236,7 @@ let
     binaries = {
       expr = lib.filterAttrs (n: _: lib.hasSuffix "_BIN" n || n == "OTELCTL_GRAFANA_HOMEPATH") (env on "otel-tempo");
       expected = {
-        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcontribcol";
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcol-contrib";
         OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
         OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
         OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";

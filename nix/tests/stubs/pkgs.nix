@@ -24,7 +24,7 @@ in
 
   bash = drv "bash" { meta.mainProgram = "bash"; };
   curl = drv "curl" { meta.mainProgram = "curl"; };
-  opentelemetry-collector-contrib = drv "opentelemetry-collector-contrib" { meta.mainProgram = "otelcontribcol"; };
+  opentelemetry-collector-contrib = drv "opentelemetry-collector-contrib" { meta.mainProgram = "otelcol-contrib"; };
   tempo = drv "tempo" { };
   grafana = drv "grafana" { meta.mainProgram = "grafana"; };
 
