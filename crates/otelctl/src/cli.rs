@@ -86,7 +86,7 @@ pub struct DashListArgs {
     /// Also print every panel's TraceQL query
     #[arg(long)]
     pub queries: bool,
-    /// Print JSON: [{"uid", "title", "origin", "queries": [{"panel", "api", "query"}]}]
+    /// Print JSON: [{"uid", "title", "origin", "queries": [{"panel", "api", "query", "resolved"}]}]
     #[arg(long)]
     pub json: bool,
 }

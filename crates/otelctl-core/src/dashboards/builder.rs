@@ -94,8 +94,6 @@ pub struct Panel {
     pub text: String,
     /// Unit of the values (Grafana unit id, e.g. `ns`, `short`).
     pub unit: &'static str,
-    /// Whether the seeded spans of the end-to-end test must show up in this panel.
-    pub expect_data: bool,
 }
 
 impl Panel {
@@ -109,7 +107,6 @@ impl Panel {
             targets,
             text: String::new(),
             unit: "short",
-            expect_data: true,
         }
     }
     /// A table of search results.
@@ -137,7 +134,6 @@ impl Panel {
     pub fn text(title: &str, markdown: &str) -> Self {
         let mut p = Panel::new(PanelKind::Text, title, Vec::new());
         p.text = markdown.to_string();
-        p.expect_data = false;
         p
     }
     pub fn size(mut self, width: u32, height: u32) -> Self {
@@ -151,11 +147,6 @@ impl Panel {
     }
     pub fn unit(mut self, unit: &'static str) -> Self {
         self.unit = unit;
-        self
-    }
-    /// Seeded data need not show up here (e.g. a panel of failures when none are seeded).
-    pub fn may_be_empty(mut self) -> Self {
-        self.expect_data = false;
         self
     }
 

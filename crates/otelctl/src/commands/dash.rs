@@ -60,6 +60,8 @@ struct ListedQuery<'a> {
     panel: &'a str,
     api: &'static str,
     query: &'a str,
+    /// The query with the dashboard's variables at their defaults.
+    resolved: &'a str,
 }
 
 #[derive(Serialize)]
@@ -95,6 +97,7 @@ fn list(settings: &Settings, args: &DashListArgs) -> Result<u8> {
                         panel: &q.panel,
                         api: api_name(q.api),
                         query: &q.query,
+                        resolved: &q.resolved,
                     })
                     .collect(),
             })
