@@ -12,8 +12,12 @@
 //! pruning happens only after every dashboard was written.
 //!
 //! The token is sent as `Authorization: Bearer …` and never appears in any message.
+//!
+//! Transport: ureq (blocking, rustls) rather than the std-only client of `http.rs`, because a
+//! shared or remote Grafana is usually behind `https://`. It is used only here, off the hot
+//! paths (`env`, `span` never touch it).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -21,7 +25,6 @@ use sha2::{Digest, Sha256};
 use super::files::{Action, Change};
 use super::{Dashboard, MANAGED_TAG, MAX_UID_LEN};
 use crate::error::{Error, Result};
-use crate::http::{self, HttpError, HttpUrl};
 
 /// How long one API request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -76,10 +79,10 @@ fn hex8(text: &str) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-/// A Grafana HTTP API client (plain `http://`; see the module docs).
+/// A Grafana HTTP API client (`http://` and `https://`, through ureq with rustls).
 pub struct Client {
-    base: HttpUrl,
-    shown: String,
+    agent: ureq::Agent,
+    base: String,
     token: Option<Token>,
 }
 
@@ -89,67 +92,63 @@ struct Reply {
 }
 
 impl Client {
-    /// `url` is Grafana's root URL (a sub-path such as `http://h/grafana` is kept).
+    /// `url` is Grafana's root URL (a sub-path such as `https://h/grafana` is kept).
     pub fn new(url: &str, token: Option<Token>) -> Result<Self> {
-        let trimmed = url.trim_end_matches('/');
-        if trimmed.starts_with("https://") {
-            return Err(Error::InvalidValue {
-                what: "Grafana URL",
-                value: url.to_string(),
-                origin: crate::error::Source::Flag("--grafana-url"),
-                expected: "an http:// URL: this build of otelctl speaks plain HTTP only (use a loopback or tunnelled http:// address)".to_string(),
-            });
-        }
-        let base = HttpUrl::parse(trimmed).map_err(|_| Error::InvalidValue {
+        let base = url.trim_end_matches('/').to_string();
+        let bad = || Error::InvalidValue {
             what: "Grafana URL",
             value: url.to_string(),
             origin: crate::error::Source::Flag("--grafana-url"),
-            expected: "http://HOST[:PORT][/PATH]".to_string(),
-        })?;
-        Ok(Client {
-            shown: trimmed.to_string(),
-            base,
-            token,
-        })
+            expected: "http(s)://HOST[:PORT][/PATH]".to_string(),
+        };
+        let rest = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"))
+            .ok_or_else(bad)?;
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
+            return Err(bad());
+        }
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            .user_agent("otelctl")
+            .build()
+            .into();
+        Ok(Client { agent, base, token })
     }
 
     pub fn url(&self) -> &str {
-        &self.shown
+        &self.base
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply> {
-        let mut url = self.base.clone();
-        let prefix = url.path.trim_end_matches('/').to_string();
-        url.path = format!("{prefix}{path}");
-        let mut headers = vec![
-            ("Accept".to_string(), "application/json".to_string()),
-            ("User-Agent".to_string(), "otelctl".to_string()),
-        ];
-        if let Some(t) = &self.token {
-            headers.push((
-                "Authorization".to_string(),
-                format!("Bearer {}", t.expose()),
-            ));
-        }
-        let bytes = match body {
-            Some(b) => {
-                headers.push(("Content-Type".to_string(), "application/json".to_string()));
-                serde_json::to_vec(b).expect("JSON values serialise")
+        let url = format!("{}{path}", self.base);
+        let auth = self
+            .token
+            .as_ref()
+            .map(|t| format!("Bearer {}", t.expose()));
+        let sent = match (method, body) {
+            ("GET", _) => with_auth(self.agent.get(&url), &auth).call(),
+            ("DELETE", _) => with_auth(self.agent.delete(&url), &auth).call(),
+            (_, b) => {
+                let bytes = serde_json::to_vec(b.unwrap_or(&Value::Null)).expect("JSON serialises");
+                with_auth(self.agent.post(&url), &auth)
+                    .header("Content-Type", "application/json")
+                    .send(&bytes[..])
             }
-            None => Vec::new(),
         };
-        let req = http::Request {
-            method,
-            url: &url,
-            headers: &headers,
-            body: &bytes,
-        };
-        let resp =
-            http::send(&req, Instant::now() + REQUEST_TIMEOUT).map_err(|e| self.net_error(e))?;
-        let body = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        let mut resp = sent.map_err(|e| self.net_error(e))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| self.net_error(e))?;
         let reply = Reply {
-            status: resp.status,
-            body,
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         };
         if reply.status == 401 || reply.status == 403 {
             return Err(self.auth_error(reply.status, method, path));
@@ -157,17 +156,19 @@ impl Client {
         Ok(reply)
     }
 
-    fn net_error(&self, e: HttpError) -> Error {
+    fn net_error(&self, e: ureq::Error) -> Error {
         let why = match &e {
-            HttpError::Refused { .. } => "connection refused".to_string(),
-            HttpError::Timeout { ms, .. } => format!("no answer within {ms} ms"),
-            HttpError::Io { err, .. } => err.to_string(),
-            HttpError::Malformed { why, .. } => format!("not an HTTP answer ({why})"),
-            HttpError::BadUrl(_) => "bad URL".to_string(),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                "connection refused".to_string()
+            }
+            ureq::Error::Timeout(_) => format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
+            ureq::Error::HostNotFound => "host not found".to_string(),
+            // ureq's messages name the URL at most, never headers, so the token stays out.
+            other => other.to_string(),
         };
         Error::Failed(format!(
             "cannot reach Grafana at {}: {why}; is it running, and is --grafana-url right?",
-            self.shown
+            self.base
         ))
     }
 
@@ -179,7 +180,7 @@ impl Client {
         };
         Error::Failed(format!(
             "Grafana at {} answered HTTP {status} to {method} {path}: {advice}",
-            self.shown
+            self.base
         ))
     }
 
@@ -190,7 +191,7 @@ impl Client {
             .unwrap_or_default();
         Error::Failed(format!(
             "Grafana at {} answered HTTP {} to {method} {path}{message}",
-            self.shown, reply.status
+            self.base, reply.status
         ))
     }
 
@@ -211,6 +212,13 @@ impl Client {
             404 => Ok(None),
             _ => Err(self.failed(&reply, "GET", path)),
         }
+    }
+}
+
+fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: &Option<String>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(a) => req.header("Authorization", a),
+        None => req,
     }
 }
 
