@@ -82,7 +82,9 @@ impl Drop for Tempo {
     }
 }
 
-/// The configs of e2e/README.md (verified by the lane), with free ports and a temporary state dir.
+/// The configs of the e2e lane (`e2e/configs/tempo-v{2,3}.yaml`), with free ports and a temporary
+/// state dir. `query_end_cutoff` (3.x: default 30 s hides the newest spans) only where the lane
+/// verified it.
 fn config(v3: bool, state: &Path, http: u16, grpc: u16, otlp_grpc: u16, otlp_http: u16) -> String {
     let s = state.display();
     let common = format!(
@@ -90,12 +92,12 @@ fn config(v3: bool, state: &Path, http: u16, grpc: u16, otlp_grpc: u16, otlp_htt
 server:\n  http_listen_address: 127.0.0.1\n  http_listen_port: {http}\n  grpc_listen_address: 127.0.0.1\n  grpc_listen_port: {grpc}\n  log_level: warn\n\
 distributor:\n  receivers:\n    otlp:\n      protocols:\n        grpc:\n          endpoint: 127.0.0.1:{otlp_grpc}\n        http:\n          endpoint: 127.0.0.1:{otlp_http}\n\
 storage:\n  trace:\n    backend: local\n    wal:\n      path: {s}/wal\n    local:\n      path: {s}/blocks\n\
-query_frontend:\n  query_end_cutoff: 0s\n\
 usage_report:\n  reporting_enabled: false\n"
     );
     if v3 {
         format!(
-            "{common}live_store:\n  wal:\n    path: {s}/live-store/traces\n  shutdown_marker_dir: {s}/live-store/shutdown-marker\n\
+            "{common}query_frontend:\n  query_end_cutoff: 0s\n\
+live_store:\n  wal:\n    path: {s}/live-store/traces\n  shutdown_marker_dir: {s}/live-store/shutdown-marker\n\
 backend_scheduler:\n  local_work_path: {s}/backend-scheduler\n\
 metrics_generator:\n  storage:\n    path: {s}/generator/wal\n\
 overrides:\n  defaults:\n    compaction:\n      block_retention: 1h\n"
