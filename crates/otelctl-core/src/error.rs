@@ -43,6 +43,10 @@ pub enum Error {
         origin: &'static str,
         problem: String,
     },
+    /// Input read from a file is invalid (e.g. project dashboards); the message lists every
+    /// problem, each naming the file and the item. Nothing was written.
+    #[error("{0}")]
+    BadInput(String),
     /// A filesystem operation failed.
     #[error("{action} {path:?}: {err}")]
     Io {
@@ -66,7 +70,7 @@ impl Error {
     /// The process exit code this error maps to (see [`crate::exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidValue { .. } | Error::Root { .. } => exit::USAGE,
+            Error::InvalidValue { .. } | Error::Root { .. } | Error::BadInput(_) => exit::USAGE,
             Error::NotReady(_) => exit::NOT_READY,
             Error::Io { .. } | Error::Http(_) | Error::Failed(_) => exit::FAILURE,
         }

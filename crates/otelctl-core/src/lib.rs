@@ -3,6 +3,7 @@
 //! The binary crate parses arguments and prints; everything it decides lives here, one
 //! module per job. See ARCHITECTURE.md at the repository root for the map.
 
+pub mod dashboards;
 pub mod detect;
 pub mod error;
 pub mod exit;

@@ -126,6 +126,36 @@ impl Settings {
         })
     }
 
+    /// The Grafana API token for `dash sync --grafana-url`: the contents of `--token-file`, else
+    /// `$OTELCTL_GRAFANA_TOKEN`, else none. Never printed.
+    pub fn grafana_token(
+        &self,
+        token_file: Option<&std::path::Path>,
+    ) -> Result<Option<crate::dashboards::grafana::Token>> {
+        use crate::dashboards::grafana::Token;
+        if let Some(file) = token_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::io("cannot read the token file", file, e))?;
+            return match Token::new(&text) {
+                Some(t) => Ok(Some(t)),
+                None => Err(Error::BadInput(format!(
+                    "token file {:?} is empty",
+                    file.display().to_string()
+                ))),
+            };
+        }
+        // Not through env_text: its error would quote the value.
+        match std::env::var_os("OTELCTL_GRAFANA_TOKEN") {
+            None => Ok(None),
+            Some(v) => match v.into_string() {
+                Ok(t) => Ok(Token::new(&t)),
+                Err(_) => Err(Error::BadInput(
+                    "$OTELCTL_GRAFANA_TOKEN is not UTF-8 text".to_string(),
+                )),
+            },
+        }
+    }
+
     /// This project's ports (hashed or fixed, then per-service overrides).
     pub fn ports(&self) -> Ports {
         Ports::for_root(&self.root, self.fixed_base, self.range)

@@ -1,6 +1,7 @@
 //! The command line: clap definitions only. Validation happens in `otelctl_core::settings`.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use otelctl_core::settings::RawGlobals;
@@ -53,6 +54,60 @@ pub enum Command {
     Detect(DetectArgs),
     /// Print what a shell exports on entry: eval "$(otelctl env)"
     Env(EnvArgs),
+    /// Dashboards: build the built-ins, list them with the project's, sync them into Grafana
+    Dash(DashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DashArgs {
+    #[command(subcommand)]
+    pub command: DashCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DashCommand {
+    /// Write the built-in dashboards (<uid>.json) and README.md (their structure) into DIR
+    Build(DashBuildArgs),
+    /// List the built-in and the project's dashboards (validating the project's)
+    List(DashListArgs),
+    /// Sync the dashboards into Grafana: provisioning files, or the HTTP API with --grafana-url
+    Sync(DashSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DashBuildArgs {
+    /// Directory to write into (created if missing), e.g. dashboards/
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DashListArgs {
+    /// Also print every panel's TraceQL query
+    #[arg(long)]
+    pub queries: bool,
+    /// Print JSON: [{"uid", "title", "origin", "queries": [{"panel", "api", "query", "resolved"}]}]
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DashSyncArgs {
+    /// Project name: the folder (dashboards/<project>/, or the Grafana folder); default: the root's directory name
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Show what would change (added, updated, removed, unchanged) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sync through this Grafana's HTTP API (http://HOST:PORT[/PATH]) instead of provisioning files
+    #[arg(long, value_name = "URL")]
+    pub grafana_url: Option<String>,
+    /// File holding the Grafana API token (else $OTELCTL_GRAFANA_TOKEN); the token is never printed
+    #[arg(long, value_name = "FILE", requires = "grafana_url")]
+    pub token_file: Option<PathBuf>,
+    /// Print JSON: {"target", "dry_run", "changed", "changes": [{"action", "uid", "title", "location"}]}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

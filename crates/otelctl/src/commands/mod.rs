@@ -1,5 +1,6 @@
 //! Dispatch: one module per command, each returning the exit code on success.
 
+mod dash;
 mod detect;
 mod env;
 mod ports;
@@ -15,5 +16,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ports(args) => ports::run(&settings()?, args),
         Command::Detect(args) => detect::run(&settings()?, args),
         Command::Env(args) => env::run(&settings()?, args),
+        Command::Dash(args) => dash::run(settings, args),
     }
 }

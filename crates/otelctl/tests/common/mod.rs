@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: run the real `otelctl` binary in a clean environment.
 #![allow(dead_code)]
 
+pub mod grafana;
+
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};

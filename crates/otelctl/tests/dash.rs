@@ -1,0 +1,554 @@
+//! `otelctl dash`: built dashboards up to date, project validation, file-mode sync (atomic,
+//! idempotent, concurrent, dry run), and API-mode sync against a stand-in Grafana.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::grafana::StandIn;
+use common::{otelctl, run, stderr, stdout};
+use serde_json::{json, Value};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    root: PathBuf,
+}
+
+impl Project {
+    /// A project named `web` with no dashboards yet, and an empty HOME.
+    fn new() -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let root = tmp.path().join("web");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(root.join(".otel/dashboards")).unwrap();
+        Project {
+            _tmp: tmp,
+            home,
+            root,
+        }
+    }
+    fn write(&self, rel: &str, value: &Value) {
+        self.write_text(rel, &serde_json::to_string_pretty(value).unwrap());
+    }
+    fn write_text(&self, rel: &str, text: &str) {
+        let p = self.root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    fn dash(&self, args: &[&str]) -> Output {
+        self.dash_env(args, &[])
+    }
+    fn dash_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = otelctl(&self.home);
+        cmd.arg("--root").arg(&self.root).arg("dash");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd, args)
+    }
+    fn data(&self) -> PathBuf {
+        self.root.join(".devenv/otel/dashboards")
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn report(o: &Output) -> Value {
+    assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+fn actions(r: &Value) -> Vec<(String, String)> {
+    r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["uid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(r: &Value, action: &str) -> usize {
+    actions(r).iter().filter(|(a, _)| a == action).count()
+}
+
+fn sample() -> Value {
+    json!({"dashboards": [
+        {"title": "Web latency", "uid": "web-latency", "panels": [{
+            "type": "table", "title": "Slow requests",
+            "datasource": {"type": "tempo", "uid": "tempo"},
+            "targets": [{"refId": "A", "queryType": "traceql",
+                         "query": "{ resource.service.name = \"web\" && duration > 1s }"}]}]},
+        {"title": "Web errors"}
+    ]})
+}
+
+#[test]
+fn built_dashboards_are_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(
+        otelctl(tmp.path()),
+        ["dash", "build", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([tmp.path().join("out").display().to_string()]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let built = tmp.path().join("out");
+    let committed = repo_root().join("dashboards");
+    assert_eq!(
+        files_in(&built),
+        files_in(&committed),
+        "dashboards/ is stale: run `cargo run -p otelctl -- dash build --out dashboards/`"
+    );
+    for name in files_in(&built) {
+        assert_eq!(
+            std::fs::read_to_string(built.join(&name)).unwrap(),
+            std::fs::read_to_string(committed.join(&name)).unwrap(),
+            "dashboards/{name} is stale: run `cargo run -p otelctl -- dash build --out dashboards/`"
+        );
+    }
+}
+
+#[test]
+fn built_dashboards_are_valid_grafana_json() {
+    let committed = repo_root().join("dashboards");
+    let jsons: Vec<_> = files_in(&committed)
+        .into_iter()
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(jsons.len(), 6);
+    for name in jsons {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(committed.join(&name)).unwrap()).unwrap();
+        let uid = v["uid"].as_str().unwrap();
+        assert!(uid.len() <= 40 && uid.starts_with("otelctl-"), "{uid}");
+        assert_eq!(name, format!("{uid}.json"));
+        assert!(!v["title"].as_str().unwrap().is_empty());
+        for p in v["panels"].as_array().unwrap() {
+            let g = &p["gridPos"];
+            assert!(
+                g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24,
+                "{name}"
+            );
+            if p["type"] != "row" && p["type"] != "text" {
+                assert_eq!(p["datasource"], json!({"type": "tempo", "uid": "tempo"}));
+                for t in p["targets"].as_array().unwrap() {
+                    assert_eq!(t["datasource"]["uid"], "tempo");
+                    assert_eq!(t["queryType"], "traceql");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_project_dashboards_are_reported_and_nothing_is_written() {
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        (
+            ".otel/dashboards.json",
+            "[{\"title\": \"A\", \"uid\": \"a\",}\n]",
+            vec![".otel/dashboards.json:1:28: invalid JSON: trailing comma"],
+        ),
+        (
+            ".otel/dashboards/x.json",
+            r#"{"uid": "no-title", "panels": []}"#,
+            vec![".otel/dashboards/x.json #1 (uid \"no-title\"): has no title"],
+        ),
+        (
+            ".otel/dashboards.json",
+            r#"[{"title": "Long", "uid": "a-uid-that-is-much-longer-than-forty-characters"}]"#,
+            vec!["#1 (title \"Long\", uid \"a-uid-that-is-much-longer-than-forty-characters\"): uid", "47 characters long; Grafana allows at most 40"],
+        ),
+        (
+            ".otel/dashboards.json",
+            r#"[{"title": "Mine", "uid": "otelctl-overview"}]"#,
+            vec!["uid \"otelctl-overview\" is already used by the built-in dashboard \"otelctl / Overview\""],
+        ),
+        (
+            ".otel/dashboards.json",
+            r#"[{"title": "Bad", "uid": "has space"}]"#,
+            vec!["uid \"has space\" has characters Grafana rejects"],
+        ),
+        (
+            ".otel/dashboards.json",
+            r#""just a string""#,
+            vec!["expected a dashboard object, an array of them"],
+        ),
+    ];
+    for (file, text, wanted) in cases {
+        let p = Project::new();
+        p.write_text(file, text);
+        let o = p.dash(&["sync"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        for w in wanted {
+            assert!(err.contains(w), "{file}: wanted {w:?} in:\n{err}");
+        }
+        assert!(!p.data().exists(), "nothing may be written: {err}");
+        let o = p.dash(&["list"]);
+        assert_eq!(o.status.code(), Some(2));
+    }
+}
+
+#[test]
+fn duplicate_uids_across_files_name_both_places() {
+    let p = Project::new();
+    p.write(
+        ".otel/dashboards.json",
+        &json!([{"title": "One", "uid": "same"}]),
+    );
+    p.write(
+        ".otel/dashboards/b.json",
+        &json!({"title": "Two", "uid": "same"}),
+    );
+    let o = p.dash(&["sync"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(".otel/dashboards/b.json #1 (title \"Two\"): uid \"same\" is already used by")
+            && err.contains(".otel/dashboards.json #1 (\"One\")"),
+        "{err}"
+    );
+}
+
+#[test]
+fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    p.write(
+        ".otel/dashboards/extra.json",
+        &json!({"title": "Extra", "uid": "web-extra"}),
+    );
+
+    // Dry run: says what it would add, writes nothing.
+    let o = p.dash(&["sync", "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("would add") && out.contains("nothing written"),
+        "{out}"
+    );
+    assert!(!p.data().exists());
+
+    let r = report(&p.dash(&["sync", "--json"]));
+    assert_eq!(
+        (count(&r, "added"), r["changed"].as_bool()),
+        (9, Some(true)),
+        "{r}"
+    );
+    assert_eq!(files_in(&p.data().join("builtin")).len(), 6);
+    assert_eq!(
+        files_in(&p.data().join("web")),
+        vec!["web-errors.json", "web-extra.json", "web-latency.json"]
+    );
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(p.data().join("web/web-errors.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored["title"], "Web errors");
+
+    // Second run: nothing to change, and it says so.
+    let o = p.dash(&["sync"]);
+    let out = stdout(&o);
+    assert!(out.contains("nothing to change: 9 dashboards"), "{out}");
+    let r = report(&p.dash(&["sync", "--json"]));
+    assert_eq!(
+        (count(&r, "unchanged"), r["changed"].as_bool()),
+        (9, Some(false))
+    );
+
+    // Change one, drop one: dry run shows it, the sync does it.
+    let mut changed = sample();
+    changed["dashboards"][0]["title"] = json!("Web latency (v2)");
+    p.write(".otel/dashboards.json", &changed);
+    std::fs::remove_file(p.root.join(".otel/dashboards/extra.json")).unwrap();
+    let r = report(&p.dash(&["sync", "--dry-run", "--json"]));
+    assert!(
+        actions(&r).contains(&("updated".into(), "web-latency".into())),
+        "{r}"
+    );
+    assert!(
+        actions(&r).contains(&("removed".into(), "web-extra".into())),
+        "{r}"
+    );
+    assert_eq!(files_in(&p.data().join("web")).len(), 3, "dry run wrote");
+    let r = report(&p.dash(&["sync", "--json"]));
+    assert_eq!(
+        (
+            count(&r, "updated"),
+            count(&r, "removed"),
+            count(&r, "unchanged")
+        ),
+        (1, 1, 7)
+    );
+    assert_eq!(
+        files_in(&p.data().join("web")),
+        vec!["web-errors.json", "web-latency.json"]
+    );
+    // No staging directories left behind.
+    assert_eq!(files_in(&p.data()), vec![".lock", "builtin", "web"]);
+}
+
+#[test]
+fn system_mode_writes_under_home_and_project_flag_names_the_folder() {
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    let o = p.dash_env(
+        &["sync", "--project", "shop"],
+        &[("OTELCTL_MODE", "system")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = p.home.join(".otel/dashboards");
+    assert_eq!(
+        files_in(&dir.join("shop")),
+        vec!["web-errors.json", "web-latency.json"]
+    );
+    assert_eq!(files_in(&dir.join("builtin")).len(), 6);
+    assert!(!p.data().exists());
+    for bad in ["builtin", "../x", ".hidden", ""] {
+        let o = p.dash(&["sync", "--project", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_failed_sync_leaves_the_previous_set_intact() {
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    assert!(p.dash(&["sync"]).status.success());
+    let before = std::fs::read_to_string(p.data().join("web/web-latency.json")).unwrap();
+
+    let mut changed = sample();
+    changed["dashboards"][0]["title"] = json!("Changed");
+    changed["dashboards"][1] = json!({"title": "New one"});
+    p.write(".otel/dashboards.json", &changed);
+    let o = p.dash_env(&["sync"], &[("OTELCTL_TEST_FAULT", "before-swap")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("injected fault"), "{}", stderr(&o));
+    assert_eq!(
+        files_in(&p.data().join("web")),
+        vec!["web-errors.json", "web-latency.json"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.data().join("web/web-latency.json")).unwrap(),
+        before
+    );
+    assert_eq!(
+        files_in(&p.data()),
+        vec![".lock", "builtin", "web"],
+        "staging left behind"
+    );
+    // And the next sync completes the change.
+    let r = report(&p.dash(&["sync", "--json"]));
+    assert_eq!(
+        (
+            count(&r, "added"),
+            count(&r, "updated"),
+            count(&r, "removed")
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn concurrent_syncs_run_one_after_the_other() {
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = otelctl(&p.home);
+            cmd.arg("--root")
+                .arg(&p.root)
+                .args(["dash", "sync", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let reports: Vec<Value> = children
+        .into_iter()
+        .map(|c| report(&c.wait_with_output().unwrap()))
+        .collect();
+    let changed = reports
+        .iter()
+        .filter(|r| r["changed"].as_bool() == Some(true))
+        .count();
+    assert_eq!(changed, 1, "exactly one sync writes: {reports:?}");
+    assert_eq!(files_in(&p.data().join("web")).len(), 2);
+    assert_eq!(files_in(&p.data()), vec![".lock", "builtin", "web"]);
+}
+
+// ---- API mode, against the stand-in (see tests/common/grafana.rs for why a stand-in) ----
+
+const TOKEN: &str = "glsa_test-token-0123456789";
+
+fn api(p: &Project, g: &StandIn, args: &[&str]) -> Output {
+    let mut all = vec!["sync", "--grafana-url", &g.url];
+    all.extend_from_slice(args);
+    p.dash_env(&all, &[("OTELCTL_GRAFANA_TOKEN", TOKEN)])
+}
+
+#[test]
+fn api_sync_creates_updates_and_prunes_only_its_own() {
+    let g = StandIn::start(TOKEN);
+    // Someone else's dashboards: one by hand (tagged with our project, but not managed), one
+    // managed for another project.
+    g.insert("by-hand", "By hand", "general", &["otelctl-project-web"]);
+    g.insert(
+        "other-proj",
+        "Other",
+        "otelctl-other",
+        &["otelctl-managed", "otelctl-project-other"],
+    );
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+
+    let r = report(&api(&p, &g, &["--dry-run", "--json"]));
+    assert_eq!(count(&r, "added"), 2);
+    assert!(g.writes().is_empty(), "dry run wrote: {:?}", g.writes());
+
+    let r = report(&api(&p, &g, &["--json"]));
+    assert_eq!(count(&r, "added"), 2, "{r}");
+    assert_eq!(
+        g.writes(),
+        vec![
+            "POST /api/folders",
+            "POST /api/dashboards/db",
+            "POST /api/dashboards/db"
+        ]
+    );
+    let stored = g.dashboard("web-latency").unwrap();
+    assert_eq!(stored.folder_uid, "otelctl-web");
+    assert_eq!(
+        stored.dashboard["tags"],
+        json!(["otelctl-managed", "otelctl-project-web"])
+    );
+    assert!(g
+        .state
+        .lock()
+        .unwrap()
+        .auth_seen
+        .iter()
+        .all(|a| a == &format!("Bearer {TOKEN}")));
+
+    // Second run: reads only, and says nothing changed.
+    g.clear_log();
+    let o = api(&p, &g, &[]);
+    assert!(
+        stdout(&o).contains("nothing to change: 2 dashboards"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(g.writes().is_empty(), "{:?}", g.writes());
+
+    // Update one, remove the other: one POST, one DELETE, nobody else's touched.
+    let mut changed = sample();
+    changed["dashboards"][0]["title"] = json!("Web latency v2");
+    changed["dashboards"].as_array_mut().unwrap().remove(1);
+    p.write(".otel/dashboards.json", &changed);
+    g.clear_log();
+    let r = report(&api(&p, &g, &["--json"]));
+    assert_eq!((count(&r, "updated"), count(&r, "removed")), (1, 1), "{r}");
+    assert_eq!(
+        g.writes(),
+        vec![
+            "POST /api/dashboards/db",
+            "DELETE /api/dashboards/uid/web-errors"
+        ]
+    );
+    assert_eq!(g.uids(), vec!["by-hand", "other-proj", "web-latency"]);
+    assert_eq!(g.dashboard("web-latency").unwrap().version, 2);
+}
+
+#[test]
+fn api_sync_wrong_token_is_a_clear_error_that_never_shows_the_token() {
+    let g = StandIn::start("the-right-one");
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    let o = api(&p, &g, &[]);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("answered HTTP 401") && err.contains("OTELCTL_GRAFANA_TOKEN"),
+        "{err}"
+    );
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    assert!(g.writes().is_empty());
+
+    // From a file, forbidden (403): the role advice; still no token in the output.
+    let token_file = p.home.join("token");
+    std::fs::write(&token_file, "the-right-one\n").unwrap();
+    g.state.lock().unwrap().forbid = true;
+    let o = p.dash(&[
+        "sync",
+        "--grafana-url",
+        &g.url,
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("HTTP 403") && err.contains("Editor role"),
+        "{err}"
+    );
+    assert!(!err.contains("the-right-one") && !stdout(&o).contains("the-right-one"));
+}
+
+#[test]
+fn api_sync_unreachable_grafana_is_a_clear_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    let url = format!("http://127.0.0.1:{port}");
+    let o = p.dash_env(
+        &["sync", "--grafana-url", &url],
+        &[("OTELCTL_GRAFANA_TOKEN", TOKEN)],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach Grafana at {url}: connection refused"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN));
+}
+
+#[test]
+fn api_sync_with_bad_dashboards_sends_nothing() {
+    let g = StandIn::start(TOKEN);
+    let p = Project::new();
+    p.write(
+        ".otel/dashboards.json",
+        &json!([{"title": "A", "uid": "x"}, {"title": "B", "uid": "x"}]),
+    );
+    let o = api(&p, &g, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(g.log().is_empty(), "{:?}", g.log());
+}
