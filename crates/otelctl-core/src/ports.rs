@@ -90,16 +90,9 @@ pub enum BaseOrigin {
 }
 
 /// Per-service ports fixed by environment variables (`OTELCTL_COLLECTOR_PORT`, ...), used by
-/// the system stack, whose fixed ports no single base can produce.
+/// the system stack, whose fixed ports no single base can produce. Indexed by offset (+0..+5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PortOverrides {
-    pub collector_otlp_http: Option<u16>,
-    pub tempo_otlp_grpc: Option<u16>,
-    pub tempo_http: Option<u16>,
-    pub grafana_http: Option<u16>,
-    pub collector_metrics: Option<u16>,
-    pub tempo_grpc: Option<u16>,
-}
+pub struct PortOverrides(pub [Option<u16>; 6]);
 
 impl PortOverrides {
     /// The variable that fixes each port, in offset order.
@@ -112,21 +105,10 @@ impl PortOverrides {
         "OTELCTL_TEMPO_GRPC_PORT",
     ];
 
-    fn slots(&mut self) -> [&mut Option<u16>; 6] {
-        [
-            &mut self.collector_otlp_http,
-            &mut self.tempo_otlp_grpc,
-            &mut self.tempo_http,
-            &mut self.grafana_http,
-            &mut self.collector_metrics,
-            &mut self.tempo_grpc,
-        ]
-    }
-
     /// Reads the overrides through `lookup` (the environment, in practice).
     pub fn read(mut lookup: impl FnMut(&'static str) -> Result<Option<String>>) -> Result<Self> {
         let mut overrides = PortOverrides::default();
-        for (slot, name) in overrides.slots().into_iter().zip(Self::VARIABLES) {
+        for (slot, name) in overrides.0.iter_mut().zip(Self::VARIABLES) {
             if let Some(text) = lookup(name)? {
                 *slot = Some(parse_port(&text, Source::Env(name))?);
             }
@@ -193,14 +175,6 @@ impl Ports {
 
     /// Applies per-service overrides on top of the derived ports.
     pub fn with_overrides(mut self, overrides: &PortOverrides) -> Self {
-        let values = [
-            overrides.collector_otlp_http,
-            overrides.tempo_otlp_grpc,
-            overrides.tempo_http,
-            overrides.grafana_http,
-            overrides.collector_metrics,
-            overrides.tempo_grpc,
-        ];
         let slots = [
             &mut self.collector_otlp_http,
             &mut self.tempo_otlp_grpc,
@@ -209,7 +183,7 @@ impl Ports {
             &mut self.collector_metrics,
             &mut self.tempo_grpc,
         ];
-        for (i, (slot, value)) in slots.into_iter().zip(values).enumerate() {
+        for (i, (slot, value)) in slots.into_iter().zip(overrides.0).enumerate() {
             if let Some(port) = value {
                 *slot = port;
                 self.overridden[i] = true;
