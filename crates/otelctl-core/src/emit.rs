@@ -13,6 +13,7 @@ use crate::otelenv::OtelEnv;
 use crate::otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
 use crate::settings::Settings;
 use crate::spool::Spool;
+use crate::traceparent::{TraceParent, FLAG_SAMPLED};
 
 /// The instrumentation scope of every otelctl span.
 pub fn scope() -> InstrumentationScope {
@@ -134,5 +135,80 @@ pub fn deliver(
         Err(e) => Outcome::Lost {
             why: format!("{why}; and {e}"),
         },
+    }
+}
+
+/// The identity of a new span: its ids, its parent and the sampling decision.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    /// The parent's span id (from `TRACEPARENT`), if any.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// W3C trace flags for this span and its children (sampled bit = the decision).
+    pub flags: u8,
+    pub tracestate: Option<String>,
+}
+
+/// OTLP span flags: bit 8 "has is-remote", bit 9 "parent is remote".
+const SPAN_FLAGS_HAS_IS_REMOTE: u32 = 0x100;
+const SPAN_FLAGS_IS_REMOTE: u32 = 0x200;
+
+impl Context {
+    /// A new span under `$TRACEPARENT` when valid, else in `trace_id` (e.g. `$TEST_TRACE_ID`)
+    /// as a root, else in a new trace; sampled per `OTEL_TRACES_SAMPLER`.
+    pub fn start(env: &OtelEnv, trace_id: Option<[u8; 16]>) -> Self {
+        let span_id = crate::otlp::new_span_id();
+        match env.parent {
+            Some(p) => {
+                let sampled = env.sampler.should_sample(&p.trace_id, Some(p.sampled()));
+                Context {
+                    trace_id: p.trace_id,
+                    span_id,
+                    parent_span_id: Some(p.span_id),
+                    flags: (p.flags & !FLAG_SAMPLED) | u8::from(sampled),
+                    tracestate: env.tracestate.clone(),
+                }
+            }
+            None => {
+                let trace_id = trace_id.unwrap_or_else(crate::otlp::new_trace_id);
+                let sampled = env.sampler.should_sample(&trace_id, None);
+                Context {
+                    trace_id,
+                    span_id,
+                    parent_span_id: None,
+                    flags: u8::from(sampled),
+                    tracestate: None,
+                }
+            }
+        }
+    }
+
+    pub fn sampled(&self) -> bool {
+        self.flags & FLAG_SAMPLED != 0
+    }
+
+    /// The traceparent children of this span see.
+    pub fn traceparent(&self) -> TraceParent {
+        TraceParent {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            flags: self.flags,
+        }
+    }
+
+    /// Fills ids, trace state and flags into `span`.
+    pub fn apply(&self, span: &mut Span) {
+        span.trace_id = self.trace_id.to_vec();
+        span.span_id = self.span_id.to_vec();
+        span.parent_span_id = self.parent_span_id.map(|p| p.to_vec()).unwrap_or_default();
+        span.trace_state = self.tracestate.clone().unwrap_or_default();
+        span.flags = u32::from(self.flags)
+            | SPAN_FLAGS_HAS_IS_REMOTE
+            | if self.parent_span_id.is_some() {
+                SPAN_FLAGS_IS_REMOTE
+            } else {
+                0
+            };
     }
 }

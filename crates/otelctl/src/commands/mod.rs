@@ -3,6 +3,11 @@
 mod detect;
 mod env;
 mod ports;
+mod span;
+mod spool;
+mod telemetry;
+mod test_span;
+mod traceparent;
 
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
@@ -15,5 +20,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ports(args) => ports::run(&settings()?, args),
         Command::Detect(args) => detect::run(&settings()?, args),
         Command::Env(args) => env::run(&settings()?, args),
+        Command::Span(args) => span::run(&cli.globals, args),
+        Command::TestSpan(args) => test_span::run(&cli.globals, args),
+        Command::Spool(args) => spool::run(&settings()?, args),
+        Command::Traceparent(args) => traceparent::run(args),
     }
 }
