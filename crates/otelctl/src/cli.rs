@@ -56,6 +56,14 @@ pub enum Command {
     Env(EnvArgs),
     /// Dashboards: build the built-ins, list them with the project's, sync them into Grafana
     Dash(DashArgs),
+    /// Run a command inside a span (exits with the command's status); or `span begin`/`span end`
+    Span(SpanArgs),
+    /// Emit a test-result span: test.<suite>.<name>, passed|failed|skipped
+    TestSpan(TestSpanArgs),
+    /// Spans waiting in the spool: `status`, or `flush` them to the collector
+    Spool(SpoolArgs),
+    /// Print the current $TRACEPARENT (normalised), or a new one
+    Traceparent(TraceparentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +116,166 @@ pub struct DashSyncArgs {
     /// Print JSON: {"target", "dry_run", "changed", "changes": [{"action", "uid", "title", "location"}]}
     #[arg(long)]
     pub json: bool,
+}
+
+/// Span attributes from the command line.
+#[derive(Debug, Args, Default)]
+pub struct AttrArgs {
+    /// A string attribute (repeatable)
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = clap::value_parser!(OsString))]
+    pub string: Vec<OsString>,
+    /// An integer attribute (repeatable)
+    #[arg(long = "attr-int", value_name = "KEY=N", value_parser = clap::value_parser!(OsString))]
+    pub int: Vec<OsString>,
+    /// A boolean attribute, true or false (repeatable)
+    #[arg(long = "attr-bool", value_name = "KEY=true|false", value_parser = clap::value_parser!(OsString))]
+    pub bool: Vec<OsString>,
+    /// A floating-point attribute (repeatable)
+    #[arg(long = "attr-double", value_name = "KEY=X", value_parser = clap::value_parser!(OsString))]
+    pub double: Vec<OsString>,
+}
+
+/// The span kind.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum Kind {
+    #[default]
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Exit status: the command's own; 128+N when killed by signal N; 127 when not found; 126 when not executable."
+)]
+pub struct SpanArgs {
+    #[command(subcommand)]
+    pub action: Option<SpanAction>,
+    /// service.name of the span's resource (OTEL_SERVICE_NAME does not override it)
+    #[arg(required = true, value_parser = clap::value_parser!(OsString))]
+    pub service: Option<OsString>,
+    /// The span name
+    #[arg(required = true, value_parser = clap::value_parser!(OsString))]
+    pub name: Option<OsString>,
+    #[command(flatten)]
+    pub attrs: AttrArgs,
+    /// Span kind
+    #[arg(long, value_enum, default_value_t = Kind::Internal)]
+    pub kind: Kind,
+    /// The command to run, after `--`
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD",
+        value_parser = clap::value_parser!(OsString)
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpanAction {
+    /// Open a span that later commands run under: prints its traceparent
+    Begin(SpanBeginArgs),
+    /// Close a span opened by `span begin` and emit it with its real start time
+    End(SpanEndArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpanBeginArgs {
+    /// service.name of the span's resource
+    #[arg(value_parser = clap::value_parser!(OsString))]
+    pub service: OsString,
+    /// The span name
+    #[arg(value_parser = clap::value_parser!(OsString))]
+    pub name: OsString,
+    #[command(flatten)]
+    pub attrs: AttrArgs,
+    /// Span kind
+    #[arg(long, value_enum, default_value_t = Kind::Internal)]
+    pub kind: Kind,
+    /// Keep the span's state in FILE (default: a private per-user directory, found again by $TRACEPARENT)
+    #[arg(long, value_name = "FILE", value_parser = clap::value_parser!(OsString))]
+    pub carrier: Option<OsString>,
+}
+
+/// The final status of a span closed by `span end`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EndStatus {
+    Unset,
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct SpanEndArgs {
+    /// The carrier FILE given to `span begin` (default: found by $TRACEPARENT)
+    #[arg(long, value_name = "FILE", value_parser = clap::value_parser!(OsString))]
+    pub carrier: Option<OsString>,
+    /// Final status (default: error when --exit-code is non-zero, else unset)
+    #[arg(long, value_enum)]
+    pub status: Option<EndStatus>,
+    /// Status description (for --status error)
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Record exit.code/process.exit.code; non-zero means error unless --status says otherwise
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub exit_code: Option<i64>,
+    #[command(flatten)]
+    pub attrs: AttrArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TestSpanArgs {
+    /// Test name
+    #[arg(value_parser = clap::value_parser!(OsString))]
+    pub name: OsString,
+    /// passed, failed or skipped (also pass, fail, skip)
+    pub result: String,
+    /// Duration in milliseconds (the span starts this long before now); default 0
+    #[arg(value_name = "DURATION_MS")]
+    pub duration_ms: Option<String>,
+    /// Suite name (default: $OTEL_TEST_SUITE)
+    #[arg(long, value_parser = clap::value_parser!(OsString))]
+    pub suite: Option<OsString>,
+    /// service.name (default: $OTEL_SERVICE_NAME, else nixos-tests)
+    #[arg(long, value_parser = clap::value_parser!(OsString))]
+    pub service: Option<OsString>,
+    #[command(flatten)]
+    pub attrs: AttrArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SpoolArgs {
+    #[command(subcommand)]
+    pub action: SpoolAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpoolAction {
+    /// Files, bytes, oldest age and dropped spans of the spool
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send spooled spans to the endpoint, deleting only what it accepted
+    Flush {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TraceparentArgs {
+    /// Always print a new traceparent (new trace), ignoring $TRACEPARENT
+    #[arg(long)]
+    pub new: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,11 @@
 //! Shared helpers for the integration tests: run the real `otelctl` binary in a clean environment.
 #![allow(dead_code)]
 
+pub mod collector;
 pub mod grafana;
+
+#[allow(unused_imports)]
+pub use collector::*;
 
 use std::ffi::OsStr;
 use std::path::Path;

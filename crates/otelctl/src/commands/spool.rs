@@ -1,0 +1,84 @@
+//! `otelctl spool status|flush`: what waits in the spool, and sending it to the endpoint.
+
+use std::time::Instant;
+
+use otelctl_core::emit;
+use otelctl_core::exit;
+use otelctl_core::exporter;
+use otelctl_core::settings::Settings;
+use otelctl_core::spool::Spool;
+use otelctl_core::{Error, Result};
+
+use crate::cli::{SpoolAction, SpoolArgs};
+use crate::commands::telemetry;
+use crate::output;
+
+pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
+    let env = telemetry::load_env();
+    let dir = emit::spool_dir(Some(settings))
+        .ok_or_else(|| Error::Failed("no spool directory".to_string()))?;
+    let spool = Spool::new(dir, env.spool_max_bytes);
+    match args.action {
+        SpoolAction::Status { json } => {
+            let s = spool.status()?;
+            let bytes = if json {
+                output::json(&s)
+            } else {
+                let oldest = s
+                    .oldest_age_seconds
+                    .map(|a| format!("{a} s ago"))
+                    .unwrap_or_else(|| "-".to_string());
+                format!(
+                    "spool     {}\nfiles     {}\nbytes     {} (cap {})\noldest    {oldest}\nflushing  {}\ndropped   {} span(s) over the cap\n",
+                    s.dir.display(),
+                    s.files,
+                    s.bytes,
+                    s.max_bytes,
+                    s.flushing,
+                    s.dropped_spans
+                )
+                .into_bytes()
+            };
+            output::stdout(&bytes)?;
+            Ok(exit::SUCCESS)
+        }
+        SpoolAction::Flush { json } => {
+            let url = emit::traces_url(&env, Some(settings));
+            let report = spool.flush(&mut |req| {
+                exporter::export(
+                    &env.exporter,
+                    &url,
+                    req,
+                    Instant::now() + env.exporter.timeout,
+                )
+            })?;
+            let bytes = if json {
+                output::json(&report)
+            } else {
+                let mut text = format!(
+                    "delivered {} span(s) in {} file(s) to {url}\n",
+                    report.delivered_spans, report.delivered_files
+                );
+                if report.failed_files + report.skipped_files > 0 {
+                    text.push_str(&format!(
+                        "left {} file(s) in {} ({} failed, {} not tried)\n",
+                        report.failed_files + report.skipped_files,
+                        spool.dir().display(),
+                        report.failed_files,
+                        report.skipped_files
+                    ));
+                }
+                text.into_bytes()
+            };
+            output::stdout(&bytes)?;
+            for e in &report.errors {
+                telemetry::warn(e);
+            }
+            Ok(if report.failed_files + report.corrupt_files > 0 {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            })
+        }
+    }
+}

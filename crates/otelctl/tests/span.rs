@@ -1,0 +1,1035 @@
+//! `otelctl span`, `span begin/end`, `test-span`, `traceparent` and `spool` against a real
+//! recording OTLP/HTTP server on loopback.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+
+use common::{attr, refused_port, text, Answer, Collector, Env};
+use otelctl_core::otlp::{to_hex, Value};
+
+const HEX32: fn(&str) -> bool = |s| {
+    s.len() == 32
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+};
+const HEX16: fn(&str) -> bool = |s| {
+    s.len() == 16
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+};
+
+fn stderr_lines(out: &std::process::Output) -> Vec<String> {
+    text(&out.stderr).lines().map(str::to_string).collect()
+}
+
+// ---- wire format ------------------------------------------------------------------------------
+
+#[test]
+fn json_export_has_the_exact_otlp_json_shape() {
+    let c = Collector::up();
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .with("OTEL_SERVICE_NAME", "not-this")
+        .with(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=nor-this,team=a%2Cb,deployment.environment=dev",
+        );
+    let out = env.run([
+        "span",
+        "build-svc",
+        "compile",
+        "--attr",
+        "target=x86_64",
+        "--attr-int",
+        "jobs=4",
+        "--attr-bool",
+        "cached=false",
+        "--attr-double",
+        "ratio=0.5",
+        "--kind",
+        "client",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let r = c.next();
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/traces"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let j = r.json();
+    let rs = &j["resourceSpans"][0];
+    let res: Vec<(String, serde_json::Value)> = rs["resource"]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"].clone()))
+        .collect();
+    let res_get = |k: &str| res.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        res_get("service.name"),
+        Some(serde_json::json!({"stringValue": "build-svc"}))
+    );
+    assert_eq!(
+        res_get("devenv.root"),
+        Some(serde_json::json!({"stringValue": env.root().to_str().unwrap()}))
+    );
+    assert_eq!(
+        res_get("team"),
+        Some(serde_json::json!({"stringValue": "a,b"}))
+    );
+    assert_eq!(
+        res_get("deployment.environment"),
+        Some(serde_json::json!({"stringValue": "dev"}))
+    );
+    assert_eq!(rs["scopeSpans"][0]["scope"]["name"], "otelctl");
+    let s = &rs["scopeSpans"][0]["spans"][0];
+    assert!(HEX32(s["traceId"].as_str().unwrap()), "{}", s["traceId"]);
+    assert!(HEX16(s["spanId"].as_str().unwrap()), "{}", s["spanId"]);
+    assert!(s.get("parentSpanId").is_none() || s["parentSpanId"] == "");
+    assert_eq!(s["name"], "compile");
+    assert_eq!(s["kind"], 3);
+    let start: u64 = s["startTimeUnixNano"]
+        .as_str()
+        .expect("int64 as string")
+        .parse()
+        .unwrap();
+    let end: u64 = s["endTimeUnixNano"]
+        .as_str()
+        .expect("int64 as string")
+        .parse()
+        .unwrap();
+    assert!(start > 1_600_000_000_000_000_000 && end >= start);
+    assert_eq!(s["status"]["code"], 2);
+    assert_eq!(s["status"]["message"], "exited with code 3");
+    let attrs: Vec<(String, serde_json::Value)> = s["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"].clone()))
+        .collect();
+    let a = |k: &str| {
+        attrs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    assert_eq!(a("exit.code"), serde_json::json!({"intValue": "3"}));
+    assert_eq!(a("process.exit.code"), serde_json::json!({"intValue": "3"}));
+    assert_eq!(a("target"), serde_json::json!({"stringValue": "x86_64"}));
+    assert_eq!(a("jobs"), serde_json::json!({"intValue": "4"}));
+    assert_eq!(a("cached"), serde_json::json!({"boolValue": false}));
+    assert_eq!(a("ratio"), serde_json::json!({"doubleValue": 0.5}));
+    assert_eq!(
+        a("process.command"),
+        serde_json::json!({"stringValue": "sh"})
+    );
+    assert!(env.spooled().is_empty());
+}
+
+#[test]
+fn protobuf_is_the_default_and_decodes() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let out = env.run(["span", "svc", "ok", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = c.next();
+    assert_eq!(r.header("content-type"), Some("application/x-protobuf"));
+    let (res, span) = r.span();
+    assert_eq!(
+        attr(&res, "service.name"),
+        Some(&Value::StringValue("svc".into()))
+    );
+    assert_eq!(span.name, "ok");
+    assert_eq!(span.kind, 1);
+    assert_eq!(
+        span.status.unwrap().code,
+        0,
+        "success leaves the status UNSET"
+    );
+    assert_eq!(
+        attr(&span.attributes, "exit.code"),
+        Some(&Value::IntValue(0))
+    );
+    assert_eq!(span.trace_id.len(), 16);
+    assert!(span.parent_span_id.is_empty());
+}
+
+#[test]
+fn endpoint_path_rules_and_headers() {
+    let c = Collector::start(vec![Answer::Ok]);
+    // Base endpoint with a path: v1/traces is appended with one slash.
+    let env = Env::new()
+        .endpoint(&format!("{}/my/", c.base()))
+        .with(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=abc%20def,Authorization=Bearer t0k",
+        )
+        .with("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-api-key=override");
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    let r = c.next();
+    assert_eq!(r.path, "/my/v1/traces");
+    assert_eq!(r.header("x-api-key"), Some("override"));
+    assert_eq!(r.header("authorization"), Some("Bearer t0k"));
+    // The signal-specific endpoint is used as is and wins.
+    let env = Env::new().endpoint("http://127.0.0.1:9/ignored").with(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/custom/path", c.base()),
+    );
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    assert_eq!(c.next().path, "/custom/path");
+    let env = Env::new().with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", c.base());
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    assert_eq!(c.next().path, "/");
+}
+
+#[test]
+fn nested_spans_form_one_trace() {
+    let c = Collector::up();
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("TRACEPARENT", incoming)
+        .with("TRACESTATE", "vendor=abc");
+    let me = env!("CARGO_BIN_EXE_otelctl");
+    let out = env.run([
+        "span",
+        "svc",
+        "outer",
+        "--",
+        me,
+        "span",
+        "svc",
+        "inner",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$TRACEPARENT $TRACESTATE\"",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let inner = c.next().span().1; // the inner one finishes first
+    let outer = c.next().span().1;
+    assert_eq!(inner.name, "inner");
+    assert_eq!(outer.name, "outer");
+    assert_eq!(to_hex(&outer.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(inner.trace_id, outer.trace_id);
+    assert_eq!(to_hex(&outer.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(inner.parent_span_id, outer.span_id);
+    assert_eq!(outer.trace_state, "vendor=abc");
+    let seen = text(&out.stdout);
+    assert_eq!(
+        seen.trim(),
+        format!(
+            "00-{}-{}-01 vendor=abc",
+            to_hex(&inner.trace_id),
+            to_hex(&inner.span_id)
+        )
+    );
+}
+
+#[test]
+fn invalid_traceparent_starts_a_new_trace_with_one_warning() {
+    for bad in [
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "garbage",
+    ] {
+        let c = Collector::up();
+        let env = Env::new()
+            .endpoint(&c.base())
+            .with("TRACEPARENT", bad)
+            .with("TRACESTATE", "a=b");
+        let out = env.run([
+            "span",
+            "s",
+            "n",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$TRACEPARENT|$TRACESTATE\"; exit 5",
+        ]);
+        assert_eq!(out.status.code(), Some(5), "{bad}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{bad}: {lines:?}");
+        assert!(
+            lines[0].starts_with("otelctl: warning: $TRACEPARENT")
+                && lines[0].contains("new trace")
+        );
+        let span = c.next().span().1;
+        assert!(span.parent_span_id.is_empty());
+        assert_ne!(to_hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            text(&out.stdout).trim(),
+            format!(
+                "00-{}-{}-01|",
+                to_hex(&span.trace_id),
+                to_hex(&span.span_id)
+            ),
+            "no stale TRACESTATE goes to the child"
+        );
+    }
+}
+
+#[test]
+fn a_higher_traceparent_version_is_continued() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base()).with(
+        "TRACEPARENT",
+        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-future",
+    );
+    let out = env.run(["span", "s", "n", "--", "printenv", "TRACEPARENT"]);
+    let span = c.next().span().1;
+    assert_eq!(to_hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(out.stderr.is_empty());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-{}-03",
+            to_hex(&span.span_id)
+        ),
+        "re-emitted as version 00, flags kept as bits"
+    );
+}
+
+// ---- pass-through in every collector state ----------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Up,
+    Down,
+    Error500,
+    Silent,
+}
+
+const STATES: [State; 4] = [State::Up, State::Down, State::Error500, State::Silent];
+
+/// An environment pointing at a collector in `state` (kept alive by the returned value).
+fn env_for(state: State) -> (Env, Option<Collector>) {
+    let (base, c) = match state {
+        State::Up => {
+            let c = Collector::up();
+            (c.base(), Some(c))
+        }
+        State::Down => (format!("http://127.0.0.1:{}", refused_port()), None),
+        State::Error500 => {
+            let c = Collector::start(vec![Answer::Status(500, vec![], b"boom".to_vec())]);
+            (c.base(), Some(c))
+        }
+        State::Silent => {
+            let c = Collector::start(vec![Answer::Never]);
+            (c.base(), Some(c))
+        }
+    };
+    (
+        Env::new()
+            .endpoint(&base)
+            .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
+        c,
+    )
+}
+
+/// The span went somewhere: to the collector when up, else to the spool.
+fn assert_recorded(
+    state: State,
+    env: &Env,
+    c: Option<&Collector>,
+    name: &str,
+) -> otelctl_core::otlp::Span {
+    match state {
+        State::Up => {
+            assert!(env.spooled().is_empty(), "{state:?}");
+            let span = c.unwrap().next().span().1;
+            assert_eq!(span.name, name);
+            span
+        }
+        _ => {
+            let spooled = env.spooled();
+            assert_eq!(spooled.len(), 1, "{state:?}: one spooled request");
+            let span = spooled[0].spans().next().unwrap().1.clone();
+            span
+        }
+    }
+}
+
+#[test]
+fn stdio_and_exit_code_pass_through_in_every_collector_state() {
+    let mut input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    input.extend_from_slice(b"\x00\xff\r\n");
+    for state in STATES {
+        let (env, c) = env_for(state);
+        let out = env.run_with_input(
+            [
+                "span",
+                "s",
+                "io",
+                "--",
+                "sh",
+                "-c",
+                "cat; printf 'out\\000\\377'; printf 'err\\001\\n' >&2; exit 7",
+            ],
+            &input,
+        );
+        assert_eq!(out.status.code(), Some(7), "{state:?}");
+        let mut expected = input.clone();
+        expected.extend_from_slice(b"out\x00\xff");
+        assert!(out.stdout == expected, "{state:?}: stdout differs");
+        assert_eq!(
+            out.stderr, b"err\x01\n",
+            "{state:?}: stderr is the child's only"
+        );
+        let span = assert_recorded(state, &env, c.as_ref(), "io");
+        assert_eq!(
+            attr(&span.attributes, "process.exit.code"),
+            Some(&Value::IntValue(7))
+        );
+    }
+}
+
+#[test]
+fn missing_and_unexecutable_commands_exit_127_and_126_in_every_collector_state() {
+    for state in STATES {
+        let (env, c) = env_for(state);
+        let out = env.run(["span", "s", "missing", "--", "no-such-command-otelctl"]);
+        assert_eq!(out.status.code(), Some(127), "{state:?}");
+        assert_eq!(
+            stderr_lines(&out),
+            vec!["otelctl: no-such-command-otelctl: command not found"]
+        );
+        let span = assert_recorded(state, &env, c.as_ref(), "missing");
+        assert_eq!(
+            attr(&span.attributes, "exit.code"),
+            Some(&Value::IntValue(127))
+        );
+        assert_eq!(span.status.unwrap().code, 2);
+
+        let (env, c) = env_for(state);
+        let script = env.root().join("not-executable.sh");
+        std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = env.run([
+            "span".as_ref(),
+            "s".as_ref(),
+            "noexec".as_ref(),
+            "--".as_ref(),
+            script.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(126), "{state:?}");
+        assert_eq!(stderr_lines(&out).len(), 1);
+        let span = assert_recorded(state, &env, c.as_ref(), "noexec");
+        assert_eq!(
+            attr(&span.attributes, "exit.code"),
+            Some(&Value::IntValue(126))
+        );
+    }
+}
+
+/// Starts `otelctl span` around a shell that prints `ready` then waits; sends `sig` to otelctl.
+fn signal_case(env: &Env, script: &str, sig: i32) -> (Option<i32>, String) {
+    let mut child = env
+        .cmd(["span", "s", "sig", "--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // SAFETY: signalling the process we spawned.
+    unsafe { libc::kill(child.id() as i32, sig) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), rest)
+}
+
+#[test]
+fn signals_are_forwarded_and_the_span_is_still_recorded_in_every_collector_state() {
+    for state in STATES {
+        // The child handles the signal and chooses its exit code.
+        let (env, c) = env_for(state);
+        let (code, rest) = signal_case(
+            &env,
+            "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+            libc::SIGTERM,
+        );
+        assert_eq!((code, rest.as_str()), (Some(42), "got-term\n"), "{state:?}");
+        let span = assert_recorded(state, &env, c.as_ref(), "sig");
+        assert_eq!(
+            attr(&span.attributes, "exit.code"),
+            Some(&Value::IntValue(42))
+        );
+
+        // The child dies of the signal: 128 + N.
+        for (sig, code) in [
+            (libc::SIGINT, 130),
+            (libc::SIGHUP, 129),
+            (libc::SIGTERM, 143),
+        ] {
+            let (env, c) = env_for(state);
+            let (got, _) = signal_case(&env, "echo ready; exec sleep 1000", sig);
+            assert_eq!(got, Some(code), "{state:?} signal {sig}");
+            let span = assert_recorded(state, &env, c.as_ref(), "sig");
+            assert_eq!(
+                attr(&span.attributes, "exit.code"),
+                Some(&Value::IntValue(code as i64))
+            );
+            assert!(span.status.unwrap().message.contains("killed by signal"));
+        }
+    }
+}
+
+// ---- export outcomes --------------------------------------------------------------------------
+
+#[test]
+fn retryable_statuses_are_retried_and_others_are_not() {
+    // 503 with Retry-After: 0, then 200: delivered on the second try, nothing spooled.
+    let c = Collector::start(vec![
+        Answer::Status(503, vec![("Retry-After".into(), "0".into())], vec![]),
+        Answer::Ok,
+    ]);
+    let env = Env::new().endpoint(&c.base());
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    assert_eq!(c.next().path, "/v1/traces");
+    assert_eq!(c.next().path, "/v1/traces");
+    assert!(env.spooled().is_empty());
+
+    // Retry-After beyond the deadline: one try, then the spool.
+    let c = Collector::start(vec![Answer::Status(
+        429,
+        vec![("Retry-After".into(), "30".into())],
+        vec![],
+    )]);
+    let env = Env::new().endpoint(&c.base());
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    c.next();
+    assert_eq!(env.spooled().len(), 1);
+    assert!(c.drain().is_empty(), "not retried past the deadline");
+
+    // 400 is never retried.
+    let c = Collector::start(vec![
+        Answer::Status(400, vec![], b"bad".to_vec()),
+        Answer::Ok,
+    ]);
+    let env = Env::new().endpoint(&c.base());
+    assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+    c.next();
+    assert_eq!(env.spooled().len(), 1);
+    assert!(c.drain().is_empty());
+}
+
+#[test]
+fn partial_success_is_reported_not_retried_or_spooled() {
+    let body =
+        br#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"span too old"}}"#.to_vec();
+    let c = Collector::start(vec![Answer::Status(200, vec![], body)]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    assert!(out.status.success());
+    c.next();
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].contains("rejected 1 span(s): span too old"),
+        "{lines:?}"
+    );
+    assert!(env.spooled().is_empty());
+    assert!(c.drain().is_empty());
+}
+
+#[test]
+fn https_endpoints_are_refused_and_the_span_is_spooled() {
+    let env = Env::new()
+        .endpoint("https://127.0.0.1:1")
+        .with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("only http:// endpoints are"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(env.spooled().len(), 1);
+}
+
+#[test]
+fn sdk_disabled_and_sampler_off_send_nothing() {
+    let c = Collector::up();
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_SDK_DISABLED", "true")
+        .with(
+            "TRACEPARENT",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        );
+    let out = env.run(["span", "s", "n", "--", "printenv", "TRACEPARENT"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    );
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_TRACES_SAMPLER", "always_off");
+    let out = env.run(["span", "s", "n", "--", "printenv", "TRACEPARENT"]);
+    assert!(
+        text(&out.stdout).trim().ends_with("-00"),
+        "unsampled flag for children"
+    );
+    // A third span that is sent proves the first two were not (the server answers in order).
+    let env = Env::new().endpoint(&c.base());
+    env.run(["span", "s", "third", "--", "true"]);
+    assert_eq!(c.next().span().1.name, "third");
+    assert!(c.drain().is_empty());
+    assert!(env.spooled().is_empty());
+}
+
+#[test]
+fn debug_prints_the_span_to_stderr() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base()).with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "dbg", "--", "true"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("otelctl: debug: span {\"resourceSpans\""),
+        "{err}"
+    );
+    assert!(err.contains("exported to"));
+    c.next();
+}
+
+// ---- bad input --------------------------------------------------------------------------------
+
+#[test]
+fn bad_telemetry_input_warns_once_and_runs_the_command() {
+    let c = Collector::up();
+    // (environment, flags, what the one warning names)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![], vec!["--attr", "novalue"], "--attr \"novalue\""),
+        (vec![], vec!["--attr-int", "n=abc"], "--attr-int"),
+        (vec![], vec!["--attr-bool", "b=yes"], "--attr-bool"),
+        (vec![("TRACEPARENT", "00-xyz")], vec![], "$TRACEPARENT"),
+        (
+            vec![("OTEL_RESOURCE_ATTRIBUTES", "a=%zz")],
+            vec![],
+            "$OTEL_RESOURCE_ATTRIBUTES",
+        ),
+        (
+            vec![("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign")],
+            vec![],
+            "$OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            vec![("OTEL_EXPORTER_OTLP_TIMEOUT", "2s")],
+            vec![],
+            "$OTEL_EXPORTER_OTLP_TIMEOUT",
+        ),
+    ];
+    for (vars, flags, needle) in cases {
+        let mut env = Env::new().endpoint(&c.base());
+        for (k, v) in &vars {
+            env.set(k, v);
+        }
+        let mut args = vec!["span", "s", "n"];
+        args.extend(flags.iter());
+        args.extend(["--", "sh", "-c", "echo ran; exit 4"]);
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(4), "{needle}");
+        assert_eq!(text(&out.stdout), "ran\n");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{needle}: {lines:?}");
+        assert!(
+            lines[0].starts_with("otelctl: warning: ") && lines[0].contains(needle),
+            "{lines:?}"
+        );
+        let span = c.next().span().1;
+        assert_eq!(
+            attr(&span.attributes, "exit.code"),
+            Some(&Value::IntValue(4))
+        );
+    }
+}
+
+#[test]
+fn header_values_never_appear_in_warnings() {
+    let c = Collector::up();
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_HEADERS", "authorization=secret%zz");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    assert!(!text(&out.stderr).contains("secret"));
+    assert_eq!(stderr_lines(&out).len(), 1);
+    assert!(c.next().header("authorization").is_none());
+}
+
+#[test]
+fn non_utf8_arguments_pass_through_and_names_are_warned_about() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let raw = std::ffi::OsString::from_vec(b"caf\xe9".to_vec());
+    let out = env.run([
+        "span".into(),
+        "s".into(),
+        raw.clone(),
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        "printf %s \"$1\"".into(),
+        "sh".into(),
+        raw,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"caf\xe9", "the child gets the exact bytes");
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("NAME") && lines[0].contains("not UTF-8"));
+    assert_eq!(c.next().span().1.name, "caf\u{fffd}");
+}
+
+#[test]
+fn usage_errors_exit_2_before_running_anything() {
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    let marker = env.root().join("ran");
+    let touch = format!("touch {}", marker.display());
+    for args in [
+        vec!["span", "s"],
+        vec!["span", "s", "n"],
+        vec!["span", "--no-such-flag", "s", "n", "--", "sh", "-c", &touch],
+        vec![
+            "span", "s", "n", "--kind", "sideways", "--", "sh", "-c", &touch,
+        ],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!marker.exists());
+    }
+    assert!(env.spooled().is_empty());
+}
+
+// ---- spool ------------------------------------------------------------------------------------
+
+#[test]
+fn collector_down_spools_and_flush_delivers_exactly_once() {
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    assert_eq!(
+        env.run(["span", "s", "offline", "--", "true"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let spooled = env.spooled();
+    assert_eq!(spooled.len(), 1);
+    let spool_mode = std::fs::metadata(env.spool()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(spool_mode, 0o700);
+    let status = env.run(["spool", "status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["files"], 1);
+    assert_eq!(s["dropped_spans"], 0);
+
+    // Flush while still down: nothing removed, exit 1.
+    let out = env.run(["spool", "flush"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(env.spooled().len(), 1);
+
+    let c = Collector::start(vec![Answer::Ok]);
+    let env = Env {
+        vars: env.vars.clone(),
+        dir: env.dir,
+    }
+    .endpoint(&c.base());
+    let out = env.run(["spool", "flush", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["delivered_spans"], 1);
+    let got = c.next().request();
+    assert_eq!(got, spooled[0], "the spooled request, unchanged");
+    assert!(env.spooled().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(c.drain().is_empty(), "delivered exactly once");
+    let leftovers: Vec<_> = std::fs::read_dir(env.spool())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn flush_keeps_what_the_endpoint_refuses() {
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    env.run(["span", "s", "a", "--", "true"]);
+    env.run(["span", "s", "b", "--", "true"]);
+    let c = Collector::start(vec![
+        Answer::Ok,
+        Answer::Status(400, vec![], b"no".to_vec()),
+    ]);
+    let env = Env {
+        vars: env.vars.clone(),
+        dir: env.dir,
+    }
+    .endpoint(&c.base());
+    let out = env.run(["spool", "flush", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let left = env.spooled();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].spans().next().unwrap().1.name,
+        "b",
+        "oldest first; the refused one stays"
+    );
+}
+
+#[test]
+fn two_hundred_concurrent_spans_with_the_collector_down_all_land_intact() {
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    let children: Vec<_> = (0..200)
+        .map(|i| {
+            env.cmd([
+                "span".to_string(),
+                "s".into(),
+                format!("c{i}"),
+                "--".into(),
+                "true".into(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    }
+    let spooled = env.spooled(); // parses every file: intact, one line each
+    assert_eq!(spooled.len(), 200);
+    let mut names: Vec<String> = spooled
+        .iter()
+        .map(|r| r.spans().next().unwrap().1.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 200);
+    let tmp = std::fs::read_dir(env.spool())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(tmp, 0);
+}
+
+#[test]
+fn the_size_cap_drops_oldest_spans_and_reports_them() {
+    let env = Env::new()
+        .endpoint(&format!("http://127.0.0.1:{}", refused_port()))
+        .with("OTELCTL_SPOOL_MAX_BYTES", "1500");
+    for i in 0..5 {
+        env.run(["span", "s", &format!("n{i}"), "--", "true"]);
+    }
+    let left = env.spooled();
+    assert!(left.len() < 5 && !left.is_empty());
+    assert_eq!(
+        left.last().unwrap().spans().next().unwrap().1.name,
+        "n4",
+        "newest kept"
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&env.run(["spool", "status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        s["dropped_spans"].as_u64().unwrap() as usize,
+        5 - left.len()
+    );
+    assert!(s["bytes"].as_u64().unwrap() <= 1500);
+}
+
+// ---- test-span, begin/end, traceparent --------------------------------------------------------
+
+#[test]
+fn test_span_matches_the_seed_and_the_conventions() {
+    let c = Collector::up();
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_SERVICE_NAME", "nixos-integration-tests")
+        .with("OTEL_TEST_SUITE", "web")
+        .with("TEST_TRACE_ID", "4BF92F3577B34DA6A3CE929D0E0E4736");
+    let out = env.run([
+        "test-span",
+        "nginx-startup",
+        "failed",
+        "1500",
+        "--attr",
+        "vm.memory_mb=2048",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (res, span) = c.next().span();
+    assert_eq!(
+        attr(&res, "service.name"),
+        Some(&Value::StringValue("nixos-integration-tests".into()))
+    );
+    assert_eq!(span.name, "test.web.nginx-startup");
+    assert_eq!(to_hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(span.parent_span_id.is_empty());
+    assert_eq!(
+        span.end_time_unix_nano - span.start_time_unix_nano,
+        1_500_000_000
+    );
+    assert_eq!(span.status.as_ref().unwrap().code, 2);
+    for (k, v) in [
+        ("test.name", "nginx-startup"),
+        ("test.suite", "web"),
+        ("test.result", "failed"),
+        ("test.case.name", "nginx-startup"),
+        ("test.suite.name", "web"),
+        ("test.case.result.status", "fail"),
+        ("vm.memory_mb", "2048"),
+    ] {
+        assert_eq!(
+            attr(&span.attributes, k),
+            Some(&Value::StringValue(v.into())),
+            "{k}"
+        );
+    }
+    // --suite wins; TRACEPARENT makes it a child; passed is OK (as the seed).
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_TEST_SUITE", "web")
+        .with(
+            "TRACEPARENT",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        );
+    assert!(env
+        .run(["test-span", "t1", "passed", "--suite", "db"])
+        .status
+        .success());
+    let (res, span) = c.next().span();
+    assert_eq!(
+        attr(&res, "service.name"),
+        Some(&Value::StringValue("nixos-tests".into()))
+    );
+    assert_eq!(span.name, "test.db.t1");
+    assert_eq!(to_hex(&span.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(span.status.unwrap().code, 1);
+    // No suite at all.
+    let env = Env::new().endpoint(&c.base());
+    assert!(env.run(["test-span", "t2", "skipped"]).status.success());
+    assert_eq!(c.next().span().1.name, "test.t2");
+    // A bad result is a usage error.
+    assert_eq!(env.run(["test-span", "t3", "maybe"]).status.code(), Some(2));
+}
+
+#[test]
+fn span_begin_and_end_make_a_parent_across_commands() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let out = env.run(["span", "begin", "suite-svc", "whole-test", "--attr", "k=v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tp = text(&out.stdout).trim().to_string();
+    assert!(
+        otelctl_core::traceparent::TraceParent::parse(&tp).is_ok(),
+        "{tp}"
+    );
+    assert!(c.drain().is_empty(), "nothing is sent before the end");
+    let child_env = env.with("TRACEPARENT", &tp);
+    assert!(child_env
+        .run(["span", "svc", "step", "--", "true"])
+        .status
+        .success());
+    assert!(child_env
+        .run(["test-span", "case", "passed"])
+        .status
+        .success());
+    let step = c.next().span().1;
+    let case = c.next().span().1;
+    let out = child_env.run(["span", "end", "--exit-code", "1", "--attr", "extra=1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (res, parent) = c.next().span();
+    assert_eq!(
+        attr(&res, "service.name"),
+        Some(&Value::StringValue("suite-svc".into()))
+    );
+    assert_eq!(parent.name, "whole-test");
+    assert_eq!(
+        format!(
+            "00-{}-{}-01",
+            to_hex(&parent.trace_id),
+            to_hex(&parent.span_id)
+        ),
+        tp
+    );
+    for child in [&step, &case] {
+        assert_eq!(child.trace_id, parent.trace_id);
+        assert_eq!(child.parent_span_id, parent.span_id);
+        assert!(child.start_time_unix_nano >= parent.start_time_unix_nano);
+        assert!(child.end_time_unix_nano <= parent.end_time_unix_nano);
+    }
+    assert_eq!(parent.status.as_ref().unwrap().code, 2);
+    assert_eq!(
+        attr(&parent.attributes, "k"),
+        Some(&Value::StringValue("v".into()))
+    );
+    assert_eq!(
+        attr(&parent.attributes, "extra"),
+        Some(&Value::StringValue("1".into()))
+    );
+    assert_eq!(
+        attr(&parent.attributes, "exit.code"),
+        Some(&Value::IntValue(1))
+    );
+    // Ending twice is an error, and emits nothing.
+    assert_eq!(child_env.run(["span", "end"]).status.code(), Some(2));
+    assert!(c.drain().is_empty());
+}
+
+#[test]
+fn span_begin_and_end_with_an_explicit_carrier_file() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let carrier = env.root().join("parent.carrier");
+    let carrier = carrier.to_str().unwrap();
+    let out = env.run(["span", "begin", "svc", "p", "--carrier", carrier]);
+    let tp = text(&out.stdout).trim().to_string();
+    assert!(env
+        .run(["span", "end", "--carrier", carrier, "--status", "ok"])
+        .status
+        .success());
+    let span = c.next().span().1;
+    assert_eq!(span.status.unwrap().code, 1);
+    assert!(tp.contains(&to_hex(&span.span_id)));
+    assert!(!std::path::Path::new(carrier).exists());
+}
+
+#[test]
+fn traceparent_prints_the_current_or_a_new_one() {
+    let env = Env::new().with(
+        "TRACEPARENT",
+        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+    );
+    let out = env.run(["traceparent"]);
+    assert_eq!(
+        text(&out.stdout),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n"
+    );
+    let out = env.run(["traceparent", "--new"]);
+    let new = text(&out.stdout).trim().to_string();
+    assert!(otelctl_core::traceparent::TraceParent::parse(&new).is_ok());
+    assert!(!new.contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+    let env = Env::new().with("TRACEPARENT", "bogus");
+    let out = env.run(["traceparent"]);
+    assert!(otelctl_core::traceparent::TraceParent::parse(text(&out.stdout).trim()).is_ok());
+    assert_eq!(stderr_lines(&out).len(), 1);
+}
