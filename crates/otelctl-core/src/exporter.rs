@@ -4,7 +4,8 @@
 //! One export is one `POST` (plus retries) that never outlives its deadline. Only 429, 502,
 //! 503 and 504 are retried, honouring `Retry-After` (seconds or an HTTP date) when the wait
 //! fits before the deadline; refused connections and timeouts are not retried (the caller
-//! spools instead). Only `http://` endpoints are supported: the hot path sets up no TLS.
+//! spools instead). `http://` endpoints use the std-only client of `http.rs`; `https://` ones
+//! go through `tls.rs` (rustls), so TLS is set up only when an endpoint asks for it.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +48,8 @@ pub struct ExporterConfig {
     pub protocol: Protocol,
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: trusted CA certificates (PEM) for `https://`.
+    pub certificate: Option<std::path::PathBuf>,
 }
 
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as is (an empty path becomes `/`).
@@ -82,8 +85,6 @@ pub enum ExportError {
         status: u16,
         detail: String,
     },
-    #[error("{0:?} is not supported: only http:// endpoints are (no TLS on the hot path)")]
-    Unsupported(String),
 }
 
 /// Sends `req` to the configured endpoint before `deadline`.
@@ -93,12 +94,10 @@ pub fn export(
     req: &ExportTraceServiceRequest,
     deadline: Instant,
 ) -> Result<Accepted, ExportError> {
-    let parsed = match HttpUrl::parse(url) {
-        Ok(u) => u,
-        Err(_) if url.starts_with("https://") => {
-            return Err(ExportError::Unsupported(url.to_string()))
-        }
-        Err(e) => return Err(e.into()),
+    let parsed = if url.starts_with("https://") {
+        None
+    } else {
+        Some(HttpUrl::parse(url)?)
     };
     let body = match cfg.protocol {
         Protocol::HttpProtobuf => req.to_protobuf(),
@@ -123,15 +122,21 @@ pub fn export(
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
         headers.push((k.clone(), v.clone()));
     }
-    let request = http::Request {
-        method: "POST",
-        url: &parsed,
-        headers: &headers,
-        body: &body,
+    let send_once = || match &parsed {
+        Some(plain) => http::send(
+            &http::Request {
+                method: "POST",
+                url: plain,
+                headers: &headers,
+                body: &body,
+            },
+            deadline,
+        ),
+        None => crate::tls::post(url, &headers, &body, deadline, cfg.certificate.as_deref()),
     };
     let mut backoff = Duration::from_millis(10);
     loop {
-        let resp = http::send(&request, deadline)?;
+        let resp = send_once()?;
         if (200..300).contains(&resp.status) {
             return Ok(partial_success(&resp));
         }

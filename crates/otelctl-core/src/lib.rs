@@ -22,6 +22,7 @@ pub mod settings;
 pub mod shellenv;
 pub mod spool;
 pub mod testspan;
+pub mod tls;
 pub mod traceparent;
 
 pub use error::{Error, Result};

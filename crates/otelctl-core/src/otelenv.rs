@@ -143,6 +143,9 @@ impl OtelEnv {
         let timeout_raw = text("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
             .or_else(|| text("OTEL_EXPORTER_OTLP_TIMEOUT"));
         let spool_max_raw = text("OTELCTL_SPOOL_MAX_BYTES");
+        let certificate = text("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
+            .or_else(|| text("OTEL_EXPORTER_OTLP_CERTIFICATE"))
+            .map(std::path::PathBuf::from);
         let path = |name: &str| {
             get(name)
                 .filter(|v| !v.is_empty())
@@ -281,6 +284,7 @@ impl OtelEnv {
                 protocol,
                 headers,
                 timeout,
+                certificate,
             },
             spool_max_bytes,
             carrier_dir,

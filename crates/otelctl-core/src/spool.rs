@@ -251,8 +251,7 @@ impl Spool {
                 Err(e) => {
                     let _ = fs::rename(&claim, &path);
                     report.failed_files += 1;
-                    unreachable = matches!(&e, ExportError::Http(h) if h.is_unreachable())
-                        || matches!(&e, ExportError::Unsupported(_));
+                    unreachable = matches!(&e, ExportError::Http(h) if h.is_unreachable());
                     report.errors.push(format!("{name}: {e}"));
                 }
             }

@@ -8,6 +8,8 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 
+use std::os::unix::process::CommandExt;
+
 use common::{attr, refused_port, text, Answer, Collector, Env};
 use otelctl_core::otlp::{to_hex, Value};
 
@@ -548,19 +550,179 @@ fn partial_success_is_reported_not_retried_or_spooled() {
     assert!(c.drain().is_empty());
 }
 
+/// A real HTTPS OTLP receiver: Python's `http.server` behind `ssl`, with a throwaway private CA
+/// and a certificate for 127.0.0.1 it signed, made by `openssl`. Returns the server, its port,
+/// the CA certificate path and the file each request is appended to (one line per request).
+fn tls_receiver(
+    dir: &std::path::Path,
+) -> Option<(KillOnDrop, u16, std::path::PathBuf, std::path::PathBuf)> {
+    use std::io::BufRead;
+    // A private CA and a leaf certificate for 127.0.0.1 signed by it (rustls rightly refuses a
+    // CA certificate presented as the server's own).
+    let ca = dir.join("ca.pem");
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let ext = dir.join("leaf.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .ok()?;
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let steps: [&[&std::ffi::OsStr]; 3] = [
+        &[
+            os("req"),
+            os("-x509"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-days"),
+            os("1"),
+            os("-subj"),
+            os("/CN=otelctl test CA"),
+            os("-keyout"),
+            os("ca.key"),
+            os("-out"),
+            ca.as_os_str(),
+        ],
+        &[
+            os("req"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-subj"),
+            os("/CN=127.0.0.1"),
+            os("-keyout"),
+            key.as_os_str(),
+            os("-out"),
+            os("leaf.csr"),
+        ],
+        &[
+            os("x509"),
+            os("-req"),
+            os("-in"),
+            os("leaf.csr"),
+            os("-CA"),
+            ca.as_os_str(),
+            os("-CAkey"),
+            os("ca.key"),
+            os("-CAcreateserial"),
+            os("-days"),
+            os("1"),
+            os("-extfile"),
+            ext.as_os_str(),
+            os("-out"),
+            cert.as_os_str(),
+        ],
+    ];
+    if !steps.iter().all(|args| openssl(args)) {
+        return None;
+    }
+    let bodies = dir.join("bodies.hex");
+    let script = r#"
+import http.server, ssl, sys
+cert, key, out = sys.argv[1:4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with open(out, "a") as f:
+            f.write(self.path + " " + self.headers.get("Content-Type", "") + " " + body.hex() + "\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .process_group(0)
+        .args(["-c", script])
+        .arg(&cert)
+        .arg(&key)
+        .arg(&bodies)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take().unwrap();
+    let guard = KillOnDrop(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).ok()?;
+    let port = line.trim().parse().ok()?;
+    Some((guard, port, ca, bodies))
+}
+
+/// Kills the child's process group when the test ends, however it ends (`python3` may be a
+/// launcher that does not exec).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: a plain syscall on the group this test created with process_group(0).
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
-fn https_endpoints_are_refused_and_the_span_is_spooled() {
+fn https_endpoints_export_over_tls_and_spool_when_the_certificate_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_server, port, ca, bodies)) = tls_receiver(dir.path()) else {
+        return common::skip(
+            "openssl or python3 with ssl is missing: cannot run an HTTPS receiver",
+        );
+    };
+    let endpoint = format!("https://127.0.0.1:{port}");
+
+    // Trusted through OTEL_EXPORTER_OTLP_CERTIFICATE: delivered over TLS, nothing spooled.
+    let mut env = Env::new()
+        .endpoint(&endpoint)
+        .with("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000");
+    let out = env.run(["span", "tls-svc", "over-tls", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    if !env.spooled().is_empty() {
+        env.set("OTEL_DEBUG", "1");
+        let debug = env.run(["span", "tls-svc", "again", "--", "true"]);
+        panic!("spooled instead of exported: {}", text(&debug.stderr));
+    }
+    let seen = std::fs::read_to_string(&bodies).unwrap();
+    let line = seen
+        .lines()
+        .next()
+        .expect("the HTTPS receiver got the export");
+    let mut parts = line.split(' ');
+    assert_eq!(parts.next(), Some("/v1/traces"));
+    assert_eq!(parts.next(), Some("application/x-protobuf"));
+    let body = otelctl_core::otlp::from_hex(parts.next().unwrap()).unwrap();
+    let req = otelctl_core::otlp::ExportTraceServiceRequest::from_protobuf(&body).unwrap();
+    let (_, span) = req.spans().next().unwrap();
+    assert_eq!(span.name, "over-tls");
+
+    // Not trusted (no CA given, the private CA is not a web PKI root): the TLS handshake fails, the span is spooled and
+    // the command's status is untouched.
     let env = Env::new()
-        .endpoint("https://127.0.0.1:1")
+        .endpoint(&endpoint)
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
         .with("OTEL_DEBUG", "1");
-    let out = env.run(["span", "s", "n", "--", "true"]);
+    let out = env.run(["span", "tls-svc", "untrusted", "--", "true"]);
     assert!(out.status.success());
-    assert!(
-        text(&out.stderr).contains("only http:// endpoints are"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert_eq!(env.spooled().len(), 1);
+    assert_eq!(env.spooled().len(), 1, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&bodies).unwrap().lines().count(), 1);
 }
 
 #[test]
