@@ -9,9 +9,13 @@ pub mod exit;
 pub mod http;
 pub mod otlp;
 pub mod paths;
+pub mod render;
 pub mod ports;
+pub mod programs;
+pub mod readiness;
 pub mod root;
 pub mod settings;
 pub mod shellenv;
+pub mod stack;
 
 pub use error::{Error, Result};

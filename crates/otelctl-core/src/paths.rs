@@ -1,8 +1,11 @@
 //! Where a project's stack keeps its state, and how state directories are created (private).
 //!
 //! Local mode: `<root>/.devenv/otel/`; system mode: `$HOME/.otel/`. Both hold `spool/`; local
-//! mode adds `tempo-data/`, `tempo-wal/`, `grafana-data/`, `grafana-provisioning/`. Nothing
-//! here creates a directory until a command that writes calls [`ensure_private_dir`].
+//! mode adds `tempo-data/`, `tempo-wal/`, `grafana-data/`, `grafana-provisioning/`, and the
+//! stack's own `config/` (rendered configs), `collector-storage/` (spool read offsets),
+//! `grafana-dashboards/{builtin,project}/` (dashboard JSON, provisioned from there) and `run/`
+//! (pid files of running services). Nothing here creates a directory until a command that
+//! writes calls [`ensure_private_dir`].
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -53,6 +56,22 @@ impl DataDir {
     }
     pub fn grafana_provisioning(&self) -> PathBuf {
         self.path.join("grafana-provisioning")
+    }
+    /// Rendered configs: `collector.yaml`, `tempo.yaml`, `grafana.env`.
+    pub fn config(&self) -> PathBuf {
+        self.path.join("config")
+    }
+    /// The collector's `file_storage` (which spool files it has read, and how far).
+    pub fn collector_storage(&self) -> PathBuf {
+        self.path.join("collector-storage")
+    }
+    /// Dashboard JSON provisioned into Grafana: `builtin/` (shipped) and `project/` (the project's).
+    pub fn grafana_dashboards(&self) -> PathBuf {
+        self.path.join("grafana-dashboards")
+    }
+    /// Pid files of the services `otelctl run` started (`<service>.pid`).
+    pub fn run(&self) -> PathBuf {
+        self.path.join("run")
     }
     /// The spool of this data directory (see [`spool_dir`] for the override).
     pub fn spool(&self) -> PathBuf {

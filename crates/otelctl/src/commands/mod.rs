@@ -3,6 +3,11 @@
 mod detect;
 mod env;
 mod ports;
+mod render;
+mod run;
+mod status;
+mod up;
+mod wait;
 
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
@@ -15,5 +20,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ports(args) => ports::run(&settings()?, args),
         Command::Detect(args) => detect::run(&settings()?, args),
         Command::Env(args) => env::run(&settings()?, args),
+        Command::Render(args) => render::run(&settings()?, args),
+        Command::Run(args) => run::run(&settings()?, args),
+        Command::Wait(args) => wait::run(&settings()?, args),
+        Command::Up(args) => up::run(&settings()?, &cli.globals, args),
+        Command::Status(args) => status::run(&settings()?, args),
     }
 }
