@@ -121,7 +121,10 @@ fn query(program: &Path, args: &[&str]) -> Result<String> {
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                break Err(failed(format!("no answer within {} s", QUERY_BUDGET.as_secs())));
+                break Err(failed(format!(
+                    "no answer within {} s",
+                    QUERY_BUDGET.as_secs()
+                )));
             }
             Err(e) => break Err(failed(e.to_string())),
         }
@@ -166,7 +169,10 @@ pub fn grafana_homepath(program: &Path, stack: &StackSettings) -> Option<PathBuf
     let real = std::fs::canonicalize(program).ok()?;
     let prefix = real.parent()?.parent()?;
     let home = prefix.join("share").join("grafana");
-    home.join("conf").join("defaults.ini").is_file().then_some(home)
+    home.join("conf")
+        .join("defaults.ini")
+        .is_file()
+        .then_some(home)
 }
 
 /// How to start a service: program, arguments, environment.

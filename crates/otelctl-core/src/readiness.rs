@@ -45,7 +45,10 @@ fn get(port: u16, path: &str, deadline: Instant) -> std::result::Result<http::Re
     http::send(&req, deadline.min(Instant::now() + REQUEST_BUDGET)).map_err(|e| e.to_string())
 }
 
-fn expect_ok(what: &str, r: std::result::Result<http::Response, String>) -> std::result::Result<http::Response, String> {
+fn expect_ok(
+    what: &str,
+    r: std::result::Result<http::Response, String>,
+) -> std::result::Result<http::Response, String> {
     let r = r?;
     if r.status == 200 {
         Ok(r)
@@ -64,12 +67,19 @@ fn unix_now() -> u64 {
 }
 
 /// One probe of `service`; `Err` says why it is not ready.
-pub fn probe(service: Service, target: Target, deadline: Instant) -> std::result::Result<(), String> {
+pub fn probe(
+    service: Service,
+    target: Target,
+    deadline: Instant,
+) -> std::result::Result<(), String> {
     match service {
         Service::Collector => {
             detect::probe_collector(target.port, deadline.min(Instant::now() + REQUEST_BUDGET))?;
             if let Some(m) = target.metrics_port {
-                expect_ok("the collector's metrics endpoint", get(m, "/metrics", deadline))?;
+                expect_ok(
+                    "the collector's metrics endpoint",
+                    get(m, "/metrics", deadline),
+                )?;
             }
             Ok(())
         }
@@ -85,7 +95,10 @@ pub fn probe(service: Service, target: Target, deadline: Instant) -> std::result
             Ok(())
         }
         Service::Grafana => {
-            let r = expect_ok("Grafana /api/health", get(target.port, "/api/health", deadline))?;
+            let r = expect_ok(
+                "Grafana /api/health",
+                get(target.port, "/api/health", deadline),
+            )?;
             let body: serde_json::Value = serde_json::from_slice(&r.body)
                 .map_err(|_| "Grafana /api/health did not answer JSON".to_string())?;
             match body.get("database").and_then(|d| d.as_str()) {

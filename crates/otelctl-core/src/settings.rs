@@ -128,7 +128,7 @@ impl Settings {
 /// | `OTELCTL_TEMPO_VERSION` | `2` or `3` (or a full version): skip detecting the Tempo binary's version |
 /// | `OTELCTL_GRAFANA_HOMEPATH` | Grafana's static files (default: `<grafana>/../share/grafana`) |
 /// | `OTELCTL_COLLECTOR_BIN`, `OTELCTL_TEMPO_BIN`, `OTELCTL_GRAFANA_BIN` | the programs to run |
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackSettings {
     pub debug: bool,
     pub upstream: Option<Upstream>,
@@ -140,25 +140,11 @@ pub struct StackSettings {
     pub grafana_bin: Option<PathBuf>,
 }
 
-impl Default for StackSettings {
-    fn default() -> Self {
-        StackSettings {
-            debug: false,
-            upstream: None,
-            tempo_retention: Retention::default(),
-            tempo_version: None,
-            grafana_homepath: None,
-            collector_bin: None,
-            tempo_bin: None,
-            grafana_bin: None,
-        }
-    }
-}
-
 impl StackSettings {
     /// Reads and validates the stack's variables.
     pub fn from_env() -> Result<Self> {
-        let path = |k: &'static str| -> Result<Option<PathBuf>> { Ok(env_text(k)?.map(PathBuf::from)) };
+        let path =
+            |k: &'static str| -> Result<Option<PathBuf>> { Ok(env_text(k)?.map(PathBuf::from)) };
         let debug = match env_text("OTEL_DEBUG")? {
             None => false,
             Some(v) => parse_flag(&v, Source::Env("OTEL_DEBUG"))?,
@@ -167,7 +153,9 @@ impl StackSettings {
             None => None,
             Some(endpoint) => Some(Upstream::parse(
                 &endpoint,
-                env_text("OTELCTL_UPSTREAM_HEADERS")?.as_deref().unwrap_or(""),
+                env_text("OTELCTL_UPSTREAM_HEADERS")?
+                    .as_deref()
+                    .unwrap_or(""),
             )?),
         };
         let tempo_retention = match env_text("OTELCTL_TEMPO_RETENTION")? {
@@ -231,7 +219,10 @@ impl Upstream {
     pub fn parse(endpoint: &str, headers: &str) -> Result<Self> {
         let endpoint = endpoint.trim();
         let ok_scheme = endpoint.starts_with("http://") || endpoint.starts_with("https://");
-        if !ok_scheme || endpoint.len() <= "https://".len() || endpoint.contains(char::is_whitespace) {
+        if !ok_scheme
+            || endpoint.len() <= "https://".len()
+            || endpoint.contains(char::is_whitespace)
+        {
             return Err(Error::InvalidValue {
                 what: "upstream endpoint",
                 value: endpoint.to_string(),
@@ -250,14 +241,18 @@ impl Upstream {
                 origin: Source::Env("OTELCTL_UPSTREAM_HEADERS"),
                 expected: format!("name=value pairs separated by commas: {why}"),
             };
-            let (k, v) = item.split_once('=').ok_or_else(|| bad("no '=' in the entry"))?;
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| bad("no '=' in the entry"))?;
             let k = k.trim();
             let valid_name = !k.is_empty()
-                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
             if !valid_name {
                 return Err(bad("a header name uses letters, digits, '-', '_' and '.'"));
             }
-            let v = percent_decode(v.trim()).ok_or_else(|| bad("bad percent-encoding in the value"))?;
+            let v =
+                percent_decode(v.trim()).ok_or_else(|| bad("bad percent-encoding in the value"))?;
             if v.contains(['\r', '\n']) {
                 return Err(bad("a value must not contain line breaks"));
             }
@@ -300,12 +295,14 @@ impl Default for Retention {
 impl Retention {
     pub fn parse(text: &str, origin: Source) -> Result<Self> {
         let t = text.trim();
-        let invalid = || Error::InvalidValue {
+        let invalid = || {
+            Error::InvalidValue {
             what: "retention",
             value: text.to_string(),
             origin,
             expected: "a duration in h, m and s of at least 1m, e.g. 72h, 168h or 1h30m (no days: 7d is 168h)"
                 .to_string(),
+        }
         };
         let mut seconds: u64 = 0;
         let mut digits = String::new();

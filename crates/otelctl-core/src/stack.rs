@@ -123,8 +123,13 @@ pub fn prepare(
     rendered.write_files(data.path())?;
     let run_dir = data.run();
     ensure_private_dir(&run_dir)?;
-    let invocation =
-        programs::invocation(service, &program, &data.config(), rendered.env.clone(), stack);
+    let invocation = programs::invocation(
+        service,
+        &program,
+        &data.config(),
+        rendered.env.clone(),
+        stack,
+    );
     Ok(Prepared {
         invocation,
         notes,

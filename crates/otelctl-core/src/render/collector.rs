@@ -382,7 +382,14 @@ mod tests {
         let text = &render(&cx).files[0].contents;
         assert!(text.contains("endpoint: 127.0.0.1:20000"), "{text}");
         assert!(text.contains("port: 20004"), "{text}");
-        for bad in ["8888", "13133", "0.0.0.0", "localhost", "health_check", "address:"] {
+        for bad in [
+            "8888",
+            "13133",
+            "0.0.0.0",
+            "localhost",
+            "health_check",
+            "address:",
+        ] {
             assert!(!text.contains(bad), "{bad} in {text}");
         }
         assert!(reads_spool(text));
@@ -414,7 +421,10 @@ mod tests {
         let r = render(&cx);
         let text = &r.files[0].contents;
         assert!(!text.contains("s3cret"), "{text}");
-        assert!(text.contains("authorization: ${env:OTELCTL_UPSTREAM_HEADER_1}"), "{text}");
+        assert!(
+            text.contains("authorization: ${env:OTELCTL_UPSTREAM_HEADER_1}"),
+            "{text}"
+        );
         assert_eq!(r.env.len(), 1);
         assert!(r.env[0].secret && r.env[0].value == "s3cret");
         assert!(!format!("{r:?}").contains("s3cret"));

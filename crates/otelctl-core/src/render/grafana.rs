@@ -254,6 +254,9 @@ mod tests {
         assert_eq!(get("GF_SERVER_HTTP_ADDR"), "127.0.0.1");
         assert_eq!(get("GF_SERVER_HTTP_PORT"), "20003");
         let ds = &r.file(DATASOURCES_FILE).unwrap().contents;
-        assert!(ds.contains("uid: tempo") && ds.contains("url: http://127.0.0.1:20002"), "{ds}");
+        assert!(
+            ds.contains("uid: tempo") && ds.contains("url: http://127.0.0.1:20002"),
+            "{ds}"
+        );
     }
 }

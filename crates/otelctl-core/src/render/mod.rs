@@ -201,7 +201,12 @@ mod tests {
     #[test]
     fn services_own_the_documented_ports() {
         let (ports, _, _) = testing::fixture();
-        let p = |s: Service| Service::ports(s, &ports).iter().map(|x| x.1).collect::<Vec<_>>();
+        let p = |s: Service| {
+            Service::ports(s, &ports)
+                .iter()
+                .map(|x| x.1)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(p(Service::Collector), vec![20000, 20004]);
         assert_eq!(p(Service::Tempo), vec![20001, 20002, 20005]);
         assert_eq!(p(Service::Grafana), vec![20003]);
@@ -225,4 +230,3 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
-

@@ -297,7 +297,10 @@ mod tests {
     #[test]
     fn v2_enables_traceql_metrics() {
         let t = text(TempoMajor::V2);
-        assert!(t.contains("- local-blocks") && t.contains("traces_storage:"), "{t}");
+        assert!(
+            t.contains("- local-blocks") && t.contains("traces_storage:"),
+            "{t}"
+        );
         assert!(!t.contains("live_store"));
         assert!(t.contains("block_retention: 72h"));
     }
@@ -310,7 +313,9 @@ mod tests {
         .unwrap();
         assert_eq!((m, v.as_str()), (TempoMajor::V3, "3.0.3"));
         assert_eq!(
-            parse_version_output("tempo, version v2.10.0 (branch: x)").unwrap().0,
+            parse_version_output("tempo, version v2.10.0 (branch: x)")
+                .unwrap()
+                .0,
             TempoMajor::V2
         );
         assert!(parse_version_output("tempo, version  (branch: )").is_none());

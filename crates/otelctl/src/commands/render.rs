@@ -18,14 +18,22 @@ pub fn run(settings: &Settings, args: &RenderArgs) -> Result<u8> {
     // programs nixpkgs ships (otelcol-contrib, Tempo 2.x).
     let program = programs::find(service, args.bin.as_deref(), &stack_settings);
     if args.bin.is_some() {
-        program.as_ref().map_err(|e| otelctl_core::Error::NotFound(e.to_string()))?;
+        program
+            .as_ref()
+            .map_err(|e| otelctl_core::Error::NotFound(e.to_string()))?;
     }
     let program = program.ok();
     let (tempo, features) = match service {
         Service::Tempo => {
-            let (major, how) =
-                stack::tempo_major(args.tempo_version.as_deref(), &stack_settings, program.as_deref())?;
-            output::stderr(&format!("otelctl: rendering for Tempo {}.x ({how})\n", major.as_str()));
+            let (major, how) = stack::tempo_major(
+                args.tempo_version.as_deref(),
+                &stack_settings,
+                program.as_deref(),
+            )?;
+            output::stderr(&format!(
+                "otelctl: rendering for Tempo {}.x ({how})\n",
+                major.as_str()
+            ));
             (major, Features::default())
         }
         Service::Collector => (

@@ -1,4 +1,6 @@
 //! stub
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
-pub fn run(_s: &Settings, _a: &crate::cli::StatusArgs) -> Result<u8> { todo!() }
+pub fn run(_s: &Settings, _a: &crate::cli::StatusArgs) -> Result<u8> {
+    todo!()
+}
