@@ -17,5 +17,7 @@ pub mod root;
 pub mod settings;
 pub mod shellenv;
 pub mod stack;
+pub mod supervise;
+pub mod tempo_api;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ mod render;
 mod run;
 mod status;
 mod up;
-mod wait;
+pub mod wait;
 
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
