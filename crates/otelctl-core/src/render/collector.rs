@@ -146,6 +146,7 @@ enum Exporter {
     Otlp {
         endpoint: String,
         tls: Tls,
+        retry_on_failure: Retry,
     },
     Debug {
         verbosity: &'static str,
@@ -155,6 +156,14 @@ enum Exporter {
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
     },
+}
+
+/// Tempo may start after the collector (devenv starts processes together): retry soon.
+#[derive(Debug, Serialize)]
+struct Retry {
+    enabled: bool,
+    initial_interval: &'static str,
+    max_interval: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -262,6 +271,11 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Rendered {
         Exporter::Otlp {
             endpoint: loopback(cx.ports.tempo_otlp_grpc),
             tls: Tls { insecure: true },
+            retry_on_failure: Retry {
+                enabled: true,
+                initial_interval: "250ms",
+                max_interval: "5s",
+            },
         },
     );
     let mut env = Vec::new();

@@ -4,8 +4,8 @@
 //! collides between projects), all on 127.0.0.1; blocks in `tempo-data/`, WAL in `tempo-wal/`;
 //! retention through `overrides.defaults.compaction.block_retention` (accepted by both);
 //! `query_frontend.query_end_cutoff: 0s` so the newest spans are searchable at once; usage
-//! reporting off. Traces are cut from memory to the searchable head block after 1 s idle,
-//! checked every second.
+//! reporting off. Traces are cut from memory to the searchable head block after 0.5 s idle,
+//! checked every 0.25 s.
 //!
 //! 2.x: `ingester` timings, `min_ready_duration: 0s` (else `/ready` answers 503 for 15 s),
 //! TraceQL metrics through the `local-blocks` processor with both generator paths set.
@@ -18,6 +18,13 @@ use serde::Serialize;
 pub use crate::settings::TempoMajor;
 
 use super::{loopback, path_text, to_yaml, Context, Rendered, RenderedFile};
+
+/// Search reads the head block, not the traces still in memory: a trace is cut to the head
+/// block once no span arrived for `CUT_IDLE`, checked every `CUT_CHECK` (defaults 5 s and
+/// 5-10 s). Spans of a trace that arrive later are stored as another piece and combined when
+/// read, so short values cost nothing locally and make spans searchable within a second.
+const CUT_IDLE: &str = "500ms";
+const CUT_CHECK: &str = "250ms";
 
 /// The file name of the rendered config, relative to the data directory.
 pub const FILE: &str = "config/tempo.yaml";
@@ -188,16 +195,16 @@ pub fn render(cx: &Context<'_>, version: TempoMajor) -> Rendered {
             },
         },
         ingester: v2.then_some(Ingester {
-            trace_idle_period: "1s",
-            flush_check_period: "1s",
+            trace_idle_period: CUT_IDLE,
+            flush_check_period: CUT_CHECK,
             max_block_duration: "5m",
             lifecycler: Lifecycler {
                 min_ready_duration: "0s",
             },
         }),
         live_store: (!v2).then(|| LiveStore {
-            max_trace_idle: "1s",
-            flush_check_period: "1s",
+            max_trace_idle: CUT_IDLE,
+            flush_check_period: CUT_CHECK,
             max_block_duration: "5m",
             wal: p(&wal, "live-store"),
             shutdown_marker_dir: path_text(&wal.join("shutdown-marker")),

@@ -1,7 +1,7 @@
 //! `otelctl up`: the local stack in the foreground. Starts `otelctl run <service>` for Tempo,
-//! the collector and (when its program is found) Grafana, prefixes their output, waits until
-//! each is ready, prints the URLs, and stops everything on Ctrl-C or when one of them dies,
-//! saying which and why.
+//! the collector and (when its program is found) Grafana, in that order, each once the one
+//! before is ready; prefixes their output, prints the URLs, and stops everything on Ctrl-C or
+//! when one of them dies, saying which and why.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,8 +20,10 @@ use otelctl_core::{exit, Error, Result};
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::wait::timeout;
 
-/// How long each service gets to stop after SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long each service gets to stop after SIGTERM before SIGKILL. Tempo 3.0 can hang in
+/// shutdown after it has served a query (its query-frontend queue waits for a cleanup that
+/// has already stopped), so the grace is short; its WAL is replayed on the next start.
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 fn say(sink: &Sink, text: &str) {
     if let Ok(mut s) = sink.lock() {
@@ -76,6 +78,9 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
     let started = Instant::now();
     let exe = std::env::current_exe()
         .map_err(|e| Error::Failed(format!("cannot find the otelctl program itself: {e}")))?;
+    // One after another, each once the previous is ready: the collector's first exports find
+    // Tempo listening (its gRPC connection would otherwise back off for seconds), and Grafana
+    // finds its datasource. Deaths and Ctrl-C are watched while waiting.
     let mut children: Vec<Supervised> = Vec::new();
     for (service, program) in &plan {
         let mut cmd = Command::new(&exe);
@@ -99,13 +104,8 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
                 return Err(e);
             }
         }
-    }
-
-    // Wait for each, watching for deaths and Ctrl-C meanwhile.
-    for (service, _) in &plan {
         let target = stack::target(*service, &ports);
-        let waited = readiness::wait(*service, target, limit, || check(&mut children));
-        match waited {
+        match readiness::wait(*service, target, limit, || check(&mut children)) {
             Ok(_) => say(
                 &sink,
                 &format!(
@@ -114,10 +114,7 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
                     started.elapsed().as_secs_f64()
                 ),
             ),
-            Err(e) => {
-                let code = report_and_stop(&mut children, &sink, &e);
-                return Ok(code);
-            }
+            Err(e) => return Ok(report_and_stop(&mut children, &sink, &e)),
         }
     }
     let mut urls = format!(
