@@ -120,21 +120,28 @@ pub fn wait(
 ) -> Result<Duration> {
     let start = Instant::now();
     let deadline = start + timeout;
+    let mut last_why: Option<String> = None;
     loop {
         let why = match probe(service, target, deadline) {
             Ok(()) => return Ok(start.elapsed()),
+            // A probe cut short by the deadline says less than the one before it.
+            Err(why) if Instant::now() >= deadline && last_why.is_some() => {
+                last_why.take().unwrap_or(why)
+            }
             Err(why) => why,
         };
         alive()?;
         let now = Instant::now();
-        if now >= deadline {
-            return Err(Error::NotReady(format!(
-                "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}",
-                service.name(),
-                target.port,
-                timeout.as_secs_f64()
-            )));
+        if now < deadline {
+            last_why = Some(why);
+            std::thread::sleep(POLL_INTERVAL.min(deadline - now));
+            continue;
         }
-        std::thread::sleep(POLL_INTERVAL.min(deadline - now));
+        return Err(Error::NotReady(format!(
+            "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}",
+            service.name(),
+            target.port,
+            timeout.as_secs_f64()
+        )));
     }
 }
