@@ -59,7 +59,7 @@ pub fn render(
     stack: &StackSettings,
     tempo: TempoMajor,
     features: Features,
-) -> (Rendered, DataDir) {
+) -> Result<(Rendered, DataDir)> {
     let ports = settings.ports();
     let data = settings.data_dir(Mode::Local);
     let spool = settings.spool_dir(Mode::Local);
@@ -70,11 +70,11 @@ pub fn render(
         stack,
     };
     let rendered = match service {
-        Service::Collector => render::collector::render_with(&cx, features),
+        Service::Collector => render::collector::render_with(&cx, features)?,
         Service::Tempo => render::tempo::render(&cx, tempo),
         Service::Grafana => render::grafana::render(&cx),
     };
-    (rendered, data)
+    Ok((rendered, data))
 }
 
 /// A service ready to start.
@@ -117,7 +117,7 @@ pub fn prepare(
         }
         Service::Grafana => (DEFAULT_TEMPO, Features::default()),
     };
-    let (rendered, data) = render(service, settings, stack, tempo, features);
+    let (rendered, data) = render(service, settings, stack, tempo, features)?;
     ensure_private_dir(data.path())?;
     rendered.create_dirs()?;
     rendered.write_files(data.path())?;

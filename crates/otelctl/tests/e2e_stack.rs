@@ -455,20 +455,39 @@ fn spooled_spans_arrive_after_start_once() {
     up.expect_line("stack ready", Duration::from_secs(120));
     expect_trace(p.tempo_port(), &trace_id, Duration::from_secs(30));
     assert_eq!(up.interrupt(), 0);
-    // A restart does not ingest the file again.
+    // A restart does not ingest the file again. Proof: a second file written after the
+    // restart arrives (so the spool has been scanned since), and the collector counts only
+    // its two spans as accepted from the spool.
     let mut up = Up::start(&p, &collector, &tempo);
     up.expect_line("stack ready", Duration::from_secs(120));
-    let q = "{ resource.service.name = \"spooled\" }";
-    let now = unix_secs();
-    let ids = tempo_api::search(
-        p.tempo_port(),
-        q,
-        now - 600,
-        now + 60,
-        20,
+    let (req_b, trace_b) = two_span_trace("spooled-b");
+    let mut line = req_b.to_json();
+    line.push(b'\n');
+    std::fs::write(spool.join(".2.json.tmp"), &line).unwrap();
+    std::fs::rename(spool.join(".2.json.tmp"), spool.join("2-1-b.json")).unwrap();
+    expect_trace(p.tempo_port(), &trace_b, Duration::from_secs(30));
+    let metrics = http::send(
+        &http::Request {
+            method: "GET",
+            url: &HttpUrl::parse(&format!("http://127.0.0.1:{}/metrics", p.base + 4)).unwrap(),
+            headers: &[],
+            body: b"",
+        },
         Instant::now() + Duration::from_secs(5),
     )
     .unwrap();
-    assert_eq!(ids, vec![trace_id]);
+    let text = String::from_utf8_lossy(&metrics.body);
+    let accepted: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("otelcol_receiver_accepted_spans") && l.contains("otlpjsonfile/spool")
+        })
+        .collect();
+    assert_eq!(accepted.len(), 1, "{text}");
+    assert!(
+        accepted[0].ends_with(" 2"),
+        "spool spans accepted after restart: {}",
+        accepted[0]
+    );
     assert_eq!(up.interrupt(), 0);
 }

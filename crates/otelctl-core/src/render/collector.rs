@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{loopback, path_text, to_yaml, Context, EnvVar, Rendered, RenderedFile};
+use crate::error::{Error, Result};
 
 /// The file name of the rendered config, relative to the data directory.
 pub const FILE: &str = "config/collector.yaml";
@@ -35,17 +36,21 @@ pub struct Features {
     /// The contrib `otlpjsonfile` receiver and `file_storage` extension are built in (true for
     /// `otelcol-contrib`). Without them the spool is not in the config and otelctl drains it.
     pub spool_receiver: bool,
-    /// The exporters are listed as `otlp_grpc`/`otlp_http` (v0.144 and later): use those names,
-    /// since the old `otlp`/`otlphttp` aliases log a deprecation warning there. Older
-    /// collectors only know the old names, which is why they are the default.
-    pub canonical_otlp_names: bool,
+    /// The name of the OTLP gRPC exporter: `otlp_grpc` where `components` lists it (v0.144 and
+    /// later; the old alias logs a deprecation warning there), else `otlp`, which every older
+    /// collector knows.
+    pub tempo_exporter: &'static str,
+    /// The name of the OTLP/HTTP exporter (`otlp_http`, `otlphttp`), `None` when the collector
+    /// has none: forwarding upstream is then impossible and reported as an error.
+    pub upstream_exporter: Option<&'static str>,
 }
 
 impl Default for Features {
     fn default() -> Self {
         Features {
             spool_receiver: true,
-            canonical_otlp_names: false,
+            tempo_exporter: "otlp",
+            upstream_exporter: Some("otlphttp"),
         }
     }
 }
@@ -71,7 +76,18 @@ impl Features {
         let has = |kind: &str, name: &str| names(kind).iter().any(|n| n == name);
         Features {
             spool_receiver: has("receivers", "otlpjsonfile") && has("extensions", "file_storage"),
-            canonical_otlp_names: has("exporters", "otlp_grpc") && has("exporters", "otlp_http"),
+            tempo_exporter: if has("exporters", "otlp_grpc") {
+                "otlp_grpc"
+            } else {
+                "otlp"
+            },
+            upstream_exporter: if has("exporters", "otlp_http") {
+                Some("otlp_http")
+            } else if has("exporters", "otlphttp") {
+                Some("otlphttp")
+            } else {
+                None
+            },
         }
     }
 }
@@ -89,6 +105,7 @@ struct Config {
 #[derive(Debug, Serialize)]
 struct FileStorage {
     directory: String,
+    /// Lets `validate` pass before `run` has created it (run creates it private first).
     create_directory: bool,
 }
 
@@ -225,7 +242,7 @@ struct Prometheus {
 }
 
 /// Renders the collector config for a collector with `features`.
-pub fn render_with(cx: &Context<'_>, features: Features) -> Rendered {
+pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
     let mut receivers = BTreeMap::new();
     let mut extensions = BTreeMap::new();
     let mut dirs = vec![cx.spool.to_path_buf()];
@@ -253,16 +270,16 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Rendered {
             SPOOL_STORAGE,
             FileStorage {
                 directory: path_text(&cx.data.collector_storage()),
-                create_directory: false,
+                create_directory: true,
             },
         );
         dirs.push(cx.data.collector_storage());
     }
 
-    let (tempo_name, upstream_name) = if features.canonical_otlp_names {
-        ("otlp_grpc/tempo", "otlp_http/upstream")
-    } else {
-        ("otlp/tempo", "otlphttp/upstream")
+    // Component ids are `<type>/<name>`; the type names are 'static, so are the ids we build.
+    let tempo_name: &'static str = match features.tempo_exporter {
+        "otlp_grpc" => "otlp_grpc/tempo",
+        _ => "otlp/tempo",
     };
     let mut exporters = BTreeMap::new();
     let mut pipeline_exporters = vec![tempo_name];
@@ -280,6 +297,15 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Rendered {
     );
     let mut env = Vec::new();
     if let Some(up) = &cx.stack.upstream {
+        let upstream_name: &'static str = match features.upstream_exporter {
+            Some("otlp_http") => "otlp_http/upstream",
+            Some(_) => "otlphttp/upstream",
+            None => {
+                return Err(Error::Failed(
+                    "the collector has no OTLP/HTTP exporter (otlp_http or otlphttp), so it cannot forward to $OTELCTL_UPSTREAM_ENDPOINT: use otelcol-contrib, or unset the variable".to_string(),
+                ))
+            }
+        };
         let mut headers = BTreeMap::new();
         for (i, (name, value)) in up.headers.iter().enumerate() {
             let var = format!("{HEADER_ENV_PREFIX}{}", i + 1);
@@ -353,19 +379,19 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Rendered {
         },
         exporters,
     };
-    Rendered {
+    Ok(Rendered {
         files: vec![RenderedFile {
             name: FILE.into(),
             contents: to_yaml(&config),
         }],
         dirs,
         env,
-    }
+    })
 }
 
-/// Renders for `otelcol-contrib` (every feature).
+/// Renders for `otelcol-contrib` as nixpkgs ships it (every feature, the old exporter names).
 pub fn render(cx: &Context<'_>) -> Rendered {
-    render_with(cx, Features::default())
+    render_with(cx, Features::default()).expect("the default features include every exporter")
 }
 
 /// Whether a rendered collector config reads the spool itself (else otelctl drains it).
@@ -411,9 +437,11 @@ mod tests {
             &cx,
             Features {
                 spool_receiver: false,
-                canonical_otlp_names: true,
+                tempo_exporter: "otlp_grpc",
+                upstream_exporter: None,
             },
-        );
+        )
+        .unwrap();
         assert!(without.files[0].contents.contains("otlp_grpc/tempo:"));
         assert!(!reads_spool(&without.files[0].contents));
         assert!(!without.files[0].contents.contains("file_storage"));
@@ -450,8 +478,13 @@ mod tests {
         assert!(Features::from_components(contrib).spool_receiver);
         let core = "receivers:\n  - name: otlp\nexporters:\n  - name: otlp_grpc\n  - name: otlp_http\nextensions:\n  - name: zpages\n";
         assert!(!Features::from_components(core).spool_receiver);
-        assert!(Features::from_components(core).canonical_otlp_names);
-        assert!(!Features::from_components(contrib).canonical_otlp_names);
+        let f = Features::from_components(core);
+        assert_eq!(
+            (f.tempo_exporter, f.upstream_exporter),
+            ("otlp_grpc", Some("otlp_http"))
+        );
+        let f = Features::from_components(contrib);
+        assert_eq!((f.tempo_exporter, f.upstream_exporter), ("otlp", None));
         assert!(!Features::from_components("not yaml: [").spool_receiver);
     }
 }

@@ -45,7 +45,7 @@ pub fn run(settings: &Settings, args: &RenderArgs) -> Result<u8> {
         ),
         Service::Grafana => (DEFAULT_TEMPO, Features::default()),
     };
-    let (rendered, _) = stack::render(service, settings, &stack_settings, tempo, features);
+    let (rendered, _) = stack::render(service, settings, &stack_settings, tempo, features)?;
     match &args.out {
         Some(dir) => {
             let written = rendered.write_files(dir)?;
