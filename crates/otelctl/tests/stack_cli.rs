@@ -160,3 +160,129 @@ fn up_reports_which_program_died_and_why() {
     );
     assert!(!text.contains("collector ready"), "{text}");
 }
+
+#[test]
+fn run_grafana_execs_with_writable_paths_and_homepath() {
+    let (home, root, base) = project("grafana");
+    let seen = home.path().join("seen");
+    let bin = home.path().join("bin/grafana");
+    // Shell built-ins only (PATH is empty in tests): record the arguments and GF_* variables.
+    script(
+        &bin,
+        &format!(
+            "{{ echo \"args: $*\"; echo \"pid: $$\"; echo \"data: $GF_PATHS_DATA\"; echo \"prov: $GF_PATHS_PROVISIONING\"; echo \"addr: $GF_SERVER_HTTP_ADDR:$GF_SERVER_HTTP_PORT\"; echo \"anon: $GF_AUTH_ANONYMOUS_ENABLED\"; echo \"updates: $GF_ANALYTICS_CHECK_FOR_UPDATES\"; }} > '{}'\n",
+            seen.display()
+        ),
+    );
+    let share = home.path().join("share/grafana");
+    std::fs::create_dir_all(&share).unwrap();
+    let out = cmd(&home, &root, base)
+        .env("OTELCTL_GRAFANA_HOMEPATH", &share)
+        .args(["run", "grafana"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let data = root.join(".devenv/otel");
+    assert!(
+        seen.contains(&format!("args: server --homepath {}", share.display())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("data: {}/grafana-data", data.display())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("prov: {}/grafana-provisioning", data.display())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("addr: 127.0.0.1:{}", base + 3)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("anon: true") && seen.contains("updates: false"),
+        "{seen}"
+    );
+    // exec kept the pid: the pid file names the program.
+    let pid = std::fs::read_to_string(data.join("run/grafana.pid")).unwrap();
+    assert!(
+        seen.contains(&format!("pid: {}", pid.trim())),
+        "{seen} vs {pid}"
+    );
+    for dir in [
+        "grafana-data/log",
+        "grafana-data/plugins",
+        "grafana-provisioning/dashboards",
+        "grafana-dashboards/builtin",
+        "grafana-dashboards/project",
+    ] {
+        assert!(data.join(dir).is_dir(), "{dir}");
+    }
+    assert!(data
+        .join("grafana-provisioning/datasources/otelctl.yaml")
+        .is_file());
+}
+
+#[test]
+fn upstream_header_values_reach_the_collector_and_nothing_else() {
+    let (home, root, base) = project("secret");
+    let seen = home.path().join("seen");
+    let bin = home.path().join("bin/otelcol");
+    script(
+        &bin,
+        &format!(
+            "[ \"$1\" = components ] && exit 1\necho \"h1=$OTELCTL_UPSTREAM_HEADER_1 args=$*\" > '{}'\n",
+            seen.display()
+        ),
+    );
+    let out = cmd(&home, &root, base)
+        .env("OTELCTL_UPSTREAM_ENDPOINT", "https://otlp.example.com")
+        .env("OTELCTL_UPSTREAM_HEADERS", "authorization=Bearer%20s3cret")
+        .args(["run", "collector"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        seen.starts_with("h1=Bearer s3cret args=--config="),
+        "{seen}"
+    );
+    let mut everything = String::from_utf8_lossy(&out.stdout).into_owned();
+    everything.push_str(&String::from_utf8_lossy(&out.stderr));
+    for entry in walk(&root.join(".devenv/otel")) {
+        everything.push_str(&std::fs::read_to_string(entry).unwrap_or_default());
+    }
+    assert!(
+        !everything.contains("s3cret"),
+        "a header value leaked: {everything}"
+    );
+    let printed = cmd(&home, &root, base)
+        .env("OTELCTL_UPSTREAM_ENDPOINT", "https://otlp.example.com")
+        .env("OTELCTL_UPSTREAM_HEADERS", "authorization=Bearer%20s3cret")
+        .args(["render", "collector"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&printed.stdout).contains("s3cret"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
