@@ -304,6 +304,42 @@ fn expect_search(tempo_port: u16, service: &str, trace_id: &str, within: Duratio
     }
 }
 
+/// Polls a TraceQL metrics query (what the percentile dashboards use) until it returns a
+/// series for `service`.
+fn expect_traceql_metrics(tempo_port: u16, service: &str, within: Duration) {
+    let start = Instant::now();
+    let q = format!("{{ resource.service.name = \"{service}\" }} | count_over_time()");
+    let mut last = String::new();
+    while start.elapsed() < within {
+        let now = unix_secs();
+        let path = format!(
+            "/api/metrics/query_range?q={}&start={}&end={}&step=15s",
+            tempo_api::encode_query(&q),
+            now - 300,
+            now + 15
+        );
+        let url = HttpUrl::parse(&format!("http://127.0.0.1:{tempo_port}{path}")).unwrap();
+        let r = http::send(
+            &http::Request {
+                method: "GET",
+                url: &url,
+                headers: &[],
+                body: b"",
+            },
+            Instant::now() + Duration::from_secs(5),
+        );
+        if let Ok(r) = r {
+            last = format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body));
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            if r.status == 200 && body["series"].as_array().is_some_and(|s| !s.is_empty()) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("no TraceQL metrics series for {service} within {within:?}: {last}");
+}
+
 fn programs(tempo: Option<PathBuf>) -> Option<(PathBuf, PathBuf)> {
     Some((collector_program()?, tempo?))
 }
@@ -366,6 +402,7 @@ fn up_round_trip_and_restart(tempo: Option<PathBuf>, label: &str) {
         took.as_secs_f64()
     );
     expect_trace(p.tempo_port(), &trace_id, Duration::from_secs(10));
+    expect_traceql_metrics(p.tempo_port(), &service, Duration::from_secs(60));
 
     // Ctrl-C: everything stops, exit 0; nothing listens any more.
     assert_eq!(up.interrupt(), 0);
