@@ -183,30 +183,22 @@ pub struct Invocation {
     pub env: Vec<EnvVar>,
 }
 
-/// The command line of a service started with its rendered config in `data`.
+/// The command line of a service whose rendered files are in the data directory `data`.
 pub fn invocation(
     service: Service,
     program: &Path,
-    config_dir: &Path,
+    data: &Path,
     env: Vec<EnvVar>,
     stack: &StackSettings,
 ) -> Invocation {
-    let file = |name: &str| {
-        let mut s = OsString::from("");
-        s.push(config_dir.join(Path::new(name).file_name().expect("file name")));
-        s
+    let flag = |prefix: &str, file: &str| {
+        let mut a = OsString::from(prefix);
+        a.push(data.join(file));
+        a
     };
     let args = match service {
-        Service::Collector => {
-            let mut a = OsString::from("--config=");
-            a.push(file(collector::FILE));
-            vec![a]
-        }
-        Service::Tempo => {
-            let mut a = OsString::from("-config.file=");
-            a.push(file(tempo::FILE));
-            vec![a]
-        }
+        Service::Collector => vec![flag("--config=", collector::FILE)],
+        Service::Tempo => vec![flag("-config.file=", tempo::FILE)],
         Service::Grafana => {
             let server_binary = program
                 .file_name()

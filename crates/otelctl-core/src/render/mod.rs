@@ -133,15 +133,6 @@ impl Rendered {
     }
 }
 
-/// Renders one service.
-pub fn render(service: Service, cx: &Context<'_>, tempo: tempo::TempoMajor) -> Result<Rendered> {
-    match service {
-        Service::Collector => Ok(collector::render(cx)),
-        Service::Tempo => Ok(tempo::render(cx, tempo)),
-        Service::Grafana => Ok(grafana::render(cx)),
-    }
-}
-
 /// The header of every rendered YAML file.
 const HEADER: &str = "# Rendered by otelctl from the project's ports and data directory.\n\
 # Regenerated on every start: edit settings (see `otelctl render --help`), not this file.\n";
