@@ -123,13 +123,8 @@ pub fn prepare(
     rendered.write_files(data.path())?;
     let run_dir = data.run();
     ensure_private_dir(&run_dir)?;
-    let invocation = programs::invocation(
-        service,
-        &program,
-        &data.config(),
-        rendered.env.clone(),
-        stack,
-    );
+    let invocation =
+        programs::invocation(service, &program, data.path(), rendered.env.clone(), stack);
     Ok(Prepared {
         invocation,
         notes,

@@ -125,8 +125,12 @@ impl Up {
                         return line;
                     }
                 }
-                Err(_) => panic!(
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
                     "no line with {needle:?} within {within:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                    "otelctl up ended before printing {needle:?}; its output:\n{}",
                     self.seen.join("\n")
                 ),
             }
