@@ -20,7 +20,7 @@ use otelctl_core::{exit, Error, Result};
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::wait::timeout;
 
-/// How long each service gets to stop after SIGTERM before SIGKILL. Tempo 3.0 can hang in
+/// How long each service gets to stop after SIGTERM before SIGKILL. Tempo (2.10, 3.0) hangs in
 /// shutdown after it has served a query (its query-frontend queue waits for a cleanup that
 /// has already stopped), so the grace is short; its WAL is replayed on the next start.
 const STOP_GRACE: Duration = Duration::from_secs(8);
