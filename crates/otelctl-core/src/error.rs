@@ -58,6 +58,12 @@ pub enum Error {
     /// A network exchange failed.
     #[error("{0}")]
     Http(#[from] crate::http::HttpError),
+    /// A port a service needs is held by another program.
+    #[error("port {port} on 127.0.0.1 ({what}) is already in use: another program holds it; stop it, or pick another base with --base-port or OTELCTL_BASE_PORT")]
+    PortInUse { port: u16, what: &'static str },
+    /// A program the stack needs was not found.
+    #[error("{0}")]
+    NotFound(String),
     /// A service did not become ready in time, or is unhealthy.
     #[error("{0}")]
     NotReady(String),
@@ -72,7 +78,11 @@ impl Error {
         match self {
             Error::InvalidValue { .. } | Error::Root { .. } | Error::BadInput(_) => exit::USAGE,
             Error::NotReady(_) => exit::NOT_READY,
-            Error::Io { .. } | Error::Http(_) | Error::Failed(_) => exit::FAILURE,
+            Error::Io { .. }
+            | Error::Http(_)
+            | Error::Failed(_)
+            | Error::PortInUse { .. }
+            | Error::NotFound(_) => exit::FAILURE,
         }
     }
 

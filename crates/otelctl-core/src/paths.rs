@@ -2,8 +2,10 @@
 //!
 //! Local mode: `<root>/.devenv/otel/`; system mode: `$HOME/.otel/`. Both hold `spool/` and
 //! `dashboards/<project>/`; local mode adds `tempo-data/`, `tempo-wal/`, `grafana-data/`,
-//! `grafana-provisioning/`, `dashboards/builtin/`, `embedded/`. Nothing
-//! here creates a directory until a command that writes calls [`ensure_private_dir`].
+//! `grafana-provisioning/`, `dashboards/builtin/`, `embedded/`, and the stack's own `config/`
+//! (rendered configs), `collector-storage/` (spool read offsets) and `run/` (pid files of
+//! running services). Nothing here creates a directory until a command that writes calls
+//! [`ensure_private_dir`].
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -68,20 +70,37 @@ impl DataDir {
     pub fn grafana_dashboard_providers(&self) -> PathBuf {
         self.grafana_provisioning().join("dashboards")
     }
-    /// Built-in dashboards JSON, read by the "otelctl" provider (folder "otelctl").
+    /// Dashboard JSON that Grafana provisions, one folder per subdirectory (`builtin/`, and
+    /// one `<project>/` each): the provider reads it with `foldersFromFilesStructure`.
+    pub fn dashboards(&self) -> PathBuf {
+        self.path.join("dashboards")
+    }
+    /// Built-in dashboards JSON (Grafana folder "builtin").
     pub fn builtin_dashboards(&self) -> PathBuf {
-        self.path.join("dashboards").join("builtin")
+        self.dashboards().join("builtin")
     }
     /// A project's own dashboards JSON, read by a provider with the project's folder:
     /// `<data>/dashboards/<project>/`. In local mode `project` is the project's name; in system
     /// mode this is `~/.otel/dashboards/<project>/`, which the system Grafana provisions as one
     /// folder per project.
     pub fn project_dashboards(&self, project: &str) -> PathBuf {
-        self.path.join("dashboards").join(project)
+        self.dashboards().join(project)
     }
     /// State of the embedded receiver/viewer (`otelctl up --embedded`).
     pub fn embedded(&self) -> PathBuf {
         self.path.join("embedded")
+    }
+    /// Rendered configs: `collector.yaml`, `tempo.yaml`, `grafana.env`.
+    pub fn config(&self) -> PathBuf {
+        self.path.join("config")
+    }
+    /// The collector's `file_storage` (which spool files it has read, and how far).
+    pub fn collector_storage(&self) -> PathBuf {
+        self.path.join("collector-storage")
+    }
+    /// Pid files of the services `otelctl run` started (`<service>.pid`).
+    pub fn run(&self) -> PathBuf {
+        self.path.join("run")
     }
     /// The spool of this data directory (see [`spool_dir`] for the override).
     pub fn spool(&self) -> PathBuf {

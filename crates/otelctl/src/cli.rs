@@ -64,6 +64,16 @@ pub enum Command {
     Spool(SpoolArgs),
     /// Print the current $TRACEPARENT (normalised), or a new one
     Traceparent(TraceparentArgs),
+    /// Render a service's config (collector, tempo, grafana) for this project's ports and paths
+    Render(RenderArgs),
+    /// Render a service's config into the data directory, then become the real program
+    Run(RunArgs),
+    /// Wait until a service is ready (it does real work, not only answers); exit 3 on timeout
+    Wait(WaitArgs),
+    /// Start the whole local stack in the foreground, print its URLs, stop it on Ctrl-C
+    Up(UpArgs),
+    /// Show what runs for this project, on which ports, and whether it is healthy
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +286,91 @@ pub struct TraceparentArgs {
     /// Always print a new traceparent (new trace), ignoring $TRACEPARENT
     #[arg(long)]
     pub new: bool,
+}
+
+/// collector, tempo or grafana.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ServiceArg {
+    Collector,
+    Tempo,
+    Grafana,
+}
+
+impl ServiceArg {
+    pub fn service(self) -> otelctl_core::render::Service {
+        use otelctl_core::render::Service;
+        match self {
+            ServiceArg::Collector => Service::Collector,
+            ServiceArg::Tempo => Service::Tempo,
+            ServiceArg::Grafana => Service::Grafana,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[arg(value_enum)]
+    pub service: ServiceArg,
+    /// Write the files under DIR (same layout as the data directory) instead of printing them
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The program whose version/components decide the config (default: as `run` finds it)
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// Render for Tempo 2 or 3 instead of asking the Tempo program (also $OTELCTL_TEMPO_VERSION)
+    #[arg(long, value_name = "VERSION")]
+    pub tempo_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[arg(value_enum)]
+    pub service: ServiceArg,
+    /// The program to run (default: $OTELCTL_<SERVICE>_BIN, else PATH: otelcol-contrib, otelcol,
+    /// tempo, grafana)
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// Render for Tempo 2 or 3 instead of asking the Tempo program (also $OTELCTL_TEMPO_VERSION)
+    #[arg(long, value_name = "VERSION")]
+    pub tempo_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(value_enum)]
+    pub service: ServiceArg,
+    /// Give up after this many seconds (exit 3)
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The collector program (else $OTELCTL_COLLECTOR_BIN, else PATH)
+    #[arg(long, value_name = "PATH")]
+    pub collector_bin: Option<PathBuf>,
+    /// The Tempo program (else $OTELCTL_TEMPO_BIN, else PATH)
+    #[arg(long, value_name = "PATH")]
+    pub tempo_bin: Option<PathBuf>,
+    /// The Grafana program (else $OTELCTL_GRAFANA_BIN, else PATH); none found: no Grafana
+    #[arg(long, value_name = "PATH")]
+    pub grafana_bin: Option<PathBuf>,
+    /// Do not start Grafana
+    #[arg(long)]
+    pub no_grafana: bool,
+    /// Render for Tempo 2 or 3 instead of asking the Tempo program
+    #[arg(long, value_name = "VERSION")]
+    pub tempo_version: Option<String>,
+    /// Seconds each service may take to become ready
+    #[arg(long, value_name = "S", default_value_t = 120.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON: {"mode", "root", "services": [{"name", "ports", "pid", "state", "detail"}]}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

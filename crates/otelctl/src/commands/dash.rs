@@ -157,9 +157,10 @@ fn sync(settings: &Settings, args: &DashSyncArgs) -> Result<u8> {
         Some(url) => {
             let token = settings.grafana_token(args.token_file.as_deref())?;
             let client = grafana::Client::new(url, token)?;
-            let data = settings.data_dir(settings.detect().mode);
-            // One sync per data directory at a time (the lock file is all this writes locally).
-            let lock_path = data.path().join("dashboards").join(".lock");
+            // One sync per dashboards directory at a time (the lock file is all this writes locally).
+            let lock_path = settings
+                .dashboards_dir(settings.detect().mode)
+                .join(".lock");
             let _lock = match args.dry_run && !lock_path.exists() {
                 true => None,
                 false => Some(files::lock(&lock_path)?),
@@ -169,25 +170,20 @@ fn sync(settings: &Settings, args: &DashSyncArgs) -> Result<u8> {
         }
         None => {
             let detection = settings.detect();
-            let data = settings.data_dir(detection.mode);
+            let dir = settings.dashboards_dir(detection.mode);
             let targets = [
                 DirTarget {
-                    dir: data.builtin_dashboards(),
+                    dir: dir.join("builtin"),
                     dashboards: builtins,
                 },
                 DirTarget {
-                    dir: data.project_dashboards(&name),
+                    dir: dir.join(&name),
                     dashboards: own,
                 },
             ];
-            let lock = data.path().join("dashboards").join(".lock");
-            let changes = files::sync(&lock, &targets, args.dry_run)?;
+            let changes = files::sync(&dir.join(".lock"), &targets, args.dry_run)?;
             (
-                format!(
-                    "{} ({} mode)",
-                    data.path().join("dashboards").display(),
-                    detection.mode.as_str()
-                ),
+                format!("{} ({} mode)", dir.display(), detection.mode.as_str()),
                 changes,
             )
         }

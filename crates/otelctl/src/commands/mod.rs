@@ -4,11 +4,16 @@ mod dash;
 mod detect;
 mod env;
 mod ports;
+mod render;
+mod run;
 mod span;
 mod spool;
+mod status;
 mod telemetry;
 mod test_span;
 mod traceparent;
+mod up;
+pub mod wait;
 
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
@@ -26,5 +31,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::TestSpan(args) => test_span::run(&cli.globals, args),
         Command::Spool(args) => spool::run(&settings()?, args),
         Command::Traceparent(args) => traceparent::run(args),
+        Command::Render(args) => render::run(&settings()?, args),
+        Command::Run(args) => run::run(&settings()?, args),
+        Command::Wait(args) => wait::run(&settings()?, args),
+        Command::Up(args) => up::run(&settings()?, &cli.globals, args),
+        Command::Status(args) => status::run(&settings()?, args),
     }
 }

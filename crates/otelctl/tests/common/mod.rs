@@ -3,6 +3,7 @@
 
 pub mod collector;
 pub mod grafana;
+pub mod stack;
 
 #[allow(unused_imports)]
 pub use collector::*;

@@ -1,0 +1,114 @@
+//! `otelctl status`: what runs for this project, on which ports, and whether it is healthy.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use otelctl_core::detect::Mode;
+use otelctl_core::ports::in_use_on_loopback;
+use otelctl_core::readiness;
+use otelctl_core::render::Service;
+use otelctl_core::settings::Settings;
+use otelctl_core::stack;
+use otelctl_core::{exit, Result};
+
+use crate::cli::StatusArgs;
+use crate::output;
+
+#[derive(Serialize)]
+struct Report {
+    mode: &'static str,
+    root: String,
+    services: Vec<ServiceStatus>,
+}
+
+#[derive(Serialize)]
+struct ServiceStatus {
+    name: &'static str,
+    ports: Vec<u16>,
+    pid: Option<u32>,
+    /// `ready`, `unhealthy` (something listens but does not work) or `stopped`.
+    state: &'static str,
+    detail: String,
+}
+
+pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
+    let detection = settings.detect();
+    let ports = settings.ports();
+    let data = settings.data_dir(Mode::Local);
+    let mut services = Vec::new();
+    for service in Service::ALL {
+        let (target, listened) = match detection.mode {
+            Mode::System => (
+                stack::system_target(service),
+                vec![stack::system_target(service).port],
+            ),
+            Mode::Local => (
+                stack::target(service, &ports),
+                service.ports(&ports).iter().map(|p| p.1).collect(),
+            ),
+        };
+        let pid = match detection.mode {
+            Mode::Local => stack::running_pid(&data, service),
+            Mode::System => None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let (state, detail) = match readiness::probe(service, target, deadline) {
+            Ok(()) => ("ready", format!("http://127.0.0.1:{}", target.port)),
+            Err(why) if pid.is_some() || listened.iter().any(|p| in_use_on_loopback(*p)) => {
+                ("unhealthy", why)
+            }
+            Err(_) => ("stopped", "nothing listens".to_string()),
+        };
+        services.push(ServiceStatus {
+            name: service.name(),
+            ports: listened,
+            pid,
+            state,
+            detail,
+        });
+    }
+    // Healthy: collector and Tempo ready; Grafana ready or not running at all.
+    let healthy = services.iter().all(|s| match s.name {
+        "grafana" => s.state != "unhealthy",
+        _ => s.state == "ready",
+    });
+    let report = Report {
+        mode: detection.mode.as_str(),
+        root: ports.root.clone(),
+        services,
+    };
+    if args.json {
+        output::stdout(&output::json(&report))?;
+    } else {
+        let mut text = format!(
+            "{} mode ({}), root {}\n\n{:<10} {:<20} {:<8} {:<10} {}\n",
+            report.mode,
+            detection.reason,
+            report.root,
+            "SERVICE",
+            "PORTS",
+            "PID",
+            "STATE",
+            "DETAIL"
+        );
+        for s in &report.services {
+            let ports: Vec<String> = s.ports.iter().map(u16::to_string).collect();
+            let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+            text.push_str(&format!(
+                "{:<10} {:<20} {:<8} {:<10} {}\n",
+                s.name,
+                ports.join(","),
+                pid,
+                s.state,
+                s.detail
+            ));
+        }
+        output::stdout(text.as_bytes())?;
+    }
+    Ok(if healthy {
+        exit::SUCCESS
+    } else {
+        exit::NOT_READY
+    })
+}

@@ -1,0 +1,194 @@
+//! `otelctl up`: the local stack in the foreground. Starts `otelctl run <service>` for Tempo,
+//! the collector and (when its program is found) Grafana, in that order, each once the one
+//! before is ready; prefixes their output, prints the URLs, and stops everything on Ctrl-C or
+//! when one of them dies, saying which and why.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use otelctl_core::detect::Mode;
+use otelctl_core::programs;
+use otelctl_core::readiness;
+use otelctl_core::render::Service;
+use otelctl_core::settings::Settings;
+use otelctl_core::stack;
+use otelctl_core::supervise::{self, Sink, Supervised};
+use otelctl_core::{exit, Error, Result};
+
+use crate::cli::{GlobalArgs, UpArgs};
+use crate::commands::wait::timeout;
+
+/// How long each service gets to stop after SIGTERM before SIGKILL. Tempo (2.10, 3.0) hangs in
+/// shutdown after it has served a query (its query-frontend queue waits for a cleanup that
+/// has already stopped), so the grace is short; its WAL is replayed on the next start.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+
+fn say(sink: &Sink, text: &str) {
+    if let Ok(mut s) = sink.lock() {
+        let _ = writeln!(s, "otelctl: {text}");
+        let _ = s.flush();
+    }
+}
+
+pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<u8> {
+    let sink: Sink = Arc::new(Mutex::new(std::io::stdout()));
+    let detection = settings.detect();
+    if detection.mode == Mode::System {
+        say(
+            &sink,
+            &format!(
+                "system mode ({}): the system stack serves this project; nothing to start",
+                detection.reason
+            ),
+        );
+        return Ok(exit::SUCCESS);
+    }
+    settings.root.require_existing()?;
+    let limit = timeout(args.timeout, "--timeout")?;
+    let stack_settings = settings.stack()?;
+    let ports = settings.ports();
+
+    // Find every program and check every port before starting anything.
+    let mut plan: Vec<(Service, PathBuf)> = Vec::new();
+    for (service, bin) in [
+        (Service::Tempo, args.tempo_bin.as_deref()),
+        (Service::Collector, args.collector_bin.as_deref()),
+    ] {
+        plan.push((service, programs::find(service, bin, &stack_settings)?));
+    }
+    if args.no_grafana {
+        say(&sink, "grafana: not started (--no-grafana)");
+    } else {
+        match programs::find(
+            Service::Grafana,
+            args.grafana_bin.as_deref(),
+            &stack_settings,
+        ) {
+            Ok(p) => plan.push((Service::Grafana, p)),
+            Err(e) => say(&sink, &format!("grafana: not started: {e}")),
+        }
+    }
+    for (service, _) in &plan {
+        stack::check_ports(*service, &ports)?;
+    }
+
+    supervise::catch_stop_signals();
+    let started = Instant::now();
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Failed(format!("cannot find the otelctl program itself: {e}")))?;
+    // One after another, each once the previous is ready: the collector's first exports find
+    // Tempo listening (its gRPC connection would otherwise back off for seconds), and Grafana
+    // finds its datasource. Deaths and Ctrl-C are watched while waiting.
+    let mut children: Vec<Supervised> = Vec::new();
+    for (service, program) in &plan {
+        let mut cmd = Command::new(&exe);
+        // The children must compute exactly our ports and paths: pass the resolved values.
+        cmd.arg("--root")
+            .arg(settings.root.path())
+            .arg("--base-port")
+            .arg(ports.base.to_string())
+            .arg("run")
+            .arg(service.name())
+            .arg("--bin")
+            .arg(program)
+            .env("OTELCTL_MODE", "local");
+        if let (Service::Tempo, Some(v)) = (service, &args.tempo_version) {
+            cmd.arg("--tempo-version").arg(v);
+        }
+        match Supervised::spawn(service.name(), cmd, Arc::clone(&sink)) {
+            Ok(child) => children.push(child),
+            Err(e) => {
+                stop_all(&mut children, &sink);
+                return Err(e);
+            }
+        }
+        let target = stack::target(*service, &ports);
+        match readiness::wait(*service, target, limit, || check(&mut children)) {
+            Ok(_) => say(
+                &sink,
+                &format!(
+                    "{} ready ({:.1} s after start)",
+                    service.name(),
+                    started.elapsed().as_secs_f64()
+                ),
+            ),
+            Err(e) => return Ok(report_and_stop(&mut children, &sink, &e)),
+        }
+    }
+    let mut urls = format!(
+        "stack ready in {:.1} s\n  collector  http://127.0.0.1:{}  (OTLP/HTTP; metrics on :{})\n  tempo      http://127.0.0.1:{}",
+        started.elapsed().as_secs_f64(),
+        ports.collector_otlp_http,
+        ports.collector_metrics,
+        ports.tempo_http
+    );
+    if plan.iter().any(|(s, _)| *s == Service::Grafana) {
+        urls.push_str(&format!(
+            "\n  grafana    http://127.0.0.1:{}",
+            ports.grafana_http
+        ));
+    }
+    urls.push_str("\nCtrl-C stops the stack");
+    say(&sink, &urls);
+
+    loop {
+        if let Err(e) = check(&mut children) {
+            return Ok(report_and_stop(&mut children, &sink, &e));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Fails when a stop was requested or a child has died (naming it, its status, its last lines).
+fn check(children: &mut [Supervised]) -> Result<()> {
+    if let Some(sig) = supervise::stop_requested() {
+        return Err(Error::Failed(format!("stop requested (signal {sig})")));
+    }
+    for child in children.iter_mut() {
+        if let Some(status) = child.exited() {
+            let lines = child.last_lines();
+            let mut msg = format!(
+                "{} exited unexpectedly ({})",
+                child.name,
+                supervise::describe(status)
+            );
+            if !lines.is_empty() {
+                msg.push_str(&format!("; its last lines:\n    {}", lines.join("\n    ")));
+            }
+            return Err(Error::Failed(msg));
+        }
+    }
+    Ok(())
+}
+
+/// Reports why the stack stops, stops it, and returns the exit code.
+fn report_and_stop(children: &mut Vec<Supervised>, sink: &Sink, why: &Error) -> u8 {
+    let requested = supervise::stop_requested().is_some();
+    if requested {
+        say(sink, "stopping the stack");
+    } else {
+        say(sink, &why.to_string());
+        say(sink, "stopping the stack");
+    }
+    stop_all(children, sink);
+    if requested {
+        exit::SUCCESS
+    } else {
+        why.exit_code()
+    }
+}
+
+fn stop_all(children: &mut Vec<Supervised>, sink: &Sink) {
+    // Reverse start order: Grafana, collector (flushes to Tempo), then Tempo.
+    while let Some(mut child) = children.pop() {
+        match child.stop(STOP_GRACE) {
+            Some(status) => say(
+                sink,
+                &format!("{} stopped ({})", child.name, supervise::describe(status)),
+            ),
+            None => say(sink, &format!("{} could not be waited for", child.name)),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Helpers shared by the integration tests: a clean environment for the real `otelctl`
+//! binary, temporary project roots, the real programs of the end-to-end lane, free ports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const OTELCTL: &str = env!("CARGO_BIN_EXE_otelctl");
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "otelctl-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("OTELCTL_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// `otelctl` with an environment holding only what is given: HOME and PATH point into `home`
+/// (so no program on the machine's PATH and no system stack can leak into a test).
+pub fn otelctl(home: &Path) -> Command {
+    let mut cmd = Command::new(OTELCTL);
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", &bin)
+        .env("OTELCTL_MODE", "local");
+    cmd
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("otelctl runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes an executable shell script.
+pub fn script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A real program of the end-to-end lane: `$VAR` (set by `scripts/test` from
+/// `scripts/e2e-build --print-env`), else the newest `<prefix>*` in the lane's cache. `None`
+/// prints why, so the calling test can skip.
+pub fn lane_program(var: &str, cache_prefix: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Some(p);
+        }
+        eprintln!("skip: ${var}={} is not a file", p.display());
+        return None;
+    }
+    let cache = std::env::var_os("OTELCTL_E2E_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/otelctl-e2e"))
+        })?;
+    let newest = std::fs::read_dir(cache.join("bin"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(cache_prefix))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+    match newest {
+        Some(e) => Some(e.path()),
+        None => {
+            eprintln!(
+                "skip: no {cache_prefix}* program: set ${var} (scripts/e2e-build --print-env builds it)"
+            );
+            None
+        }
+    }
+}
+
+pub fn collector_program() -> Option<PathBuf> {
+    lane_program("OTELCTL_COLLECTOR_BIN", "otelcol-")
+}
+pub fn tempo2_program() -> Option<PathBuf> {
+    lane_program("OTELCTL_TEMPO_V2_BIN", "tempo-2.")
+}
+pub fn tempo3_program() -> Option<PathBuf> {
+    lane_program("OTELCTL_TEMPO_V3_BIN", "tempo-3.")
+}
+
+/// A base port whose six ports are free on 127.0.0.1 now, away from the system stack's
+/// 4318/3200/3700. Each call in this process gets a different base.
+pub fn free_base() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = (std::process::id() % 500) * 40;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let base = 20000 + ((seed + n * 10) % 30000) as u16;
+        let all_free =
+            (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+}
