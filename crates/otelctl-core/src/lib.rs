@@ -4,6 +4,7 @@
 //! module per job. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod detect;
+pub mod embedded;
 pub mod error;
 pub mod exit;
 pub mod http;
