@@ -53,6 +53,41 @@ pub enum Command {
     Detect(DetectArgs),
     /// Print what a shell exports on entry: eval "$(otelctl env)"
     Env(EnvArgs),
+    /// Run the project's tracing stack in the foreground; --embedded: otelctl's own OTLP
+    /// receiver (port +0) and trace viewer (port +3), no Collector, Tempo or Grafana needed
+    Up(UpArgs),
+    /// Write the traces stored by `up --embedded` as OTLP/JSON, or forward them to an OTLP endpoint
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Use otelctl's own receiver and viewer instead of the Collector, Tempo and Grafana
+    #[arg(long)]
+    pub embedded: bool,
+    /// Embedded: most traces kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_TRACES); default 1000
+    #[arg(long, value_name = "N")]
+    pub max_traces: Option<String>,
+    /// Embedded: most MiB of spans kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 64
+    #[arg(long, value_name = "MIB")]
+    pub max_mb: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this trace (32 hex digits)
+    #[arg(long, value_name = "ID")]
+    pub trace: Option<String>,
+    /// Only traces with a span that ended within this long ago: 90s, 15m, 2h, 7d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Write OTLP/JSON to FILE (`-`: standard output; the default unless --to is given)
+    #[arg(long, value_name = "FILE|-")]
+    pub out: Option<String>,
+    /// Forward to this OTLP/HTTP endpoint (base URL like $OTEL_EXPORTER_OTLP_ENDPOINT, or a
+    /// full .../v1/traces URL)
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,9 @@
 
 mod detect;
 mod env;
+mod export;
 mod ports;
+mod up_embedded;
 
 use otelctl_core::settings::Settings;
 use otelctl_core::Result;
@@ -15,5 +17,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ports(args) => ports::run(&settings()?, args),
         Command::Detect(args) => detect::run(&settings()?, args),
         Command::Env(args) => env::run(&settings()?, args),
+        // Issue 4's `up` takes this arm over and calls up_embedded::run when --embedded is
+        // given or the Collector/Tempo/Grafana programs are not found.
+        Command::Up(args) => up_embedded::run(&settings()?, args),
+        Command::Export(args) => export::run(&settings()?, args),
     }
 }
