@@ -26,7 +26,14 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
     };
     if let Some(to) = &args.to {
         // Checked before anything is read, so a typo costs nothing.
-        otelctl_core::http::HttpUrl::parse(&export::traces_url(to))?;
+        otelctl_core::http::HttpUrl::parse(&export::traces_url(to)).map_err(|_| {
+            Error::InvalidValue {
+                what: "endpoint",
+                value: to.clone(),
+                origin: Source::Flag("--to"),
+                expected: "an http:// URL, e.g. http://127.0.0.1:4318".to_string(),
+            }
+        })?;
     }
     let data: DataDir = settings.data_dir(Mode::Local);
     let (request, origin, warnings) =
