@@ -259,6 +259,7 @@ impl Server {
 
 fn run_persister(shared: &Shared, dir: &Path) {
     let mut last_error: Option<String> = None;
+    let mut interval = persist::PERSIST_INTERVAL;
     loop {
         let stopping = {
             let requested = shared
@@ -267,16 +268,19 @@ fn run_persister(shared: &Shared, dir: &Path) {
                 .unwrap_or_else(|e| e.into_inner());
             let (mut requested, _) = shared
                 .persist_cv
-                .wait_timeout_while(requested, persist::PERSIST_INTERVAL, |r| {
-                    !*r && !shared.stopping()
-                })
+                .wait_timeout_while(requested, interval, |r| !*r && !shared.stopping())
                 .unwrap_or_else(|e| e.into_inner());
             *requested = false;
             shared.stopping()
         };
         let work = shared.lock().take_persist_work();
         if !work.is_empty() {
-            match persist::apply(dir, work) {
+            let started = std::time::Instant::now();
+            let result = persist::apply(dir, work);
+            // Under a flood, writing may take a while: keep it to about a tenth of the time.
+            interval = (started.elapsed() * 10)
+                .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
+            match result {
                 Ok(()) => last_error = None,
                 Err(e) => {
                     let text = e.to_string();

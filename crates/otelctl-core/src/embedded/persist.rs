@@ -4,7 +4,7 @@
 //! `ExportTraceServiceRequest` holding the trace's batches. A file is written to
 //! `<name>.tmp` and renamed over the old one, so a reader (or a restart after a crash) sees the
 //! old or the new version, never half of one. A persister thread does the writing, at most
-//! every [`PERSIST_INTERVAL`], outside the store's lock (the batches are shared, not copied);
+//! every [`PERSIST_INTERVAL`] (backing off to [`MAX_PERSIST_INTERVAL`] when writing is slow), outside the store's lock (the batches are shared, not copied);
 //! dropped traces are deleted and a clear wipes the directory. Files that do not decode are
 //! renamed to `<name>.corrupt` and skipped.
 
@@ -19,8 +19,11 @@ use crate::paths::ensure_private_dir;
 
 use super::store::{PersistWork, TraceId};
 
-/// How often the persister writes what changed.
+/// How often the persister writes what changed (at least).
 pub const PERSIST_INTERVAL: Duration = Duration::from_millis(200);
+/// The longest wait between writes: when a turn took a while (a flood rewriting big traces),
+/// the next one waits ten times as long, up to this.
+pub const MAX_PERSIST_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The directory holding the trace files, under the embedded data directory.
 pub fn traces_dir(embedded: &Path) -> PathBuf {

@@ -3,8 +3,9 @@
 //! Spans are grouped by trace id. Each trace keeps the OTLP `ResourceSpans` batches it arrived
 //! in (so export gives back what was received, resource and scope included). Two limits hold
 //! at all times after an ingest ([`Limits`]): the number of traces, and the stored size in
-//! bytes (the protobuf-encoded size of the stored spans; memory use is a small multiple of it,
-//! measured in `benchmarks/embedded.md`). When either is exceeded the trace updated longest ago
+//! bytes, counted as the memory the stored spans occupy ([`span_memory`]: the structs and every
+//! string, id and attribute they own; the load test in `benchmarks/embedded.md` compares it with
+//! the process's resident memory). When either is exceeded the trace updated longest ago
 //! is dropped whole; a single trace larger than the byte limit loses its oldest batches.
 //! Every drop is counted ([`Counters`]). A span id already stored in its trace is ignored, so a
 //! sender's retry (or a spool flush after a lost answer) never doubles a span.
@@ -35,7 +36,7 @@ pub struct Limits {
 
 /// Default cap on stored traces.
 pub const DEFAULT_MAX_TRACES: usize = 1000;
-/// Default cap on stored bytes (protobuf-encoded size of the stored spans).
+/// Default cap on stored bytes (memory held by the stored spans, see [`span_memory`]).
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for Limits {
@@ -216,6 +217,60 @@ impl PersistWork {
     }
 }
 
+/// Most spans appended to one batch; then a new batch starts, so sharing a batch with the
+/// persister never forces a copy of more than this many spans.
+const MAX_BATCH_SPANS: usize = 1000;
+
+/// The memory a span occupies: its struct, plus every heap allocation it owns, plus its entry
+/// in its trace's id set. An estimate from capacities (allocator overhead not counted).
+pub fn span_memory(span: &Span) -> usize {
+    use std::mem::size_of;
+    fn any(v: &otlp::AnyValue) -> usize {
+        match &v.value {
+            Some(otlp::Value::StringValue(s)) => s.capacity(),
+            Some(otlp::Value::BytesValue(b)) => b.capacity(),
+            Some(otlp::Value::ArrayValue(a)) => {
+                a.values.capacity() * size_of::<otlp::AnyValue>()
+                    + a.values.iter().map(any).sum::<usize>()
+            }
+            Some(otlp::Value::KvlistValue(l)) => kvs(&l.values),
+            _ => 0,
+        }
+    }
+    fn kvs(list: &[KeyValue]) -> usize {
+        std::mem::size_of_val(list)
+            + list
+                .iter()
+                .map(|kv| kv.key.capacity() + kv.value.as_ref().map_or(0, any))
+                .sum::<usize>()
+    }
+    size_of::<Span>()
+        + 8 + 16 // the id set's entry and its share of the table
+        + span.trace_id.capacity()
+        + span.span_id.capacity()
+        + span.parent_span_id.capacity()
+        + span.trace_state.capacity()
+        + span.name.capacity()
+        + kvs(&span.attributes)
+        + span
+            .events
+            .iter()
+            .map(|e| size_of::<otlp::Event>() + e.name.capacity() + kvs(&e.attributes))
+            .sum::<usize>()
+        + span
+            .links
+            .iter()
+            .map(|l| {
+                size_of::<otlp::Link>()
+                    + l.trace_id.capacity()
+                    + l.span_id.capacity()
+                    + l.trace_state.capacity()
+                    + kvs(&l.attributes)
+            })
+            .sum::<usize>()
+        + span.status.as_ref().map_or(0, |s| s.message.capacity())
+}
+
 /// How many changes the feed remembers; a client further behind refreshes everything.
 const FEED_LEN: usize = 256;
 
@@ -276,7 +331,7 @@ impl Store {
     pub fn span_count(&self) -> usize {
         self.traces.values().map(StoredTrace::span_count).sum()
     }
-    /// Stored size in bytes (protobuf-encoded size of the stored spans).
+    /// Stored size in bytes (memory held by the stored spans, see [`span_memory`]).
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -382,13 +437,14 @@ impl Store {
             return 0;
         }
         let added = fresh.len() as u64;
-        let added_bytes: usize = fresh.iter().map(prost::Message::encoded_len).sum();
+        let added_bytes: usize = fresh.iter().map(span_memory).sum();
         // Same resource and scope as the last batch (the common case: one process sending
         // span after span): append to it rather than repeating the resource.
         let same = trace.batches.last().is_some_and(|b| {
             b.resource.as_ref() == resource
                 && b.schema_url == resource_schema
                 && b.scope_spans.len() == 1
+                && b.scope_spans[0].spans.len() + fresh.len() <= MAX_BATCH_SPANS
                 && b.scope_spans[0].scope.as_ref() == scope
                 && b.scope_spans[0].schema_url == scope_schema
         });
@@ -445,7 +501,7 @@ impl Store {
                     if let Some(ss) = batch.scope_spans.first_mut() {
                         let (mut k, mut freed) = (0, 0);
                         while k < ss.spans.len() && freed < excess {
-                            freed += prost::Message::encoded_len(&ss.spans[k]);
+                            freed += span_memory(&ss.spans[k]);
                             k += 1;
                         }
                         for s in ss.spans.drain(..k) {
@@ -632,7 +688,7 @@ pub(crate) mod tests {
 
     #[test]
     fn byte_limit_holds_after_every_ingest_even_for_one_huge_trace() {
-        let one = prost::Message::encoded_len(&span(1, 1, 0, 0, 1));
+        let one = span_memory(&span(1, 1, 0, 0, 1));
         let mut store = Store::new(Limits {
             max_traces: 1000,
             max_bytes: one * 10,
@@ -643,7 +699,7 @@ pub(crate) mod tests {
         }
         assert_eq!(store.trace_count(), 10);
         // One trace only: its oldest spans go (names s10..s59 keep every span the same size).
-        let one = prost::Message::encoded_len(&span(7, 10, 0, 0, 1));
+        let one = span_memory(&span(7, 10, 0, 0, 1));
         let mut store = Store::new(Limits {
             max_traces: 1000,
             max_bytes: one * 10,
