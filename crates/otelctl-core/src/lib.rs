@@ -7,6 +7,7 @@ pub mod attrs;
 pub mod carrier;
 pub mod dashboards;
 pub mod detect;
+pub mod embedded;
 pub mod emit;
 pub mod error;
 pub mod exit;

@@ -27,6 +27,25 @@ pub struct ExportTraceServiceResponse {
     pub partial_success: Option<ExportTracePartialSuccess>,
 }
 
+/// `google.rpc.Status`: the body of an OTLP/HTTP error response (400, 413, 415, ...), in the
+/// request's encoding. `details` (tag 3) is never sent by otelctl and ignored when received.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RpcStatus {
+    /// A `google.rpc.Code` (3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, ...).
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// `google.rpc.Code` values used in OTLP error responses.
+pub mod rpc_code {
+    pub const INVALID_ARGUMENT: i32 = 3;
+    pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub const UNAVAILABLE: i32 = 14;
+}
+
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ExportTracePartialSuccess {

@@ -497,3 +497,70 @@ mod tests {
         assert!(TempoMajor::parse("1.5", src).is_err());
     }
 }
+
+/// Flags of `otelctl up --embedded`, as given.
+#[derive(Debug, Default, Clone)]
+pub struct RawEmbedded {
+    pub max_traces: Option<String>,
+    pub max_mb: Option<String>,
+}
+
+fn positive(
+    flag: Option<&str>,
+    flag_name: &'static str,
+    env_name: &'static str,
+    max: u64,
+) -> Result<Option<u64>> {
+    let (text, origin) = match (flag, env_text(env_name)?) {
+        (Some(f), _) => (f.to_string(), Source::Flag(flag_name)),
+        (None, Some(e)) => (e, Source::Env(env_name)),
+        (None, None) => return Ok(None),
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(Error::InvalidValue {
+            what: "value",
+            value: text,
+            origin,
+            expected: format!("a whole number from 1 to {max}"),
+        }),
+    }
+}
+
+impl Settings {
+    /// The embedded server's configuration: receiver on the Collector port (+0), viewer on the
+    /// Grafana port (+3), traces in the local data directory's `embedded/`, the local spool.
+    /// Caps: `--max-traces` / `$OTELCTL_EMBEDDED_MAX_TRACES` (default 1000) and `--max-mb` /
+    /// `$OTELCTL_EMBEDDED_MAX_MB` (default 64).
+    pub fn embedded(&self, raw: &RawEmbedded) -> Result<crate::embedded::Config> {
+        use crate::embedded::{self, store};
+        let max_traces = positive(
+            raw.max_traces.as_deref(),
+            "--max-traces",
+            "OTELCTL_EMBEDDED_MAX_TRACES",
+            1_000_000,
+        )?
+        .map_or(store::DEFAULT_MAX_TRACES, |n| n as usize);
+        let max_bytes = positive(
+            raw.max_mb.as_deref(),
+            "--max-mb",
+            "OTELCTL_EMBEDDED_MAX_MB",
+            64 * 1024,
+        )?
+        .map_or(store::DEFAULT_MAX_BYTES, |n| n as usize * 1024 * 1024);
+        let ports = self.ports();
+        let loopback = std::net::Ipv4Addr::LOCALHOST;
+        Ok(embedded::Config {
+            receiver: (loopback, ports.collector_otlp_http).into(),
+            viewer: (loopback, ports.grafana_http).into(),
+            data_dir: self.data_dir(Mode::Local).embedded(),
+            spool_dir: Some(self.spool_dir(Mode::Local)),
+            limits: store::Limits {
+                max_traces,
+                max_bytes,
+            },
+            max_body: embedded::DEFAULT_MAX_BODY,
+            max_connections: embedded::DEFAULT_MAX_CONNECTIONS,
+        })
+    }
+}

@@ -70,8 +70,12 @@ pub enum Command {
     Run(RunArgs),
     /// Wait until a service is ready (it does real work, not only answers); exit 3 on timeout
     Wait(WaitArgs),
-    /// Start the whole local stack in the foreground, print its URLs, stop it on Ctrl-C
+    /// Start the local stack in the foreground, print its URLs, stop it on Ctrl-C; with
+    /// --embedded (or when Collector/Tempo are not installed) otelctl's own OTLP receiver
+    /// (port +0) and trace viewer (port +3)
     Up(UpArgs),
+    /// Write the traces stored by `up --embedded` as OTLP/JSON, or forward them to an OTLP endpoint
+    Export(ExportArgs),
     /// Show what runs for this project, on which ports, and whether it is healthy
     Status(StatusArgs),
 }
@@ -364,6 +368,15 @@ pub struct UpArgs {
     /// Seconds each service may take to become ready
     #[arg(long, value_name = "S", default_value_t = 120.0)]
     pub timeout: f64,
+    /// Use otelctl's own receiver and viewer instead of the Collector, Tempo and Grafana
+    #[arg(long)]
+    pub embedded: bool,
+    /// Embedded: most traces kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_TRACES); default 1000
+    #[arg(long, value_name = "N")]
+    pub max_traces: Option<String>,
+    /// Embedded: most MiB of spans kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 64
+    #[arg(long, value_name = "MIB")]
+    pub max_mb: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +384,23 @@ pub struct StatusArgs {
     /// Print JSON: {"mode", "root", "services": [{"name", "ports", "pid", "state", "detail"}]}
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this trace (32 hex digits)
+    #[arg(long, value_name = "ID")]
+    pub trace: Option<String>,
+    /// Only traces with a span that ended within this long ago: 90s, 15m, 2h, 7d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Write OTLP/JSON to FILE (`-`: standard output; the default unless --to is given)
+    #[arg(long, value_name = "FILE|-")]
+    pub out: Option<String>,
+    /// Forward to this OTLP/HTTP endpoint (base URL like $OTEL_EXPORTER_OTLP_ENDPOINT, or a
+    /// full .../v1/traces URL)
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

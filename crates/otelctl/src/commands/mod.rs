@@ -3,6 +3,7 @@
 mod dash;
 mod detect;
 mod env;
+mod export;
 mod ports;
 mod render;
 mod run;
@@ -13,6 +14,7 @@ mod telemetry;
 mod test_span;
 mod traceparent;
 mod up;
+mod up_embedded;
 pub mod wait;
 
 use otelctl_core::settings::Settings;
@@ -36,5 +38,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Wait(args) => wait::run(&settings()?, args),
         Command::Up(args) => up::run(&settings()?, &cli.globals, args),
         Command::Status(args) => status::run(&settings()?, args),
+        Command::Export(args) => export::run(&settings()?, args),
     }
 }

@@ -18,6 +18,7 @@ use otelctl_core::supervise::{self, Sink, Supervised};
 use otelctl_core::{exit, Error, Result};
 
 use crate::cli::{GlobalArgs, UpArgs};
+use crate::commands::up_embedded;
 use crate::commands::wait::timeout;
 
 /// How long each service gets to stop after SIGTERM before SIGKILL. Tempo (2.10, 3.0) hangs in
@@ -46,17 +47,32 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
         return Ok(exit::SUCCESS);
     }
     settings.root.require_existing()?;
+    if args.embedded {
+        return up_embedded::run(settings, args);
+    }
     let limit = timeout(args.timeout, "--timeout")?;
     let stack_settings = settings.stack()?;
     let ports = settings.ports();
 
-    // Find every program and check every port before starting anything.
+    // Find every program and check every port before starting anything. Without a Collector
+    // or a Tempo there is no real stack: otelctl's own receiver and viewer take its place.
     let mut plan: Vec<(Service, PathBuf)> = Vec::new();
     for (service, bin) in [
         (Service::Tempo, args.tempo_bin.as_deref()),
         (Service::Collector, args.collector_bin.as_deref()),
     ] {
-        plan.push((service, programs::find(service, bin, &stack_settings)?));
+        match programs::find(service, bin, &stack_settings) {
+            Ok(program) => plan.push((service, program)),
+            Err(e @ Error::NotFound(_)) if bin.is_none() => {
+                say(&sink, &format!("{e}"));
+                say(
+                    &sink,
+                    "running the embedded receiver and viewer instead (--embedded)",
+                );
+                return up_embedded::run(settings, args);
+            }
+            Err(e) => return Err(e),
+        }
     }
     if args.no_grafana {
         say(&sink, "grafana: not started (--no-grafana)");

@@ -1,0 +1,165 @@
+//! HTML for the viewer: escaping, formatting, the page shell, its style and its script.
+//!
+//! Pages are complete without the script (server-rendered tables and SVG; every bar is a
+//! link). The script adds live updates (an `EventSource` on `/events` that re-fetches the page's
+//! fragment) and selection without a reload (the URL keeps `?span=`, so a refresh shows the same
+//! selection). The body carries `data-sse` (`open`/`closed`) and `data-updates` (fragments
+//! applied), which the browser test reads.
+
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and double- or single-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A duration for people: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`, `2m 05s`.
+pub fn format_duration(ns: u64) -> String {
+    match ns {
+        0..=999 => format!("{ns} ns"),
+        1_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.2} ms", ns as f64 / 1e6),
+        1_000_000_000..=59_999_999_999 => format!("{:.2} s", ns as f64 / 1e9),
+        _ => {
+            let s = ns / 1_000_000_000;
+            if s < 3600 {
+                format!("{}m {:02}s", s / 60, s % 60)
+            } else {
+                format!("{}h {:02}m", s / 3600, (s / 60) % 60)
+            }
+        }
+    }
+}
+
+/// A UTC timestamp `YYYY-MM-DD HH:MM:SS` from Unix nanoseconds.
+pub fn format_time(unix_nano: u64) -> String {
+    let secs = unix_nano / 1_000_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1d2330;--muted:#6b7385;--bg:#f7f8fa;--card:#fff;--line:#e3e6ec;--bar:#3d7eea;--err:#d83a3a;--sel:#f5b400}
+*{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d2330;color:#fff}
+header h1{font-size:17px;margin:0;font-weight:600}header a{color:#fff;text-decoration:none}
+header .spacer{flex:1}#live-status{font-size:12px;padding:2px 8px;border-radius:10px;background:#3a4254}
+body[data-sse=open] #live-status{background:#1f8a4c}
+button{font:inherit;padding:4px 12px;border:1px solid #aab;border-radius:4px;background:#fff;cursor:pointer}
+main{padding:16px 20px}h2{font-size:15px;margin:18px 0 8px}
+table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line)}
+th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
+th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.error td.status{color:var(--err);font-weight:600}td.name{white-space:normal}
+.facts{color:var(--muted);margin:0 0 10px}.facts b{color:var(--fg);font-weight:600}
+.empty{padding:30px;text-align:center;color:var(--muted);background:var(--card);border:1px dashed var(--line)}
+svg.waterfall{background:var(--card);border:1px solid var(--line);font-size:12px}
+svg .row{fill:transparent}svg a.bar:hover .row{fill:#eef3fd}svg a.bar.selected .row{fill:#fff6d6}
+svg .span{fill:var(--bar)}svg a.bar.error .span{fill:var(--err)}svg a.bar.selected .span{stroke:var(--sel);stroke-width:2}
+svg .label{fill:var(--fg)}svg .dur{fill:var(--muted);font-size:11px}svg a.bar.error .dur{fill:var(--err);font-weight:600}
+svg .tick{stroke:var(--line)}svg .axis{fill:var(--muted);font-size:11px}
+section.attrs{background:var(--card);border:1px solid var(--line);padding:8px 12px;margin-top:10px}
+section.attrs h3{margin:0 0 6px;font-size:14px}section.attrs td{white-space:normal;word-break:break-all}
+.hint{color:var(--muted);font-size:12px}
+"#;
+
+const SCRIPT: &str = r#"
+(function(){
+  var body=document.body, live=document.getElementById('live'), status=document.getElementById('live-status');
+  var busy=false, again=false;
+  function fragmentUrl(){
+    return body.dataset.page==='trace' ? '/fragment/trace/'+body.dataset.trace+location.search : '/fragment/traces';
+  }
+  function refresh(){
+    if(busy){again=true;return;}
+    busy=true;
+    fetch(fragmentUrl(),{cache:'no-store'}).then(function(r){return r.text();}).then(function(html){
+      live.innerHTML=html; body.dataset.updates=String(Number(body.dataset.updates||0)+1); bind();
+    }).catch(function(){}).then(function(){busy=false; if(again){again=false;refresh();}});
+  }
+  function select(sid){
+    document.querySelectorAll('a.bar').forEach(function(a){a.classList.toggle('selected',a.dataset.span===sid);});
+    document.querySelectorAll('section.attrs').forEach(function(s){s.hidden=s.dataset.span!==sid;});
+    var u=new URL(location.href); u.searchParams.set('span',sid); history.replaceState(null,'',u);
+  }
+  function bind(){
+    document.querySelectorAll('a.bar').forEach(function(a){
+      a.addEventListener('click',function(ev){ev.preventDefault(); select(a.dataset.span);});
+    });
+  }
+  bind();
+  if(!window.EventSource){return;}
+  var es=new EventSource('/events');
+  es.onopen=function(){body.dataset.sse='open'; status.textContent='live';};
+  es.onerror=function(){body.dataset.sse='closed'; status.textContent='reconnecting…';};
+  es.addEventListener('change',function(ev){
+    var d={}; try{d=JSON.parse(ev.data);}catch(e){}
+    if(body.dataset.page!=='trace' || d.reset || d.cleared || (d.traces||[]).indexOf(body.dataset.trace)>=0){refresh();}
+  });
+})();
+"#;
+
+/// A whole page around a fragment. `page` is `list` or `trace`.
+pub fn page(title: &str, page: &str, trace: Option<&str>, heading: &str, fragment: &str) -> String {
+    let mut out = String::with_capacity(fragment.len() + 8192);
+    let _ = write!(
+        out,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title><style>{STYLE}</style></head><body data-page="{page}"{trace_attr} data-updates="0" data-sse="closed"><header><h1><a href="/">otelctl</a> · {heading}</h1><span class="spacer"></span><span id="live-status">connecting…</span><form method="post" action="/api/clear" onsubmit="return confirm('Clear every stored trace?')"><button type="submit" id="clear">Clear traces</button></form></header><main id="live">{fragment}</main><script>{SCRIPT}</script></body></html>"#,
+        title = escape(title),
+        trace_attr = trace
+            .map(|t| format!(r#" data-trace="{}""#, escape(t)))
+            .unwrap_or_default(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(format_duration(850), "850 ns");
+        assert_eq!(format_duration(12_345), "12.3 µs");
+        assert_eq!(format_duration(4_560_000), "4.56 ms");
+        assert_eq!(format_duration(1_230_000_000), "1.23 s");
+        assert_eq!(format_duration(125_000_000_000), "2m 05s");
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(
+            format_time(1_700_000_000_000_000_000),
+            "2023-11-14 22:13:20"
+        );
+        assert_eq!(format_time(951_782_400_000_000_000), "2000-02-29 00:00:00");
+    }
+}
