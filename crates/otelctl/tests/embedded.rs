@@ -456,3 +456,60 @@ fn export_selects_by_trace_and_since_from_the_running_server_and_from_disk() {
     );
     assert!(o.stdout.is_empty(), "--to alone writes nothing to stdout");
 }
+
+#[test]
+fn spans_spooled_while_nothing_listened_arrive_once_the_embedded_receiver_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = free_base();
+    // Nothing listens on the project's collector port yet: `span` and `test-span` spool.
+    let emit = |args: &[&str]| {
+        let mut cmd = common::otelctl(dir.path());
+        cmd.env("DEVENV_ROOT", dir.path())
+            .env("OTELCTL_BASE_PORT", base.to_string());
+        let out = cmd.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    emit(&["span", "spooled-svc", "while-down", "--", "true"]);
+    emit(&["test-span", "login", "failed", "120", "--suite", "web"]);
+    let spool = dir.path().join(".devenv/otel/spool");
+    let waiting = || {
+        std::fs::read_dir(&spool)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(waiting(), 2, "both spans wait in {spool:?}");
+
+    let up = Up::start(dir.path(), dir.path(), base, &[]);
+    let traces = poll(
+        "the spooled spans in the viewer",
+        Duration::from_secs(20),
+        || {
+            let v = traces_json(up.viewer());
+            (v["traces"].as_array().map_or(0, Vec::len) == 2).then_some(v)
+        },
+    );
+    let names: Vec<String> = traces["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["root_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.contains(&"while-down".to_string()), "{traces}");
+    assert!(names.contains(&"test.web.login".to_string()), "{traces}");
+    poll(
+        "the delivered spool files to be removed",
+        Duration::from_secs(20),
+        || (waiting() == 0).then_some(()),
+    );
+    let (status, _, err) = up.stop();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("ingested 2 spooled export(s)"), "{err}");
+}
