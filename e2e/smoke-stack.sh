@@ -26,10 +26,25 @@ COLLECTOR_METRICS=http://127.0.0.1:28888/metrics
 state=$(mktemp -d "${TMPDIR:-/tmp}/otelctl-smoke.XXXXXX")
 export OTELCTL_E2E_STATE=$state
 pids=()
+# stop PID: SIGTERM, then SIGKILL after 10 s. Once Tempo (2.10.0 and 3.0.3 alike) has answered a
+# search it did not exit on SIGTERM here (still running after 40 s / 90 s: its query-frontend waits
+# while stopping); the data survived SIGKILL on both.
+stop() {
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "pid $pid still running 10 s after SIGTERM: SIGKILL" >&2
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   if [[ ${KEEP_STATE:-0} == 1 ]]; then echo "state kept in $state" >&2; else rm -rf "$state"; fi
 }
 trap cleanup EXIT
