@@ -477,10 +477,10 @@ fn spooled_spans_arrive_after_start_once() {
     };
     let components = Command::new(&collector).arg("components").output().unwrap();
     if !String::from_utf8_lossy(&components.stdout).contains("otlpjsonfile") {
-        eprintln!(
-            "skip: {} has no otlpjsonfile receiver (the spool is then drained by `otelctl spool flush`)",
+        common::skip(&format!(
+            "{} has no otlpjsonfile receiver (the spool is then drained by `otelctl spool flush`)",
             collector.display()
-        );
+        ));
         return;
     }
     let _l = lock();

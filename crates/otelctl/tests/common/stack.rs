@@ -77,7 +77,7 @@ pub fn lane_program(var: &str, cache_prefix: &str) -> Option<PathBuf> {
         if p.is_file() {
             return Some(p);
         }
-        eprintln!("skip: ${var}={} is not a file", p.display());
+        super::skip(&format!("${var}={} is not a file", p.display()));
         return None;
     }
     let cache = std::env::var_os("OTELCTL_E2E_CACHE")
@@ -93,9 +93,9 @@ pub fn lane_program(var: &str, cache_prefix: &str) -> Option<PathBuf> {
     match newest {
         Some(e) => Some(e.path()),
         None => {
-            eprintln!(
-                "skip: no {cache_prefix}* program: set ${var} (scripts/e2e-build --print-env builds it)"
-            );
+            super::skip(&format!(
+                "no {cache_prefix}* program: set ${var} (scripts/e2e-build --print-env builds it; the Go module proxy here refuses Tempo)"
+            ));
             None
         }
     }
