@@ -134,8 +134,14 @@ pub fn prepare(
     }
     let run_dir = data.run();
     ensure_private_dir(&run_dir)?;
-    let invocation =
+    let mut invocation =
         programs::invocation(service, &program, data.path(), rendered.env.clone(), stack);
+    if service == Service::Collector && features.spool_receiver {
+        // The rendered spool receiver deletes each file once read; that needs this gate.
+        invocation
+            .args
+            .push(render::collector::FILE_DELETION_GATE.into());
+    }
     Ok(Prepared {
         invocation,
         notes,

@@ -25,6 +25,11 @@ pub const FILE: &str = "config/collector.yaml";
 /// The receiver that reads the spool, and the storage extension that remembers what it read.
 pub const SPOOL_RECEIVER: &str = "otlpjsonfile/spool";
 pub const SPOOL_STORAGE: &str = "file_storage/spool";
+/// The storage extension that keeps the Tempo exporter's queue on disk, so a span read from a
+/// spool file (which is then deleted) survives a collector restart before Tempo took it.
+pub const QUEUE_STORAGE: &str = "file_storage/queue";
+/// The collector flag that allows `delete_after_read` (an alpha gate, off by default).
+pub const FILE_DELETION_GATE: &str = "--feature-gates=filelog.allowFileDeletion";
 
 /// Prefix of the environment variables that carry upstream header values to the collector, so
 /// the rendered file never holds them: the config says `${env:OTELCTL_UPSTREAM_HEADER_1}`.
@@ -133,7 +138,10 @@ struct JsonFileReceiver {
     start_at: &'static str,
     /// How often the spool is scanned.
     poll_interval: &'static str,
-    /// Remembers per file how far it was read, across restarts: each file is ingested once.
+    /// Each file is deleted once read, so it is ingested once and `otelctl spool flush` never
+    /// sends it again (needs the `filelog.allowFileDeletion` feature gate; `run` passes it).
+    delete_after_read: bool,
+    /// Remembers how far a file was read, should the collector stop half-way through one.
     storage: &'static str,
 }
 
@@ -164,6 +172,8 @@ enum Exporter {
         endpoint: String,
         tls: Tls,
         retry_on_failure: Retry,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sending_queue: Option<Queue>,
     },
     Debug {
         verbosity: &'static str,
@@ -181,6 +191,12 @@ struct Retry {
     enabled: bool,
     initial_interval: &'static str,
     max_interval: &'static str,
+}
+
+/// A persistent exporter queue.
+#[derive(Debug, Serialize)]
+struct Queue {
+    storage: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -263,17 +279,21 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
                 include: vec![path_text(&cx.spool.join("*.json"))],
                 start_at: "beginning",
                 poll_interval: "500ms",
+                delete_after_read: true,
                 storage: SPOOL_STORAGE,
             }),
         );
-        extensions.insert(
-            SPOOL_STORAGE,
-            FileStorage {
-                directory: path_text(&cx.data.collector_storage()),
-                create_directory: true,
-            },
-        );
-        dirs.push(cx.data.collector_storage());
+        for (name, sub) in [(SPOOL_STORAGE, "spool-offsets"), (QUEUE_STORAGE, "queue")] {
+            let dir = cx.data.collector_storage().join(sub);
+            extensions.insert(
+                name,
+                FileStorage {
+                    directory: path_text(&dir),
+                    create_directory: true,
+                },
+            );
+            dirs.push(dir);
+        }
     }
 
     // Component ids are `<type>/<name>`; the type names are 'static, so are the ids we build.
@@ -293,6 +313,9 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
                 initial_interval: "250ms",
                 max_interval: "5s",
             },
+            sending_queue: features.spool_receiver.then_some(Queue {
+                storage: QUEUE_STORAGE,
+            }),
         },
     );
     let mut env = Vec::new();
