@@ -3,7 +3,7 @@
 //! Chain: embedded server A --(`otelctl export --to`)--> real Collector (otlp receiver,
 //! otlphttp exporter: protobuf + gzip) --> embedded server B. B ends up with the same trace,
 //! so the Collector took our JSON and our receiver took the Collector's protobuf.
-//! The Collector comes from `$OTELCTL_COLLECTOR_BIN` or `~/.cache/otelctl-e2e/bin/otelcol-*`
+//! The Collector comes from `$OTELCTL_COLLECTOR_BIN` or `~/.cache/otelctl-e2e/bin/otelcol-otelctl-*`
 //! (built by `scripts/e2e-build --only collector`); the test skips with the reason when absent.
 
 mod common;
@@ -16,29 +16,6 @@ use std::time::Duration;
 use embedded_support::*;
 use otelctl_core::otlp::ExportTraceServiceRequest;
 
-fn collector_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("OTELCTL_COLLECTOR_BIN").map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let cache = std::env::var_os("OTELCTL_E2E_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/otelctl-e2e"))
-        })?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(cache.join("bin"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("otelcol-"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
-}
-
 struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -49,10 +26,9 @@ impl Drop for Killed {
 
 #[test]
 fn exported_json_goes_through_the_real_collector_and_back() {
-    let Some(bin) = collector_bin() else {
-        return common::skip(
-            "no Collector binary: set OTELCTL_COLLECTOR_BIN or run scripts/e2e-build --only collector (e2e lane)",
-        );
+    // collector_program() prints the skip reason when there is none.
+    let Some(bin) = common::stack::collector_program() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let (a_root, b_root) = (dir.path().join("a"), dir.path().join("b"));

@@ -102,7 +102,7 @@ pub fn lane_program(var: &str, cache_prefix: &str) -> Option<PathBuf> {
 }
 
 pub fn collector_program() -> Option<PathBuf> {
-    lane_program("OTELCTL_COLLECTOR_BIN", "otelcol-")
+    lane_program("OTELCTL_COLLECTOR_BIN", "otelcol-otelctl-")
 }
 pub fn tempo2_program() -> Option<PathBuf> {
     lane_program("OTELCTL_TEMPO_V2_BIN", "tempo-2.")
