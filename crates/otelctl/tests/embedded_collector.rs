@@ -9,7 +9,6 @@
 mod common;
 mod embedded_support;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
