@@ -68,6 +68,20 @@ pub struct ResourceSpans {
     pub schema_url: String,
 }
 
+impl ResourceSpans {
+    /// Every span of every scope, each with this resource's attributes.
+    pub fn spans(&self) -> impl Iterator<Item = (&[KeyValue], &Span)> {
+        let res: &[KeyValue] = self
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or(&[]);
+        self.scope_spans
+            .iter()
+            .flat_map(move |ss| ss.spans.iter().map(move |s| (res, s)))
+    }
+}
+
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Resource {
@@ -366,16 +380,7 @@ impl ExportTraceServiceRequest {
     }
     /// All spans with their resource, in order.
     pub fn spans(&self) -> impl Iterator<Item = (&[KeyValue], &Span)> {
-        self.resource_spans.iter().flat_map(|rs| {
-            let res: &[KeyValue] = rs
-                .resource
-                .as_ref()
-                .map(|r| r.attributes.as_slice())
-                .unwrap_or(&[]);
-            rs.scope_spans
-                .iter()
-                .flat_map(move |ss| ss.spans.iter().map(move |s| (res, s)))
-        })
+        self.resource_spans.iter().flat_map(ResourceSpans::spans)
     }
     pub fn span_count(&self) -> usize {
         self.spans().count()

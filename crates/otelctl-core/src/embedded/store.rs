@@ -104,16 +104,7 @@ impl StoredTrace {
 
     /// Every span with its resource attributes, in arrival order.
     pub fn spans(&self) -> impl Iterator<Item = (&[KeyValue], &Span)> {
-        self.batches.iter().flat_map(|rs| {
-            let res: &[KeyValue] = rs
-                .resource
-                .as_ref()
-                .map(|r| r.attributes.as_slice())
-                .unwrap_or(&[]);
-            rs.scope_spans
-                .iter()
-                .flat_map(move |ss| ss.spans.iter().map(move |s| (res, s)))
-        })
+        self.batches.iter().flat_map(|rs| rs.spans())
     }
 
     pub fn span_count(&self) -> usize {
