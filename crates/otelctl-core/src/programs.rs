@@ -75,7 +75,8 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
         }
     }
     Err(Error::NotFound(format!(
-        "no {} program found: pass --bin PATH, set {}, or put {} on PATH",
+        "no {} program found: pass --bin PATH (`up`: --{}-bin), set {}, or put {} on PATH",
+        service.name(),
         service.name(),
         env_name(service),
         path_names(service).join(" or ")
