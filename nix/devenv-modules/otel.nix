@@ -60,9 +60,8 @@ in
 
   # Exports OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_GRAFANA_URL, OTEL_TEMPO_URL, OTELCTL_MODE,
   # OTELCTL_DATA_DIR (and devenv's trace destination); prints the banner on stderr.
-  enterShell = ''
-    eval "$(${bin} env${lib.optionalString quiet " --quiet"})"
-  '';
+  # Traced: a shell:entry span (service "shell") around it; see otel/scripts.nix.
+  enterShell = scripts.enterShell quiet;
 
   processes = {
     otel-tempo = process "tempo" { };

@@ -44,7 +44,7 @@ def env_of(run):
     return env
 
 
-rc = {run: read(f"rc.{run}", "missing").strip() for run in ("1", "2", "3", "4")}
+rc = {run: read(f"rc.{run}", "missing").strip() for run in ("1", "2", "3", "4", "5")}
 spans = spans_from_records(os.path.join(work, "requests.jsonl")) if os.path.exists(
     os.path.join(work, "requests.jsonl")) else []
 project = os.path.join(work, "project")
@@ -117,5 +117,24 @@ if fail_roots:
 compat = [s for s in spans if s["service"] == "compat-svc" and s["name"] == "compat-span"]
 check("otel-span SERVICE NAME --attr k=v: span with the attribute",
       len(compat) == 1 and compat[0]["attributes"].get("k") == "v", f"{compat}")
+
+# enterShell: shell:entry (service "shell") with the env export as its child, the caller's
+# TRACEPARENT kept as the parent of shell:entry and restored afterwards.
+shell = {s["name"]: s for s in spans if s["service"] == "shell"}
+entry, env_span = shell.get("shell:entry"), shell.get("otelctl env")
+check("enterShell exits 0", rc.get("5") == "0", f"exit {rc.get('5')}")
+check("enterShell: a shell:entry span and an 'otelctl env' span (service shell)",
+      entry is not None and env_span is not None, f"shell spans: {sorted(shell)}")
+if entry and env_span:
+    check("enterShell: 'otelctl env' is a child of shell:entry",
+          env_span["parent_span_id"] == entry["span_id"] and env_span["trace_id"] == entry["trace_id"],
+          f"{env_span['parent_span_id']} vs {entry['span_id']}")
+    check("enterShell: shell:entry continues the caller's trace",
+          entry["trace_id"] == "0af7651916cd43dd8448eb211c80319c", entry["trace_id"])
+lines = read("shell.vars").splitlines()
+check("enterShell: the caller's TRACEPARENT is restored",
+      lines[:1] == ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"], f"{lines}")
+check("enterShell: OTEL_EXPORTER_OTLP_ENDPOINT is exported",
+      len(lines) > 1 and lines[1].startswith("http://127.0.0.1:"), f"{lines}")
 
 sys.exit(1 if failures else 0)

@@ -100,8 +100,18 @@ let
     };
     badModeRejected = { expr = badMode.success; expected = false; };
 
-    enterShell = { expr = dv.enterShell; expected = "eval \"$(${otelctl} env)\"\n"; };
-    enterShellQuiet = { expr = dvArgs.enterShell; expected = "eval \"$(${otelctl} env --quiet)\"\n"; };
+    enterShell = {
+      expr = map (needle: lib.hasInfix needle dv.enterShell) [
+        "eval \"$('${otelctl}' span shell 'otelctl env' -- '${otelctl}' env)\""
+        "'${otelctl}' span begin shell shell:entry"
+        "'${otelctl}' span end"
+      ];
+      expected = [ true true true ];
+    };
+    enterShellQuiet = {
+      expr = lib.hasInfix "-- '${otelctl}' env --quiet)\"" dvArgs.enterShell;
+      expected = true;
+    };
 
     packages = {
       expr = map (p: p.name) dv.packages;

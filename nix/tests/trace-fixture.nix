@@ -13,6 +13,9 @@ in
 {
   scripts = { inherit (scripts) dt otel-span otel; };
 
+  # The devenv module's enterShell hook, sourced by a bash as devenv does.
+  enterShell = scripts.enterShell false;
+
   # Shaped like devenv's tasks.<name>: exec (run with bash -e) and an optional status.
   tasks = {
     "app:lint" = {

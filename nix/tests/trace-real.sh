@@ -55,6 +55,7 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 for name, body in fixture["scripts"].items():
     write(os.path.join(work, "bin", name), "#!/usr/bin/env bash\n" + body, 0o755)
+write(os.path.join(work, "enterShell.sh"), fixture["enterShell"])
 for name, task in fixture["tasks"].items():
     write(os.path.join(work, "tasks", name + ".exec"), task["exec"])
     if task.get("status"):
@@ -107,17 +108,22 @@ run 1 timeout 60 dt ci:all
 run 2 timeout 60 dt ci:all
 run 3 timeout 60 dt app:fail
 run 4 timeout 60 otel-span compat-svc compat-span --attr k=v -- true
+# enterShell as devenv runs it, with an unrelated TRACEPARENT already in the environment: it
+# must come back unchanged (the shell's later commands must not join the shell:entry trace).
+run 5 timeout 60 bash -c 'export TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+  . "$0" || exit 9
+  printf "%s\n%s\n" "$TRACEPARENT" "$OTEL_EXPORTER_OTLP_ENDPOINT" >"$1"' "$work/enterShell.sh" "$work/shell.vars"
 
-# Exports may be flushed just after exit: wait (bounded) for all 9 spans.
+# Exports may be flushed just after exit: wait (bounded) for all 11 spans.
 for _ in $(seq 50); do
   n=$(python3 -c "import sys; sys.path.insert(0, '$here'); from otlp_spans import spans_from_records as s; print(len(s('$work/requests.jsonl')))" 2>/dev/null || echo 0)
-  [ "$n" -ge 9 ] && break
+  [ "$n" -ge 11 ] && break
   sleep 0.2
 done
 
 python3 "$here/check_trace_tree.py" "$work"
 status=$?
 if [ $status -ne 0 ]; then
-  for n in 1 2 3 4; do echo "# output of run $n:"; sed 's/^/#   /' "$work/out.$n"; done
+  for n in 1 2 3 4 5; do echo "# output of run $n:"; sed 's/^/#   /' "$work/out.$n"; done
 fi
 exit $status
