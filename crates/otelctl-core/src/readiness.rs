@@ -138,7 +138,7 @@ pub fn wait(
             continue;
         }
         return Err(Error::NotReady(format!(
-            "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}",
+            "{} on 127.0.0.1:{} is not ready after {:.1} s: {why} (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)",
             service.name(),
             target.port,
             timeout.as_secs_f64()
