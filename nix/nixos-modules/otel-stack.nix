@@ -194,8 +194,8 @@ in
       groups.otel-stack = { };
     };
 
-    systemd.tmpfiles.rules = [ "d ${cfg.dataDir} 0750 ${cfg.user} ${group} - -" ]
-      ++ map (dir: "d ${dir} 0755 ${cfg.user} ${group} - -") [
+    systemd.tmpfiles.rules = [ "d ${cfg.dataDir} 0700 ${cfg.user} ${group} - -" ]
+      ++ map (dir: "d ${dir} 0700 ${cfg.user} ${group} - -") [
         otelHome
         "${otelHome}/spool"
         "${otelHome}/dashboards"

@@ -271,10 +271,10 @@ let
     tmpfiles = {
       expr = on.systemd.tmpfiles.rules;
       expected = [
-        "d /var/lib/otel-stack 0750 otel-stack otel-stack - -"
-        "d /var/lib/otel-stack/.otel 0755 otel-stack otel-stack - -"
-        "d /var/lib/otel-stack/.otel/spool 0755 otel-stack otel-stack - -"
-        "d /var/lib/otel-stack/.otel/dashboards 0755 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack 0700 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel 0700 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel/spool 0700 otel-stack otel-stack - -"
+        "d /var/lib/otel-stack/.otel/dashboards 0700 otel-stack otel-stack - -"
       ];
     };
     systemPackages = { expr = map (p: p.name) on.environment.systemPackages; expected = [ "otelctl" ]; };
@@ -296,7 +296,7 @@ let
         User = "alice";
         Group = "users";
         noSystemUser = false;
-        tmpfiles = "d /home/alice/.otel/spool 0755 alice users - -";
+        tmpfiles = "d /home/alice/.otel/spool 0700 alice users - -";
       };
     };
     retention = { expr = (env alice "otel-tempo").OTELCTL_TEMPO_RETENTION or null; expected = "72h"; };
