@@ -124,7 +124,10 @@ fn fish_source_sets_every_variable_exactly() {
         "fish",
         &["--no-config", "-c", &script],
     );
+    // fish decodes text by its locale: a user's shell has a UTF-8 one, CI may have none (in
+    // the C locale fish re-encodes the non-ASCII bytes of the path before otelctl sees them).
     let out = fish
+        .env("LC_ALL", "C.UTF-8")
         .env("OTELCTL_UNDER_TEST", bin())
         .env("ROOT_UNDER_TEST", &root)
         .output()
