@@ -26,6 +26,13 @@ apt_ensure() {
     || echo "note: apt-get install ${missing[*]} failed; dependent tests will skip" >&2
 }
 
+# Toolchains installed the usual way but not on a bare PATH (a non-login shell): rustup's
+# ~/.cargo/bin and the Go tarball's /usr/local/go/bin.
+for _dir in "${CARGO_HOME:-$HOME/.cargo}/bin" /usr/local/go/bin; do
+  case ":$PATH:" in *":$_dir:"*) ;; *) [ -d "$_dir" ] && PATH="$PATH:$_dir" ;; esac
+done
+export PATH
+
 # rust_ensure: rustfmt and clippy for the checks.
 rust_ensure() {
   command -v cargo >/dev/null 2>&1 || { echo "error: cargo is required (install Rust with rustup)" >&2; exit 1; }
