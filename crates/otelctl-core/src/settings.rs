@@ -36,6 +36,9 @@ pub struct Settings {
     pub dashboards_override: Option<PathBuf>,
     /// `$OTELCTL_COLLECTOR_PORT` and the other per-service ports.
     pub port_overrides: PortOverrides,
+    /// `$OTELCTL_EXTRA_DASHBOARDS`: more dashboard files or directories (':'-separated), synced
+    /// with the project's own.
+    pub extra_dashboards: Vec<PathBuf>,
     /// `$OTELCTL_DEVENV_TRACE`: where `otelctl env` points devenv's own tracing.
     pub devenv_trace: DevenvTrace,
 }
@@ -123,6 +126,13 @@ impl Settings {
             dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
             port_overrides,
             devenv_trace,
+            extra_dashboards: std::env::var_os("OTELCTL_EXTRA_DASHBOARDS")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -552,3 +552,39 @@ fn api_sync_with_bad_dashboards_sends_nothing() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(g.log().is_empty(), "{:?}", g.log());
 }
+
+#[test]
+fn extra_dashboards_from_the_module_option_are_synced_with_the_projects() {
+    let p = Project::new();
+    // extraDashboards = [ ./ops ./single.json ] in the devenv module becomes this variable.
+    let ops = p.root.join("ops");
+    std::fs::create_dir_all(&ops).unwrap();
+    let a = json!({"uid": "ops-latency", "title": "Ops latency", "panels": []});
+    std::fs::write(ops.join("latency.json"), a.to_string()).unwrap();
+    std::fs::write(ops.join("notes.txt"), "not a dashboard").unwrap();
+    let b = json!({"uid": "single-one", "title": "Single one", "panels": []});
+    let single = p.root.join("single.json");
+    std::fs::write(&single, b.to_string()).unwrap();
+    let extra = format!("{}:{}", ops.display(), single.display());
+
+    let out = p.dash_env(&["sync", "--json"], &[("OTELCTL_EXTRA_DASHBOARDS", &extra)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = files_in(&p.data().join("web"));
+    assert!(files.contains(&"ops-latency.json".to_string()), "{files:?}");
+    assert!(files.contains(&"single-one.json".to_string()), "{files:?}");
+
+    // A path that does not exist: a usage error naming it and the variable; nothing written.
+    let before = files_in(&p.data().join("web"));
+    let missing = p.root.join("no-such-dir");
+    let out = p.dash_env(
+        &["sync"],
+        &[("OTELCTL_EXTRA_DASHBOARDS", missing.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no-such-dir") && err.contains("$OTELCTL_EXTRA_DASHBOARDS"),
+        "{err}"
+    );
+    assert_eq!(files_in(&p.data().join("web")), before);
+}

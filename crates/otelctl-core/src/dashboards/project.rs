@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// The files a project's dashboards are read from, in order: `.otel/dashboards.json`, then
 /// `.otel/dashboards/*.json` sorted by name. Missing ones are skipped.
-pub fn source_files(root: &Path) -> Result<Vec<PathBuf>> {
+pub fn source_files(root: &Path, extra: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let otel = root.join(".otel");
     let mut files = Vec::new();
     let single = otel.join("dashboards.json");
@@ -41,7 +41,33 @@ pub fn source_files(root: &Path) -> Result<Vec<PathBuf>> {
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
         Err(e) => return Err(Error::io("cannot list", &dir, e)),
     }
+    for path in extra {
+        files.extend(extra_files(path)?);
+    }
     Ok(files)
+}
+
+/// One entry of `$OTELCTL_EXTRA_DASHBOARDS` (the devenv module's `extraDashboards`): a
+/// dashboard file, or a directory whose `*.json` files are dashboards.
+fn extra_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    match std::fs::read_dir(path) {
+        Ok(entries) => {
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+                .collect();
+            found.sort();
+            Ok(found)
+        }
+        Err(e) => Err(Error::BadInput(format!(
+            "extra dashboards {:?} (from $OTELCTL_EXTRA_DASHBOARDS) cannot be read: {e}; list dashboard files or directories, separated by ':'",
+            path.display().to_string()
+        ))),
+    }
 }
 
 /// Whether `uid` is a usable Grafana uid: 1..=40 of `A-Za-z0-9-_`.
@@ -88,8 +114,8 @@ pub fn uid_from_title(title: &str) -> String {
 
 /// Reads, validates and returns the project's dashboards; `reserved` are the built-ins (their
 /// uids may not be reused). All problems are reported in one [`Error::BadInput`].
-pub fn load(root: &Path, reserved: &[Dashboard]) -> Result<Vec<Dashboard>> {
-    let files = source_files(root)?;
+pub fn load(root: &Path, extra: &[PathBuf], reserved: &[Dashboard]) -> Result<Vec<Dashboard>> {
+    let files = source_files(root, extra)?;
     let mut problems = Vec::new();
     let mut out: Vec<Dashboard> = Vec::new();
     for file in &files {

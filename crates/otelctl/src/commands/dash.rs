@@ -51,7 +51,7 @@ fn build(args: &DashBuildArgs) -> Result<u8> {
 /// The built-ins and the project's dashboards (validated).
 fn all_dashboards(settings: &Settings) -> Result<(Vec<Dashboard>, Vec<Dashboard>)> {
     let builtins = Dashboard::builtins();
-    let own = project::load(settings.root.path(), &builtins)?;
+    let own = project::load(settings.root.path(), &settings.extra_dashboards, &builtins)?;
     Ok((builtins, own))
 }
 
