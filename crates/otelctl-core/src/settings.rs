@@ -236,6 +236,10 @@ pub struct StackSettings {
     pub collector_bin: Option<PathBuf>,
     pub tempo_bin: Option<PathBuf>,
     pub grafana_bin: Option<PathBuf>,
+    /// `$OTELCTL_COLLECTOR_EXTRA_CONFIG`: YAML merged over the rendered collector config.
+    pub collector_extra_config: Option<PathBuf>,
+    /// `$OTELCTL_TEMPO_EXTRA_CONFIG`: YAML merged over the rendered Tempo config.
+    pub tempo_extra_config: Option<PathBuf>,
 }
 
 impl StackSettings {
@@ -273,6 +277,8 @@ impl StackSettings {
             collector_bin: path("OTELCTL_COLLECTOR_BIN")?,
             tempo_bin: path("OTELCTL_TEMPO_BIN")?,
             grafana_bin: path("OTELCTL_GRAFANA_BIN")?,
+            collector_extra_config: path("OTELCTL_COLLECTOR_EXTRA_CONFIG")?,
+            tempo_extra_config: path("OTELCTL_TEMPO_EXTRA_CONFIG")?,
         })
     }
 }

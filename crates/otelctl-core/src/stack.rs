@@ -71,11 +71,32 @@ pub fn render(
         dashboards: &dashboards,
         stack,
     };
-    let rendered = match service {
+    let mut rendered = match service {
         Service::Collector => render::collector::render_with(&cx, features)?,
         Service::Tempo => render::tempo::render(&cx, tempo),
         Service::Grafana => render::grafana::render(&cx),
     };
+    // The user's settings merged over ours (the NixOS module's collector/tempo.settings).
+    let extra = match service {
+        Service::Collector => stack
+            .collector_extra_config
+            .as_deref()
+            .map(|f| (f, render::collector::FILE, "OTELCTL_COLLECTOR_EXTRA_CONFIG")),
+        Service::Tempo => stack
+            .tempo_extra_config
+            .as_deref()
+            .map(|f| (f, render::tempo::FILE, "OTELCTL_TEMPO_EXTRA_CONFIG")),
+        Service::Grafana => None,
+    };
+    if let Some((file, name, variable)) = extra {
+        if let Some(target) = rendered
+            .files
+            .iter_mut()
+            .find(|f| f.name == Path::new(name))
+        {
+            target.contents = render::overlay::merge_file(&target.contents, file, variable)?;
+        }
+    }
     Ok((rendered, data))
 }
 

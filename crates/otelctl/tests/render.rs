@@ -256,3 +256,80 @@ fn real_collector_validates_every_variant() {
         );
     }
 }
+
+#[test]
+fn extra_config_files_are_merged_over_the_rendered_ones() {
+    let p = Project::new("extra");
+    let tempo_extra = p.home.path().join("tempo-extra.yaml");
+    std::fs::write(
+        &tempo_extra,
+        "overrides:\n  defaults:\n    compaction:\n      block_retention: 24h\nquery_frontend:\n  search:\n    default_result_limit: 50\n",
+    )
+    .unwrap();
+    let tempo_extra_s = tempo_extra.display().to_string();
+    let text = single(p.render(
+        &["tempo", "--tempo-version", "3"],
+        &[("OTELCTL_TEMPO_EXTRA_CONFIG", &tempo_extra_s)],
+    ));
+    // The snapshot filter's placeholders are not YAML: put numbers and a path back to parse.
+    let mut parsable = text.replace("[ROOT]", "/root");
+    for off in 0..6 {
+        parsable = parsable.replace(&format!("[PORT+{off}]"), &(BASE + off).to_string());
+    }
+    let v: serde_yaml::Value = serde_yaml::from_str(&parsable).unwrap();
+    assert_eq!(
+        v["overrides"]["defaults"]["compaction"]["block_retention"], "24h",
+        "{text}"
+    );
+    assert_eq!(
+        v["query_frontend"]["search"]["default_result_limit"], 50,
+        "{text}"
+    );
+    assert!(
+        !v["server"]["http_listen_port"].is_null(),
+        "rendered keys stay: {text}"
+    );
+    assert!(text.contains("# Merged with"), "{text}");
+
+    // A broken extra file: a usage error naming the file and the variable.
+    let bad = p.home.path().join("bad.yaml");
+    std::fs::write(&bad, "processors: [\n").unwrap();
+    let mut c = p.cmd();
+    c.args(["render", "collector"])
+        .env("OTELCTL_COLLECTOR_EXTRA_CONFIG", &bad);
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.yaml") && err.contains("$OTELCTL_COLLECTOR_EXTRA_CONFIG"),
+        "{err}"
+    );
+
+    // The merged collector config still passes the real collector's validate.
+    let Some(collector) = collector_program() else {
+        return;
+    };
+    let col_extra = p.home.path().join("collector-extra.yaml");
+    std::fs::write(&col_extra, "processors:\n  batch:\n    timeout: 1s\n").unwrap();
+    let out_dir = p.home.path().join("merged");
+    let mut c = p.cmd();
+    c.args(["render", "collector", "--bin"])
+        .arg(&collector)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("OTELCTL_COLLECTOR_EXTRA_CONFIG", &col_extra);
+    run_ok(&mut c);
+    let file = out_dir.join("config/collector.yaml");
+    let merged = std::fs::read_to_string(&file).unwrap();
+    assert!(merged.contains("timeout: 1s"), "{merged}");
+    let validate = Command::new(&collector)
+        .arg("validate")
+        .arg(format!("--config={}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+}

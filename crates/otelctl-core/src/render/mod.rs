@@ -8,6 +8,7 @@
 
 pub mod collector;
 pub mod grafana;
+pub mod overlay;
 pub mod tempo;
 
 use std::path::{Path, PathBuf};
