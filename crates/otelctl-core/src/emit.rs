@@ -7,10 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::detect::{self, Mode, ModeSetting};
+use crate::detect::{Endpoints, Mode, ModeSetting};
 use crate::exporter::{self, Accepted};
 use crate::otelenv::OtelEnv;
 use crate::otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
+use crate::paths::{self, DataDir};
 use crate::settings::Settings;
 use crate::spool::Spool;
 use crate::traceparent::{TraceParent, FLAG_SAMPLED};
@@ -75,9 +76,10 @@ pub enum Outcome {
 /// Where spans go when nothing else says: the project's collector in local mode, else the
 /// system collector's (and the spec's default) port on loopback.
 pub fn default_url(settings: Option<&Settings>) -> String {
+    // No probe here (this runs on every span): only an explicit local mode picks the project's.
     let base = match settings {
         Some(s) if s.mode_setting == ModeSetting::Local => s.endpoints(Mode::Local).collector,
-        _ => format!("http://127.0.0.1:{}", detect::SYSTEM_COLLECTOR_PORT),
+        _ => Endpoints::system().collector,
     };
     exporter::traces_url_from_base(&base)
 }
@@ -94,22 +96,23 @@ pub fn traces_url(env: &OtelEnv, settings: Option<&Settings>) -> String {
 /// auto mode), else `$HOME/.otel/spool` when the settings could not be loaded.
 pub fn spool_dir(settings: Option<&Settings>) -> Option<PathBuf> {
     match settings {
-        Some(s) => {
-            let mode = match s.mode_setting {
-                ModeSetting::Local => Mode::Local,
-                ModeSetting::System => Mode::System,
-                ModeSetting::Auto => s.detect().mode,
-            };
-            Some(s.spool_dir(mode))
-        }
-        None => std::env::var_os("OTEL_SPOOL_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
+        // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once.
+        Some(s) => Some(s.spool_dir(s.detect().mode)),
+        // The settings did not load (a bad OTELCTL_* value): still keep the span, in
+        // $OTEL_SPOOL_DIR or the system layout's spool.
+        None => {
+            let var = |k: &str| {
+                std::env::var_os(k)
                     .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".otel").join("spool"))
-            }),
+                    .map(PathBuf::from)
+            };
+            let explicit = var("OTEL_SPOOL_DIR");
+            match (explicit, var("HOME")) {
+                (Some(dir), _) => Some(dir),
+                (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(&home))),
+                (None, None) => None,
+            }
+        }
     }
 }
 

@@ -1195,3 +1195,27 @@ fn traceparent_prints_the_current_or_a_new_one() {
     assert!(otelctl_core::traceparent::TraceParent::parse(text(&out.stdout).trim()).is_ok());
     assert_eq!(stderr_lines(&out).len(), 1);
 }
+
+#[test]
+fn a_bad_otelctl_setting_still_spools_the_span_and_keeps_the_exit_code() {
+    let mut env = Env::new()
+        .endpoint(&format!("http://127.0.0.1:{}", refused_port()))
+        .with("OTELCTL_BASE_PORT", "not-a-port");
+    env.vars.retain(|(k, _)| k != "OTEL_SPOOL_DIR");
+    let out = env.run(["span", "s", "n", "--", "sh", "-c", "exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one warning: {err}");
+    assert!(
+        err.contains("not-a-port") && err.contains("OTELCTL_BASE_PORT"),
+        "{err}"
+    );
+    // With no OTEL_SPOOL_DIR the span lands in the system layout's spool under $HOME.
+    let spool = env.dir.path().join("home/.otel/spool");
+    let files: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap_or_else(|e| panic!("{spool:?}: {e}"))
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{spool:?}");
+}
