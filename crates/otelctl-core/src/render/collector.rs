@@ -429,21 +429,13 @@ pub fn reads_spool(config_yaml: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testing::fixture;
+    use crate::render::testing::Fixture;
     use crate::settings::{StackSettings, Upstream};
 
     #[test]
     fn binds_only_loopback_and_never_the_default_ports() {
-        let (ports, data, spool) = fixture();
-        let stack = StackSettings::default();
-        let dashboards = data.dashboards();
-        let cx = Context {
-            ports: &ports,
-            data: &data,
-            spool: &spool,
-            dashboards: &dashboards,
-            stack: &stack,
-        };
+        let f = Fixture::new(StackSettings::default());
+        let cx = f.cx();
         let text = &render(&cx).files[0].contents;
         assert!(text.contains("endpoint: 127.0.0.1:20000"), "{text}");
         assert!(text.contains("port: 20004"), "{text}");
@@ -474,19 +466,11 @@ mod tests {
 
     #[test]
     fn upstream_header_values_stay_out_of_the_file() {
-        let (ports, data, spool) = fixture();
-        let stack = StackSettings {
+        let f = Fixture::new(StackSettings {
             upstream: Some(Upstream::parse("https://up.example", "authorization=s3cret").unwrap()),
             ..Default::default()
-        };
-        let dashboards = data.dashboards();
-        let cx = Context {
-            ports: &ports,
-            data: &data,
-            spool: &spool,
-            dashboards: &dashboards,
-            stack: &stack,
-        };
+        });
+        let cx = f.cx();
         let r = render(&cx);
         let text = &r.files[0].contents;
         assert!(!text.contains("s3cret"), "{text}");

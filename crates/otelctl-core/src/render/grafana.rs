@@ -220,21 +220,13 @@ pub fn render(cx: &Context<'_>) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testing::fixture;
+    use crate::render::testing::Fixture;
     use crate::settings::StackSettings;
 
     #[test]
     fn every_path_is_in_the_data_dir_and_grafana_is_loopback_only() {
-        let (ports, data, spool) = fixture();
-        let stack = StackSettings::default();
-        let dashboards = data.dashboards();
-        let cx = Context {
-            ports: &ports,
-            data: &data,
-            spool: &spool,
-            dashboards: &dashboards,
-            stack: &stack,
-        };
+        let f = Fixture::new(StackSettings::default());
+        let cx = f.cx();
         let r = render(&cx);
         for v in r.env.iter().filter(|v| v.name.starts_with("GF_PATHS_")) {
             assert!(v.value.starts_with("/p/.devenv/otel/"), "{v:?}");

@@ -178,13 +178,45 @@ pub(crate) mod testing {
     use super::*;
     use crate::root::{ProjectRoot, RootSource};
 
-    /// A fixed context: root `/p`, base 20000, default settings.
+    /// A fixed project: root `/p`, base 20000, the local data layout.
     pub fn fixture() -> (Ports, DataDir, PathBuf) {
         let root = ProjectRoot::new_unchecked("/p", RootSource::Flag);
         let ports = Ports::for_root(&root, Some(20000), Default::default());
         let data = DataDir::local(Path::new("/p"));
         let spool = data.spool();
         (ports, data, spool)
+    }
+
+    /// The fixed project with its stack settings, lending a render [`Context`].
+    pub struct Fixture {
+        pub ports: Ports,
+        pub data: DataDir,
+        pub spool: PathBuf,
+        pub dashboards: PathBuf,
+        pub stack: crate::settings::StackSettings,
+    }
+
+    impl Fixture {
+        pub fn new(stack: crate::settings::StackSettings) -> Self {
+            let (ports, data, spool) = fixture();
+            let dashboards = data.dashboards();
+            Fixture {
+                ports,
+                data,
+                spool,
+                dashboards,
+                stack,
+            }
+        }
+        pub fn cx(&self) -> Context<'_> {
+            Context {
+                ports: &self.ports,
+                data: &self.data,
+                spool: &self.spool,
+                dashboards: &self.dashboards,
+                stack: &self.stack,
+            }
+        }
     }
 }
 

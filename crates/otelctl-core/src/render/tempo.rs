@@ -269,20 +269,12 @@ pub fn parse_version_output(text: &str) -> Option<(TempoMajor, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testing::fixture;
+    use crate::render::testing::Fixture;
     use crate::settings::StackSettings;
 
     fn text(v: TempoMajor) -> String {
-        let (ports, data, spool) = fixture();
-        let stack = StackSettings::default();
-        let dashboards = data.dashboards();
-        let cx = Context {
-            ports: &ports,
-            data: &data,
-            spool: &spool,
-            dashboards: &dashboards,
-            stack: &stack,
-        };
+        let f = Fixture::new(StackSettings::default());
+        let cx = f.cx();
         render(&cx, v).files[0].contents.clone()
     }
 
