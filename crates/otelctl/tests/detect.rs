@@ -51,16 +51,18 @@ fn auto_mode_follows_the_system_collector_and_the_spool() {
     );
     drop(silent);
 
-    // An HTTP server that is not a collector (404 to an export): local.
-    let (status, seen) = serve(TcpListener::bind("127.0.0.1:4318").unwrap(), 404);
+    // An HTTP server that is not a collector (404 to an export): local. The same server then
+    // accepts exports like a collector (its script answers 404 once, then 200).
+    let server = Collector::start_on(
+        TcpListener::bind("127.0.0.1:4318").unwrap(),
+        vec![Answer::Status(404, vec![], b"{}".to_vec()), Answer::Ok],
+    );
     let v = detect(home.path());
     assert_eq!(v["mode"], "local", "{v}");
     assert!(v["reason"].as_str().unwrap().contains("HTTP 404"), "{v}");
-    seen.recv().unwrap();
+    server.next();
 
-    // The same server now accepts exports like a collector: system, and the probe was an
-    // empty OTLP/JSON export.
-    status.store(200, std::sync::atomic::Ordering::SeqCst);
+    // Now it accepts: system, and the probe was an empty OTLP/JSON export.
     let v = detect(home.path());
     assert_eq!(v["mode"], "system", "{v}");
     assert!(
@@ -70,21 +72,13 @@ fn auto_mode_follows_the_system_collector_and_the_spool() {
             .contains("accepted an empty export"),
         "{v}"
     );
-    let req = seen.recv().unwrap();
-    assert!(
-        req.head.starts_with("POST /v1/traces HTTP/1.1"),
-        "{}",
-        req.head
+    let req = server.next();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "/v1/traces")
     );
-    assert!(
-        req.head
-            .to_ascii_lowercase()
-            .contains("content-type: application/json"),
-        "{}",
-        req.head
-    );
+    assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(req.body, b"{}");
-    status.store(404, std::sync::atomic::Ordering::SeqCst);
 
     // The system spool directory exists: system, without asking the network.
     std::fs::create_dir_all(home.path().join(".otel/spool")).unwrap();

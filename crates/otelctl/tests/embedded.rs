@@ -433,27 +433,16 @@ fn export_selects_by_trace_and_since_from_the_running_server_and_from_disk() {
     assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
 
     // Forwarding to an OTLP endpoint (a recording server here; the real Collector below).
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (_status, seen) = common::serve(listener, 200);
-    let o = export(
-        dir.path(),
-        base,
-        &["--to", &format!("http://127.0.0.1:{port}")],
-    );
+    let receiver = common::Collector::up();
+    let o = export(dir.path(), base, &["--to", &receiver.base()]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let got = seen.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert!(got.head.starts_with("POST /v1/traces "), "{}", got.head);
-    assert!(got
-        .head
-        .to_ascii_lowercase()
-        .contains("content-type: application/json"));
+    let got = receiver.next();
     assert_eq!(
-        ExportTraceServiceRequest::from_json(&got.body)
-            .unwrap()
-            .span_count(),
-        3
+        (got.method.as_str(), got.path.as_str()),
+        ("POST", "/v1/traces")
     );
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    assert_eq!(got.request().span_count(), 3);
     assert!(o.stdout.is_empty(), "--to alone writes nothing to stdout");
 }
 

@@ -95,7 +95,11 @@ pub struct Collector {
 
 impl Collector {
     pub fn start(script: Vec<Answer>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), script)
+    }
+
+    /// The same server on a listener the test chose (e.g. the system port 127.0.0.1:4318).
+    pub fn start_on(listener: TcpListener, script: Vec<Answer>) -> Self {
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = channel();
         let held = Arc::new(Mutex::new(Vec::new()));
