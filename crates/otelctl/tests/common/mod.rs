@@ -67,13 +67,29 @@ pub fn reference_base(root: &[u8], start: u32, end: u32) -> u32 {
     start + head % (end - start - 6)
 }
 
-/// Prints why a test is skipped: `SKIPPED: [<test name>] <reason>`. Written to the stderr handle
-/// directly (libtest captures the print macros), so the reason shows in every `cargo test` run;
-/// `scripts/test` moves each named test that then reports `ok` from passed to skipped, once
-/// however many reasons it printed. libtest names each test's thread after the test.
+/// Prints why a test is skipped: `SKIPPED: [<test name>] <reason>`, to the stderr handle directly
+/// (libtest captures the print macros) and in one write, so the reason shows in every
+/// `cargo test` run without being torn by libtest's own lines. Under `scripts/test`
+/// (`$OTELCTL_TEST_SKIP_LOG` set) the test is also recorded there, so the closing line counts it
+/// as skipped, not passed, once however many reasons it printed. libtest names each test's
+/// thread after the test.
 pub fn skip(reason: &str) {
     use std::io::Write;
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("unnamed");
-    let _ = writeln!(std::io::stderr(), "SKIPPED: [{name}] {reason}");
+    let _ = std::io::stderr().write_all(format!("SKIPPED: [{name}] {reason}\n").as_bytes());
+    if let Some(log) = std::env::var_os("OTELCTL_TEST_SKIP_LOG") {
+        let exe = std::env::current_exe().ok();
+        let exe = exe
+            .as_deref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let record = format!("{exe}\t{name}\n");
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| f.write_all(record.as_bytes()));
+    }
 }
