@@ -66,7 +66,10 @@ fn poll<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T 
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what} after {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -118,12 +121,12 @@ fn the_collector_ingests_each_spool_file_once_and_keeps_the_span_queued_across_a
     let first = start(&collector, &env);
     poll(
         "the spool file to be consumed",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || (waiting() == 0).then_some(()),
     );
     let accepted = poll(
         "the spool receiver's accepted spans",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || {
             metric(
                 metrics,
@@ -151,7 +154,7 @@ fn the_collector_ingests_each_spool_file_once_and_keeps_the_span_queued_across_a
     let _second = start(&collector, &env);
     let queued = poll(
         "the queued span after the restart",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || metric(metrics, "otelcol_exporter_queue_size", "tempo").filter(|v| *v >= 1.0),
     );
     assert_eq!(queued, 1.0);
