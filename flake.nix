@@ -27,8 +27,14 @@
         default = self.devenvModules.otel;
       };
 
+      # A module value, not a bare path (Nix 2.8's `flake check` accepts only a function or an
+      # attribute set here); `_file` makes evaluation errors name it, and a second import of the
+      # same file is deduplicated by the module system.
       nixosModules = {
-        otel-stack = ./nix/nixos-modules/otel-stack.nix;
+        otel-stack = {
+          _file = "${toString ./flake.nix}#nixosModules.otel-stack";
+          imports = [ ./nix/nixos-modules/otel-stack.nix ];
+        };
         default = self.nixosModules.otel-stack;
       };
 

@@ -36,8 +36,14 @@ let
       expected = { base = "14000"; processes = [ "otel-collector" "otel-grafana" "otel-tempo" ]; };
     };
     nixosModules = {
-      expr = { names = builtins.attrNames self.nixosModules; path = self.nixosModules.otel-stack == ../nixos-modules/otel-stack.nix; };
-      expected = { names = [ "default" "otel-stack" ]; path = true; };
+      # `nix flake check` (2.8) takes only a function with `...` or an attribute set as a module.
+      expr = {
+        names = builtins.attrNames self.nixosModules;
+        isModuleValue = builtins.isAttrs self.nixosModules.otel-stack;
+        imports = self.nixosModules.otel-stack.imports == [ ../nixos-modules/otel-stack.nix ];
+        named = lib.hasSuffix "#nixosModules.otel-stack" self.nixosModules.otel-stack._file;
+      };
+      expected = { names = [ "default" "otel-stack" ]; isModuleValue = true; imports = true; named = true; };
     };
     packagesPerSystem = {
       expr = lib.mapAttrs (_: p: builtins.attrNames p) self.packages;

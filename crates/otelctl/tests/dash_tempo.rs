@@ -1,7 +1,7 @@
 //! Every query of every dashboard (the six built-ins and the sample project's) on a REAL Tempo.
 //!
-//! Starts each Tempo the end-to-end lane built (`scripts/e2e-build`: 2.10.x and 3.0.x, found
-//! through `$OTELCTL_TEMPO_V2_BIN`/`$OTELCTL_TEMPO_V3_BIN` or the lane's cache), seeds spans
+//! Starts each Tempo the user provides (`$OTELCTL_TEMPO_BIN`, e.g. nixpkgs' tempo, or
+//! `$OTELCTL_TEMPO_V2_BIN`/`$OTELCTL_TEMPO_V3_BIN` for both majors), seeds spans
 //! over OTLP/HTTP (a `dt` run with `dt-task` children, a pnpm install with per-package steps,
 //! a shell entry with phases, app spans and test spans), then sends every query exactly as
 //! `otelctl dash list --json` reads it from the dashboard JSON (variables at their defaults) to
@@ -22,41 +22,13 @@ use otelctl_core::otlp::{
 };
 use serde_json::Value;
 
-fn cache_dir() -> Option<PathBuf> {
-    if let Some(c) = std::env::var_os("OTELCTL_E2E_CACHE") {
-        return Some(PathBuf::from(c));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(base.join("otelctl-e2e"))
-}
-
-/// The Tempo binaries to test: (label, path).
+/// The Tempo binaries to test: (label, path), from what the user provides (see
+/// `common::stack::user_tempo`).
 fn tempo_binaries() -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for (var, prefix) in [
-        ("OTELCTL_TEMPO_V2_BIN", "tempo-2."),
-        ("OTELCTL_TEMPO_V3_BIN", "tempo-3."),
-    ] {
-        if let Some(p) = std::env::var_os(var).map(PathBuf::from) {
-            if p.is_file() {
-                out.push((prefix.trim_end_matches('.').to_string(), p));
-                continue;
-            }
-        }
-        let newest = cache_dir()
-            .and_then(|c| std::fs::read_dir(c.join("bin")).ok())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
-        if let Some(e) = newest {
-            out.push((e.file_name().to_string_lossy().into_owned(), e.path()));
-        }
-    }
-    out
+    [2, 3]
+        .into_iter()
+        .filter_map(|major| common::stack::user_tempo(major).map(|p| (format!("tempo-{major}"), p)))
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -569,7 +541,7 @@ fn all_queries() -> Vec<(String, String, String, String)> {
 fn every_dashboard_query_runs_on_real_tempo_and_finds_the_seeded_spans() {
     let bins = tempo_binaries();
     if bins.is_empty() {
-        common::skip("no Tempo binary: run scripts/e2e-build (or set OTELCTL_TEMPO_V2_BIN / OTELCTL_TEMPO_V3_BIN)");
+        // user_tempo has printed why for each major.
         return;
     }
     let queries = all_queries();

@@ -67,9 +67,13 @@ pub fn reference_base(root: &[u8], start: u32, end: u32) -> u32 {
     start + head % (end - start - 6)
 }
 
-/// Prints why a test is skipped. Written to the stderr handle directly (libtest captures the
-/// print macros), so the reason shows in every `cargo test` run and `scripts/test` counts it.
+/// Prints why a test is skipped: `SKIPPED: [<test name>] <reason>`. Written to the stderr handle
+/// directly (libtest captures the print macros), so the reason shows in every `cargo test` run;
+/// `scripts/test` moves each named test that then reports `ok` from passed to skipped, once
+/// however many reasons it printed. libtest names each test's thread after the test.
 pub fn skip(reason: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("unnamed");
+    let _ = writeln!(std::io::stderr(), "SKIPPED: [{name}] {reason}");
 }
