@@ -1,7 +1,7 @@
 //! Deciding between the system-wide stack and a project-local one, within a hard time bound.
 //!
 //! Auto mode picks `system` when `$HOME/.otel/spool` exists or an OTLP collector on
-//! 127.0.0.1:4318 accepts an empty export (`POST /v1/traces` with `{}`), and `local`
+//! 127.0.0.1:4318 (or the port the system stack published, see [`crate::system`]) accepts an empty export (`POST /v1/traces` with `{}`), and `local`
 //! otherwise. The probe never takes longer than [`PROBE_BUDGET`], even against a listener
 //! that accepts connections and never answers.
 
@@ -12,14 +12,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, Source};
 use crate::ports::Ports;
+use crate::system::SystemPorts;
 use otelctl_http::{self as http, HttpUrl};
-
-/// The system stack's fixed ports.
-pub const SYSTEM_COLLECTOR_PORT: u16 = 4318;
-pub const SYSTEM_TEMPO_PORT: u16 = 3200;
-pub const SYSTEM_GRAFANA_PORT: u16 = 3700;
-/// Tempo's OTLP gRPC ingest in the system stack (for clients that only speak gRPC, like devenv).
-pub const SYSTEM_TEMPO_OTLP_GRPC_PORT: u16 = 4317;
 
 /// The longest the collector probe may take (the whole `detect` stays under 150 ms).
 pub const PROBE_BUDGET: Duration = Duration::from_millis(100);
@@ -150,12 +144,13 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    pub fn system() -> Self {
+    /// The system stack's, on the ports it published (see [`crate::system`]).
+    pub fn system(system: &SystemPorts) -> Self {
         Endpoints {
-            collector: format!("http://127.0.0.1:{SYSTEM_COLLECTOR_PORT}"),
-            tempo: format!("http://127.0.0.1:{SYSTEM_TEMPO_PORT}"),
-            grafana: format!("http://127.0.0.1:{SYSTEM_GRAFANA_PORT}"),
-            tempo_otlp_grpc: format!("http://127.0.0.1:{SYSTEM_TEMPO_OTLP_GRPC_PORT}"),
+            collector: format!("http://127.0.0.1:{}", system.collector),
+            tempo: format!("http://127.0.0.1:{}", system.tempo_http),
+            grafana: format!("http://127.0.0.1:{}", system.grafana),
+            tempo_otlp_grpc: format!("http://127.0.0.1:{}", system.tempo_otlp_grpc),
         }
     }
 
@@ -168,9 +163,9 @@ impl Endpoints {
         }
     }
 
-    pub fn for_mode(mode: Mode, ports: &Ports) -> Self {
+    pub fn for_mode(mode: Mode, ports: &Ports, system: &SystemPorts) -> Self {
         match mode {
-            Mode::System => Endpoints::system(),
+            Mode::System => Endpoints::system(system),
             Mode::Local => Endpoints::local(ports),
         }
     }

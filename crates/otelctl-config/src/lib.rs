@@ -13,5 +13,6 @@ pub mod ports;
 pub mod root;
 pub mod settings;
 pub mod shellenv;
+pub mod system;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
 use crate::ports::{self, PortOverrides, PortRange, Ports};
 use crate::root::{self, ProjectRoot, RootInputs};
+use crate::system::SystemPorts;
 
 /// Flags shared by every command, as given on the command line.
 #[derive(Debug, Default, Clone)]
@@ -41,6 +42,8 @@ pub struct Settings {
     pub extra_dashboards: Vec<PathBuf>,
     /// `$OTELCTL_DEVENV_TRACE`: where `otelctl env` points devenv's own tracing.
     pub devenv_trace: DevenvTrace,
+    /// The system stack's ports (`/etc/otel-stack/ports.json`, else the defaults).
+    pub system_ports: SystemPorts,
 }
 
 /// devenv's native tracing (devenv >= 2.1), as `otelctl env` configures it.
@@ -109,6 +112,7 @@ impl Settings {
             Some(t) => DevenvTrace::parse(&t, Source::Env("OTELCTL_DEVENV_TRACE"))?,
             None => DevenvTrace::Off,
         };
+        let system_ports = SystemPorts::load()?;
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
         let non_empty_path = |k: &str| {
             std::env::var_os(k)
@@ -126,6 +130,7 @@ impl Settings {
             dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
             port_overrides,
             devenv_trace,
+            system_ports,
             extra_dashboards: std::env::var_os("OTELCTL_EXTRA_DASHBOARDS")
                 .map(|v| {
                     std::env::split_paths(&v)
@@ -147,13 +152,13 @@ impl Settings {
         detect::detect(
             self.mode_setting,
             self.home.as_deref(),
-            detect::SYSTEM_COLLECTOR_PORT,
+            self.system_ports.collector,
         )
     }
 
     /// The stack endpoints for a mode.
     pub fn endpoints(&self, mode: Mode) -> Endpoints {
-        Endpoints::for_mode(mode, &self.ports())
+        Endpoints::for_mode(mode, &self.ports(), &self.system_ports)
     }
 
     /// The data directory for a mode (`$OTELCTL_DATA_DIR` wins).

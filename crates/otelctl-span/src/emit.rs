@@ -14,6 +14,7 @@ use crate::traceparent::{TraceParent, FLAG_SAMPLED};
 use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
+use otelctl_config::system::SystemPorts;
 use otelctl_otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
 
 /// The instrumentation scope of every otelctl span.
@@ -79,7 +80,8 @@ pub fn default_url(settings: Option<&Settings>) -> String {
     // No probe here (this runs on every span): only an explicit local mode picks the project's.
     let base = match settings {
         Some(s) if s.mode_setting == ModeSetting::Local => s.endpoints(Mode::Local).collector,
-        _ => Endpoints::system().collector,
+        Some(s) => Endpoints::system(&s.system_ports).collector,
+        None => Endpoints::system(&SystemPorts::default()).collector,
     };
     exporter::traces_url_from_base(&base)
 }

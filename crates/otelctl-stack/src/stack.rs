@@ -199,12 +199,11 @@ pub fn target(service: Service, ports: &Ports) -> Target {
 }
 
 /// Where `wait` probes a service of the system stack.
-pub fn system_target(service: Service) -> Target {
-    use otelctl_config::detect::{SYSTEM_COLLECTOR_PORT, SYSTEM_GRAFANA_PORT, SYSTEM_TEMPO_PORT};
+pub fn system_target(service: Service, system: &otelctl_config::system::SystemPorts) -> Target {
     let port = match service {
-        Service::Collector => SYSTEM_COLLECTOR_PORT,
-        Service::Tempo => SYSTEM_TEMPO_PORT,
-        Service::Grafana => SYSTEM_GRAFANA_PORT,
+        Service::Collector => system.collector,
+        Service::Tempo => system.tempo_http,
+        Service::Grafana => system.grafana,
     };
     Target {
         port,

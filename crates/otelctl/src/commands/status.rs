@@ -40,8 +40,8 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
     for service in Service::ALL {
         let (target, listened) = match detection.mode {
             Mode::System => (
-                stack::system_target(service),
-                vec![stack::system_target(service).port],
+                stack::system_target(service, &settings.system_ports),
+                vec![stack::system_target(service, &settings.system_ports).port],
             ),
             Mode::Local => (
                 stack::target(service, &ports),

@@ -29,7 +29,7 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
     let service = args.service.service();
     let limit = timeout(args.timeout, "--timeout")?;
     let target = match settings.detect().mode {
-        Mode::System => stack::system_target(service),
+        Mode::System => stack::system_target(service, &settings.system_ports),
         Mode::Local => stack::target(service, &settings.ports()),
     };
     let took = readiness::wait(service, target, limit, || Ok(()))?;
