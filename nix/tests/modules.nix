@@ -300,6 +300,36 @@ let
   samePorts = evalNixos {
     config.services.otel-stack = { enable = true; ports.grafana = 4318; };
   };
+  movedPorts = evalNixos {
+    config.services.otel-stack = { enable = true; ports = { collector = 14318; grafana = 13700; }; };
+  };
+  withNixpkgsTempo = evalNixos {
+    config.services.otel-stack.enable = true;
+    config.services.tempo = { enable = true; settings.distributor.receivers.otlp.protocols.grpc = { }; };
+  };
+  withNixpkgsCollector = evalNixos {
+    config.services.otel-stack = { enable = true; ports.collectorMetrics = 18888; };
+    config.services.opentelemetry-collector = {
+      enable = true;
+      settings.receivers.otlp.protocols.http.endpoint = "127.0.0.1:4318";
+    };
+  };
+  besideMovedNixpkgs = evalNixos {
+    config.services.otel-stack.enable = true;
+    config.services.tempo = { enable = true; settings.server = { http_listen_port = 3210; grpc_listen_port = 9096; }; };
+    config.services.opentelemetry-collector = {
+      enable = true;
+      settings.receivers.otlp.protocols.grpc.endpoint = "0.0.0.0:5317";
+      settings.service.telemetry.metrics.level = "none";
+    };
+  };
+  otherCollector = evalNixos {
+    config.services.otel-stack = {
+      enable = true;
+      collector.package = pkgs.drv "opentelemetry-collector" { meta.mainProgram = "otelcol"; };
+      grafana.executable = "/opt/grafana/bin/grafana-server";
+    };
+  };
   noOtelctl = evalNixos {
     pkgs = stubPkgs { withOtelctl = false; };
     config.services.otel-stack.enable = true;
@@ -447,6 +477,41 @@ let
     duplicatePortsAsserted = {
       expr = failedAssertions samePorts;
       expected = [ "services.otel-stack.ports: every port must be different." ];
+    };
+    publishedPorts = {
+      expr = map (c: builtins.fromJSON c.environment.etc."otel-stack/ports.json".text) [ on movedPorts ];
+      expected = [
+        { collector_otlp_http = 4318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 3700; collector_metrics = 8888; tempo_grpc = 9095; }
+        { collector_otlp_http = 14318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 13700; collector_metrics = 8888; tempo_grpc = 9095; }
+      ];
+    };
+    nothingPublishedWhenDisabled = { expr = off.environment.etc; expected = { }; };
+    nixpkgsTempoCollides = {
+      expr = failedAssertions withNixpkgsTempo;
+      expected = [
+        "services.otel-stack.ports.tempoGrpc (9095) is also taken by nixpkgs' services.tempo (server.grpc_listen_port): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+        "services.otel-stack.ports.tempoHttp (3200) is also taken by nixpkgs' services.tempo (server.http_listen_port): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+        "services.otel-stack.ports.tempoOtlpGrpc (4317) is also taken by nixpkgs' services.tempo (distributor OTLP receiver): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    nixpkgsCollectorCollides = {
+      expr = failedAssertions withNixpkgsCollector;
+      expected = [
+        "services.otel-stack.ports.collector (4318) is also taken by nixpkgs' services.opentelemetry-collector (OTLP receiver): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    nixpkgsServicesOnOtherPorts = {
+      expr = failedAssertions besideMovedNixpkgs;
+      expected = [
+        "services.otel-stack.ports.collectorMetrics (8888) is also taken by nixpkgs' services.opentelemetry-collector (its own telemetry): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    programNamesFromPackages = {
+      expr = { inherit ((env otherCollector "otel-collector")) OTELCTL_COLLECTOR_BIN OTELCTL_GRAFANA_BIN; };
+      expected = {
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector"}/bin/otelcol";
+        OTELCTL_GRAFANA_BIN = "/opt/grafana/bin/grafana-server";
+      };
     };
     packageFromSource = {
       expr = lib.hasSuffix "/nix/package.nix" (builtins.head noOtelctl.environment.systemPackages).calledWith;
