@@ -187,7 +187,7 @@ fn published_system_ports_move_detection_and_env() {
     // A broken file is an error naming it, never a silent fallback to 4318.
     std::fs::write(&file, r#"{"collector_otlp_http": "x"}"#).unwrap();
     let out = published(&["detect", "--json", "--root", "/work/project"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("ports.json") && err.contains("$.collector_otlp_http"),
