@@ -6,6 +6,7 @@
 //! detection probe). See ARCHITECTURE.md at the repository root for the map.
 
 pub mod detect;
+pub mod env;
 pub mod error;
 pub mod exit;
 pub mod paths;

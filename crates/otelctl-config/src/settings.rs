@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
+use crate::env::{self, EnvVars};
 use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
 use crate::ports::{self, PortOverrides, PortRange, Ports};
@@ -73,65 +74,46 @@ impl DevenvTrace {
     }
 }
 
-/// A non-empty environment variable as UTF-8 text; non-UTF-8 is an error naming the variable.
-pub fn env_text(name: &'static str) -> Result<Option<String>> {
-    match std::env::var_os(name) {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => v.into_string().map(Some).map_err(|v| Error::InvalidValue {
-            what: "value",
-            value: v.to_string_lossy().into_owned(),
-            origin: Source::Env(name),
-            expected: "UTF-8 text".to_string(),
-        }),
-    }
-}
-
 impl Settings {
     /// Reads the environment and validates everything (root, base port, range, mode).
     pub fn load(raw: RawGlobals) -> Result<Self> {
-        let fixed_base = match (&raw.base_port, env_text("OTELCTL_BASE_PORT")?) {
+        let fixed_base = match (&raw.base_port, env::text(EnvVars::OTELCTL_BASE_PORT)?) {
             (Some(flag), _) => Some(ports::parse_base_port(flag, Source::Flag("--base-port"))?),
             (None, Some(env)) => Some(ports::parse_base_port(
                 &env,
-                Source::Env("OTELCTL_BASE_PORT"),
+                Source::Env(EnvVars::OTELCTL_BASE_PORT),
             )?),
             (None, None) => None,
         };
-        let range = match (&raw.port_range, env_text("OTELCTL_PORT_RANGE")?) {
+        let range = match (&raw.port_range, env::text(EnvVars::OTELCTL_PORT_RANGE)?) {
             (Some(flag), _) => PortRange::parse(flag, Source::Flag("--port-range"))?,
-            (None, Some(env)) => PortRange::parse(&env, Source::Env("OTELCTL_PORT_RANGE"))?,
+            (None, Some(env)) => PortRange::parse(&env, Source::Env(EnvVars::OTELCTL_PORT_RANGE))?,
             (None, None) => PortRange::default(),
         };
-        let mode_setting = match env_text("OTELCTL_MODE")? {
-            Some(m) => ModeSetting::parse(&m, Source::Env("OTELCTL_MODE"))?,
+        let mode_setting = match env::text(EnvVars::OTELCTL_MODE)? {
+            Some(m) => ModeSetting::parse(&m, Source::Env(EnvVars::OTELCTL_MODE))?,
             None => ModeSetting::Auto,
         };
-        let port_overrides = PortOverrides::read(env_text)?;
-        let devenv_trace = match env_text("OTELCTL_DEVENV_TRACE")? {
-            Some(t) => DevenvTrace::parse(&t, Source::Env("OTELCTL_DEVENV_TRACE"))?,
+        let port_overrides = PortOverrides::read(env::text)?;
+        let devenv_trace = match env::text(EnvVars::OTELCTL_DEVENV_TRACE)? {
+            Some(t) => DevenvTrace::parse(&t, Source::Env(EnvVars::OTELCTL_DEVENV_TRACE))?,
             None => DevenvTrace::Off,
         };
         let system_ports = SystemPorts::load()?;
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
-        let non_empty_path = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
         Ok(Settings {
             root,
             fixed_base,
             range,
             mode_setting,
-            home: non_empty_path("HOME"),
-            spool_override: non_empty_path("OTEL_SPOOL_DIR"),
-            data_dir_override: non_empty_path("OTELCTL_DATA_DIR"),
-            dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
+            home: env::path(EnvVars::HOME),
+            spool_override: env::path(EnvVars::OTEL_SPOOL_DIR),
+            data_dir_override: env::path(EnvVars::OTELCTL_DATA_DIR),
+            dashboards_override: env::path(EnvVars::OTELCTL_DASHBOARDS_DIR),
             port_overrides,
             devenv_trace,
             system_ports,
-            extra_dashboards: std::env::var_os("OTELCTL_EXTRA_DASHBOARDS")
+            extra_dashboards: env::os(EnvVars::OTELCTL_EXTRA_DASHBOARDS)
                 .map(|v| {
                     std::env::split_paths(&v)
                         .filter(|p| !p.as_os_str().is_empty())
@@ -221,53 +203,40 @@ impl StackSettings {
     /// Reads and validates the stack's variables.
     pub fn from_env() -> Result<Self> {
         let path =
-            |k: &'static str| -> Result<Option<PathBuf>> { Ok(env_text(k)?.map(PathBuf::from)) };
-        let debug = match env_text("OTEL_DEBUG")? {
-            None => false,
-            Some(v) => parse_flag(&v, Source::Env("OTEL_DEBUG"))?,
-        };
-        let upstream = match env_text("OTELCTL_UPSTREAM_ENDPOINT")? {
+            |k: &'static str| -> Result<Option<PathBuf>> { Ok(env::text(k)?.map(PathBuf::from)) };
+        let debug = env::switch(EnvVars::OTEL_DEBUG)?;
+        let upstream = match env::text(EnvVars::OTELCTL_UPSTREAM_ENDPOINT)? {
             None => None,
             Some(endpoint) => Some(Upstream::parse(
                 &endpoint,
-                env_text("OTELCTL_UPSTREAM_HEADERS")?
+                env::text(EnvVars::OTELCTL_UPSTREAM_HEADERS)?
                     .as_deref()
                     .unwrap_or(""),
             )?),
         };
-        let tempo_retention = match env_text("OTELCTL_TEMPO_RETENTION")? {
+        let tempo_retention = match env::text(EnvVars::OTELCTL_TEMPO_RETENTION)? {
             None => Retention::default(),
-            Some(v) => Retention::parse(&v, Source::Env("OTELCTL_TEMPO_RETENTION"))?,
+            Some(v) => Retention::parse(&v, Source::Env(EnvVars::OTELCTL_TEMPO_RETENTION))?,
         };
-        let tempo_version = match env_text("OTELCTL_TEMPO_VERSION")? {
+        let tempo_version = match env::text(EnvVars::OTELCTL_TEMPO_VERSION)? {
             None => None,
-            Some(v) => Some(TempoMajor::parse(&v, Source::Env("OTELCTL_TEMPO_VERSION"))?),
+            Some(v) => Some(TempoMajor::parse(
+                &v,
+                Source::Env(EnvVars::OTELCTL_TEMPO_VERSION),
+            )?),
         };
         Ok(StackSettings {
             debug,
             upstream,
             tempo_retention,
             tempo_version,
-            grafana_homepath: path("OTELCTL_GRAFANA_HOMEPATH")?,
-            collector_bin: path("OTELCTL_COLLECTOR_BIN")?,
-            tempo_bin: path("OTELCTL_TEMPO_BIN")?,
-            grafana_bin: path("OTELCTL_GRAFANA_BIN")?,
-            collector_extra_config: path("OTELCTL_COLLECTOR_EXTRA_CONFIG")?,
-            tempo_extra_config: path("OTELCTL_TEMPO_EXTRA_CONFIG")?,
+            grafana_homepath: path(EnvVars::OTELCTL_GRAFANA_HOMEPATH)?,
+            collector_bin: path(EnvVars::OTELCTL_COLLECTOR_BIN)?,
+            tempo_bin: path(EnvVars::OTELCTL_TEMPO_BIN)?,
+            grafana_bin: path(EnvVars::OTELCTL_GRAFANA_BIN)?,
+            collector_extra_config: path(EnvVars::OTELCTL_COLLECTOR_EXTRA_CONFIG)?,
+            tempo_extra_config: path(EnvVars::OTELCTL_TEMPO_EXTRA_CONFIG)?,
         })
-    }
-}
-
-fn parse_flag(text: &str, origin: Source) -> Result<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "" | "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::InvalidValue {
-            what: "switch",
-            value: text.to_string(),
-            origin,
-            expected: "1 or 0 (also true/false, yes/no, on/off)".to_string(),
-        }),
     }
 }
 
@@ -305,7 +274,7 @@ impl Upstream {
             return Err(Error::InvalidValue {
                 what: "upstream endpoint",
                 value: endpoint.to_string(),
-                origin: Source::Env("OTELCTL_UPSTREAM_ENDPOINT"),
+                origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_ENDPOINT),
                 expected: "an OTLP/HTTP base URL such as https://otlp.example.com".to_string(),
             });
         }
@@ -317,7 +286,7 @@ impl Upstream {
             let bad = |why: &str| Error::InvalidValue {
                 what: "upstream header",
                 value: format!("entry {} (value not shown)", i + 1),
-                origin: Source::Env("OTELCTL_UPSTREAM_HEADERS"),
+                origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_HEADERS),
                 expected: format!("name=value pairs separated by commas: {why}"),
             };
             let (k, v) = item

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::env::{self, EnvVars};
 use crate::error::{Error, Result};
 
-/// Where the NixOS module (`services.otel-stack`) publishes its ports.
+/// Where the NixOS module (`services.otel-stack`) publishes its ports;
+/// `$OTELCTL_SYSTEM_PORTS_FILE` names another file (tests, non-NixOS installs).
 pub const PORTS_FILE: &str = "/etc/otel-stack/ports.json";
-/// Overrides [`PORTS_FILE`] (tests, non-NixOS installs).
-pub const PORTS_FILE_ENV: &str = "OTELCTL_SYSTEM_PORTS_FILE";
 
 /// The system stack's ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +43,7 @@ impl SystemPorts {
     /// `$OTELCTL_SYSTEM_PORTS_FILE`, else [`PORTS_FILE`]; the defaults when that file does not
     /// exist. A file that exists but cannot be read or parsed is an error naming it.
     pub fn load() -> Result<Self> {
-        let path = std::env::var_os(PORTS_FILE_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
+        let path = env::path(EnvVars::OTELCTL_SYSTEM_PORTS_FILE)
             .unwrap_or_else(|| PathBuf::from(PORTS_FILE));
         Self::read(&path)
     }
