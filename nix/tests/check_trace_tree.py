@@ -45,7 +45,7 @@ def env_of(run):
     return env
 
 
-rc = {str(run): read(f"rc.{run}", "missing").strip() for run in range(1, 13)}
+rc = {str(run): read(f"rc.{run}", "missing").strip() for run in range(1, 14)}
 spans = spans_from_records(os.path.join(work, "requests.jsonl")) if os.path.exists(
     os.path.join(work, "requests.jsonl")) else []
 project = os.path.join(work, "project")
@@ -179,6 +179,11 @@ check("dt keeps inherited resource attributes and replaces a stale otelctl.paren
       env9.get("OTEL_RESOURCE_ATTRIBUTES") == f"team=a,otelctl.parent={env9.get('TRACEPARENT')}"
       and "11111111111111111111111111111111" not in env9.get("TRACEPARENT", "x"),
       repr(env9.get("OTEL_RESOURCE_ATTRIBUTES")))
+
+env13 = env_of("13")
+check("OTELCTL_DT_DEVENV_SPANS=1: dt keeps devenv's default trace destination",
+      rc["13"] == "0" and env13.get("DEVENV_TRACE_DEFAULT_TO") == "otlp-grpc:http://127.0.0.1:9",
+      f"exit {rc['13']}, {env13.get('DEVENV_TRACE_DEFAULT_TO')!r}")
 
 # Shell entries: only real ones are traced; the environment is exported either way.
 entries = [s for s in spans if s["service"] == "shell" and s["name"] == "shell:entry"]
