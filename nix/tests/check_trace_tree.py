@@ -101,6 +101,11 @@ if first:
     check("devenv got OTEL_RESOURCE_ATTRIBUTES otelctl.parent=<the dt root's traceparent>",
           env1.get("OTEL_RESOURCE_ATTRIBUTES") == f"otelctl.parent={env1.get('TRACEPARENT')}",
           repr(env1.get("OTEL_RESOURCE_ATTRIBUTES")))
+    # The task spans inherit it too, so a re-parenting receiver moves them even when they carry
+    # devenv's trace id (docs/devenv-tracing.md).
+    check("task spans carry otelctl.parent=<the dt root's traceparent> in their resource",
+          all(k["resource"].get("otelctl.parent") == env1.get("TRACEPARENT") for k in kids.values()),
+          f"{[k['resource'].get('otelctl.parent') for k in kids.values()]}")
 if second:
     check("second run: app:build is cached (task.cached=true)",
           attr(children(second).get("app:build"), "task.cached") == "true",
