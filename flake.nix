@@ -19,9 +19,11 @@
       };
     in
     {
-      # imports = [ (inputs.otelctl.devenvModules.otel { }) ];
-      # Arguments: basePort, mode, portRangeStart, portRangeEnd, extraDashboards, tempoRetention,
-      # devenvTrace, quiet, package, collectorPackage, tempoPackage, grafanaPackage.
+      # imports = [ (inputs.otelctl.devenvModules.otel { }) ];   (enabled)
+      # imports = [ inputs.otelctl.devenvModules.otel ];          (options only: otel.enable = true)
+      # Arguments / otel.* options: basePort, mode, portRangeStart, portRangeEnd, extraDashboards,
+      # tempoRetention, devenvTrace, quiet, package, collectorPackage, tempoPackage, grafanaPackage.
+      # devenv 1.x and 2.x; see nix/devenv-modules/otel.nix.
       devenvModules = {
         otel = import ./nix/devenv-modules/otel.nix;
         default = self.devenvModules.otel;

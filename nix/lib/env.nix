@@ -13,8 +13,10 @@
 
 assert builtins.elem mode [ "auto" "system" "local" ]
   || throw "otelctl: mode must be \"auto\", \"system\" or \"local\", not ${builtins.toJSON mode}";
-assert devenvTrace == null || builtins.elem devenvTrace [ "off" "otlp-grpc" "otlp-http-protobuf" "otlp-http-json" ]
-  || throw "otelctl: devenvTrace must be null, \"off\", \"otlp-grpc\", \"otlp-http-protobuf\" or \"otlp-http-json\"";
+# Default devenv builds (nixpkgs, devenv's installer) have only the otlp-grpc exporter; asked for
+# an otlp-http-* destination they exit 1 on every command.
+assert devenvTrace == null || builtins.elem devenvTrace [ "off" "otlp-grpc" ]
+  || throw "otelctl: devenvTrace must be null, \"off\" or \"otlp-grpc\" (what a default devenv build can export), not ${builtins.toJSON devenvTrace}";
 
 let
   when = cond: attrs: if cond then attrs else { };
@@ -23,7 +25,7 @@ in
   OTELCTL_MODE = mode;
   OTELCTL_PORT_RANGE = "${toString portRangeStart}-${toString portRangeEnd}";
   # Which OTLP exporter the installed devenv should use for its own spans (`otelctl env` turns this
-  # into DEVENV_TRACE_DEFAULT_TO). Default devenv builds only have otlp-grpc.
+  # into DEVENV_TRACE_DEFAULT_TO).
   OTELCTL_DEVENV_TRACE = if devenvTrace == null then "off" else devenvTrace;
 }
 // when (basePort != null) { OTELCTL_BASE_PORT = toString basePort; }

@@ -5,10 +5,12 @@
 #   services.otel-stack = { enable = true; user = "alice"; };
 #
 # Each component is a systemd service running `otelctl run <component>` in local mode on the
-# fixed ports below; otelctl renders every config. The collector also ingests the user's spool
+# ports below; otelctl renders every config. The ports are published in
+# /etc/otel-stack/ports.json, which every project's `otelctl` reads (detection, `otelctl env`,
+# `wait`, `status`), so moving one here moves it for all of them. The collector also ingests the user's spool
 # (~/.otel/spool, spans written while no collector was up) and Grafana provisions dashboards
 # from ~/.otel/dashboards/<project>/, one folder per project (`otel dash sync` writes there).
-{ config, lib, pkgs, ... }:
+{ config, lib, pkgs, options, ... }:
 
 let
   inherit (lib) mkOption mkEnableOption mkPackageOption mkIf types literalExpression;
@@ -46,9 +48,9 @@ let
     OTELCTL_TEMPO_GRPC_PORT = toString cfg.ports.tempoGrpc;
     OTEL_SPOOL_DIR = "${otelHome}/spool";
     OTELCTL_DASHBOARDS_DIR = "${otelHome}/dashboards";
-    OTELCTL_COLLECTOR_BIN = lib.getExe' cfg.collector.package "otelcol-contrib";
-    OTELCTL_TEMPO_BIN = lib.getExe' cfg.tempo.package "tempo";
-    OTELCTL_GRAFANA_BIN = lib.getExe' cfg.grafana.package "grafana";
+    OTELCTL_COLLECTOR_BIN = cfg.collector.executable;
+    OTELCTL_TEMPO_BIN = cfg.tempo.executable;
+    OTELCTL_GRAFANA_BIN = cfg.grafana.executable;
     OTELCTL_GRAFANA_HOMEPATH = "${cfg.grafana.package}/share/grafana";
   }
   // lib.optionalAttrs (cfg.tempo.retention != null) { OTELCTL_TEMPO_RETENTION = cfg.tempo.retention; }
@@ -79,6 +81,57 @@ let
   };
 
   portOption = default: description: mkOption { type = types.port; inherit default description; };
+
+  executableOption = name: default: defaultText: mkOption {
+    type = types.str;
+    inherit default;
+    defaultText = literalExpression defaultText;
+    description = ''
+      The ${name} executable otelctl runs. Taken from the package's `meta.mainProgram`; set it
+      when a package names its binary differently or lacks `mainProgram`.
+    '';
+  };
+
+  # What /etc/otel-stack/ports.json holds: the names of `otelctl ports`.
+  published = {
+    collector_otlp_http = cfg.ports.collector;
+    tempo_otlp_grpc = cfg.ports.tempoOtlpGrpc;
+    tempo_http = cfg.ports.tempoHttp;
+    grafana_http = cfg.ports.grafana;
+    collector_metrics = cfg.ports.collectorMetrics;
+    tempo_grpc = cfg.ports.tempoGrpc;
+  };
+
+  # Ports nixpkgs' own services.tempo / services.opentelemetry-collector take when enabled
+  # (their settings, else the programs' defaults), to refuse a collision at evaluation time.
+  portOf = endpoint: default:
+    let m = builtins.match ".*:([0-9]+)" (toString endpoint); in
+    if endpoint == null then default else if m == null then default else lib.toInt (builtins.head m);
+  otlpPorts = protocols: what:
+    lib.optional (protocols ? grpc) { port = portOf (protocols.grpc.endpoint or null) 4317; inherit what; }
+    ++ lib.optional (protocols ? http) { port = portOf (protocols.http.endpoint or null) 4318; inherit what; };
+  enabled = name: options.services ? ${name} && config.services.${name}.enable or false;
+  tempoSettings = config.services.tempo.settings or { };
+  collectorSettings = config.services.opentelemetry-collector.settings or { };
+  nixpkgsPorts =
+    lib.optionals (enabled "tempo") ([
+      { port = tempoSettings.server.http_listen_port or 3200; what = "services.tempo (server.http_listen_port)"; }
+      { port = tempoSettings.server.grpc_listen_port or 9095; what = "services.tempo (server.grpc_listen_port)"; }
+    ] ++ otlpPorts (tempoSettings.distributor.receivers.otlp.protocols or { }) "services.tempo (distributor OTLP receiver)")
+    ++ lib.optionals (enabled "opentelemetry-collector") (
+      otlpPorts (collectorSettings.receivers.otlp.protocols or { }) "services.opentelemetry-collector (OTLP receiver)"
+      ++ [{ port = 8888; what = "services.opentelemetry-collector (its own telemetry)"; }]);
+  portNames = {
+    collector = "ports.collector";
+    tempoHttp = "ports.tempoHttp";
+    grafana = "ports.grafana";
+    tempoOtlpGrpc = "ports.tempoOtlpGrpc";
+    collectorMetrics = "ports.collectorMetrics";
+    tempoGrpc = "ports.tempoGrpc";
+  };
+  collisions = lib.concatLists (lib.mapAttrsToList
+    (name: port: map (other: { inherit name port; inherit (other) what; }) (builtins.filter (o: o.port == port) nixpkgsPorts))
+    cfg.ports);
 in
 {
   options.services.otel-stack = {
@@ -131,6 +184,8 @@ in
 
     collector = {
       package = mkPackageOption pkgs "opentelemetry-collector-contrib" { };
+      executable = executableOption "Collector" (lib.getExe cfg.collector.package)
+        "lib.getExe config.services.otel-stack.collector.package";
       settings = mkOption {
         type = yaml.type;
         default = { };
@@ -141,6 +196,10 @@ in
 
     tempo = {
       package = mkPackageOption pkgs "tempo" { };
+      # nixpkgs' tempo sets no mainProgram; its binary is bin/tempo.
+      executable = executableOption "Tempo"
+        (lib.getExe' cfg.tempo.package (cfg.tempo.package.meta.mainProgram or "tempo"))
+        "lib.getExe' config.services.otel-stack.tempo.package (config.services.otel-stack.tempo.package.meta.mainProgram or \"tempo\")";
       retention = mkOption {
         type = types.nullOr types.str;
         default = null;
@@ -156,6 +215,8 @@ in
 
     grafana = {
       package = mkPackageOption pkgs "grafana" { };
+      executable = executableOption "Grafana" (lib.getExe cfg.grafana.package)
+        "lib.getExe config.services.otel-stack.grafana.package";
       settings = mkOption {
         type = types.attrsOf (types.attrsOf (types.oneOf [ types.str types.int types.bool ]));
         default = { };
@@ -181,7 +242,15 @@ in
         assertion = lib.length (lib.unique (lib.attrValues cfg.ports)) == lib.length (lib.attrValues cfg.ports);
         message = "services.otel-stack.ports: every port must be different.";
       }
-    ];
+    ] ++ map
+      (c: {
+        assertion = false;
+        message = "services.otel-stack.${portNames.${c.name}} (${toString c.port}) is also taken by nixpkgs' ${c.what}: move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json).";
+      })
+      collisions;
+
+    # Every project's otelctl reads this (crates/otelctl-config/src/system.rs).
+    environment.etc."otel-stack/ports.json".text = builtins.toJSON published;
 
     users = mkIf (cfg.user == "otel-stack") {
       users.otel-stack = {

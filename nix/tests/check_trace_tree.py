@@ -8,6 +8,7 @@ devenv's environment) and project/ (DEVENV_ROOT). Prints one "ok - ..." or "not 
 per assertion; exits 1 if any failed.
 """
 
+import hashlib
 import os
 import sys
 
@@ -44,7 +45,7 @@ def env_of(run):
     return env
 
 
-rc = {run: read(f"rc.{run}", "missing").strip() for run in ("1", "2", "3", "4", "5")}
+rc = {str(run): read(f"rc.{run}", "missing").strip() for run in range(1, 14)}
 spans = spans_from_records(os.path.join(work, "requests.jsonl")) if os.path.exists(
     os.path.join(work, "requests.jsonl")) else []
 project = os.path.join(work, "project")
@@ -63,7 +64,7 @@ def attr(span, key):
 
 roots = [s for s in spans if s["service"] == "dt"]
 ci_roots = [r for r in roots if r["name"] == "ci:all"]
-fail_roots = [r for r in roots if r["name"] == "app:fail"]
+fail_roots = [r for r in roots if r["name"] == "app:fail" and r["attributes"].get("dt.args") == "app:fail"]
 
 check("dt ci:all exits 0 (first run)", rc["1"] == "0", f"exit {rc['1']}")
 check("dt ci:all exits 0 (second run)", rc["2"] == "0", f"exit {rc['2']}")
@@ -87,7 +88,8 @@ if first:
           f"resource {first['resource']}")
     check("first run: app:lint is a child with task.cached=true", attr(kids.get("app:lint"), "task.cached") == "true",
           f"children {list(kids)}")
-    check("first run: exactly the two tasks as children", sorted(kids) == ["app:build", "app:lint"], f"{sorted(kids)}")
+    check("first run: exactly the four tasks as children",
+          sorted(kids) == ["app/build", "app:build", "app:lint", "it's a \"$odd\" task"], f"{sorted(kids)}")
     env1 = env_of("1")
     parts = env1.get("TRACEPARENT", "").split("-")
     check("devenv got TRACEPARENT of the dt root",
@@ -96,6 +98,14 @@ if first:
     check("devenv got DEVENV_TRACE_DEFAULT_TO set and empty",
           "DEVENV_TRACE_DEFAULT_TO" in env1 and env1["DEVENV_TRACE_DEFAULT_TO"] == "",
           repr(env1.get("DEVENV_TRACE_DEFAULT_TO")))
+    check("devenv got OTEL_RESOURCE_ATTRIBUTES otelctl.parent=<the dt root's traceparent>",
+          env1.get("OTEL_RESOURCE_ATTRIBUTES") == f"otelctl.parent={env1.get('TRACEPARENT')}",
+          repr(env1.get("OTEL_RESOURCE_ATTRIBUTES")))
+    # The task spans inherit it too, so a re-parenting receiver moves them even when they carry
+    # devenv's trace id (docs/devenv-tracing.md).
+    check("task spans carry otelctl.parent=<the dt root's traceparent> in their resource",
+          all(k["resource"].get("otelctl.parent") == env1.get("TRACEPARENT") for k in kids.values()),
+          f"{[k['resource'].get('otelctl.parent') for k in kids.values()]}")
 if second:
     check("second run: app:build is cached (task.cached=true)",
           attr(children(second).get("app:build"), "task.cached") == "true",
@@ -103,8 +113,16 @@ if second:
     check("the two runs are separate traces", first is None or second["trace_id"] != first["trace_id"])
 check("app:build ran once (the key skipped the second run)",
       read("project/build.log").count("built") == 1, repr(read("project/build.log")))
+check("app/build has its own stamp: it ran once too, not skipped by app:build's",
+      read("project/build2.log").count("built") == 1, repr(read("project/build2.log")))
+check("a task named with $, quotes and spaces is cached by its key",
+      read("project/odd.log").count("odd") == 1, repr(read("project/odd.log")))
+stamps = os.path.join(project, ".devenv", "state", "otel-task-cache")
+names = sorted(os.listdir(stamps)) if os.path.isdir(stamps) else []
+expected_stamps = sorted(hashlib.sha256(n.encode()).hexdigest() for n in ("app:build", "app/build", "it's a \"$odd\" task"))
+check("stamps are named by the sha256 of the task name", names == expected_stamps, f"{names}")
 check("the cache key was recorded",
-      read("project/.devenv/state/otel-task-cache/app_build").strip() == "v1")
+      read("project/.devenv/state/otel-task-cache/" + hashlib.sha256(b"app:build").hexdigest()).strip() == "v1")
 
 if fail_roots:
     root = fail_roots[0]
@@ -120,7 +138,9 @@ check("otel-span SERVICE NAME --attr k=v: span with the attribute",
 
 # enterShell: shell:entry (service "shell") with the env export as its child, the caller's
 # TRACEPARENT kept as the parent of shell:entry and restored afterwards.
-shell = {s["name"]: s for s in spans if s["service"] == "shell"}
+caller_trace = "0af7651916cd43dd8448eb211c80319c"
+shell_spans = [s for s in spans if s["service"] == "shell"]
+shell = {s["name"]: s for s in shell_spans if s["trace_id"] == caller_trace}
 entry, env_span = shell.get("shell:entry"), shell.get("otelctl env")
 check("enterShell exits 0", rc.get("5") == "0", f"exit {rc.get('5')}")
 check("enterShell: a shell:entry span and an 'otelctl env' span (service shell)",
@@ -136,5 +156,48 @@ check("enterShell: the caller's TRACEPARENT is restored",
       lines[:1] == ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"], f"{lines}")
 check("enterShell: OTEL_EXPORTER_OTLP_ENDPOINT is exported",
       len(lines) > 1 and lines[1].startswith("http://127.0.0.1:"), f"{lines}")
+
+# dt passes devenv's options through; clap (here the stand-in) rejects a repeated --mode.
+def argv_of(run):
+    return read(f"env.{run}.argv").splitlines()
+
+
+check("dt app:fail exits with devenv's status 3", rc["3"] == "3", f"exit {rc['3']}")
+check("dt app:fail: devenv got --mode before once", argv_of("3") == ["tasks", "run", "--mode", "before", "app:fail"],
+      f"{argv_of('3')}")
+check("dt app:fail --mode single: devenv got the user's --mode only, and its status is dt's",
+      argv_of("6") == ["tasks", "run", "app:fail", "--mode", "single"] and rc["6"] == "3",
+      f"argv {argv_of('6')}, exit {rc['6']}")
+check("dt --mode=single app:fail: no second --mode",
+      argv_of("7") == ["tasks", "run", "--mode=single", "app:fail"] and rc["7"] == "3",
+      f"argv {argv_of('7')}, exit {rc['7']}")
+mode_roots = [r for r in roots if r["name"] == "app:fail" and r is not (fail_roots[0] if fail_roots else None)]
+check("the span is named after the task, not an option",
+      sorted(r["attributes"].get("dt.args") for r in mode_roots) == ["--mode=single app:fail", "app:fail --mode single"],
+      f"{[(r['name'], r['attributes'].get('dt.args')) for r in mode_roots]}")
+help_out = read("out.8")
+check("dt --help exits 0 and says what dt does",
+      rc["8"] == "0" and "usage: dt TASK" in help_out and "--mode before" in help_out and "otelctl.parent" in help_out,
+      f"exit {rc['8']}: {help_out[:200]!r}")
+env9 = env_of("9")
+check("dt keeps inherited resource attributes and replaces a stale otelctl.parent",
+      env9.get("OTEL_RESOURCE_ATTRIBUTES") == f"team=a,otelctl.parent={env9.get('TRACEPARENT')}"
+      and "11111111111111111111111111111111" not in env9.get("TRACEPARENT", "x"),
+      repr(env9.get("OTEL_RESOURCE_ATTRIBUTES")))
+
+env13 = env_of("13")
+check("OTELCTL_DT_DEVENV_SPANS=1: dt keeps devenv's default trace destination",
+      rc["13"] == "0" and env13.get("DEVENV_TRACE_DEFAULT_TO") == "otlp-grpc:http://127.0.0.1:9",
+      f"exit {rc['13']}, {env13.get('DEVENV_TRACE_DEFAULT_TO')!r}")
+
+# Shell entries: only real ones are traced; the environment is exported either way.
+entries = [s for s in spans if s["service"] == "shell" and s["name"] == "shell:entry"]
+check("enterShell: two shell:entry spans (plain hook, DEVENV_CMDLINE=shell), none for the captures",
+      len(entries) == 2, f"{len(entries)} shell:entry spans")
+for run, what in (("10", "DEVENV_SKIP_TASKS=1 (devenv 2.x capture)"), ("11", "DEVENV_CMDLINE='--verbose up' (devenv 1.x)")):
+    check(f"enterShell under {what}: exits 0 and exports the environment",
+          rc[run] == "0" and read(f"shell.{run}").startswith("http://127.0.0.1:"),
+          f"exit {rc[run]}, {read(f'shell.{run}')!r}")
+check("enterShell under DEVENV_CMDLINE=shell exits 0", rc["12"] == "0", f"exit {rc['12']}")
 
 sys.exit(1 if failures else 0)

@@ -16,7 +16,7 @@ let
   x86 = self.checks.x86_64-linux;
   devenv = (lib.evalModules {
     modules = [
-      ./stubs/devenv.nix
+      (import ./stubs/devenv.nix { })
       { _module.args.pkgs = nixpkgs.legacyPackages.x86_64-linux; }
       (self.devenvModules.otel { basePort = 14000; })
     ];

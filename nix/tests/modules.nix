@@ -15,10 +15,13 @@ let
 
   # ---- devenv ------------------------------------------------------------------------------
   devenvModule = import ../devenv-modules/otel.nix;
-  evalDevenv = { args ? { }, pkgs ? stubPkgs { }, extra ? { } }:
-    (lib.evalModules {
-      modules = [ ./stubs/devenv.nix { _module.args.pkgs = pkgs; } (devenvModule args) extra ];
-    }).config;
+  versions = [ "1.11.2" "2.0" "2.2.2" "main" ];
+  evalDevenv' = { version ? "main", args ? { }, pkgs ? stubPkgs { }, extra ? { }, modules ? [ (devenvModule args) ] }:
+    lib.evalModules {
+      modules = [ (import ./stubs/devenv.nix { inherit version; }) { _module.args.pkgs = pkgs; } extra ] ++ modules;
+    };
+  evalDevenv = a: (evalDevenv' a).config;
+  failedDevenvAssertions = cfg: map (a: a.message) (lib.filter (a: !a.assertion) cfg.assertions);
 
   dv = evalDevenv { };
   dvArgs = evalDevenv {
@@ -47,9 +50,66 @@ let
   };
   badMode = builtins.tryEval (evalDevenv { args.mode = "remote"; }).env.OTELCTL_MODE;
 
+  # Imported twice (the same call twice, or the module and a call): one module, no duplicates.
+  dvTwice = evalDevenv { modules = [ (devenvModule { extraDashboards = [ "/a" ]; }) (devenvModule { extraDashboards = [ "/a" ]; }) ]; };
+  dvTwiceMixed = evalDevenv { modules = [ devenvModule (devenvModule { }) ]; };
+  # Imported as a plain module: options only, until otel.enable.
+  dvOptionsOnly = evalDevenv { modules = [ devenvModule ]; };
+  dvTyped = evalDevenv {
+    modules = [ devenvModule ];
+    extra.otel = { enable = true; basePort = 14500; collector.executable = "/opt/otelcol/bin/otelcol"; };
+  };
+  # Program names come from the package's meta.mainProgram.
+  dvOtherCollector = evalDevenv {
+    args.collectorPackage = pkgs.drv "opentelemetry-collector" { meta.mainProgram = "otelcol"; };
+    args.tempoPackage = pkgs.drv "tempo-custom" { meta.mainProgram = "tempo-server"; };
+  };
+  throws = v: !(builtins.tryEval (builtins.deepSeq v v)).success;
+
   readyOf = name: { inherit (dv.processes.${name}.ready) exec period probe_timeout; };
 
-  devenvTests = {
+  # The same module against each devenv version's options: readiness and order go through what
+  # that version declares.
+  perVersion = lib.listToAttrs (map
+    (version:
+      let
+        c = evalDevenv { inherit version; };
+        native = version != "1.11.2";
+        probe = component: "${otelctl} wait ${component} --timeout 2";
+      in
+      lib.nameValuePair "version-${version}" {
+        expr = {
+          processes = lib.mapAttrs (_: p: builtins.removeAttrs p [ "_module" ]) (lib.mapAttrs
+            (_: p: { inherit (p) exec; } // (if native then { ready = { inherit (p.ready) exec period probe_timeout; }; inherit (p) after; }
+            else { inherit (p) process-compose; }))
+            c.processes);
+          dt = lib.hasInfix "span dt" c.scripts.dt.exec;
+          env = c.env.OTELCTL_MODE;
+          assertions = failedDevenvAssertions c;
+        };
+        expected = {
+          processes = lib.mapAttrs
+            (name: deps:
+              let component = lib.removePrefix "otel-" name; in
+              { exec = "exec ${otelctl} run ${component}"; } // (if native then {
+                ready = { exec = probe component; period = 1; probe_timeout = 5; };
+                after = map (d: "devenv:processes:${d}@started") deps;
+              } else {
+                process-compose = {
+                  readiness_probe = { exec.command = probe component; period_seconds = 1; timeout_seconds = 5; };
+                  depends_on = lib.genAttrs deps (_: { condition = "process_started"; });
+                  availability.restart = "on_failure";
+                };
+              }))
+            { otel-tempo = [ ]; otel-collector = [ "otel-tempo" ]; otel-grafana = [ "otel-tempo" ]; };
+          dt = true;
+          env = "auto";
+          assertions = [ ];
+        };
+      })
+    versions);
+
+  devenvTests = perVersion // {
     processes = {
       expr = builtins.attrNames dv.processes;
       expected = [ "otel-collector" "otel-grafana" "otel-tempo" ];
@@ -72,6 +132,7 @@ let
       };
     };
     restartPolicy = { expr = dv.processes.otel-collector.restart.on; expected = "on_failure"; };
+    noProcessComposeOn2 = { expr = dv.processes.otel-collector.process-compose; expected = { }; };
 
     envDefaults = {
       expr = dv.env;
@@ -99,14 +160,73 @@ let
       };
     };
     badModeRejected = { expr = badMode.success; expected = false; };
+    # Default devenv builds export only OTLP/gRPC.
+    devenvTraceHttpRejected = {
+      expr = map (t: throws (evalDevenv { args.devenvTrace = t; }).env.OTELCTL_DEVENV_TRACE) [ "otlp-http-json" "otlp-http-protobuf" "zipkin" ];
+      expected = [ true true true ];
+    };
+    devenvTraceAccepted = {
+      expr = map (t: (evalDevenv { args.devenvTrace = t; }).env.OTELCTL_DEVENV_TRACE) [ "otlp-grpc" "off" null ];
+      expected = [ "otlp-grpc" "off" "off" ];
+    };
+    unknownArgumentRejected = { expr = throws (evalDevenv { args.basePrt = 1; }).env; expected = true; };
+    portRangeAsserted = {
+      expr = failedDevenvAssertions (evalDevenv { args = { portRangeStart = 20000; portRangeEnd = 20003; }; });
+      expected = [ "otel.portRangeStart (20000) must be more than 6 below otel.portRangeEnd (20003)." ];
+    };
+
+    doubleImportOnce = {
+      expr = {
+        packages = map (p: p.name) dvTwice.packages;
+        dashboards = dvTwice.env.OTELCTL_EXTRA_DASHBOARDS;
+        entries = builtins.length (lib.splitString "span begin shell shell:entry" dvTwice.enterShell) - 1;
+        mixedPackages = builtins.length dvTwiceMixed.packages;
+      };
+      expected = {
+        packages = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" ];
+        dashboards = "/a";
+        entries = 1;
+        mixedPackages = 4;
+      };
+    };
+    optionsOnlyUntilEnabled = {
+      expr = {
+        processes = dvOptionsOnly.processes;
+        packages = dvOptionsOnly.packages;
+        enabled = dvOptionsOnly.otel.enable;
+        typedBase = dvTyped.env.OTELCTL_BASE_PORT;
+        typedCollector = dvTyped.env.OTELCTL_COLLECTOR_BIN;
+        typedProcesses = builtins.attrNames dvTyped.processes;
+      };
+      expected = {
+        processes = { };
+        packages = [ ];
+        enabled = false;
+        typedBase = "14500";
+        typedCollector = "/opt/otelcol/bin/otelcol";
+        typedProcesses = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+      };
+    };
+    programNamesFromPackages = {
+      expr = { inherit (dvOtherCollector.env) OTELCTL_COLLECTOR_BIN OTELCTL_TEMPO_BIN; };
+      expected = {
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector"}/bin/otelcol";
+        OTELCTL_TEMPO_BIN = "${store "tempo-custom"}/bin/tempo-server";
+      };
+    };
+    moduleFileIdentity = {
+      expr = map (d: lib.hasSuffix "nix/devenv-modules/otel.nix" d.file) (evalDevenv' { args.basePort = 14000; }).options.otel.basePort.definitionsWithLocations;
+      expected = [ true ];
+    };
 
     enterShell = {
       expr = map (needle: lib.hasInfix needle dv.enterShell) [
         "eval \"$('${otelctl}' span shell 'otelctl env' -- '${otelctl}' env)\""
         "'${otelctl}' span begin shell shell:entry"
         "'${otelctl}' span end"
+        "if [ -n \"\${DEVENV_SKIP_TASKS-}\" ]; then"
       ];
-      expected = [ true true true ];
+      expected = [ true true true true ];
     };
     enterShellQuiet = {
       expr = lib.hasInfix "-- '${otelctl}' env --quiet)\"" dvArgs.enterShell;
@@ -129,12 +249,8 @@ let
     scripts = { expr = builtins.attrNames dv.scripts; expected = [ "dt" "otel" "otel-span" ]; };
     dtScript = {
       expr = lib.hasInfix
-        "exec '${otelctl}' span dt \"$task_name\" --attr \"dt.args=$*\" -- devenv tasks run \"$@\" --mode before"
+        "exec '${otelctl}' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- \"\${BASH:-bash}\" -c"
         dv.scripts.dt.exec;
-      expected = true;
-    };
-    dtClearsDevenvDefaultTrace = {
-      expr = lib.hasInfix "export DEVENV_TRACE_DEFAULT_TO=\n" dv.scripts.dt.exec;
       expected = true;
     };
     otelSpanScript = { expr = dv.scripts.otel-span.exec; expected = "exec '${otelctl}' span \"$@\"\n"; };
@@ -183,6 +299,36 @@ let
   unknownUser = evalNixos { config.services.otel-stack = { enable = true; user = "bob"; }; };
   samePorts = evalNixos {
     config.services.otel-stack = { enable = true; ports.grafana = 4318; };
+  };
+  movedPorts = evalNixos {
+    config.services.otel-stack = { enable = true; ports = { collector = 14318; grafana = 13700; }; };
+  };
+  withNixpkgsTempo = evalNixos {
+    config.services.otel-stack.enable = true;
+    config.services.tempo = { enable = true; settings.distributor.receivers.otlp.protocols.grpc = { }; };
+  };
+  withNixpkgsCollector = evalNixos {
+    config.services.otel-stack = { enable = true; ports.collectorMetrics = 18888; };
+    config.services.opentelemetry-collector = {
+      enable = true;
+      settings.receivers.otlp.protocols.http.endpoint = "127.0.0.1:4318";
+    };
+  };
+  besideMovedNixpkgs = evalNixos {
+    config.services.otel-stack.enable = true;
+    config.services.tempo = { enable = true; settings.server = { http_listen_port = 3210; grpc_listen_port = 9096; }; };
+    config.services.opentelemetry-collector = {
+      enable = true;
+      settings.receivers.otlp.protocols.grpc.endpoint = "0.0.0.0:5317";
+      settings.service.telemetry.metrics.level = "none";
+    };
+  };
+  otherCollector = evalNixos {
+    config.services.otel-stack = {
+      enable = true;
+      collector.package = pkgs.drv "opentelemetry-collector" { meta.mainProgram = "otelcol"; };
+      grafana.executable = "/opt/grafana/bin/grafana-server";
+    };
   };
   noOtelctl = evalNixos {
     pkgs = stubPkgs { withOtelctl = false; };
@@ -331,6 +477,41 @@ let
     duplicatePortsAsserted = {
       expr = failedAssertions samePorts;
       expected = [ "services.otel-stack.ports: every port must be different." ];
+    };
+    publishedPorts = {
+      expr = map (c: builtins.fromJSON c.environment.etc."otel-stack/ports.json".text) [ on movedPorts ];
+      expected = [
+        { collector_otlp_http = 4318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 3700; collector_metrics = 8888; tempo_grpc = 9095; }
+        { collector_otlp_http = 14318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 13700; collector_metrics = 8888; tempo_grpc = 9095; }
+      ];
+    };
+    nothingPublishedWhenDisabled = { expr = off.environment.etc; expected = { }; };
+    nixpkgsTempoCollides = {
+      expr = failedAssertions withNixpkgsTempo;
+      expected = [
+        "services.otel-stack.ports.tempoGrpc (9095) is also taken by nixpkgs' services.tempo (server.grpc_listen_port): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+        "services.otel-stack.ports.tempoHttp (3200) is also taken by nixpkgs' services.tempo (server.http_listen_port): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+        "services.otel-stack.ports.tempoOtlpGrpc (4317) is also taken by nixpkgs' services.tempo (distributor OTLP receiver): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    nixpkgsCollectorCollides = {
+      expr = failedAssertions withNixpkgsCollector;
+      expected = [
+        "services.otel-stack.ports.collector (4318) is also taken by nixpkgs' services.opentelemetry-collector (OTLP receiver): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    nixpkgsServicesOnOtherPorts = {
+      expr = failedAssertions besideMovedNixpkgs;
+      expected = [
+        "services.otel-stack.ports.collectorMetrics (8888) is also taken by nixpkgs' services.opentelemetry-collector (its own telemetry): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
+    };
+    programNamesFromPackages = {
+      expr = { inherit ((env otherCollector "otel-collector")) OTELCTL_COLLECTOR_BIN OTELCTL_GRAFANA_BIN; };
+      expected = {
+        OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector"}/bin/otelcol";
+        OTELCTL_GRAFANA_BIN = "/opt/grafana/bin/grafana-server";
+      };
     };
     packageFromSource = {
       expr = lib.hasSuffix "/nix/package.nix" (builtins.head noOtelctl.environment.systemPackages).calledWith;

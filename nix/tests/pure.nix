@@ -38,7 +38,7 @@ let
         portRangeEnd = 2;
         extraDashboards = [ "/a" "/b" ];
         tempoRetention = "1h";
-        devenvTrace = "otlp-http-protobuf";
+        devenvTrace = "otlp-grpc";
       };
       expected = {
         OTELCTL_MODE = "system";
@@ -46,18 +46,26 @@ let
         OTELCTL_PORT_RANGE = "1-2";
         OTELCTL_EXTRA_DASHBOARDS = "/a:/b";
         OTELCTL_TEMPO_RETENTION = "1h";
-        OTELCTL_DEVENV_TRACE = "otlp-http-protobuf";
+        OTELCTL_DEVENV_TRACE = "otlp-grpc";
       };
     };
     envPathNotCopied = { expr = (env { extraDashboards = [ ./. ]; }).OTELCTL_EXTRA_DASHBOARDS; expected = toString ./.; };
     envRejectsMode = { expr = throws (env { mode = "remote"; }); expected = true; };
-    envRejectsTrace = { expr = throws (env { devenvTrace = "zipkin"; }); expected = true; };
+    envRejectsTrace = {
+      expr = map (t: throws (env { devenvTrace = t; })) [ "zipkin" "otlp-http-protobuf" "otlp-http-json" ];
+      expected = [ true true true ];
+    };
 
     dtWrapsDevenvTasks = {
-      expr = hasInfix "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$*\" -- devenv tasks run \"$@\" --mode before" scripts.dt;
-      expected = true;
+      expr = map (n: hasInfix n scripts.dt) [
+        "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- \"\${BASH:-bash}\" -c"
+        "exec devenv tasks run \"$@\""
+        "if [ -z \"$mode_given\" ]; then set -- --mode before \"$@\"; fi"
+        "otelctl.parent=$TRACEPARENT"
+      ];
+      expected = [ true true true true ];
     };
-    dtUsage = { expr = hasInfix "usage: dt TASK" scripts.dt; expected = true; };
+    dtUsage = { expr = map (n: hasInfix n scripts.dt) [ "usage: dt TASK" "-h|--help)" ]; expected = [ true true ]; };
     otelSpan = { expr = scripts.otel-span; expected = "exec '/bin/otelctl' span \"$@\"\n"; };
     otel = { expr = scripts.otel; expected = "exec '/bin/otelctl' \"$@\"\n"; };
 
@@ -88,17 +96,27 @@ let
     cacheKeepsOtherAttrs = { expr = cachedBuild.after; expected = [ "app:deps" ]; };
     cacheDropsKey = { expr = cachedBuild ? key; expected = false; };
     cacheExecRecordsKey = {
-      expr = hasInfix "> \"$DEVENV_STATE/otel-task-cache/app_build.new\" && mv" cachedBuild.exec
+      expr = hasInfix "> \"$DEVENV_STATE/otel-task-cache/${builtins.hashString "sha256" "app:build"}.new\" && mv" cachedBuild.exec
         && hasInfix "task.cached=false" cachedBuild.exec;
       expected = true;
     };
     cacheStatusComparesKey = {
-      expr = hasInfix "[ -f \"$DEVENV_STATE/otel-task-cache/app_build\" ]" cachedBuild.status
+      expr = hasInfix "[ -f \"$DEVENV_STATE/otel-task-cache/${builtins.hashString "sha256" "app:build"}\" ]" cachedBuild.status
         && hasInfix "task.cached=true" cachedBuild.status;
       expected = true;
     };
     cacheStatusPassthrough = { expr = statusOnly.status == trace.status "app:lint" "test -e .linted"; expected = true; };
     cacheNoStatus = { expr = (cache.task "a" { exec = "b"; }) ? status; expected = false; };
+    # app:build, app/build and "app build" used to share app_build; a name never reaches the shell.
+    cacheStampsDistinct = {
+      expr = let names = [ "app:build" "app/build" "app build" "app_build" "a$HOME" "it's \"x\"" ]; in
+        builtins.length (builtins.attrNames (builtins.listToAttrs (map (n: { name = cache.stampFile n; value = n; }) names)));
+      expected = 6;
+    };
+    cacheStampsSafe = {
+      expr = builtins.all (n: builtins.match "\\$DEVENV_STATE/otel-task-cache/[0-9a-f]{64}" (cache.stampFile n) != null) [ "a$HOME" "it's" "a b" "../x" ];
+      expected = true;
+    };
     cacheRejectsKeyAndStatus = { expr = throws (cache.task "a" { exec = "b"; key = "c"; status = "d"; }); expected = true; };
 
     libHelpers = {

@@ -26,14 +26,24 @@ in
       exec = "echo built >> \"$DEVENV_ROOT/build.log\"";
       key = "echo v1";
     };
+    # Distinct names whose stamps used to coincide (app_build), and a name the shell would expand.
+    "app/build" = cache.task "app/build" {
+      exec = "echo built >> \"$DEVENV_ROOT/build2.log\"";
+      key = "echo v1";
+    };
+    "odd" = cache.task "it's a \"$odd\" task" {
+      exec = "echo odd >> \"$DEVENV_ROOT/odd.log\"";
+      key = "echo v1";
+    };
     "app:fail" = {
       exec = trace.exec "app:fail" "echo failing >&2; exit 3";
     };
   };
 
-  # What the stand-in `devenv tasks run NAME --mode before` runs for NAME, in order.
+  # What the stand-in `devenv tasks run [--mode M] NAME...` runs for NAME, in order.
   plans = {
-    "ci:all" = [ "app:lint" "app:build" ];
+    "ci:all" = [ "app:lint" "app:build" "app/build" "odd" ];
     "app:fail" = [ "app:fail" ];
+    "app:lint-only" = [ "app:lint" ];
   };
 }

@@ -41,8 +41,9 @@ port=$(cat "$work/port")
 
 # The scripts exactly as the Nix helpers render them.
 mkdir -p "$work/bin" "$work/tasks" "$work/plans" "$work/home" "$work/project/.devenv/state"
-if ! nix-instantiate --eval --strict --json "$here/trace-fixture.nix" --argstr otelctl "$otelctl" >"$work/fixture.json"; then
-  echo "not ok - trace-real: nix-instantiate could not render trace-fixture.nix"
+# (stderr kept apart: a fresh nix-bin warns about the nixbld group on every call)
+if ! nix-instantiate --eval --strict --json "$here/trace-fixture.nix" --argstr otelctl "$otelctl" >"$work/fixture.json" 2>"$work/fixture.err"; then
+  echo "not ok - trace-real: nix-instantiate could not render trace-fixture.nix: $(cat "$work/fixture.err")"
   exit 1
 fi
 python3 - "$work" <<'EOF'
@@ -57,6 +58,7 @@ for name, body in fixture["scripts"].items():
     write(os.path.join(work, "bin", name), "#!/usr/bin/env bash\n" + body, 0o755)
 write(os.path.join(work, "enterShell.sh"), fixture["enterShell"])
 for name, task in fixture["tasks"].items():
+    name = name.replace("/", "%2F")  # task files are named after the task
     write(os.path.join(work, "tasks", name + ".exec"), task["exec"])
     if task.get("status"):
         write(os.path.join(work, "tasks", name + ".status"), task["status"])
@@ -64,24 +66,32 @@ for name, tasks in fixture["plans"].items():
     write(os.path.join(work, "plans", name), "".join(t + "\n" for t in tasks))
 EOF
 
-# Stand-in for `devenv tasks run NAME... --mode before` (devenv runs exec with set -e, status
-# without, and skips exec when status exits 0). Records its environment for the checks.
+# Stand-in for `devenv tasks run [--mode M] NAME...` (devenv runs exec with set -e, status
+# without, and skips exec when status exits 0). Records its environment and arguments for the
+# checks. Like devenv's CLI (clap), it rejects an option given twice with exit status 2.
 cat >"$work/bin/devenv" <<'EOF'
 #!/usr/bin/env bash
 set -u
 env >"$FAKE_DEVENV_ENV"
+printf '%s\n' "$@" >"$FAKE_DEVENV_ENV.argv"
 if [ "${1:-} ${2:-}" != "tasks run" ]; then echo "stand-in devenv: only 'tasks run'" >&2; exit 64; fi
 shift 2
-names=()
+names=() modes=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --mode) shift 2 ;;
+    --mode|-m) modes=$((modes + 1)); shift 2 ;;
+    --mode=*|-m?*) modes=$((modes + 1)); shift ;;
     --*) shift ;;
     *) names+=("$1"); shift ;;
   esac
 done
+if [ "$modes" -gt 1 ]; then
+  echo "error: the argument '--mode <MODE>' cannot be used multiple times" >&2
+  exit 2
+fi
 for plan in "${names[@]}"; do
   while read -r task <&3; do
+    task=${task//\//%2F}
     if [ -f "$FAKE_TASKS/$task.status" ] && bash "$FAKE_TASKS/$task.status"; then continue; fi
     bash -e "$FAKE_TASKS/$task.exec" || exit $?
   done 3<"$FAKE_PLANS/$plan"
@@ -114,16 +124,31 @@ run 5 timeout 60 bash -c 'export TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c
   . "$0" || exit 9
   printf "%s\n%s\n" "$TRACEPARENT" "$OTEL_EXPORTER_OTLP_ENDPOINT" >"$1"' "$work/enterShell.sh" "$work/shell.vars"
 
-# Exports may be flushed just after exit: wait (bounded) for all 11 spans.
+# dt's options reach devenv untouched; --mode before only when none was given.
+run 6 timeout 60 dt app:fail --mode single
+run 7 timeout 60 dt --mode=single app:fail
+run 8 timeout 60 dt --help
+# An inherited OTEL_RESOURCE_ATTRIBUTES keeps its entries; a stale otelctl.parent is replaced.
+run 9 timeout 60 env OTEL_RESOURCE_ATTRIBUTES="team=a,otelctl.parent=00-11111111111111111111111111111111-2222222222222222-01" dt app:lint-only
+# Once the receiving path re-parents devenv's spans, dt leaves devenv's default destination alone.
+run 13 timeout 60 env OTELCTL_DT_DEVENV_SPANS=1 DEVENV_TRACE_DEFAULT_TO=otlp-grpc:http://127.0.0.1:9 dt app:lint-only
+# The hook as devenv runs it to capture the environment, not as a shell entry: devenv 2.x
+# (DEVENV_SKIP_TASKS=1) and devenv 1.x (DEVENV_CMDLINE naming the command).
+run 10 timeout 60 env DEVENV_SKIP_TASKS=1 DEVENV_CMDLINE="tasks run app:build" bash -c '. "$0" && printf "%s\n" "${OTEL_EXPORTER_OTLP_ENDPOINT-}" >"$1"' "$work/enterShell.sh" "$work/shell.10"
+run 11 timeout 60 env DEVENV_CMDLINE="--verbose up" bash -c '. "$0" && printf "%s\n" "${OTEL_EXPORTER_OTLP_ENDPOINT-}" >"$1"' "$work/enterShell.sh" "$work/shell.11"
+run 12 timeout 60 env DEVENV_CMDLINE="shell" bash -c '. "$0"' "$work/enterShell.sh"
+
+# Exports may be flushed just after exit: wait (bounded) for all 25 spans (ci:all 5 twice,
+# app:fail 2 three times, otel-span 1, app:lint-only 2 twice, the two real shell entries 2 each).
 for _ in $(seq 50); do
   n=$(python3 -c "import sys; sys.path.insert(0, '$here'); from otlp_spans import spans_from_records as s; print(len(s('$work/requests.jsonl')))" 2>/dev/null || echo 0)
-  [ "$n" -ge 11 ] && break
+  [ "$n" -ge 25 ] && break
   sleep 0.2
 done
 
 python3 "$here/check_trace_tree.py" "$work"
 status=$?
 if [ $status -ne 0 ]; then
-  for n in 1 2 3 4 5; do echo "# output of run $n:"; sed 's/^/#   /' "$work/out.$n"; done
+  for n in $(seq 13); do echo "# output of run $n:"; sed 's/^/#   /' "$work/out.$n"; done
 fi
 exit $status

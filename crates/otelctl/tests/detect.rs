@@ -111,3 +111,86 @@ fn auto_mode_follows_the_system_collector_and_the_spool() {
         home.path().join(".otel").to_str().unwrap()
     );
 }
+
+/// The NixOS module publishes the system stack's ports (services.otel-stack.ports) in
+/// /etc/otel-stack/ports.json; detection, `env`, `wait` and the exporter's default follow them.
+#[test]
+fn published_system_ports_move_detection_and_env() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Collector::start(vec![Answer::Ok, Answer::Ok]);
+    let file = home.path().join("ports.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"collector_otlp_http": {}, "tempo_http": 13200, "grafana_http": 13700, "tempo_otlp_grpc": 14317, "collector_metrics": 18888, "tempo_grpc": 19095}}"#,
+            server.port
+        ),
+    )
+    .unwrap();
+    let published = |args: &[&str]| {
+        let mut cmd = otelctl(home.path());
+        cmd.env_remove("OTELCTL_MODE")
+            .env("OTELCTL_SYSTEM_PORTS_FILE", &file);
+        run(cmd, args)
+    };
+
+    // Auto mode probes the published collector port, not 4318.
+    let out = published(&["detect", "--json", "--root", "/work/project"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "system", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{}", server.port)),
+        "{v}"
+    );
+    assert_eq!(v["collector"], format!("http://127.0.0.1:{}", server.port));
+    assert_eq!(v["tempo"], "http://127.0.0.1:13200");
+    assert_eq!(v["grafana"], "http://127.0.0.1:13700");
+    let req = server.next();
+    assert_eq!(req.path, "/v1/traces");
+
+    // env exports the published endpoints (and devenv's gRPC destination on the published port).
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_MODE", "system")
+        .env("OTELCTL_DEVENV_TRACE", "otlp-grpc")
+        .env("OTELCTL_SYSTEM_PORTS_FILE", &file);
+    let out = run(
+        cmd,
+        [
+            "env",
+            "--shell",
+            "json",
+            "--quiet",
+            "--root",
+            "/work/project",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        format!("http://127.0.0.1:{}", server.port)
+    );
+    assert_eq!(env["OTEL_GRAFANA_URL"], "http://127.0.0.1:13700");
+    assert_eq!(env["OTEL_TEMPO_URL"], "http://127.0.0.1:13200");
+    assert!(
+        env["DEVENV_TRACE_DEFAULT_TO"]
+            .as_str()
+            .unwrap()
+            .ends_with(":14317"),
+        "{env}"
+    );
+
+    // A broken file is an error naming it, never a silent fallback to 4318.
+    std::fs::write(&file, r#"{"collector_otlp_http": "x"}"#).unwrap();
+    let out = published(&["detect", "--json", "--root", "/work/project"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ports.json") && err.contains("$.collector_otlp_http"),
+        "{err}"
+    );
+}

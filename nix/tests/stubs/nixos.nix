@@ -56,6 +56,25 @@ in
     users.users = mkOption { type = types.attrsOf userType; default = { }; };
     users.groups = mkOption { type = types.attrsOf (types.submodule { }); default = { }; };
     environment.systemPackages = mkOption { type = types.listOf types.package; default = [ ]; };
+    environment.etc = mkOption {
+      type = types.attrsOf (types.submodule {
+        options.text = mkOption { type = types.nullOr types.lines; default = null; };
+        options.mode = mkOption { type = types.str; default = "symlink"; };
+      });
+      default = { };
+    };
+    # nixpkgs' own services whose ports the system stack may collide with
+    # (nixos/modules/services/tracing/tempo.nix, .../monitoring/opentelemetry-collector.nix).
+    services.tempo = {
+      enable = mkOption { type = types.bool; default = false; };
+      settings = mkOption { type = types.attrsOf types.anything; default = { }; };
+      configFile = mkOption { type = types.nullOr types.path; default = null; };
+    };
+    services.opentelemetry-collector = {
+      enable = mkOption { type = types.bool; default = false; };
+      settings = mkOption { type = types.attrsOf types.anything; default = { }; };
+      configFile = mkOption { type = types.nullOr types.path; default = null; };
+    };
     assertions = mkOption {
       type = types.listOf (types.submodule {
         options.assertion = mkOption { type = types.bool; };

@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use otelctl_core::detect::Mode;
-use otelctl_core::error::Source;
-use otelctl_core::settings::Settings;
-use otelctl_core::{exit, readiness, stack};
-use otelctl_core::{Error, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::error::Source;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::{Error, Result};
+use otelctl_stack::{readiness, stack};
 
 use crate::cli::WaitArgs;
 use crate::output;
@@ -28,7 +29,7 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
     let service = args.service.service();
     let limit = timeout(args.timeout, "--timeout")?;
     let target = match settings.detect().mode {
-        Mode::System => stack::system_target(service),
+        Mode::System => stack::system_target(service, &settings.system_ports),
         Mode::Local => stack::target(service, &settings.ports()),
     };
     let took = readiness::wait(service, target, limit, || Ok(()))?;

@@ -18,7 +18,8 @@ pub fn bin() -> &'static str {
 }
 
 /// `otelctl` with every variable that could change its behaviour removed, `HOME` pointed at
-/// `home`, and `OTELCTL_MODE=local` (tests that exercise detection remove it).
+/// `home`, `OTELCTL_MODE=local` (tests that exercise detection remove it) and no published
+/// system ports.
 pub fn otelctl(home: &Path) -> Command {
     let mut cmd = Command::new(bin());
     for (key, _) in std::env::vars_os() {
@@ -32,6 +33,11 @@ pub fn otelctl(home: &Path) -> Command {
         }
     }
     cmd.env("HOME", home).env("OTELCTL_MODE", "local");
+    // The machine's own /etc/otel-stack/ports.json (a NixOS system stack) must not leak in.
+    cmd.env(
+        "OTELCTL_SYSTEM_PORTS_FILE",
+        home.join("no-system-ports.json"),
+    );
     cmd
 }
 

@@ -9,7 +9,9 @@
 # `task` returns the attribute set for `tasks.<name>`: exec wrapped by trace.exec (records the
 # key after a successful run), status wrapped by trace.status (cached while the key's output
 # equals the recorded one). Without `key`, a given `status` is traced as it is. Other attributes
-# (after, before, cwd, ...) pass through. Keys live under $DEVENV_STATE/otel-task-cache/.
+# (after, before, cwd, ...) pass through. Keys live under $DEVENV_STATE/otel-task-cache/, one
+# file per task named by the sha256 of the task name: distinct names never share a stamp, and
+# no character of a name ($, quotes, spaces, slashes) reaches the shell or the file system.
 # Pure (builtins only).
 { lib ? null
 , otelctl ? "otelctl"
@@ -18,8 +20,7 @@
 }:
 
 let
-  safe = builtins.replaceStrings [ ":" "/" " " ] [ "_" "_" "_" ];
-  stampFile = name: "${stateDir}/otel-task-cache/${safe name}";
+  stampFile = name: "${stateDir}/otel-task-cache/${builtins.hashString "sha256" name}";
 in
 rec {
   inherit stampFile;
