@@ -92,15 +92,11 @@ fn count(r: &Value, action: &str) -> usize {
     actions(r).iter().filter(|(a, _)| a == action).count()
 }
 
+/// Two project dashboards (one with a Tempo table, one empty), schema-complete: the schema check
+/// (tests/dash_schema.rs) decodes this file with Grafana's published schema.
 fn sample() -> Value {
-    json!({"dashboards": [
-        {"title": "Web latency", "uid": "web-latency", "panels": [{
-            "type": "table", "title": "Slow requests",
-            "datasource": {"type": "tempo", "uid": "tempo"},
-            "targets": [{"refId": "A", "queryType": "traceql",
-                         "query": "{ resource.service.name = \"web\" && duration > 1s }"}]}]},
-        {"title": "Web errors"}
-    ]})
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboards/web.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

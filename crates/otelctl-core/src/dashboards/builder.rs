@@ -172,7 +172,10 @@ impl Panel {
                 .map(|(i, t)| target_json(t, i))
                 .collect(),
         );
-        panel["fieldConfig"] = json!({"defaults": {"unit": self.unit}, "overrides": []});
+        panel["fieldConfig"] =
+            json!({"defaults": field_defaults(self.kind, self.unit), "overrides": []});
+        // Every field the panel plugin's schema requires, with the defaults Grafana writes when
+        // it exports a panel of that type (the schema's own defaults unless said otherwise).
         panel["options"] = match self.kind {
             PanelKind::TimeSeries => json!({
                 "legend": {"displayMode": "table", "placement": "bottom", "showLegend": true,
@@ -182,13 +185,45 @@ impl Panel {
             PanelKind::BarGauge => json!({
                 "orientation": "horizontal",
                 "displayMode": "basic",
+                "valueMode": "color",
+                "namePlacement": "auto",
                 "showUnfilled": true,
+                "sizing": "auto",
+                "minVizWidth": 8,
+                "minVizHeight": 16,
+                "maxVizHeight": 300,
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": false,
+                           "calcs": []},
                 "reduceOptions": {"calcs": ["sum"], "fields": "", "values": false},
             }),
-            _ => json!({"showHeader": true, "cellHeight": "sm"}),
+            _ => json!({
+                "frameIndex": 0,
+                "showHeader": true,
+                "cellHeight": "sm",
+                "footer": {"show": false, "reducer": ["sum"], "countRows": false},
+            }),
         };
         panel
     }
+}
+
+/// A panel's `fieldConfig.defaults`: the unit, and the colour scheme and thresholds Grafana
+/// writes for a new panel of that type.
+fn field_defaults(kind: PanelKind, unit: &str) -> Value {
+    let color = match kind {
+        PanelKind::TimeSeries => "palette-classic",
+        PanelKind::Table => "thresholds",
+        _ => "continuous-GrYlRd",
+    };
+    json!({
+        "unit": unit,
+        "color": {"mode": color},
+        "mappings": [],
+        "thresholds": {"mode": "absolute", "steps": [
+            {"color": "green", "value": null},
+            {"color": "red", "value": 80},
+        ]},
+    })
 }
 
 /// The datasource every panel and target points at.
@@ -203,6 +238,9 @@ fn target_json(t: &Target, index: usize) -> Value {
         "datasource": datasource(),
         "queryType": "traceql",
         "query": t.query,
+        // Required by the Tempo query schema; the search builder's filters (none: the query
+        // is written in TraceQL).
+        "filters": [],
     });
     match t.kind {
         QueryKind::Traces | QueryKind::Spans => {
@@ -350,14 +388,32 @@ impl DashboardSpec {
             "time": {"from": self.from, "to": "now"},
             "timezone": "browser",
             "templating": {"list": variables},
-            "annotations": {"list": []},
+            "fiscalYearStartMonth": 0,
+            "liveNow": false,
+            "weekStart": "",
+            "timepicker": {},
+            "annotations": {"list": [builtin_annotation()]},
             "links": [{
                 "type": "dashboards", "title": "otelctl dashboards", "tags": ["otelctl"],
                 "asDropdown": true, "includeVars": false, "keepTime": true,
+                "icon": "external link", "tooltip": "", "targetBlank": false, "url": "",
             }],
             "panels": panels,
         })
     }
+}
+
+/// The annotation every dashboard Grafana creates carries: alerts and manual annotations.
+pub fn builtin_annotation() -> Value {
+    json!({
+        "builtIn": 1,
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": true,
+        "hide": true,
+        "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts",
+        "type": "dashboard",
+    })
 }
 
 #[cfg(test)]
