@@ -9,6 +9,10 @@
 // Each dashboard goes through dashboard.Dashboard.UnmarshalJSONStrict, after
 // cog/plugins.RegisterDefaultPlugins() so panel options, field config and data queries (Tempo's
 // included) are decoded into their own types, strictly too, and then through Validate().
+// The SDK picks a target's type from the target's own `datasource.type` (it decodes `targets`
+// before the panel's `datasource`), so a target without one stays an untyped bag; Grafana runs
+// such a target on the panel's datasource, and so does this check: it decodes it strictly as
+// the panel datasource's query type.
 //
 // Output: one line per problem, `FILE #N (uid U): JSON.PATH: message`, then a summary line
 // `dashcheck: P passed, F failed`. Exit 0 when every dashboard passed, 1 when one failed, 2 on
@@ -136,16 +140,80 @@ func dashboards(raw []byte) ([]json.RawMessage, error) {
 // check decodes one dashboard strictly and validates it; it returns "path: message" lines.
 func check(raw json.RawMessage) []string {
 	var d dashboard.Dashboard
-	if err := d.UnmarshalJSONStrict(raw); err != nil {
-		return lines(err)
+	if problems := lines(d.UnmarshalJSONStrict(raw)); len(problems) > 0 {
+		return problems
 	}
-	if err := d.Validate(); err != nil {
-		return lines(err)
+	if problems := lines(d.Validate()); len(problems) > 0 {
+		return problems
 	}
-	return nil
+	return inheritedTargets(raw)
 }
 
+// inheritedTargets decodes strictly, as the panel's datasource type, every target that names no
+// datasource of its own (rows' nested panels included).
+func inheritedTargets(raw json.RawMessage) []string {
+	type target = map[string]json.RawMessage
+	type panel struct {
+		Datasource *struct {
+			Type string `json:"type"`
+		} `json:"datasource"`
+		Targets []json.RawMessage `json:"targets"`
+		Panels  []json.RawMessage `json:"panels"`
+	}
+	var out []string
+	var walk func(path string, panels []json.RawMessage)
+	walk = func(path string, panels []json.RawMessage) {
+		for i, rawPanel := range panels {
+			var p panel
+			if json.Unmarshal(rawPanel, &p) != nil {
+				continue
+			}
+			at := fmt.Sprintf("%s[%d]", path, i)
+			walk(at+".panels", p.Panels)
+			if p.Datasource == nil || p.Datasource.Type == "" {
+				continue
+			}
+			for j, rawTarget := range p.Targets {
+				var t target
+				if json.Unmarshal(rawTarget, &t) != nil {
+					continue
+				}
+				var own struct {
+					Datasource *struct {
+						Type string `json:"type"`
+					} `json:"datasource"`
+				}
+				if json.Unmarshal(rawTarget, &own) == nil && own.Datasource != nil && own.Datasource.Type != "" {
+					continue // typed by the SDK already
+				}
+				prefix := fmt.Sprintf("%s.targets[%d]", at, j)
+				q, err := cog.StrictUnmarshalDataquery(rawTarget, p.Datasource.Type)
+				if len(lines(err)) == 0 && q != nil {
+					err = q.Validate()
+				}
+				if len(lines(err)) > 0 {
+					for _, l := range lines(cog.MakeBuildErrors(prefix, err)) {
+						out = append(out, l+" (as a "+p.Datasource.Type+" query: the target names no datasource)")
+					}
+				}
+			}
+		}
+	}
+	var d struct {
+		Panels []json.RawMessage `json:"panels"`
+	}
+	if json.Unmarshal(raw, &d) == nil {
+		walk("panels", d.Panels)
+	}
+	return out
+}
+
+// lines renders an SDK error as "path: message" lines; none for no error. The SDK returns its
+// error list as a (possibly empty) cog.BuildErrors, so an empty list is no error.
 func lines(err error) []string {
+	if err == nil {
+		return nil
+	}
 	var build cog.BuildErrors
 	if errors.As(err, &build) {
 		out := make([]string, 0, len(build))

@@ -10,6 +10,9 @@ use common::grafana::StandIn;
 use common::{otelctl, run, stderr, stdout};
 use serde_json::{json, Value};
 
+/// The built-in dashboards: the six of the seed, test results and devenv.
+const BUILTINS: usize = 8;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -133,7 +136,7 @@ fn built_dashboards_are_valid_grafana_json() {
         .into_iter()
         .filter(|n| n.ends_with(".json"))
         .collect();
-    assert_eq!(jsons.len(), 6);
+    assert_eq!(jsons.len(), BUILTINS);
     for name in jsons {
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(committed.join(&name)).unwrap()).unwrap();
@@ -150,6 +153,28 @@ fn built_dashboards_are_valid_grafana_json() {
             if p["type"] != "row" && p["type"] != "text" {
                 assert_eq!(p["datasource"], json!({"type": "tempo", "uid": "tempo"}));
                 for t in p["targets"].as_array().unwrap() {
+                    // A TraceQL query on the provisioned Tempo, or a server-side expression
+                    // over the panel's other queries, naming only ref ids the panel has.
+                    if t["datasource"]["uid"] == "__expr__" {
+                        let expr = t["expression"].as_str().unwrap();
+                        let refs: Vec<&str> = p["targets"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter_map(|o| o["refId"].as_str())
+                            .collect();
+                        for word in expr.split('$').skip(1) {
+                            let r: String = word
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric())
+                                .collect();
+                            assert!(refs.contains(&r.as_str()), "{name}: ${r} in {expr}");
+                        }
+                        if t["type"] == "reduce" {
+                            assert!(refs.contains(&expr), "{name}: reduce of {expr}");
+                        }
+                        continue;
+                    }
                     assert_eq!(t["datasource"]["uid"], "tempo");
                     assert_eq!(t["queryType"], "traceql");
                 }
@@ -250,10 +275,10 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
     let r = report(&p.dash(&["sync", "--json"]));
     assert_eq!(
         (count(&r, "added"), r["changed"].as_bool()),
-        (9, Some(true)),
+        (BUILTINS + 3, Some(true)),
         "{r}"
     );
-    assert_eq!(files_in(&p.data().join("builtin")).len(), 6);
+    assert_eq!(files_in(&p.data().join("builtin")).len(), BUILTINS);
     assert_eq!(
         files_in(&p.data().join("web")),
         vec!["web-errors.json", "web-extra.json", "web-latency.json"]
@@ -267,11 +292,14 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
     // Second run: nothing to change, and it says so.
     let o = p.dash(&["sync"]);
     let out = stdout(&o);
-    assert!(out.contains("nothing to change: 9 dashboards"), "{out}");
+    assert!(
+        out.contains(&format!("nothing to change: {} dashboards", BUILTINS + 3)),
+        "{out}"
+    );
     let r = report(&p.dash(&["sync", "--json"]));
     assert_eq!(
         (count(&r, "unchanged"), r["changed"].as_bool()),
-        (9, Some(false))
+        (BUILTINS + 3, Some(false))
     );
 
     // Change one, drop one: dry run shows it, the sync does it.
@@ -296,7 +324,7 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
             count(&r, "removed"),
             count(&r, "unchanged")
         ),
-        (1, 1, 7)
+        (1, 1, BUILTINS + 1)
     );
     assert_eq!(
         files_in(&p.data().join("web")),
@@ -320,7 +348,7 @@ fn system_mode_writes_under_home_and_project_flag_names_the_folder() {
         files_in(&dir.join("shop")),
         vec!["web-errors.json", "web-latency.json"]
     );
-    assert_eq!(files_in(&dir.join("builtin")).len(), 6);
+    assert_eq!(files_in(&dir.join("builtin")).len(), BUILTINS);
     assert!(!p.data().exists());
     for bad in ["builtin", "../x", ".hidden", ""] {
         let o = p.dash(&["sync", "--project", bad]);

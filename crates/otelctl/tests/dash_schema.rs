@@ -167,6 +167,21 @@ fn the_schema_check_fails_on_a_dashboard_missing_a_required_field() {
             "{what}: {out}"
         );
     }
+    // A target naming no datasource runs on the panel's: it is checked as that type too.
+    let mut bad = good.clone();
+    let t = bad["panels"][bar]["targets"][0].as_object_mut().unwrap();
+    t.remove("datasource");
+    t.remove("filters");
+    let file = tmp.path().join("bad.json");
+    std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
+    let (code, out) = check(&bin, &[file]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "panels[{bar}].targets[0].filters: required field is missing from input (as a tempo query"
+        )),
+        "{out}"
+    );
     // The unbroken one passes, so the failures above are the removed fields'.
     let file = tmp.path().join("good.json");
     std::fs::write(&file, &text).unwrap();
