@@ -194,12 +194,12 @@ fn bad_project_dashboards_are_reported_and_nothing_is_written() {
         (
             ".otel/dashboards/x.json",
             r#"{"uid": "no-title", "panels": []}"#,
-            vec![".otel/dashboards/x.json #1 (uid \"no-title\"): has no title"],
+            vec![".otel/dashboards/x.json #1 (uid \"no-title\"): $.title: missing; Grafana expects the dashboard's title, a non-empty string"],
         ),
         (
             ".otel/dashboards.json",
             r#"[{"title": "Long", "uid": "a-uid-that-is-much-longer-than-forty-characters"}]"#,
-            vec!["#1 (title \"Long\", uid \"a-uid-that-is-much-longer-than-forty-characters\"): uid", "47 characters long; Grafana allows at most 40"],
+            vec!["#1 (title \"Long\", uid \"a-uid-that-is-much-longer-than-forty-characters\"): $[0].uid: uid", "47 characters long; Grafana allows at most 40"],
         ),
         (
             ".otel/dashboards.json",
@@ -210,6 +210,16 @@ fn bad_project_dashboards_are_reported_and_nothing_is_written() {
             ".otel/dashboards.json",
             r#"[{"title": "Bad", "uid": "has space"}]"#,
             vec!["uid \"has space\" has characters Grafana rejects"],
+        ),
+        (
+            ".otel/dashboards/panels.json",
+            r#"{"title": "Grid", "schemaVersion": 39, "panels": [{"type": "table", "gridPos": {"x": 12, "y": 0, "w": 16, "h": 8}}]}"#,
+            vec![".otel/dashboards/panels.json #1 (title \"Grid\", uid \"grid\"): $.panels[0].gridPos: x 12 + w 16 = 28; Grafana expects x + w at most 24 (the grid is 24 columns wide)"],
+        ),
+        (
+            ".otel/dashboards/old.json",
+            r#"{"title": "Old", "panels": [{"type": "table"}]}"#,
+            vec![".otel/dashboards/old.json #1 (title \"Old\", uid \"old\"): $.schemaVersion: missing; Grafana expects the schema version the JSON was written for, a whole number"],
         ),
         (
             ".otel/dashboards.json",

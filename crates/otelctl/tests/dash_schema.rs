@@ -100,59 +100,39 @@ fn the_schema_check_fails_on_a_dashboard_missing_a_required_field() {
         .position(|p| p["type"] == "table")
         .expect("dt-tasks has a table");
     // One required field removed at each level: dashboard, dashboard link, Tempo target,
-    // panel options of a plugin (bar gauge, table).
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, String)> = vec![
+    // panel options of a plugin (bar gauge, table). (JSON pointer of the object, field, path in
+    // dashcheck's message.)
+    let cases: Vec<(String, &str, String)> = vec![
+        (String::new(), "schemaVersion", "schemaVersion".into()),
+        ("/links/0".into(), "icon", "links[0].icon".into()),
         (
-            "schemaVersion",
-            Box::new(|d| {
-                d.as_object_mut().unwrap().remove("schemaVersion");
-            }),
-            "schemaVersion: required field is missing from input".into(),
+            format!("/panels/{bar}/targets/0"),
+            "filters",
+            format!("panels[{bar}].targets[0].filters"),
         ),
         (
-            "link icon",
-            Box::new(|d| {
-                d["links"][0].as_object_mut().unwrap().remove("icon");
-            }),
-            "links[0].icon: required field is missing from input".into(),
+            format!("/panels/{bar}/options"),
+            "minVizWidth",
+            format!("panels[{bar}].options.minVizWidth"),
         ),
         (
-            "Tempo filters",
-            Box::new(move |d| {
-                d["panels"][bar]["targets"][0]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("filters");
-            }),
-            format!("panels[{bar}].targets[0].filters: required field is missing from input"),
-        ),
-        (
-            "bar gauge option",
-            Box::new(move |d| {
-                d["panels"][bar]["options"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("minVizWidth");
-            }),
-            format!("panels[{bar}].options.minVizWidth: required field is missing from input"),
-        ),
-        (
-            "table option",
-            Box::new(move |d| {
-                d["panels"][table]["options"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("frameIndex");
-            }),
-            format!("panels[{table}].options.frameIndex: required field is missing from input"),
+            format!("/panels/{table}/options"),
+            "frameIndex",
+            format!("panels[{table}].options.frameIndex"),
         ),
     ];
-    for (what, break_it, wanted) in cases {
+    for (pointer, field, path) in cases {
+        let what = format!("{pointer}/{field}");
+        let wanted = format!("{path}: required field is missing from input");
         let mut bad = good.clone();
-        break_it(&mut bad);
+        let removed = bad
+            .pointer_mut(&pointer)
+            .and_then(Value::as_object_mut)
+            .and_then(|o| o.remove(field));
+        assert!(removed.is_some(), "{what} is not in the built dashboard");
         let file = tmp.path().join("bad.json");
         std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
-        let (code, out) = check(&bin, &[file.clone()]);
+        let (code, out) = check(&bin, std::slice::from_ref(&file));
         assert_eq!(
             code,
             Some(1),
