@@ -184,6 +184,90 @@ fn built_dashboards_are_valid_grafana_json() {
 }
 
 #[test]
+fn list_json_gives_every_tempo_query_of_the_tests_and_devenv_dashboards() {
+    let p = Project::new();
+    let listed = report(&p.dash(&["list", "--json"]));
+    let uids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), BUILTINS, "{uids:?}");
+    // (uid, number of TraceQL queries, panels that must each have one)
+    let wanted = [
+        (
+            "otelctl-tests",
+            8,
+            vec![
+                "Pass rate by suite",
+                "Runs by result",
+                "Test duration p50 / p95 / p99 by test",
+                "Slowest tests (longest run in the range)",
+                "Flaky tests: share of failed runs",
+                "Recent failed tests",
+            ],
+        ),
+        (
+            "otelctl-devenv",
+            7,
+            vec![
+                "Activities by kind",
+                "Duration p50 / p95 / p99 by kind",
+                "Slowest activities (longest in the range)",
+                "Failures by kind",
+                "Failed activities",
+            ],
+        ),
+    ];
+    for (uid, n, panels) in wanted {
+        let d = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["uid"] == uid)
+            .unwrap_or_else(|| panic!("{uid} not listed: {uids:?}"));
+        let queries = d["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), n, "{uid}: {queries:#?}");
+        for panel in panels {
+            assert!(
+                queries.iter().any(|q| q["panel"] == panel),
+                "{uid}: no query for {panel:?}"
+            );
+        }
+        for q in queries {
+            let resolved = q["resolved"].as_str().unwrap();
+            assert!(!resolved.contains('$'), "{uid}: unresolved {resolved}");
+        }
+    }
+    // The pass rate's two inputs and the flaky panel's: passed, and passed-or-failed / failed.
+    let tests = &listed[BUILTINS - 2]["queries"];
+    let of = |panel: &str| -> Vec<String> {
+        tests
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["panel"] == panel)
+            .map(|q| q["resolved"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        of("Pass rate by suite"),
+        vec![
+            r#"{ name =~ "test[.].+" && .test.result = "passed" } | count_over_time() by (.test.suite)"#,
+            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.result = "failed") } | count_over_time() by (.test.suite)"#,
+        ]
+    );
+    assert_eq!(
+        of("Flaky tests: share of failed runs"),
+        vec![
+            r#"{ name =~ "test[.].+" && .test.result = "passed" } | count_over_time() by (name)"#,
+            r#"{ name =~ "test[.].+" && .test.result = "failed" } | count_over_time() by (name)"#,
+        ]
+    );
+}
+
+#[test]
 fn bad_project_dashboards_are_reported_and_nothing_is_written() {
     let cases: Vec<(&str, &str, Vec<&str>)> = vec![
         (
