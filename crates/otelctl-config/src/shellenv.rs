@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::detect::{Detection, Endpoints};
+use crate::env::EnvVars;
 use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
 use crate::settings::DevenvTrace;
@@ -41,13 +42,16 @@ pub fn exports(
 ) -> Vec<(&'static str, OsString)> {
     let mut vars = vec![
         (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT,
             endpoints.collector.clone().into(),
         ),
-        ("OTEL_GRAFANA_URL", endpoints.grafana.clone().into()),
-        ("OTEL_TEMPO_URL", endpoints.tempo.clone().into()),
-        ("OTELCTL_MODE", detection.mode.as_str().into()),
-        ("OTELCTL_DATA_DIR", data.path().as_os_str().to_owned()),
+        (EnvVars::OTEL_GRAFANA_URL, endpoints.grafana.clone().into()),
+        (EnvVars::OTEL_TEMPO_URL, endpoints.tempo.clone().into()),
+        (EnvVars::OTELCTL_MODE, detection.mode.as_str().into()),
+        (
+            EnvVars::OTELCTL_DATA_DIR,
+            data.path().as_os_str().to_owned(),
+        ),
     ];
     // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points. Its default
     // build speaks only OTLP gRPC, which our Collector does not receive: that goes to Tempo.
@@ -60,7 +64,7 @@ pub fn exports(
         DevenvTrace::OtlpHttpJson => Some(format!("otlp-http-json:{}", endpoints.collector)),
     };
     if let Some(to) = trace_to {
-        vars.push(("DEVENV_TRACE_DEFAULT_TO", to.into()));
+        vars.push((EnvVars::DEVENV_TRACE_DEFAULT_TO, to.into()));
     }
     vars
 }
