@@ -37,15 +37,20 @@ pub const MANAGED_TAG: &str = "otelctl-managed";
 pub enum Origin {
     /// Built into otelctl.
     Builtin,
-    /// Entry `index` (0-based) of a project file.
-    File { path: PathBuf, index: usize },
+    /// Entry `index` (0-based) of a project file, at JSON path `at` in it (`$`, `$[1]`,
+    /// `$.dashboards[0]`, `$.dashboard`).
+    File {
+        path: PathBuf,
+        index: usize,
+        at: String,
+    },
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Origin::Builtin => write!(f, "built-in"),
-            Origin::File { path, index } => write!(f, "{} #{}", path.display(), index + 1),
+            Origin::File { path, index, .. } => write!(f, "{} #{}", path.display(), index + 1),
         }
     }
 }

@@ -143,8 +143,9 @@ pub fn load(root: &Path, extra: &[PathBuf], reserved: &[Dashboard]) -> Result<Ve
                 other => format!("{other} ({:?})", first.title),
             };
             problems.push(format!(
-                "{}: uid {:?} is already used by {with}; give each dashboard its own uid",
+                "{}: {}: uid {:?} is already used by {with}; Grafana expects each dashboard to have its own uid",
                 describe(d),
+                field_path(d, "uid"),
                 d.uid
             ));
         } else {
@@ -153,8 +154,9 @@ pub fn load(root: &Path, extra: &[PathBuf], reserved: &[Dashboard]) -> Result<Ve
         let key = d.title.to_lowercase();
         if let Some(first) = by_title.get(&key) {
             problems.push(format!(
-                "{}: title {:?} is already used by {} (uid {:?}); Grafana refuses two dashboards with one title in a folder",
+                "{}: {}: title {:?} is already used by {} (uid {:?}); Grafana refuses two dashboards with one title in a folder",
                 describe(d),
+                field_path(d, "title"),
                 d.title,
                 first.origin,
                 first.uid
@@ -177,6 +179,14 @@ pub fn load(root: &Path, extra: &[PathBuf], reserved: &[Dashboard]) -> Result<Ve
 
 fn describe(d: &Dashboard) -> String {
     format!("{} (title {:?})", d.origin, d.title)
+}
+
+/// The JSON path of `field` of a project dashboard (`$.dashboards[1].uid`).
+fn field_path(d: &Dashboard, field: &str) -> String {
+    match &d.origin {
+        Origin::File { at, .. } => format!("{at}.{field}"),
+        Origin::Builtin => field.to_string(),
+    }
 }
 
 /// Parses one file into dashboards, or the list of its problems.
@@ -214,18 +224,24 @@ pub fn parse_file(path: &Path, text: &[u8]) -> std::result::Result<Vec<Dashboard
     let mut problems = Vec::new();
     let mut out = Vec::new();
     for (index, entry) in entries.into_iter().enumerate() {
-        let origin = Origin::File {
-            path: path.to_path_buf(),
-            index,
-        };
-        match validate(entry, &base(index)) {
-            Ok((uid, title, json)) => out.push(Dashboard {
+        let at = base(index);
+        match validate(entry, &at) {
+            Ok((uid, title, json, at)) => out.push(Dashboard {
                 uid,
                 title,
-                origin,
+                origin: Origin::File {
+                    path: path.to_path_buf(),
+                    index,
+                    at,
+                },
                 json,
             }),
             Err((label, why)) => {
+                let origin = Origin::File {
+                    path: path.to_path_buf(),
+                    index,
+                    at,
+                };
                 problems.extend(why.into_iter().map(|w| format!("{origin}{label}: {w}")))
             }
         }
@@ -237,12 +253,14 @@ pub fn parse_file(path: &Path, text: &[u8]) -> std::result::Result<Vec<Dashboard
     }
 }
 
+/// What [`validate`] returns for a good dashboard: uid, title, normalised JSON and its JSON path
+/// in the file.
+type Valid = (String, String, Value, String);
+
 /// Checks one dashboard (at JSON path `at` in its file); on success returns (uid, title,
-/// normalised JSON). On failure returns a label (` (title "x", uid "y")`) and the problems.
-fn validate(
-    entry: Value,
-    at: &str,
-) -> std::result::Result<(String, String, Value), (String, Vec<String>)> {
+/// normalised JSON, JSON path of the dashboard object). On failure returns a label
+/// (` (title "x", uid "y")`) and the problems.
+fn validate(entry: Value, at: &str) -> std::result::Result<Valid, (String, Vec<String>)> {
     let mut at = at.to_string();
     let Value::Object(mut map) = entry else {
         let found = found(Some(&entry));
@@ -304,7 +322,7 @@ fn validate(
     map.insert("uid".to_string(), Value::String(uid.clone()));
     map.insert("title".to_string(), Value::String(title.clone()));
     map.insert("id".to_string(), Value::Null);
-    Ok((uid, title, Value::Object(map)))
+    Ok((uid, title, Value::Object(map), at))
 }
 
 /// What a JSON value is, for messages: `missing`, `null`, `a string ("x")`, `a number (3)`, ...

@@ -288,7 +288,7 @@ fn bad_project_dashboards_are_reported_and_nothing_is_written() {
         (
             ".otel/dashboards.json",
             r#"[{"title": "Mine", "uid": "otelctl-overview"}]"#,
-            vec!["uid \"otelctl-overview\" is already used by the built-in dashboard \"otelctl / Overview\""],
+            vec!["$[0].uid: uid \"otelctl-overview\" is already used by the built-in dashboard \"otelctl / Overview\""],
         ),
         (
             ".otel/dashboards.json",
@@ -341,8 +341,9 @@ fn duplicate_uids_across_files_name_both_places() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(".otel/dashboards/b.json #1 (title \"Two\"): uid \"same\" is already used by")
-            && err.contains(".otel/dashboards.json #1 (\"One\")"),
+        err.contains(
+            ".otel/dashboards/b.json #1 (title \"Two\"): $.uid: uid \"same\" is already used by"
+        ) && err.contains(".otel/dashboards.json #1 (\"One\")"),
         "{err}"
     );
 }
