@@ -390,7 +390,13 @@ fn dt_duration_trends() -> DashboardSpec {
 
 fn test_results() -> DashboardSpec {
     let test = r#"name =~ "$test""#;
-    let result = |r: &str| q(&format!(r#"{test} && .test.result = "{r}""#));
+    // A result in either vocabulary: the seed's test.result, or the semantic conventions'
+    // test.case.result.status (otelctl test-span writes both).
+    let is = |r: &str| {
+        let semconv = if r == "passed" { "pass" } else { "fail" };
+        format!(r#"(.test.result = "{r}" || .test.case.result.status = "{semconv}")"#)
+    };
+    let result = |r: &str| q(&format!("{test} && {}", is(r)));
     DashboardSpec::new(
         &uid("tests"),
         "otelctl / Tests",
@@ -416,9 +422,7 @@ fn test_results() -> DashboardSpec {
                     .hidden(),
                     Target::metrics(format!(
                         "{} | count_over_time() by (.test.suite)",
-                        q(&format!(
-                            r#"{test} && (.test.result = "passed" || .test.result = "failed")"#
-                        ))
+                        q(&format!("{test} && ({} || {})", is("passed"), is("failed")))
                     ))
                     .named("T")
                     .hidden(),

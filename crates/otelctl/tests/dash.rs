@@ -254,15 +254,15 @@ fn list_json_gives_every_tempo_query_of_the_tests_and_devenv_dashboards() {
     assert_eq!(
         of("Pass rate by suite"),
         vec![
-            r#"{ name =~ "test[.].+" && .test.result = "passed" } | count_over_time() by (.test.suite)"#,
-            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.result = "failed") } | count_over_time() by (.test.suite)"#,
+            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.case.result.status = "pass") } | count_over_time() by (.test.suite)"#,
+            r#"{ name =~ "test[.].+" && ((.test.result = "passed" || .test.case.result.status = "pass") || (.test.result = "failed" || .test.case.result.status = "fail")) } | count_over_time() by (.test.suite)"#,
         ]
     );
     assert_eq!(
         of("Flaky tests: share of failed runs"),
         vec![
-            r#"{ name =~ "test[.].+" && .test.result = "passed" } | count_over_time() by (name)"#,
-            r#"{ name =~ "test[.].+" && .test.result = "failed" } | count_over_time() by (name)"#,
+            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.case.result.status = "pass") } | count_over_time() by (name)"#,
+            r#"{ name =~ "test[.].+" && (.test.result = "failed" || .test.case.result.status = "fail") } | count_over_time() by (name)"#,
         ]
     );
 }

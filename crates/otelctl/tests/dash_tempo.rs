@@ -482,6 +482,23 @@ fn seed_request(s: &mut Seeder) -> ExportTraceServiceRequest {
         span.span_id = s.id(8);
         spans.push(span);
     }
+    // A test span of another emitter, with only the semantic conventions' attributes.
+    let mut semconv = span(
+        &s.id(16),
+        s.id(8),
+        None,
+        "test.api.health",
+        6_000,
+        120,
+        vec![
+            KeyValue::string("test.case.name", "health"),
+            KeyValue::string("test.suite.name", "api"),
+            KeyValue::string("test.case.result.status", "pass"),
+        ],
+        false,
+    );
+    semconv.status = None;
+    spans.push(semconv);
     rs.push(resource("nixos-tests", vec![], spans));
     // devenv's own spans (devenv >= 2.1): one `devenv shell` with an evaluation, a fetch, two
     // builds (one failed, as devenv marks it: error status and devenv.outcome), a task and a
