@@ -2,7 +2,10 @@
 //!
 //! Only what the built-in dashboards use: rows of panels laid out left to right on Grafana's
 //! 24-column grid, TraceQL search targets (tables) and TraceQL metrics targets (time series,
-//! bar gauges), and textbox variables. The output is plain `serde_json::Value` with sorted keys,
+//! bar gauges, ranked tables), Grafana server-side expressions over them (math, reduce), and
+//! textbox variables. Every field Grafana's published schema requires is written, with the
+//! value Grafana's own export writes (checked by `e2e/dashcheck`, see `e2e/README.md`).
+//! The output is plain `serde_json::Value` with sorted keys,
 //! so the built JSON is byte-for-byte stable.
 
 use serde_json::{json, Value};
@@ -21,38 +24,66 @@ pub enum QueryKind {
     Spans,
     /// TraceQL metrics over a time range (`/api/metrics/query_range`).
     Metrics,
+    /// A Grafana server-side math expression over other targets (`$A / $B`), joined by labels.
+    Math,
+    /// A Grafana server-side reduction of one target's series to one number each
+    /// (`query` is the reduced target's ref id, `reducer` e.g. `sum`).
+    Reduce(&'static str),
 }
 
-/// One TraceQL query of a panel.
+/// One query of a panel: TraceQL, or a server-side expression over other queries.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub kind: QueryKind,
+    /// TraceQL; the expression (math); the input ref id (reduce).
     pub query: String,
-    /// Series name shown in the legend (metrics only; empty: Grafana's default).
-    pub legend: String,
+    /// The ref id expressions refer to; empty: `A`, `B`, ... by position.
+    pub ref_id: String,
+    /// Only an input of an expression: Grafana runs it but does not draw it.
+    pub hidden: bool,
 }
 
 impl Target {
-    pub fn traces(query: impl Into<String>) -> Self {
+    fn new(kind: QueryKind, query: String) -> Self {
         Target {
-            kind: QueryKind::Traces,
-            query: query.into(),
-            legend: String::new(),
+            kind,
+            query,
+            ref_id: String::new(),
+            hidden: false,
         }
+    }
+    pub fn traces(query: impl Into<String>) -> Self {
+        Target::new(QueryKind::Traces, query.into())
     }
     pub fn spans(query: impl Into<String>) -> Self {
-        Target {
-            kind: QueryKind::Spans,
-            query: query.into(),
-            legend: String::new(),
-        }
+        Target::new(QueryKind::Spans, query.into())
     }
     pub fn metrics(query: impl Into<String>) -> Self {
-        Target {
-            kind: QueryKind::Metrics,
-            query: query.into(),
-            legend: String::new(),
-        }
+        Target::new(QueryKind::Metrics, query.into())
+    }
+    /// A math expression over other targets of the panel, e.g. `$P / $T`.
+    pub fn math(expression: impl Into<String>) -> Self {
+        Target::new(QueryKind::Math, expression.into())
+    }
+    /// One number per series of the target `input` (by ref id), e.g. `sum`.
+    pub fn reduce(input: &str, reducer: &'static str) -> Self {
+        Target::new(QueryKind::Reduce(reducer), input.to_string())
+    }
+    /// Sets the ref id expressions use for this target.
+    pub fn named(mut self, ref_id: &str) -> Self {
+        self.ref_id = ref_id.to_string();
+        self
+    }
+    /// Makes this target an input only (not drawn).
+    pub fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+    fn is_expression(&self) -> bool {
+        matches!(self.kind, QueryKind::Math | QueryKind::Reduce(_))
+    }
+    fn is_metrics_like(&self) -> bool {
+        self.kind == QueryKind::Metrics || self.is_expression()
     }
 }
 
@@ -94,6 +125,8 @@ pub struct Panel {
     pub text: String,
     /// Unit of the values (Grafana unit id, e.g. `ns`, `short`).
     pub unit: &'static str,
+    /// Grafana transformations applied to the results, in order.
+    pub transformations: Vec<Value>,
 }
 
 impl Panel {
@@ -107,6 +140,7 @@ impl Panel {
             targets,
             text: String::new(),
             unit: "short",
+            transformations: Vec::new(),
         }
     }
     /// A table of search results.
@@ -117,18 +151,46 @@ impl Panel {
         );
         Panel::new(PanelKind::Table, title, vec![target])
     }
-    /// A time series of one or more metrics queries.
+    /// A time series of one or more metrics queries (and expressions over them).
     pub fn timeseries(title: &str, targets: Vec<Target>) -> Self {
-        assert!(targets.iter().all(|t| t.kind == QueryKind::Metrics));
+        assert!(targets.iter().all(Target::is_metrics_like), "{title}");
         Panel::new(PanelKind::TimeSeries, title, targets)
     }
     /// Bars of the totals of a metrics query over the dashboard's time range.
     pub fn bars(title: &str, target: Target) -> Self {
+        Panel::bars_of(title, vec![target])
+    }
+    /// Bars of one number per series of the shown (not hidden) targets, e.g. an expression
+    /// over hidden metrics queries.
+    pub fn bars_of(title: &str, targets: Vec<Target>) -> Self {
         assert!(
-            target.kind == QueryKind::Metrics,
+            targets.iter().all(Target::is_metrics_like),
             "{title}: bars show metrics"
         );
-        Panel::new(PanelKind::BarGauge, title, vec![target])
+        Panel::new(PanelKind::BarGauge, title, targets)
+    }
+    /// A table ranking the series of a metrics query by one reduction over the time range
+    /// (`max`, `mean`, ...), highest first, at most `limit` rows: e.g. the slowest tests.
+    pub fn ranking(title: &str, target: Target, reducer: &str, limit: u32) -> Self {
+        assert!(
+            target.kind == QueryKind::Metrics,
+            "{title}: rankings show metrics"
+        );
+        let column = match reducer {
+            "max" => "Max",
+            "mean" => "Mean",
+            "sum" => "Total",
+            "lastNotNull" => "Last *",
+            other => panic!("{title}: no column name known for reducer {other}"),
+        };
+        let mut p = Panel::new(PanelKind::Table, title, vec![target]);
+        p.transformations = vec![
+            json!({"id": "reduce", "options": {"mode": "seriesToRows", "reducers": [reducer],
+                                              "includeTimeField": false}}),
+            json!({"id": "sortBy", "options": {"fields": {}, "sort": [{"field": column, "desc": true}]}}),
+            json!({"id": "limit", "options": {"limitField": limit}}),
+        ];
+        p
     }
     /// A markdown note.
     pub fn text(title: &str, markdown: &str) -> Self {
@@ -172,7 +234,13 @@ impl Panel {
                 .map(|(i, t)| target_json(t, i))
                 .collect(),
         );
-        panel["fieldConfig"] = json!({"defaults": {"unit": self.unit}, "overrides": []});
+        if !self.transformations.is_empty() {
+            panel["transformations"] = Value::Array(self.transformations.clone());
+        }
+        panel["fieldConfig"] =
+            json!({"defaults": field_defaults(self.kind, self.unit), "overrides": []});
+        // Every field the panel plugin's schema requires, with the defaults Grafana writes when
+        // it exports a panel of that type (the schema's own defaults unless said otherwise).
         panel["options"] = match self.kind {
             PanelKind::TimeSeries => json!({
                 "legend": {"displayMode": "table", "placement": "bottom", "showLegend": true,
@@ -182,13 +250,45 @@ impl Panel {
             PanelKind::BarGauge => json!({
                 "orientation": "horizontal",
                 "displayMode": "basic",
+                "valueMode": "color",
+                "namePlacement": "auto",
                 "showUnfilled": true,
+                "sizing": "auto",
+                "minVizWidth": 8,
+                "minVizHeight": 16,
+                "maxVizHeight": 300,
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": false,
+                           "calcs": []},
                 "reduceOptions": {"calcs": ["sum"], "fields": "", "values": false},
             }),
-            _ => json!({"showHeader": true, "cellHeight": "sm"}),
+            _ => json!({
+                "frameIndex": 0,
+                "showHeader": true,
+                "cellHeight": "sm",
+                "footer": {"show": false, "reducer": ["sum"], "countRows": false},
+            }),
         };
         panel
     }
+}
+
+/// A panel's `fieldConfig.defaults`: the unit, and the colour scheme and thresholds Grafana
+/// writes for a new panel of that type.
+fn field_defaults(kind: PanelKind, unit: &str) -> Value {
+    let color = match kind {
+        PanelKind::TimeSeries => "palette-classic",
+        PanelKind::Table => "thresholds",
+        _ => "continuous-GrYlRd",
+    };
+    json!({
+        "unit": unit,
+        "color": {"mode": color},
+        "mappings": [],
+        "thresholds": {"mode": "absolute", "steps": [
+            {"color": "green", "value": null},
+            {"color": "red", "value": 80},
+        ]},
+    })
 }
 
 /// The datasource every panel and target points at.
@@ -196,13 +296,37 @@ pub fn datasource() -> Value {
     json!({"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID})
 }
 
+/// The datasource of Grafana's server-side expressions.
+pub fn expression_datasource() -> Value {
+    json!({"type": "__expr__", "uid": "__expr__"})
+}
+
 fn target_json(t: &Target, index: usize) -> Value {
-    let ref_id = char::from(b'A' + (index % 26) as u8).to_string();
+    let ref_id = if t.ref_id.is_empty() {
+        char::from(b'A' + (index % 26) as u8).to_string()
+    } else {
+        t.ref_id.clone()
+    };
+    match t.kind {
+        QueryKind::Math => {
+            return json!({"refId": ref_id, "datasource": expression_datasource(), "type": "math",
+                          "expression": t.query, "hide": t.hidden});
+        }
+        QueryKind::Reduce(reducer) => {
+            return json!({"refId": ref_id, "datasource": expression_datasource(), "type": "reduce",
+                          "expression": t.query, "reducer": reducer,
+                          "settings": {"mode": "dropNN"}, "hide": t.hidden});
+        }
+        _ => {}
+    }
     let mut v = json!({
         "refId": ref_id,
         "datasource": datasource(),
         "queryType": "traceql",
         "query": t.query,
+        // Required by the Tempo query schema; the search builder's filters (none: the query
+        // is written in TraceQL).
+        "filters": [],
     });
     match t.kind {
         QueryKind::Traces | QueryKind::Spans => {
@@ -214,12 +338,14 @@ fn target_json(t: &Target, index: usize) -> Value {
                 "spans"
             });
         }
+        // (Tempo's query schema has no `legendFormat`: series are named by their labels.)
         QueryKind::Metrics => {
             v["metricsQueryType"] = json!("range");
-            if !t.legend.is_empty() {
-                v["legendFormat"] = json!(t.legend);
-            }
         }
+        QueryKind::Math | QueryKind::Reduce(_) => unreachable!("returned above"),
+    }
+    if t.hidden {
+        v["hide"] = json!(true);
     }
     v
 }
@@ -350,14 +476,32 @@ impl DashboardSpec {
             "time": {"from": self.from, "to": "now"},
             "timezone": "browser",
             "templating": {"list": variables},
-            "annotations": {"list": []},
+            "fiscalYearStartMonth": 0,
+            "liveNow": false,
+            "weekStart": "",
+            "timepicker": {},
+            "annotations": {"list": [builtin_annotation()]},
             "links": [{
                 "type": "dashboards", "title": "otelctl dashboards", "tags": ["otelctl"],
                 "asDropdown": true, "includeVars": false, "keepTime": true,
+                "icon": "external link", "tooltip": "", "targetBlank": false, "url": "",
             }],
             "panels": panels,
         })
     }
+}
+
+/// The annotation every dashboard Grafana creates carries: alerts and manual annotations.
+pub fn builtin_annotation() -> Value {
+    json!({
+        "builtIn": 1,
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": true,
+        "hide": true,
+        "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts",
+        "type": "dashboard",
+    })
 }
 
 #[cfg(test)]

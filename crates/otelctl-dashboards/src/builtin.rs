@@ -1,4 +1,4 @@
-//! The six built-in dashboards, as code.
+//! The built-in dashboards, as code.
 //!
 //! Their queries follow the span conventions of the seed (see `docs/commands/dash.md`):
 //! - `dt` root spans: `resource.service.name = "dt"`, span name = the task asked for,
@@ -7,7 +7,14 @@
 //!   (`pnpm:install`, `ts:check`), `span.task.cached` (`"true"`/`"false"`), `span.exit.code` (int);
 //! - shell entry: `resource.service.name = "shell"`, root span `shell:entry`, one child per phase
 //!   (e.g. `direnv:allow`, `devenv:enterShell`), and devenv's own spans (`service.name = "devenv"`);
-//! - test spans: span name `test.<suite>.<name>`, `test.name`, `test.suite`, `test.result`.
+//! - test spans (`otelctl test-span`, the NixOS-test seed): span name `test.<suite>.<name>`
+//!   (`test.<name>` without a suite), `test.name`, `test.suite` (a span attribute from
+//!   `otelctl test-span`, a resource attribute in the seed's hand-written spans: the queries use
+//!   the unscoped `.test.suite`, which Tempo looks up on the span, then the resource),
+//!   `test.result` (`passed`/`failed`/`skipped`), plus the semantic conventions' `test.case.*`;
+//! - devenv's own spans (devenv >= 2.1): `resource.service.name = "devenv"`,
+//!   `span.devenv.activity.kind` (`evaluation`, `build`, `fetch`, `task`, `process`, ...),
+//!   `span.devenv.outcome`, error status on failure.
 
 use super::builder::{DashboardSpec, Panel, Target};
 
@@ -19,17 +26,21 @@ pub const DT_TASK: &str = r#"resource.service.name = "dt-task""#;
 pub const SHELL: &str = r#"(resource.service.name = "shell" || resource.service.name = "devenv")"#;
 /// Test spans.
 pub const TEST: &str = r#"name =~ "test[.].+""#;
+/// devenv's own spans.
+pub const DEVENV: &str = r#"resource.service.name = "devenv""#;
 /// Services that are tooling, not application code.
 pub const TOOLING: &str = r#"resource.service.name !~ "^(dt|dt-task|shell|devenv)$""#;
 
-/// The short names of the built-ins, in the order of the seed.
-pub const NAMES: [&str; 6] = [
+/// The short names of the built-ins: the six of the seed, then test results and devenv.
+pub const NAMES: [&str; 8] = [
     "overview",
     "dt-tasks",
     "shell-entry",
     "pnpm-install",
     "ts-app-traces",
     "dt-duration-trends",
+    "tests",
+    "devenv",
 ];
 
 /// The uid of a built-in: `otelctl-<name>`.
@@ -46,6 +57,8 @@ pub fn all() -> Vec<DashboardSpec> {
         pnpm_install(),
         ts_app_traces(),
         dt_duration_trends(),
+        test_results(),
+        devenv(),
     ]
 }
 
@@ -375,12 +388,207 @@ fn dt_duration_trends() -> DashboardSpec {
     )
 }
 
+fn test_results() -> DashboardSpec {
+    let test = r#"name =~ "$test""#;
+    // A result in either vocabulary: the seed's test.result, or the semantic conventions'
+    // test.case.result.status (otelctl test-span writes both).
+    let is = |r: &str| {
+        let semconv = if r == "passed" { "pass" } else { "fail" };
+        format!(r#"(.test.result = "{r}" || .test.case.result.status = "{semconv}")"#)
+    };
+    let result = |r: &str| q(&format!("{test} && {}", is(r)));
+    DashboardSpec::new(
+        &uid("tests"),
+        "otelctl / Tests",
+        "Test results over time from test spans (otelctl test-span, NixOS tests): pass rate by suite, duration percentiles by test, the slowest tests and the flaky ones.",
+    )
+    .variable(
+        "test",
+        "Test span (regex)",
+        "test[.].+",
+        "Regular expression on the span name test.<suite>.<name>, e.g. test[.]web[.].+ for the suite web",
+    )
+    .row(
+        "Results",
+        vec![
+            Panel::timeseries(
+                "Pass rate by suite",
+                vec![
+                    Target::metrics(format!(
+                        "{} | count_over_time() by (.test.suite)",
+                        result("passed")
+                    ))
+                    .named("P")
+                    .hidden(),
+                    Target::metrics(format!(
+                        "{} | count_over_time() by (.test.suite)",
+                        q(&format!("{test} && ({} || {})", is("passed"), is("failed")))
+                    ))
+                    .named("T")
+                    .hidden(),
+                    Target::math("$P / $T").named("PassRate"),
+                ],
+            )
+            .unit("percentunit")
+            .size(16, 9)
+            .describe("Passed runs / (passed + failed) runs per step, by test.suite (skipped runs left out). A step in which a suite never passed has no point: see Runs by result."),
+            Panel::bars(
+                "Runs by result",
+                Target::metrics(format!("{} | count_over_time() by (.test.result)", q(test))),
+            )
+            .size(8, 9),
+        ],
+    )
+    .row(
+        "Duration",
+        vec![
+            Panel::timeseries(
+                "Test duration p50 / p95 / p99 by test",
+                vec![Target::metrics(format!(
+                    "{} | quantile_over_time(duration, .5, .95, .99) by (name)",
+                    q(test)
+                ))],
+            )
+            .unit("s")
+            .size(16, 9),
+            Panel::ranking(
+                "Slowest tests (longest run in the range)",
+                Target::metrics(format!("{} | max_over_time(duration) by (name)", q(test))),
+                "max",
+                10,
+            )
+            .unit("s")
+            .size(8, 9),
+        ],
+    )
+    .row(
+        "Flaky and failed",
+        vec![
+            Panel::bars_of(
+                "Flaky tests: share of failed runs",
+                vec![
+                    Target::metrics(format!(
+                        "{} | count_over_time() by (name)",
+                        result("passed")
+                    ))
+                    .named("P")
+                    .hidden(),
+                    Target::metrics(format!(
+                        "{} | count_over_time() by (name)",
+                        result("failed")
+                    ))
+                    .named("F")
+                    .hidden(),
+                    Target::reduce("P", "sum").named("Passed").hidden(),
+                    Target::reduce("F", "sum").named("Failed").hidden(),
+                    Target::math("$Failed / ($Passed + $Failed)").named("Flaky"),
+                ],
+            )
+            .unit("percentunit")
+            .describe("Tests that both passed and failed in the time range (an expression over the two counts keeps only the tests present in both), with the share of their runs that failed."),
+            Panel::table(
+                "Recent failed tests",
+                Target::spans(format!(
+                    "{} | select(.test.suite, .test.name, .test.result)",
+                    result("failed")
+                )),
+            ),
+        ],
+    )
+}
+
+fn devenv() -> DashboardSpec {
+    let act = format!(r#"{DEVENV} && span.devenv.activity.kind =~ "$kind""#);
+    DashboardSpec::new(
+        &uid("devenv"),
+        "otelctl / devenv",
+        "devenv's own spans (devenv >= 2.1, service devenv) by activity kind: evaluation, build, fetch, task, process. Counts, duration percentiles and failures.",
+    )
+    .variable(
+        "kind",
+        "Activity kind (regex)",
+        ".+",
+        "Regular expression on devenv.activity.kind: evaluation, build, fetch, task, process, ...",
+    )
+    .row(
+        "Activities",
+        vec![
+            Panel::timeseries(
+                "Activities by kind",
+                vec![Target::metrics(format!(
+                    "{} | count_over_time() by (span.devenv.activity.kind)",
+                    q(&act)
+                ))],
+            )
+            .size(16, 8),
+            Panel::bars(
+                "Activities by kind (total)",
+                Target::metrics(format!(
+                    "{} | count_over_time() by (span.devenv.activity.kind)",
+                    q(&act)
+                )),
+            )
+            .size(8, 8),
+        ],
+    )
+    .row(
+        "Duration",
+        vec![
+            Panel::timeseries(
+                "Duration p50 / p95 / p99 by kind",
+                vec![Target::metrics(format!(
+                    "{} | quantile_over_time(duration, .5, .95, .99) by (span.devenv.activity.kind)",
+                    q(&act)
+                ))],
+            )
+            .unit("s")
+            .size(16, 9),
+            Panel::ranking(
+                "Slowest activities (longest in the range)",
+                Target::metrics(format!(
+                    "{} | max_over_time(duration) by (span.devenv.activity.kind, name)",
+                    q(&act)
+                )),
+                "max",
+                10,
+            )
+            .unit("s")
+            .size(8, 9),
+        ],
+    )
+    .row(
+        "Failures",
+        vec![
+            Panel::timeseries(
+                "Failures by kind",
+                vec![Target::metrics(format!(
+                    "{} | count_over_time() by (span.devenv.activity.kind)",
+                    q(&format!("{act} && status = error"))
+                ))],
+            )
+            .describe("Activities devenv ended with an error status (devenv.outcome failed)."),
+            Panel::table(
+                "Failed activities",
+                Target::spans(format!(
+                    "{} | select(span.devenv.activity.kind, span.devenv.outcome, span.devenv.derivation_path, span.devenv.url)",
+                    q(&format!("{act} && status = error"))
+                )),
+            ),
+            Panel::table(
+                "Recent devenv runs",
+                Target::traces(format!("{} | select(span.devenv.activity.kind)", q(DEVENV))),
+            )
+            .size(24, 8),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn six_dashboards_with_short_unique_uids() {
+    fn eight_dashboards_with_short_unique_uids() {
         let all = all();
         assert_eq!(all.len(), NAMES.len());
         for (d, name) in all.iter().zip(NAMES) {

@@ -1,8 +1,8 @@
-//! Dashboards: the six built-ins (as code), a project's own (`.otel/dashboards.json`,
+//! Dashboards: the built-ins (as code: the six of the seed, test results, devenv), a project's own (`.otel/dashboards.json`,
 //! `.otel/dashboards/*.json`), and syncing both to Grafana (provisioning files or HTTP API).
 //!
 //! - [`builder`]: a typed builder for Grafana dashboard JSON with Tempo TraceQL panels;
-//! - [`builtin`]: the six built-in dashboards, written with the builder;
+//! - [`builtin`]: the built-in dashboards, written with the builder;
 //! - [`project`]: loading and validating a project's dashboards;
 //! - [`files`]: the atomic, idempotent, locked sync into provisioning directories;
 //! - [`grafana`]: the sync through Grafana's HTTP API.
@@ -37,15 +37,20 @@ pub const MANAGED_TAG: &str = "otelctl-managed";
 pub enum Origin {
     /// Built into otelctl.
     Builtin,
-    /// Entry `index` (0-based) of a project file.
-    File { path: PathBuf, index: usize },
+    /// Entry `index` (0-based) of a project file, at JSON path `at` in it (`$`, `$[1]`,
+    /// `$.dashboards[0]`, `$.dashboard`).
+    File {
+        path: PathBuf,
+        index: usize,
+        at: String,
+    },
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Origin::Builtin => write!(f, "built-in"),
-            Origin::File { path, index } => write!(f, "{} #{}", path.display(), index + 1),
+            Origin::File { path, index, .. } => write!(f, "{} #{}", path.display(), index + 1),
         }
     }
 }
@@ -117,7 +122,7 @@ impl Dashboard {
         }
     }
 
-    /// The six built-ins.
+    /// Every built-in (see [`builtin::NAMES`]).
     pub fn builtins() -> Vec<Dashboard> {
         builtin::all().iter().map(Dashboard::from_spec).collect()
     }
@@ -242,25 +247,12 @@ pub fn render_markdown(dashboards: &[Dashboard], heading: &str, intro: &str) -> 
                 let _ = writeln!(md, "| **{}** | row | {pos} | |", cell(title));
                 continue;
             }
+            let table = p["targets"][0]["tableType"].as_str().unwrap_or("");
             let queries: Vec<String> = p["targets"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|t| t["query"].as_str())
-                .map(|q| {
-                    let api = if is_metrics_query(q) {
-                        "metrics"
-                    } else {
-                        "search"
-                    };
-                    let table = p["targets"][0]["tableType"].as_str().unwrap_or("");
-                    let what = if table.is_empty() {
-                        api.to_string()
-                    } else {
-                        format!("{api}, {table}")
-                    };
-                    format!("{what}: `{}`", cell(q))
-                })
+                .filter_map(|t| target_markdown(t, table))
                 .collect();
             let _ = writeln!(
                 md,
@@ -271,6 +263,36 @@ pub fn render_markdown(dashboards: &[Dashboard], heading: &str, intro: &str) -> 
         }
     }
     md
+}
+
+/// One target as a README line: `metrics: `q``, `search, spans: `q``, `math A: `$P / $T``.
+fn target_markdown(t: &Value, table: &str) -> Option<String> {
+    let hidden = if t["hide"] == Value::Bool(true) {
+        " (input)"
+    } else {
+        ""
+    };
+    let ref_id = t["refId"].as_str().unwrap_or("");
+    if let Some(q) = t["query"].as_str() {
+        let api = if is_metrics_query(q) {
+            "metrics"
+        } else {
+            "search"
+        };
+        let what = if table.is_empty() || api == "metrics" {
+            api.to_string()
+        } else {
+            format!("{api}, {table}")
+        };
+        return Some(format!("{what} {ref_id}{hidden}: `{}`", cell(q)));
+    }
+    let expression = t["expression"].as_str()?;
+    let kind = t["type"].as_str().unwrap_or("expression");
+    let shown = match t["reducer"].as_str() {
+        Some(reducer) => format!("{reducer}(${expression})"),
+        None => expression.to_string(),
+    };
+    Some(format!("{kind} {ref_id}{hidden}: `{}`", cell(&shown)))
 }
 
 fn cell(text: &str) -> String {

@@ -10,6 +10,9 @@ use common::grafana::StandIn;
 use common::{otelctl, run, stderr, stdout};
 use serde_json::{json, Value};
 
+/// The built-in dashboards: the six of the seed, test results and devenv.
+const BUILTINS: usize = 8;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -92,15 +95,11 @@ fn count(r: &Value, action: &str) -> usize {
     actions(r).iter().filter(|(a, _)| a == action).count()
 }
 
+/// Two project dashboards (one with a Tempo table, one empty), schema-complete: the schema check
+/// (tests/dash_schema.rs) decodes this file with Grafana's published schema.
 fn sample() -> Value {
-    json!({"dashboards": [
-        {"title": "Web latency", "uid": "web-latency", "panels": [{
-            "type": "table", "title": "Slow requests",
-            "datasource": {"type": "tempo", "uid": "tempo"},
-            "targets": [{"refId": "A", "queryType": "traceql",
-                         "query": "{ resource.service.name = \"web\" && duration > 1s }"}]}]},
-        {"title": "Web errors"}
-    ]})
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboards/web.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -137,7 +136,7 @@ fn built_dashboards_are_valid_grafana_json() {
         .into_iter()
         .filter(|n| n.ends_with(".json"))
         .collect();
-    assert_eq!(jsons.len(), 6);
+    assert_eq!(jsons.len(), BUILTINS);
     for name in jsons {
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(committed.join(&name)).unwrap()).unwrap();
@@ -154,12 +153,118 @@ fn built_dashboards_are_valid_grafana_json() {
             if p["type"] != "row" && p["type"] != "text" {
                 assert_eq!(p["datasource"], json!({"type": "tempo", "uid": "tempo"}));
                 for t in p["targets"].as_array().unwrap() {
+                    // A TraceQL query on the provisioned Tempo, or a server-side expression
+                    // over the panel's other queries, naming only ref ids the panel has.
+                    if t["datasource"]["uid"] == "__expr__" {
+                        let expr = t["expression"].as_str().unwrap();
+                        let refs: Vec<&str> = p["targets"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter_map(|o| o["refId"].as_str())
+                            .collect();
+                        for word in expr.split('$').skip(1) {
+                            let r: String = word
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric())
+                                .collect();
+                            assert!(refs.contains(&r.as_str()), "{name}: ${r} in {expr}");
+                        }
+                        if t["type"] == "reduce" {
+                            assert!(refs.contains(&expr), "{name}: reduce of {expr}");
+                        }
+                        continue;
+                    }
                     assert_eq!(t["datasource"]["uid"], "tempo");
                     assert_eq!(t["queryType"], "traceql");
                 }
             }
         }
     }
+}
+
+#[test]
+fn list_json_gives_every_tempo_query_of_the_tests_and_devenv_dashboards() {
+    let p = Project::new();
+    let listed = report(&p.dash(&["list", "--json"]));
+    let uids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), BUILTINS, "{uids:?}");
+    // (uid, number of TraceQL queries, panels that must each have one)
+    let wanted = [
+        (
+            "otelctl-tests",
+            8,
+            vec![
+                "Pass rate by suite",
+                "Runs by result",
+                "Test duration p50 / p95 / p99 by test",
+                "Slowest tests (longest run in the range)",
+                "Flaky tests: share of failed runs",
+                "Recent failed tests",
+            ],
+        ),
+        (
+            "otelctl-devenv",
+            7,
+            vec![
+                "Activities by kind",
+                "Duration p50 / p95 / p99 by kind",
+                "Slowest activities (longest in the range)",
+                "Failures by kind",
+                "Failed activities",
+            ],
+        ),
+    ];
+    for (uid, n, panels) in wanted {
+        let d = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["uid"] == uid)
+            .unwrap_or_else(|| panic!("{uid} not listed: {uids:?}"));
+        let queries = d["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), n, "{uid}: {queries:#?}");
+        for panel in panels {
+            assert!(
+                queries.iter().any(|q| q["panel"] == panel),
+                "{uid}: no query for {panel:?}"
+            );
+        }
+        for q in queries {
+            let resolved = q["resolved"].as_str().unwrap();
+            assert!(!resolved.contains('$'), "{uid}: unresolved {resolved}");
+        }
+    }
+    // The pass rate's two inputs and the flaky panel's: passed, and passed-or-failed / failed.
+    let tests = &listed[BUILTINS - 2]["queries"];
+    let of = |panel: &str| -> Vec<String> {
+        tests
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["panel"] == panel)
+            .map(|q| q["resolved"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        of("Pass rate by suite"),
+        vec![
+            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.case.result.status = "pass") } | count_over_time() by (.test.suite)"#,
+            r#"{ name =~ "test[.].+" && ((.test.result = "passed" || .test.case.result.status = "pass") || (.test.result = "failed" || .test.case.result.status = "fail")) } | count_over_time() by (.test.suite)"#,
+        ]
+    );
+    assert_eq!(
+        of("Flaky tests: share of failed runs"),
+        vec![
+            r#"{ name =~ "test[.].+" && (.test.result = "passed" || .test.case.result.status = "pass") } | count_over_time() by (name)"#,
+            r#"{ name =~ "test[.].+" && (.test.result = "failed" || .test.case.result.status = "fail") } | count_over_time() by (name)"#,
+        ]
+    );
 }
 
 #[test]
@@ -173,22 +278,32 @@ fn bad_project_dashboards_are_reported_and_nothing_is_written() {
         (
             ".otel/dashboards/x.json",
             r#"{"uid": "no-title", "panels": []}"#,
-            vec![".otel/dashboards/x.json #1 (uid \"no-title\"): has no title"],
+            vec![".otel/dashboards/x.json #1 (uid \"no-title\"): $.title: missing; Grafana expects the dashboard's title, a non-empty string"],
         ),
         (
             ".otel/dashboards.json",
             r#"[{"title": "Long", "uid": "a-uid-that-is-much-longer-than-forty-characters"}]"#,
-            vec!["#1 (title \"Long\", uid \"a-uid-that-is-much-longer-than-forty-characters\"): uid", "47 characters long; Grafana allows at most 40"],
+            vec!["#1 (title \"Long\", uid \"a-uid-that-is-much-longer-than-forty-characters\"): $[0].uid: uid", "47 characters long; Grafana allows at most 40"],
         ),
         (
             ".otel/dashboards.json",
             r#"[{"title": "Mine", "uid": "otelctl-overview"}]"#,
-            vec!["uid \"otelctl-overview\" is already used by the built-in dashboard \"otelctl / Overview\""],
+            vec!["$[0].uid: uid \"otelctl-overview\" is already used by the built-in dashboard \"otelctl / Overview\""],
         ),
         (
             ".otel/dashboards.json",
             r#"[{"title": "Bad", "uid": "has space"}]"#,
             vec!["uid \"has space\" has characters Grafana rejects"],
+        ),
+        (
+            ".otel/dashboards/panels.json",
+            r#"{"title": "Grid", "schemaVersion": 39, "panels": [{"type": "table", "gridPos": {"x": 12, "y": 0, "w": 16, "h": 8}}]}"#,
+            vec![".otel/dashboards/panels.json #1 (title \"Grid\", uid \"grid\"): $.panels[0].gridPos: x 12 + w 16 = 28; Grafana expects x + w at most 24 (the grid is 24 columns wide)"],
+        ),
+        (
+            ".otel/dashboards/old.json",
+            r#"{"title": "Old", "panels": [{"type": "table"}]}"#,
+            vec![".otel/dashboards/old.json #1 (title \"Old\", uid \"old\"): $.schemaVersion: missing; Grafana expects the schema version the JSON was written for, a whole number"],
         ),
         (
             ".otel/dashboards.json",
@@ -226,8 +341,9 @@ fn duplicate_uids_across_files_name_both_places() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(".otel/dashboards/b.json #1 (title \"Two\"): uid \"same\" is already used by")
-            && err.contains(".otel/dashboards.json #1 (\"One\")"),
+        err.contains(
+            ".otel/dashboards/b.json #1 (title \"Two\"): $.uid: uid \"same\" is already used by"
+        ) && err.contains(".otel/dashboards.json #1 (\"One\")"),
         "{err}"
     );
 }
@@ -254,10 +370,10 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
     let r = report(&p.dash(&["sync", "--json"]));
     assert_eq!(
         (count(&r, "added"), r["changed"].as_bool()),
-        (9, Some(true)),
+        (BUILTINS + 3, Some(true)),
         "{r}"
     );
-    assert_eq!(files_in(&p.data().join("builtin")).len(), 6);
+    assert_eq!(files_in(&p.data().join("builtin")).len(), BUILTINS);
     assert_eq!(
         files_in(&p.data().join("web")),
         vec!["web-errors.json", "web-extra.json", "web-latency.json"]
@@ -271,11 +387,14 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
     // Second run: nothing to change, and it says so.
     let o = p.dash(&["sync"]);
     let out = stdout(&o);
-    assert!(out.contains("nothing to change: 9 dashboards"), "{out}");
+    assert!(
+        out.contains(&format!("nothing to change: {} dashboards", BUILTINS + 3)),
+        "{out}"
+    );
     let r = report(&p.dash(&["sync", "--json"]));
     assert_eq!(
         (count(&r, "unchanged"), r["changed"].as_bool()),
-        (9, Some(false))
+        (BUILTINS + 3, Some(false))
     );
 
     // Change one, drop one: dry run shows it, the sync does it.
@@ -300,7 +419,7 @@ fn file_sync_writes_then_changes_nothing_then_updates_and_prunes() {
             count(&r, "removed"),
             count(&r, "unchanged")
         ),
-        (1, 1, 7)
+        (1, 1, BUILTINS + 1)
     );
     assert_eq!(
         files_in(&p.data().join("web")),
@@ -324,7 +443,7 @@ fn system_mode_writes_under_home_and_project_flag_names_the_folder() {
         files_in(&dir.join("shop")),
         vec!["web-errors.json", "web-latency.json"]
     );
-    assert_eq!(files_in(&dir.join("builtin")).len(), 6);
+    assert_eq!(files_in(&dir.join("builtin")).len(), BUILTINS);
     assert!(!p.data().exists());
     for bad in ["builtin", "../x", ".hidden", ""] {
         let o = p.dash(&["sync", "--project", bad]);

@@ -1,9 +1,10 @@
-//! Every query of every dashboard (the six built-ins and the sample project's) on a REAL Tempo.
+//! Every query of every dashboard (the built-ins and the sample project's) on a REAL Tempo.
 //!
 //! Starts each Tempo the user provides (`$OTELCTL_TEMPO_BIN`, e.g. nixpkgs' tempo, or
 //! `$OTELCTL_TEMPO_V2_BIN`/`$OTELCTL_TEMPO_V3_BIN` for both majors), seeds spans
 //! over OTLP/HTTP (a `dt` run with `dt-task` children, a pnpm install with per-package steps,
-//! a shell entry with phases, app spans and test spans), then sends every query exactly as
+//! a shell entry with phases, app spans, test spans as the seed wrote them and as `otelctl
+//! test-span` builds them, devenv's own spans of every activity kind), then sends every query exactly as
 //! `otelctl dash list --json` reads it from the dashboard JSON (variables at their defaults) to
 //! Tempo's HTTP API (`/api/search`, `/api/metrics/query_range`) and asserts that each one is
 //! accepted and finds the seeded spans. Skips, saying why, when no Tempo binary is there.
@@ -20,6 +21,7 @@ use otelctl_otlp::{
     ExportTraceServiceRequest, InstrumentationScope, KeyValue, ResourceSpans, ScopeSpans, Span,
     Status,
 };
+use otelctl_span::testspan::{TestResult, TestSpan};
 use serde_json::Value;
 
 /// The Tempo binaries to test: (label, path), from what the user provides (see
@@ -427,6 +429,94 @@ fn seed_request(s: &mut Seeder) -> ExportTraceServiceRequest {
             ),
         ],
     ));
+    // Test spans exactly as `otelctl test-span` builds them (suite as a span attribute): in
+    // suite `web`, `nginx_startup` passed, `login` failed and then passed (flaky), one skipped.
+    let now = now_ns();
+    let mut spans = Vec::new();
+    for (i, (name, result, ms)) in [
+        ("nginx_startup", TestResult::Passed, 400),
+        ("login", TestResult::Failed, 700),
+        ("login", TestResult::Passed, 650),
+        ("upload", TestResult::Skipped, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut span = TestSpan {
+            name,
+            suite: Some("web"),
+            result,
+            duration_ms: ms,
+            end_unix_nano: now - (8_000 - i as u64 * 500) * 1_000_000,
+        }
+        .build(vec![]);
+        span.trace_id = s.id(16);
+        span.span_id = s.id(8);
+        spans.push(span);
+    }
+    // A test span of another emitter, with only the semantic conventions' attributes.
+    let mut semconv = span(
+        &s.id(16),
+        s.id(8),
+        None,
+        "test.api.health",
+        6_000,
+        120,
+        vec![
+            KeyValue::string("test.case.name", "health"),
+            KeyValue::string("test.suite.name", "api"),
+            KeyValue::string("test.case.result.status", "pass"),
+        ],
+        false,
+    );
+    semconv.status = None;
+    spans.push(semconv);
+    rs.push(resource("nixos-tests", vec![], spans));
+    // devenv's own spans (devenv >= 2.1): one `devenv shell` with an evaluation, a fetch, two
+    // builds (one failed, as devenv marks it: error status and devenv.outcome), a task and a
+    // process.
+    let trace = s.id(16);
+    let root = s.id(8);
+    let activity = |kind: &str, outcome: &str| {
+        vec![
+            KeyValue::string("devenv.activity.kind", kind),
+            KeyValue::string("devenv.outcome", outcome),
+        ]
+    };
+    let mut devenv = vec![span(
+        &trace,
+        root.clone(),
+        None,
+        "devenv shell",
+        7_000,
+        2_500,
+        activity("command", "ok"),
+        false,
+    )];
+    for (i, (name, kind, ms, failed)) in [
+        ("evaluating devenv.nix", "evaluation", 900, false),
+        ("fetching github:cachix/devenv", "fetch", 300, false),
+        ("building hello", "build", 600, false),
+        ("building broken", "build", 200, true),
+        ("devenv:enterShell", "task", 150, false),
+        ("postgres", "process", 400, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = s.id(8);
+        devenv.push(span(
+            &trace,
+            id,
+            Some(&root),
+            name,
+            6_990 - i as u64 * 100,
+            ms,
+            activity(kind, if failed { "failed" } else { "ok" }),
+            failed,
+        ));
+    }
+    rs.push(resource("devenv", vec![], devenv));
     ExportTraceServiceRequest { resource_spans: rs }
 }
 
@@ -547,6 +637,9 @@ fn every_dashboard_query_runs_on_real_tempo_and_finds_the_seeded_spans() {
     let queries = all_queries();
     assert!(queries.len() > 30, "{}", queries.len());
     assert!(queries.iter().any(|q| q.0 == "example-tests"));
+    for uid in ["otelctl-tests", "otelctl-devenv"] {
+        assert!(queries.iter().any(|q| q.0 == uid), "{uid} is not listed");
+    }
     for (label, bin) in bins {
         let tempo = start(&label, &bin);
         seed(&tempo);
