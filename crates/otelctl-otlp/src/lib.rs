@@ -414,7 +414,7 @@ pub fn parse_trace_id(text: &str) -> Option<[u8; 16]> {
 /// Hex (either case) to bytes; `None` when not hex or of odd length.
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     let t = text.as_bytes();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
