@@ -19,6 +19,7 @@ pub mod paths;
 pub mod ports;
 pub mod programs;
 pub mod readiness;
+pub mod relay;
 pub mod render;
 pub mod root;
 pub mod runner;

@@ -41,16 +41,21 @@ pub struct Settings {
     pub extra_dashboards: Vec<PathBuf>,
     /// `$OTELCTL_DEVENV_TRACE`: where `otelctl env` points devenv's own tracing.
     pub devenv_trace: DevenvTrace,
+    /// `$OTELCTL_RELAY_ENDPOINT`: set by `dt`'s relay for the command it runs; `otelctl env`
+    /// then exports it as `OTEL_EXPORTER_OTLP_ENDPOINT`, so spans keep going through the relay.
+    pub relay_endpoint: Option<String>,
 }
 
-/// devenv's native tracing (devenv >= 2.1), as `otelctl env` configures it.
+/// devenv's native tracing (devenv >= 2.1), as `otelctl env` and `dt`'s relay configure it.
+///
+/// Only what a default devenv build can export: its release builds (and nixpkgs') have only the
+/// `otlp-grpc` cargo feature, and asking them for `otlp-http-*` makes every devenv command exit 1
+/// (cachix/devenv `devenv/src/tracing/otel.rs`, `create_exporter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DevenvTrace {
     #[default]
     Off,
     OtlpGrpc,
-    OtlpHttpProtobuf,
-    OtlpHttpJson,
 }
 
 impl DevenvTrace {
@@ -58,13 +63,17 @@ impl DevenvTrace {
         match text.trim() {
             "" | "off" => Ok(DevenvTrace::Off),
             "otlp-grpc" => Ok(DevenvTrace::OtlpGrpc),
-            "otlp-http-protobuf" => Ok(DevenvTrace::OtlpHttpProtobuf),
-            "otlp-http-json" => Ok(DevenvTrace::OtlpHttpJson),
-            _ => Err(Error::InvalidValue {
+            other => Err(Error::InvalidValue {
                 what: "devenv trace format",
                 value: text.to_string(),
                 origin: source,
-                expected: "otlp-grpc, otlp-http-protobuf, otlp-http-json or off".to_string(),
+                expected: if other.starts_with("otlp-http") {
+                    "otlp-grpc or off (a default devenv build exports only OTLP/gRPC and exits 1 \
+                     when asked for otlp-http-*)"
+                        .to_string()
+                } else {
+                    "otlp-grpc or off".to_string()
+                },
             }),
         }
     }
@@ -109,6 +118,18 @@ impl Settings {
             Some(t) => DevenvTrace::parse(&t, Source::Env("OTELCTL_DEVENV_TRACE"))?,
             None => DevenvTrace::Off,
         };
+        let relay_endpoint = match env_text(crate::relay::RELAY_ENDPOINT_VAR)? {
+            Some(url) if !url.starts_with("http://") => {
+                return Err(Error::InvalidValue {
+                    what: "relay endpoint",
+                    value: url,
+                    origin: Source::Env(crate::relay::RELAY_ENDPOINT_VAR),
+                    expected: "http://127.0.0.1:PORT (set by dt's `otelctl relay`; unset it otherwise)"
+                        .to_string(),
+                })
+            }
+            other => other,
+        };
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
         let non_empty_path = |k: &str| {
             std::env::var_os(k)
@@ -126,6 +147,7 @@ impl Settings {
             dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
             port_overrides,
             devenv_trace,
+            relay_endpoint,
             extra_dashboards: std::env::var_os("OTELCTL_EXTRA_DASHBOARDS")
                 .map(|v| {
                     std::env::split_paths(&v)
