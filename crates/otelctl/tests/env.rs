@@ -210,7 +210,9 @@ fn data_dir_override_and_devenv_tracing() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = stderr(&out);
         assert!(
-            err.contains("OTELCTL_DEVENV_TRACE") && err.contains(bad) && err.contains("otlp-grpc or off"),
+            err.contains("OTELCTL_DEVENV_TRACE")
+                && err.contains(bad)
+                && err.contains("otlp-grpc or off"),
             "{err}"
         );
     }

@@ -8,14 +8,14 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use otelctl_core::detect::Mode;
-use otelctl_core::programs;
-use otelctl_core::readiness;
-use otelctl_core::render::Service;
-use otelctl_core::settings::Settings;
-use otelctl_core::stack;
-use otelctl_core::supervise::{self, Sink, Supervised};
-use otelctl_core::{exit, Error, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::settings::Settings;
+use otelctl_config::{exit, Error, Result};
+use otelctl_stack::programs;
+use otelctl_stack::readiness;
+use otelctl_stack::render::Service;
+use otelctl_stack::stack;
+use otelctl_stack::supervise::{self, Sink, Supervised};
 
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::up_embedded;

@@ -1,0 +1,170 @@
+//! What a shell exports on entry, quoted safely for `sh`, `fish` or printed as JSON.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use crate::detect::{Detection, Endpoints};
+use crate::error::{Error, Result, Source};
+use crate::paths::DataDir;
+use crate::settings::DevenvTrace;
+
+/// The output syntax of `otelctl env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Sh,
+    Fish,
+    Json,
+}
+
+impl Shell {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "sh" | "bash" | "zsh" => Ok(Shell::Sh),
+            "fish" => Ok(Shell::Fish),
+            "json" => Ok(Shell::Json),
+            _ => Err(Error::InvalidValue {
+                what: "shell",
+                value: text.to_string(),
+                origin: Source::Flag("--shell"),
+                expected: "sh (also bash, zsh), fish or json".to_string(),
+            }),
+        }
+    }
+}
+
+/// The variables `otelctl env` exports, in output order.
+///
+/// `relay` is `$OTELCTL_RELAY_ENDPOINT`: inside a `dt` run (devenv 2.x re-runs `enterShell`,
+/// hence `otelctl env`, before its tasks) spans must keep going to `dt`'s relay, which adopts
+/// them into the `dt` trace, instead of the stack's endpoint.
+pub fn exports(
+    detection: &Detection,
+    endpoints: &Endpoints,
+    data: &DataDir,
+    devenv_trace: DevenvTrace,
+    relay: Option<&str>,
+) -> Vec<(&'static str, OsString)> {
+    let otlp = relay.unwrap_or(&endpoints.collector);
+    let mut vars = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.into()),
+        ("OTEL_GRAFANA_URL", endpoints.grafana.clone().into()),
+        ("OTEL_TEMPO_URL", endpoints.tempo.clone().into()),
+        ("OTELCTL_MODE", detection.mode.as_str().into()),
+        ("OTELCTL_DATA_DIR", data.path().as_os_str().to_owned()),
+    ];
+    // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points; its default
+    // build speaks only OTLP/gRPC, which our Collector does not receive: that goes to Tempo.
+    let grpc = relay.unwrap_or(&endpoints.tempo_otlp_grpc);
+    if devenv_trace == DevenvTrace::OtlpGrpc {
+        vars.push((
+            "DEVENV_TRACE_DEFAULT_TO",
+            format!("otlp-grpc:{grpc}").into(),
+        ));
+    }
+    if let Some(relay) = relay {
+        vars.push((crate::settings::RELAY_ENDPOINT_VAR, relay.into()));
+    }
+    vars
+}
+
+/// Renders exports for a shell. Values are bytes (paths need not be UTF-8) except in JSON.
+pub fn render(shell: Shell, vars: &[(&'static str, OsString)]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match shell {
+        Shell::Sh => {
+            for (k, v) in vars {
+                out.extend_from_slice(b"export ");
+                out.extend_from_slice(k.as_bytes());
+                out.push(b'=');
+                out.extend_from_slice(&quote_sh(v.as_bytes()));
+                out.push(b'\n');
+            }
+        }
+        Shell::Fish => {
+            for (k, v) in vars {
+                out.extend_from_slice(b"set -gx ");
+                out.extend_from_slice(k.as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(&quote_fish(v.as_bytes()));
+                out.extend_from_slice(b";\n");
+            }
+        }
+        Shell::Json => {
+            let mut map = serde_json::Map::new();
+            for (k, v) in vars {
+                let text = v.clone().into_string().map_err(|v| Error::InvalidValue {
+                    what: "value of",
+                    value: format!("{k}={}", v.to_string_lossy()),
+                    origin: Source::Flag("--shell json"),
+                    expected: "UTF-8 (use --shell sh for non-UTF-8 paths)".to_string(),
+                })?;
+                map.insert((*k).to_string(), serde_json::Value::String(text));
+            }
+            out = serde_json::to_vec_pretty(&map).expect("a map of strings serialises");
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// POSIX single quotes: `'` becomes `'\''`; nothing else is special inside them.
+pub fn quote_sh(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    out.push(b'\'');
+    for &b in value {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+/// fish single quotes: only `\` and `'` need a backslash.
+pub fn quote_fish(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    out.push(b'\'');
+    for &b in value {
+        if b == b'\'' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'\'');
+    out
+}
+
+/// The banner printed on stderr at shell entry.
+pub fn banner(detection: &Detection, endpoints: &Endpoints) -> String {
+    format!(
+        "[otel] Mode:      {} ({})\n[otel] Collector: {}\n[otel] Grafana:   {}\n",
+        detection.mode.as_str(),
+        detection.reason,
+        endpoints.collector,
+        endpoints.grafana
+    )
+}
+
+/// Turns raw bytes back into an `OsString` (for tests and callers holding bytes).
+pub fn os(bytes: &[u8]) -> OsString {
+    OsString::from_vec(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_quotes_and_backslashes() {
+        assert_eq!(quote_sh(b"a'b"), b"'a'\\''b'".to_vec());
+        assert_eq!(quote_fish(b"a'b\\c"), b"'a\\'b\\\\c'".to_vec());
+    }
+
+    #[test]
+    fn unknown_shell_names_what_is_accepted() {
+        let msg = Shell::parse("tcsh").unwrap_err().to_string();
+        assert!(msg.contains("tcsh") && msg.contains("fish"), "{msg}");
+    }
+}
