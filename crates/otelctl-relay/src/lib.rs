@@ -15,18 +15,22 @@
 //!   it, so a `trace.exec` task span stays under devenv's span of its task.
 
 use std::ffi::{OsStr, OsString};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use otelctl_config::settings::{DevenvTrace, Settings};
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue};
 use otelctl_span::emit::{self, Outcome};
 use otelctl_span::otelenv::OtelEnv;
+use otelctl_span::runner::ChildEnv;
 use otelctl_span::traceparent::TraceParent;
 
 /// The attribute an adopted span carries: the trace id it was exported with (hex).
 pub const ORIGINAL_TRACE_ID: &str = "otelctl.relay.original_trace_id";
 
 pub use otelctl_config::settings::RELAY_ENDPOINT_VAR;
+
+pub mod server;
 
 /// OTLP span flags: bit 8 "has is-remote", bit 9 "parent is remote".
 const SPAN_FLAGS_HAS_IS_REMOTE: u32 = 0x100;
@@ -69,13 +73,6 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
     done
 }
 
-/// The environment changes for the relay's child (the devenv command).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ChildVars {
-    pub set: Vec<(&'static str, OsString)>,
-    pub remove: Vec<&'static str>,
-}
-
 /// How the child is pointed at the relay listening at `relay_url` (`http://127.0.0.1:PORT`).
 ///
 /// - devenv: `DEVENV_TRACE_TO` gains `otlp-grpc:<relay_url>` after whatever the user set there
@@ -88,8 +85,8 @@ pub fn child_vars(
     relay_url: &str,
     user_trace_to: Option<&OsStr>,
     devenv_trace: DevenvTrace,
-) -> ChildVars {
-    let mut vars = ChildVars::default();
+) -> ChildEnv {
+    let mut vars = ChildEnv::default();
     vars.set.push(("DEVENV_TRACE_DEFAULT_TO", OsString::new()));
     if devenv_trace == DevenvTrace::OtlpGrpc {
         let ours = format!("otlp-grpc:{relay_url}");
@@ -124,13 +121,31 @@ impl std::fmt::Display for NotTaken {
     }
 }
 
+/// What a relay did, for `OTEL_DEBUG` and warnings at the end of the run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Exports received (including empty probes).
+    pub requests: usize,
+    /// Spans moved into the `dt` trace, and roots of them parented under `dt`'s span.
+    pub adopted: Adoption,
+    pub exported_spans: usize,
+    pub spooled_spans: usize,
+    /// Spans the endpoint refused (partial success), with its last message.
+    pub rejected_spans: usize,
+    pub rejected_message: Option<String>,
+    /// Exports answered with an error (neither forwarded nor spooled; the client may retry).
+    pub not_taken: usize,
+    pub last_error: Option<String>,
+}
+
 /// The relay's sink: adopt, then export to the real endpoint, else spool.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Relay {
     dt: TraceParent,
     /// The relay's own environment (dt's): where spans really go, with headers and timeout.
     env: OtelEnv,
     settings: Option<Settings>,
+    tally: Mutex<Tally>,
 }
 
 impl Relay {
@@ -139,7 +154,17 @@ impl Relay {
     /// before giving up and spooling the span a second time.
     pub fn new(dt: TraceParent, mut env: OtelEnv, settings: Option<Settings>) -> Self {
         env.exporter.timeout = forward_timeout(env.exporter.timeout);
-        Relay { dt, env, settings }
+        Relay {
+            dt,
+            env,
+            settings,
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+
+    /// What the relay has done so far.
+    pub fn tally(&self) -> Tally {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The `dt` span everything is adopted under.
@@ -150,13 +175,34 @@ impl Relay {
     /// Adopts and delivers one export (`None`: it held no span, as a client's probe does).
     /// Blocking, bounded by the forward timeout plus a spool write: call it off async workers.
     pub fn take(&self, mut req: ExportTraceServiceRequest) -> Result<Option<Outcome>, NotTaken> {
-        adopt(&mut req, &self.dt);
-        if req.span_count() == 0 {
-            return Ok(None);
-        }
-        match emit::deliver(&self.env, self.settings.as_ref(), &req) {
-            Outcome::Lost { why } => Err(NotTaken(why)),
-            other => Ok(Some(other)),
+        let adopted = adopt(&mut req, &self.dt);
+        let spans = req.span_count();
+        let outcome = (spans > 0).then(|| emit::deliver(&self.env, self.settings.as_ref(), &req));
+        let mut t = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        t.requests += 1;
+        t.adopted.moved += adopted.moved;
+        t.adopted.reparented += adopted.reparented;
+        match outcome {
+            None => Ok(None),
+            Some(Outcome::Lost { why }) => {
+                t.not_taken += 1;
+                t.last_error = Some(why.clone());
+                Err(NotTaken(why))
+            }
+            Some(o) => {
+                match &o {
+                    Outcome::Exported { accepted, .. } => {
+                        t.exported_spans += spans;
+                        if accepted.rejected_spans > 0 {
+                            t.rejected_spans += accepted.rejected_spans as usize;
+                            t.rejected_message = Some(accepted.error_message.clone());
+                        }
+                    }
+                    Outcome::Spooled { .. } => t.spooled_spans += spans,
+                    Outcome::Lost { .. } => {}
+                }
+                Ok(Some(o))
+            }
         }
     }
 }
@@ -360,7 +406,7 @@ mod tests {
         assert_eq!(find(&back, "root").parent_span_id, DT_SPAN.to_vec());
     }
 
-    fn get<'a>(vars: &'a ChildVars, key: &str) -> Option<&'a OsStr> {
+    fn get<'a>(vars: &'a ChildEnv, key: &str) -> Option<&'a OsStr> {
         vars.set
             .iter()
             .find(|(k, _)| *k == key)

@@ -10,18 +10,19 @@ let
   bin = q otelctl;
 in
 {
-  # Root span (service.name "dt") around `devenv tasks run`. otelctl exports TRACEPARENT to the
-  # child, and each task's trace.exec/trace.status span reads it: that makes the two-level tree.
+  # Root span (service.name "dt") around `devenv tasks run`, which runs under `otelctl relay`:
+  # devenv (>= 2.1) never reads TRACEPARENT and starts traces of its own, so the relay receives
+  # devenv's spans and the tasks' trace.exec/trace.status spans and moves them into dt's trace
+  # (devenv's roots under dt's span, task spans under devenv's span of their task), then
+  # forwards them (docs/devenv-tracing.md). Without native tracing the tasks read dt's
+  # TRACEPARENT directly: the same tree, one level less.
   dt = ''
     if [ "$#" -eq 0 ]; then
       echo "usage: dt TASK [TASK...] [devenv tasks run options]" >&2
       exit 2
     fi
     task_name=$1
-    # devenv's own tracing starts a new trace and hands tasks its own TRACEPARENT, which would
-    # detach the dt-task spans from this root; its default destination is switched off here only.
-    export DEVENV_TRACE_DEFAULT_TO=
-    exec ${bin} span dt "$task_name" --attr "dt.args=$*" -- devenv tasks run "$@" --mode before
+    exec ${bin} span dt "$task_name" --attr "dt.args=$*" -- ${bin} relay -- devenv tasks run "$@" --mode before
   '';
 
   # Same argv as the earlier bash helper: otel-span SERVICE NAME [--attr K=V]... -- CMD [ARGS...]

@@ -98,7 +98,7 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
 }
 
 /// Reports a child that could not start (like a shell would) and returns the exit status.
-fn finish_child(program: &std::ffi::OsStr, run: &runner::Run) -> u8 {
+pub(crate) fn finish_child(program: &std::ffi::OsStr, run: &runner::Run) -> u8 {
     if let runner::ChildEnd::NotStarted { code, err } = &run.end {
         let what = if *code == exit::COMMAND_NOT_FOUND {
             "command not found".to_string()

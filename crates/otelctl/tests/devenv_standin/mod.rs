@@ -38,9 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{
-    Span as _, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
-};
+use opentelemetry::trace::{Status, TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -108,7 +106,10 @@ pub fn main(args: &[String]) -> i32 {
 
 fn parse(args: &[String]) -> Result<(Vec<String>, Option<String>), (i32, String)> {
     if args.len() < 2 || args[0] != "tasks" || args[1] != "run" {
-        return Err((2, format!("devenv stand-in: only `tasks run` is modelled, got {args:?}")));
+        return Err((
+            2,
+            format!("devenv stand-in: only `tasks run` is modelled, got {args:?}"),
+        ));
     }
     let mut tasks = Vec::new();
     let mut mode = None;
@@ -121,7 +122,11 @@ fn parse(args: &[String]) -> Result<(Vec<String>, Option<String>), (i32, String)
                     "error: the argument '--mode <MODE>' cannot be used multiple times".to_string(),
                 ));
             }
-            mode = Some(it.next().cloned().ok_or((2, "--mode needs a value".to_string()))?);
+            mode = Some(
+                it.next()
+                    .cloned()
+                    .ok_or((2, "--mode needs a value".to_string()))?,
+            );
         } else if a.starts_with('-') {
             return Err((2, format!("error: unexpected argument '{a}'")));
         } else {
@@ -151,7 +156,9 @@ fn trace_specs() -> Result<Vec<String>, String> {
             .into_iter()
             .find(|f| spec.starts_with(f))
         {
-            return Err(format!("error: {format} requires the '{format}' cargo feature"));
+            return Err(format!(
+                "error: {format} requires the '{format}' cargo feature"
+            ));
         } else if ["json", "pretty", "full", "stdout", "stderr", "file:"]
             .iter()
             .any(|p| spec.starts_with(p))
@@ -199,7 +206,9 @@ fn run(tracer: Option<&SdkTracer>, tasks: &[String]) -> i32 {
             );
             let env = capture_env(&propagation_env(&capture));
             capture.span().end();
-            phase.span().set_attribute(KeyValue::new("devenv.outcome", "success"));
+            phase
+                .span()
+                .set_attribute(KeyValue::new("devenv.outcome", "success"));
             phase.span().end();
             env
         }
@@ -226,7 +235,8 @@ fn run(tracer: Option<&SdkTracer>, tasks: &[String]) -> i32 {
             "failed"
         };
         if let Some(cx) = cx {
-            cx.span().set_attribute(KeyValue::new("devenv.outcome", outcome));
+            cx.span()
+                .set_attribute(KeyValue::new("devenv.outcome", outcome));
             if outcome == "failed" {
                 cx.span().set_status(Status::error("task failed"));
             }
