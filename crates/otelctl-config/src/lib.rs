@@ -6,8 +6,10 @@
 //! detection probe). See ARCHITECTURE.md at the repository root for the map.
 
 pub mod detect;
+pub mod env;
 pub mod error;
 pub mod exit;
+pub mod formats;
 pub mod paths;
 pub mod ports;
 pub mod root;

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::env::EnvVars;
 use crate::error::{Error, Result, Source};
 use crate::root::ProjectRoot;
 
@@ -97,12 +98,12 @@ pub struct PortOverrides(pub [Option<u16>; 6]);
 impl PortOverrides {
     /// The variable that fixes each port, in offset order.
     pub const VARIABLES: [&'static str; 6] = [
-        "OTELCTL_COLLECTOR_PORT",
-        "OTELCTL_TEMPO_OTLP_GRPC_PORT",
-        "OTELCTL_TEMPO_HTTP_PORT",
-        "OTELCTL_GRAFANA_PORT",
-        "OTELCTL_COLLECTOR_METRICS_PORT",
-        "OTELCTL_TEMPO_GRPC_PORT",
+        EnvVars::OTELCTL_COLLECTOR_PORT,
+        EnvVars::OTELCTL_TEMPO_OTLP_GRPC_PORT,
+        EnvVars::OTELCTL_TEMPO_HTTP_PORT,
+        EnvVars::OTELCTL_GRAFANA_PORT,
+        EnvVars::OTELCTL_COLLECTOR_METRICS_PORT,
+        EnvVars::OTELCTL_TEMPO_GRPC_PORT,
     ];
 
     /// Reads the overrides through `lookup` (the environment, in practice).

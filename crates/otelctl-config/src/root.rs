@@ -8,6 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::env::{self, EnvVars};
 use crate::error::{Error, Result};
 
 /// Where the root came from; reported by `otelctl ports` and in errors.
@@ -93,11 +94,10 @@ pub struct RootInputs {
 impl RootInputs {
     /// Reads `DEVENV_ROOT` and `PWD` from the process environment.
     pub fn from_env(flag: Option<OsString>) -> Self {
-        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         RootInputs {
             flag,
-            devenv_root: non_empty("DEVENV_ROOT"),
-            pwd: non_empty("PWD"),
+            devenv_root: env::os(EnvVars::DEVENV_ROOT),
+            pwd: env::os(EnvVars::PWD),
         }
     }
 }

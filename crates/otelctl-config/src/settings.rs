@@ -5,9 +5,12 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
+use crate::env::{self, EnvVars};
 use crate::error::{Error, Result, Source};
+use crate::formats;
 use crate::paths::DataDir;
 use crate::ports::{self, PortOverrides, PortRange, Ports};
 use crate::root::{self, ProjectRoot, RootInputs};
@@ -46,11 +49,6 @@ pub struct Settings {
     pub relay_endpoint: Option<String>,
 }
 
-/// Set by `dt`'s relay (`otelctl relay`) for the command it runs: the relay's base URL. `otelctl
-/// env` (which devenv 2.x re-runs in `enterShell` before tasks) exports it as
-/// `OTEL_EXPORTER_OTLP_ENDPOINT`, so the tasks' spans keep going through the relay.
-pub const RELAY_ENDPOINT_VAR: &str = "OTELCTL_RELAY_ENDPOINT";
-
 /// devenv's native tracing (devenv >= 2.1), as `otelctl env` and `dt`'s relay configure it.
 ///
 /// Only what a default devenv build can export: its release builds (and nixpkgs') have only the
@@ -84,51 +82,37 @@ impl DevenvTrace {
     }
 }
 
-/// A non-empty environment variable as UTF-8 text; non-UTF-8 is an error naming the variable.
-pub fn env_text(name: &'static str) -> Result<Option<String>> {
-    match std::env::var_os(name) {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => v.into_string().map(Some).map_err(|v| Error::InvalidValue {
-            what: "value",
-            value: v.to_string_lossy().into_owned(),
-            origin: Source::Env(name),
-            expected: "UTF-8 text".to_string(),
-        }),
-    }
-}
-
 impl Settings {
     /// Reads the environment and validates everything (root, base port, range, mode).
     pub fn load(raw: RawGlobals) -> Result<Self> {
-        let fixed_base = match (&raw.base_port, env_text("OTELCTL_BASE_PORT")?) {
+        let fixed_base = match (&raw.base_port, env::text(EnvVars::OTELCTL_BASE_PORT)?) {
             (Some(flag), _) => Some(ports::parse_base_port(flag, Source::Flag("--base-port"))?),
             (None, Some(env)) => Some(ports::parse_base_port(
                 &env,
-                Source::Env("OTELCTL_BASE_PORT"),
+                Source::Env(EnvVars::OTELCTL_BASE_PORT),
             )?),
             (None, None) => None,
         };
-        let range = match (&raw.port_range, env_text("OTELCTL_PORT_RANGE")?) {
+        let range = match (&raw.port_range, env::text(EnvVars::OTELCTL_PORT_RANGE)?) {
             (Some(flag), _) => PortRange::parse(flag, Source::Flag("--port-range"))?,
-            (None, Some(env)) => PortRange::parse(&env, Source::Env("OTELCTL_PORT_RANGE"))?,
+            (None, Some(env)) => PortRange::parse(&env, Source::Env(EnvVars::OTELCTL_PORT_RANGE))?,
             (None, None) => PortRange::default(),
         };
-        let mode_setting = match env_text("OTELCTL_MODE")? {
-            Some(m) => ModeSetting::parse(&m, Source::Env("OTELCTL_MODE"))?,
+        let mode_setting = match env::text(EnvVars::OTELCTL_MODE)? {
+            Some(m) => ModeSetting::parse(&m, Source::Env(EnvVars::OTELCTL_MODE))?,
             None => ModeSetting::Auto,
         };
-        let port_overrides = PortOverrides::read(env_text)?;
-        let devenv_trace = match env_text("OTELCTL_DEVENV_TRACE")? {
-            Some(t) => DevenvTrace::parse(&t, Source::Env("OTELCTL_DEVENV_TRACE"))?,
+        let port_overrides = PortOverrides::read(env::text)?;
+        let devenv_trace = match env::text(EnvVars::OTELCTL_DEVENV_TRACE)? {
+            Some(t) => DevenvTrace::parse(&t, Source::Env(EnvVars::OTELCTL_DEVENV_TRACE))?,
             None => DevenvTrace::Off,
         };
         let relay_endpoint =
-            match env_text(RELAY_ENDPOINT_VAR)? {
+            match env::text(EnvVars::OTELCTL_RELAY_ENDPOINT)? {
                 Some(url) if !url.starts_with("http://") => return Err(Error::InvalidValue {
                     what: "relay endpoint",
                     value: url,
-                    origin: Source::Env(RELAY_ENDPOINT_VAR),
+                    origin: Source::Env(EnvVars::OTELCTL_RELAY_ENDPOINT),
                     expected:
                         "http://127.0.0.1:PORT (set by dt's `otelctl relay`; unset it otherwise)"
                             .to_string(),
@@ -136,24 +120,19 @@ impl Settings {
                 other => other,
             };
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
-        let non_empty_path = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
         Ok(Settings {
             root,
             fixed_base,
             range,
             mode_setting,
-            home: non_empty_path("HOME"),
-            spool_override: non_empty_path("OTEL_SPOOL_DIR"),
-            data_dir_override: non_empty_path("OTELCTL_DATA_DIR"),
-            dashboards_override: non_empty_path("OTELCTL_DASHBOARDS_DIR"),
+            home: env::path(EnvVars::HOME),
+            spool_override: env::path(EnvVars::OTEL_SPOOL_DIR),
+            data_dir_override: env::path(EnvVars::OTELCTL_DATA_DIR),
+            dashboards_override: env::path(EnvVars::OTELCTL_DASHBOARDS_DIR),
             port_overrides,
             devenv_trace,
             relay_endpoint,
-            extra_dashboards: std::env::var_os("OTELCTL_EXTRA_DASHBOARDS")
+            extra_dashboards: env::os(EnvVars::OTELCTL_EXTRA_DASHBOARDS)
                 .map(|v| {
                     std::env::split_paths(&v)
                         .filter(|p| !p.as_os_str().is_empty())
@@ -243,53 +222,40 @@ impl StackSettings {
     /// Reads and validates the stack's variables.
     pub fn from_env() -> Result<Self> {
         let path =
-            |k: &'static str| -> Result<Option<PathBuf>> { Ok(env_text(k)?.map(PathBuf::from)) };
-        let debug = match env_text("OTEL_DEBUG")? {
-            None => false,
-            Some(v) => parse_flag(&v, Source::Env("OTEL_DEBUG"))?,
-        };
-        let upstream = match env_text("OTELCTL_UPSTREAM_ENDPOINT")? {
+            |k: &'static str| -> Result<Option<PathBuf>> { Ok(env::text(k)?.map(PathBuf::from)) };
+        let debug = env::switch(EnvVars::OTEL_DEBUG)?;
+        let upstream = match env::text(EnvVars::OTELCTL_UPSTREAM_ENDPOINT)? {
             None => None,
             Some(endpoint) => Some(Upstream::parse(
                 &endpoint,
-                env_text("OTELCTL_UPSTREAM_HEADERS")?
+                env::text(EnvVars::OTELCTL_UPSTREAM_HEADERS)?
                     .as_deref()
                     .unwrap_or(""),
             )?),
         };
-        let tempo_retention = match env_text("OTELCTL_TEMPO_RETENTION")? {
+        let tempo_retention = match env::text(EnvVars::OTELCTL_TEMPO_RETENTION)? {
             None => Retention::default(),
-            Some(v) => Retention::parse(&v, Source::Env("OTELCTL_TEMPO_RETENTION"))?,
+            Some(v) => Retention::parse(&v, Source::Env(EnvVars::OTELCTL_TEMPO_RETENTION))?,
         };
-        let tempo_version = match env_text("OTELCTL_TEMPO_VERSION")? {
+        let tempo_version = match env::text(EnvVars::OTELCTL_TEMPO_VERSION)? {
             None => None,
-            Some(v) => Some(TempoMajor::parse(&v, Source::Env("OTELCTL_TEMPO_VERSION"))?),
+            Some(v) => Some(TempoMajor::parse(
+                &v,
+                Source::Env(EnvVars::OTELCTL_TEMPO_VERSION),
+            )?),
         };
         Ok(StackSettings {
             debug,
             upstream,
             tempo_retention,
             tempo_version,
-            grafana_homepath: path("OTELCTL_GRAFANA_HOMEPATH")?,
-            collector_bin: path("OTELCTL_COLLECTOR_BIN")?,
-            tempo_bin: path("OTELCTL_TEMPO_BIN")?,
-            grafana_bin: path("OTELCTL_GRAFANA_BIN")?,
-            collector_extra_config: path("OTELCTL_COLLECTOR_EXTRA_CONFIG")?,
-            tempo_extra_config: path("OTELCTL_TEMPO_EXTRA_CONFIG")?,
+            grafana_homepath: path(EnvVars::OTELCTL_GRAFANA_HOMEPATH)?,
+            collector_bin: path(EnvVars::OTELCTL_COLLECTOR_BIN)?,
+            tempo_bin: path(EnvVars::OTELCTL_TEMPO_BIN)?,
+            grafana_bin: path(EnvVars::OTELCTL_GRAFANA_BIN)?,
+            collector_extra_config: path(EnvVars::OTELCTL_COLLECTOR_EXTRA_CONFIG)?,
+            tempo_extra_config: path(EnvVars::OTELCTL_TEMPO_EXTRA_CONFIG)?,
         })
-    }
-}
-
-fn parse_flag(text: &str, origin: Source) -> Result<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "" | "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::InvalidValue {
-            what: "switch",
-            value: text.to_string(),
-            origin,
-            expected: "1 or 0 (also true/false, yes/no, on/off)".to_string(),
-        }),
     }
 }
 
@@ -327,37 +293,18 @@ impl Upstream {
             return Err(Error::InvalidValue {
                 what: "upstream endpoint",
                 value: endpoint.to_string(),
-                origin: Source::Env("OTELCTL_UPSTREAM_ENDPOINT"),
+                origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_ENDPOINT),
                 expected: "an OTLP/HTTP base URL such as https://otlp.example.com".to_string(),
             });
         }
-        let mut parsed = Vec::new();
-        for (i, item) in headers.split(',').enumerate() {
-            if item.trim().is_empty() {
-                continue;
-            }
-            let bad = |why: &str| Error::InvalidValue {
+        let (parsed, errors) = formats::parse_headers(headers);
+        if let Some(e) = errors.first() {
+            return Err(Error::InvalidValue {
                 what: "upstream header",
-                value: format!("entry {} (value not shown)", i + 1),
-                origin: Source::Env("OTELCTL_UPSTREAM_HEADERS"),
-                expected: format!("name=value pairs separated by commas: {why}"),
-            };
-            let (k, v) = item
-                .split_once('=')
-                .ok_or_else(|| bad("no '=' in the entry"))?;
-            let k = k.trim();
-            let valid_name = !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-            if !valid_name {
-                return Err(bad("a header name uses letters, digits, '-', '_' and '.'"));
-            }
-            let v =
-                percent_decode(v.trim()).ok_or_else(|| bad("bad percent-encoding in the value"))?;
-            if v.contains(['\r', '\n']) {
-                return Err(bad("a value must not contain line breaks"));
-            }
-            parsed.push((k.to_string(), v));
+                value: format!("member {} (value not shown)", e.position),
+                origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_HEADERS),
+                expected: format!("name=value pairs separated by commas; this one {}", e.why),
+            });
         }
         Ok(Upstream {
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -366,24 +313,7 @@ impl Upstream {
     }
 }
 
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// How long Tempo keeps traces: a Go duration made of hours, minutes and seconds (`72h`, `1h30m`).
+/// How long Tempo keeps traces, as a Go duration in hours, minutes and seconds (`72h`, `1h30m`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention(String);
 
@@ -394,38 +324,19 @@ impl Default for Retention {
 }
 
 impl Retention {
+    /// Parses a duration of at least one minute (`72h`, `1h30m`, `7d`: see
+    /// [`formats::parse_duration`]); kept as Go writes it, because Tempo reads it.
     pub fn parse(text: &str, origin: Source) -> Result<Self> {
-        let t = text.trim();
-        let invalid = || {
-            Error::InvalidValue {
-            what: "retention",
-            value: text.to_string(),
-            origin,
-            expected: "a duration in h, m and s of at least 1m, e.g. 72h, 168h or 1h30m (no days: 7d is 168h)"
-                .to_string(),
+        let d = formats::parse_duration(text, "retention", origin)?;
+        if d < Duration::from_secs(60) {
+            return Err(Error::InvalidValue {
+                what: "retention",
+                value: text.to_string(),
+                origin,
+                expected: "at least 1m (e.g. 72h, 7d or 1h30m)".to_string(),
+            });
         }
-        };
-        let mut seconds: u64 = 0;
-        let mut digits = String::new();
-        for c in t.chars() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            let unit = match c {
-                'h' => 3600,
-                'm' => 60,
-                's' => 1,
-                _ => return Err(invalid()),
-            };
-            let n: u64 = digits.parse().map_err(|_| invalid())?;
-            seconds = seconds.saturating_add(n.saturating_mul(unit));
-            digits.clear();
-        }
-        if !digits.is_empty() || seconds < 60 {
-            return Err(invalid());
-        }
-        Ok(Retention(t.to_string()))
+        Ok(Retention(formats::go_duration(d)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -493,10 +404,17 @@ mod tests {
     #[test]
     fn retention_accepts_go_durations_of_hours_minutes_seconds() {
         let src = Source::Env("OTELCTL_TEMPO_RETENTION");
-        for ok in ["72h", "1h30m", "90m", "3600s"] {
-            assert_eq!(Retention::parse(ok, src).unwrap().as_str(), ok);
+        for (given, kept) in [
+            ("72h", "72h"),
+            ("1h30m", "1h30m"),
+            ("90m", "1h30m"),
+            ("3600s", "1h"),
+            ("7d", "168h"),
+            ("1.5h", "1h30m"),
+        ] {
+            assert_eq!(Retention::parse(given, src).unwrap().as_str(), kept);
         }
-        for bad in ["", "7d", "72", "h", "30s", "-1h", "1.5h"] {
+        for bad in ["", "72", "h", "30s", "-1h"] {
             assert!(Retention::parse(bad, src).is_err(), "{bad}");
         }
     }

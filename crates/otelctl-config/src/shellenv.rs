@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::detect::{Detection, Endpoints};
+use crate::env::EnvVars;
 use crate::error::{Error, Result, Source};
 use crate::paths::DataDir;
 use crate::settings::DevenvTrace;
@@ -46,23 +47,26 @@ pub fn exports(
 ) -> Vec<(&'static str, OsString)> {
     let otlp = relay.unwrap_or(&endpoints.collector);
     let mut vars = vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.into()),
-        ("OTEL_GRAFANA_URL", endpoints.grafana.clone().into()),
-        ("OTEL_TEMPO_URL", endpoints.tempo.clone().into()),
-        ("OTELCTL_MODE", detection.mode.as_str().into()),
-        ("OTELCTL_DATA_DIR", data.path().as_os_str().to_owned()),
+        (EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, otlp.into()),
+        (EnvVars::OTEL_GRAFANA_URL, endpoints.grafana.clone().into()),
+        (EnvVars::OTEL_TEMPO_URL, endpoints.tempo.clone().into()),
+        (EnvVars::OTELCTL_MODE, detection.mode.as_str().into()),
+        (
+            EnvVars::OTELCTL_DATA_DIR,
+            data.path().as_os_str().to_owned(),
+        ),
     ];
     // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points; its default
     // build speaks only OTLP/gRPC, which our Collector does not receive: that goes to Tempo.
     let grpc = relay.unwrap_or(&endpoints.tempo_otlp_grpc);
     if devenv_trace == DevenvTrace::OtlpGrpc {
         vars.push((
-            "DEVENV_TRACE_DEFAULT_TO",
+            EnvVars::DEVENV_TRACE_DEFAULT_TO,
             format!("otlp-grpc:{grpc}").into(),
         ));
     }
     if let Some(relay) = relay {
-        vars.push((crate::settings::RELAY_ENDPOINT_VAR, relay.into()));
+        vars.push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay.into()));
     }
     vars
 }

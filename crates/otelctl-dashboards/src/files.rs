@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{file_name, to_file_bytes, Dashboard};
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result};
 use otelctl_config::paths::ensure_private_dir;
 
@@ -255,7 +256,9 @@ fn fill_and_swap(dir: &Path, staging: &Path, files: &BTreeMap<String, Vec<u8>>) 
 /// Test hook (debug builds only): `OTELCTL_TEST_FAULT=before-swap` makes a sync fail after the
 /// new set was written and before it is swapped in, to prove the old set survives.
 fn fault_point(name: &str, dir: &Path) -> Result<()> {
-    if cfg!(debug_assertions) && std::env::var("OTELCTL_TEST_FAULT").as_deref() == Ok(name) {
+    if cfg!(debug_assertions)
+        && otelctl_config::env::os(EnvVars::OTELCTL_TEST_FAULT).is_some_and(|v| v == name)
+    {
         return Err(Error::io(
             "cannot swap in the new dashboards at",
             dir,

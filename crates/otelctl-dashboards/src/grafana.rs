@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::files::{Action, Change};
 use super::{Dashboard, MANAGED_TAG, MAX_UID_LEN};
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result};
 
 /// How long one API request may take.
@@ -57,8 +58,8 @@ impl Token {
                 ))),
             };
         }
-        // Not through env_text: its error would quote the value.
-        match std::env::var_os("OTELCTL_GRAFANA_TOKEN") {
+        // Not through env::text: its error would quote the value.
+        match otelctl_config::env::os(EnvVars::OTELCTL_GRAFANA_TOKEN) {
             None => Ok(None),
             Some(v) => match v.into_string() {
                 Ok(t) => Ok(Token::new(&t)),

@@ -17,7 +17,7 @@ use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, Resour
 
 use super::persist;
 use super::store::{Limits, Store, TraceId};
-use super::viewer::{self, EMBEDDED_HEADER};
+use super::viewer::EMBEDDED_HEADER;
 
 /// Most spans in one forwarded request.
 pub const FORWARD_BATCH_SPANS: usize = 1000;
@@ -26,34 +26,9 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to ask the running viewer.
 const VIEWER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Parses `500ms`, `90s`, `15m`, `2h`, `7d` (a number and a unit; whitespace allowed between).
-pub fn parse_duration(text: &str, origin: Source) -> Result<Duration> {
-    let invalid = || Error::InvalidValue {
-        what: "duration",
-        value: text.to_string(),
-        origin,
-        expected: "a whole number with a unit: ms, s, m, h or d (e.g. 15m, 2h)".to_string(),
-    };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| invalid())?;
-    let ms_per = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(invalid()),
-    };
-    n.checked_mul(ms_per)
-        .map(Duration::from_millis)
-        .ok_or_else(invalid)
-}
-
 /// Parses a trace id given on the command line.
 pub fn parse_trace_id(text: &str, origin: Source) -> Result<TraceId> {
-    viewer::parse_trace_id(text).ok_or_else(|| Error::InvalidValue {
+    otelctl_otlp::parse_trace_id(text).ok_or_else(|| Error::InvalidValue {
         what: "trace id",
         value: text.to_string(),
         origin,
@@ -237,22 +212,6 @@ pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forward
 mod tests {
     use super::*;
     use crate::store::tests::{request, span};
-
-    #[test]
-    fn durations() {
-        let f = |t| parse_duration(t, Source::Flag("--since"));
-        assert_eq!(f("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(f("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(f("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(f("1 d").unwrap(), Duration::from_secs(86400));
-        for bad in ["", "15", "m", "1.5h", "-1s", "3w", "99999999999999999999s"] {
-            let e = f(bad).unwrap_err().to_string();
-            assert!(
-                e.contains("--since") && e.contains("ms, s, m, h or d"),
-                "{e}"
-            );
-        }
-    }
 
     #[test]
     fn traces_urls() {

@@ -37,10 +37,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use otelctl_config::detect::Mode;
+use otelctl_config::env;
 use otelctl_config::error::{Error, Result, Source};
 use otelctl_config::paths::ensure_private_dir;
-use otelctl_config::settings::{env_text, Settings};
+use otelctl_config::settings::Settings;
 
+use otelctl_config::env::EnvVars;
 use store::{Limits, Store};
 
 /// Largest request body the receiver reads (after gzip too). The Collector's default is 20 MiB;
@@ -396,7 +398,7 @@ fn positive(
     env_name: &'static str,
     max: u64,
 ) -> Result<Option<u64>> {
-    let (text, origin) = match (flag, env_text(env_name)?) {
+    let (text, origin) = match (flag, env::text(env_name)?) {
         (Some(f), _) => (f.to_string(), Source::Flag(flag_name)),
         (None, Some(e)) => (e, Source::Env(env_name)),
         (None, None) => return Ok(None),
@@ -421,14 +423,14 @@ impl Config {
         let max_traces = positive(
             raw.max_traces.as_deref(),
             "--max-traces",
-            "OTELCTL_EMBEDDED_MAX_TRACES",
+            EnvVars::OTELCTL_EMBEDDED_MAX_TRACES,
             1_000_000,
         )?
         .map_or(store::DEFAULT_MAX_TRACES, |n| n as usize);
         let max_bytes = positive(
             raw.max_mb.as_deref(),
             "--max-mb",
-            "OTELCTL_EMBEDDED_MAX_MB",
+            EnvVars::OTELCTL_EMBEDDED_MAX_MB,
             64 * 1024,
         )?
         .map_or(store::DEFAULT_MAX_BYTES, |n| n as usize * 1024 * 1024);

@@ -28,7 +28,7 @@ use otelctl_span::traceparent::TraceParent;
 /// The attribute an adopted span carries: the trace id it was exported with (hex).
 pub const ORIGINAL_TRACE_ID: &str = "otelctl.relay.original_trace_id";
 
-pub use otelctl_config::settings::RELAY_ENDPOINT_VAR;
+use otelctl_config::env::EnvVars;
 
 pub mod server;
 
@@ -79,7 +79,7 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
 ///   (devenv takes a comma-separated list; an explicit `DEVENV_TRACE_TO` or `--trace-to` makes it
 ///   ignore `DEVENV_TRACE_DEFAULT_TO`, which is emptied as well). With `devenv_trace` off,
 ///   devenv's tracing is left alone except for the emptied default.
-/// - the tasks' `otelctl span`: `OTEL_EXPORTER_OTLP_ENDPOINT` and [`RELAY_ENDPOINT_VAR`] name the
+/// - the tasks' `otelctl span`: `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTELCTL_RELAY_ENDPOINT` name the
 ///   relay; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (which would win) is removed.
 pub fn child_vars(
     relay_url: &str,
@@ -87,7 +87,8 @@ pub fn child_vars(
     devenv_trace: DevenvTrace,
 ) -> ChildEnv {
     let mut vars = ChildEnv::default();
-    vars.set.push(("DEVENV_TRACE_DEFAULT_TO", OsString::new()));
+    vars.set
+        .push((EnvVars::DEVENV_TRACE_DEFAULT_TO, OsString::new()));
     if devenv_trace == DevenvTrace::OtlpGrpc {
         let ours = format!("otlp-grpc:{relay_url}");
         let mut to = user_trace_to
@@ -98,12 +99,14 @@ pub fn child_vars(
             to.push(",");
         }
         to.push(ours);
-        vars.set.push(("DEVENV_TRACE_TO", to));
+        vars.set.push((EnvVars::DEVENV_TRACE_TO, to));
     }
     vars.set
-        .push(("OTEL_EXPORTER_OTLP_ENDPOINT", relay_url.into()));
-    vars.set.push((RELAY_ENDPOINT_VAR, relay_url.into()));
-    vars.remove.push("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        .push((EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, relay_url.into()));
+    vars.set
+        .push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay_url.into()));
+    vars.remove
+        .push(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
     vars
 }
 
@@ -426,7 +429,7 @@ mod tests {
             Some(OsStr::new("http://127.0.0.1:4000"))
         );
         assert_eq!(
-            get(&v, RELAY_ENDPOINT_VAR),
+            get(&v, EnvVars::OTELCTL_RELAY_ENDPOINT),
             Some(OsStr::new("http://127.0.0.1:4000"))
         );
         assert_eq!(v.remove, vec!["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);

@@ -12,6 +12,7 @@ use crate::otelenv::OtelEnv;
 use crate::spool::Spool;
 use crate::traceparent::{TraceParent, FLAG_SAMPLED};
 use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
+use otelctl_config::env::EnvVars;
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
 use otelctl_otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
@@ -101,13 +102,9 @@ pub fn spool_dir(settings: Option<&Settings>) -> Option<PathBuf> {
         // The settings did not load (a bad OTELCTL_* value): still keep the span, in
         // $OTEL_SPOOL_DIR or the system layout's spool.
         None => {
-            let var = |k: &str| {
-                std::env::var_os(k)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            };
-            let explicit = var("OTEL_SPOOL_DIR");
-            match (explicit, var("HOME")) {
+            let var = otelctl_config::env::path;
+            let explicit = var(EnvVars::OTEL_SPOOL_DIR);
+            match (explicit, var(EnvVars::HOME)) {
                 (Some(dir), _) => Some(dir),
                 (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(&home))),
                 (None, None) => None,

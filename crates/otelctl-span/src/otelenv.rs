@@ -8,9 +8,11 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::attrs::{parse_key_value_list, ListError};
 use crate::exporter::{ExporterConfig, Protocol, DEFAULT_TIMEOUT};
-use crate::traceparent::{parse_trace_id, validate_tracestate, TraceParent};
+use crate::traceparent::{validate_tracestate, TraceParent};
+use otelctl_config::env::{self, EnvVars};
+use otelctl_config::formats;
+use otelctl_otlp::parse_trace_id;
 
 /// Where variables are read from: the process environment, or a fixed list in tests.
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -120,48 +122,57 @@ impl OtelEnv {
                 }
             }
         };
-        let sdk_disabled = text("OTEL_SDK_DISABLED")
+        let sdk_disabled = text(EnvVars::OTEL_SDK_DISABLED)
             .map(|v| v.trim().eq_ignore_ascii_case("true"))
             .unwrap_or(false);
-        let debug = text("OTEL_DEBUG")
-            .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-            .unwrap_or(false);
-        let service_name = text("OTEL_SERVICE_NAME");
-        let resource_raw = text("OTEL_RESOURCE_ATTRIBUTES");
-        let sampler_raw = text("OTEL_TRACES_SAMPLER");
-        let sampler_arg = text("OTEL_TRACES_SAMPLER_ARG");
-        let traceparent_raw = text("TRACEPARENT");
-        let tracestate_raw = text("TRACESTATE");
-        let test_suite = text("OTEL_TEST_SUITE");
-        let test_trace_raw = text("TEST_TRACE_ID");
-        let endpoint = text("OTEL_EXPORTER_OTLP_ENDPOINT");
-        let traces_endpoint = text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        let headers_raw = text("OTEL_EXPORTER_OTLP_HEADERS");
-        let traces_headers_raw = text("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
-        let protocol_raw = text("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-            .or_else(|| text("OTEL_EXPORTER_OTLP_PROTOCOL"));
-        let timeout_raw = text("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
-            .or_else(|| text("OTEL_EXPORTER_OTLP_TIMEOUT"));
-        let spool_max_raw = text("OTELCTL_SPOOL_MAX_BYTES");
-        let certificate = text("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
-            .or_else(|| text("OTEL_EXPORTER_OTLP_CERTIFICATE"))
+        let debug_raw = text(EnvVars::OTEL_DEBUG);
+        let service_name = text(EnvVars::OTEL_SERVICE_NAME);
+        let resource_raw = text(EnvVars::OTEL_RESOURCE_ATTRIBUTES);
+        let sampler_raw = text(EnvVars::OTEL_TRACES_SAMPLER);
+        let sampler_arg = text(EnvVars::OTEL_TRACES_SAMPLER_ARG);
+        let traceparent_raw = text(EnvVars::TRACEPARENT);
+        let tracestate_raw = text(EnvVars::TRACESTATE);
+        let test_suite = text(EnvVars::OTEL_TEST_SUITE);
+        let test_trace_raw = text(EnvVars::TEST_TRACE_ID);
+        let endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT);
+        let traces_endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+        let headers_raw = text(EnvVars::OTEL_EXPORTER_OTLP_HEADERS);
+        let traces_headers_raw = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_HEADERS);
+        let protocol_raw = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
+            .or_else(|| text(EnvVars::OTEL_EXPORTER_OTLP_PROTOCOL));
+        let timeout_raw = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT)
+            .or_else(|| text(EnvVars::OTEL_EXPORTER_OTLP_TIMEOUT));
+        let spool_max_raw = text(EnvVars::OTELCTL_SPOOL_MAX_BYTES);
+        let certificate = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE)
+            .or_else(|| text(EnvVars::OTEL_EXPORTER_OTLP_CERTIFICATE))
             .map(std::path::PathBuf::from);
         let path = |name: &str| {
             get(name)
                 .filter(|v| !v.is_empty())
                 .map(std::path::PathBuf::from)
         };
-        let carrier_dir = path("OTELCTL_CARRIER_DIR")
-            .or_else(|| path("XDG_RUNTIME_DIR").map(|d| d.join("otelctl")))
+        let carrier_dir = path(EnvVars::OTELCTL_CARRIER_DIR)
+            .or_else(|| path(EnvVars::XDG_RUNTIME_DIR).map(|d| d.join("otelctl")))
             .unwrap_or_else(|| {
                 // SAFETY: geteuid has no preconditions.
                 let uid = unsafe { libc::geteuid() };
-                path("TMPDIR")
+                path(EnvVars::TMPDIR)
                     .unwrap_or_else(|| "/tmp".into())
                     .join(format!("otelctl-{uid}"))
             });
 
-        let resource = match resource_raw.as_deref().map(parse_key_value_list) {
+        let debug = match debug_raw {
+            None => false,
+            Some(v) => env::parse_switch(&v).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "$OTEL_DEBUG {v:?} is not a switch (expected {}); debug output off",
+                    env::SWITCH_VALUES
+                ));
+                false
+            }),
+        };
+
+        let resource = match resource_raw.as_deref().map(formats::parse_list) {
             None => Vec::new(),
             Some(Ok(list)) => list,
             Some(Err(e)) => {
@@ -216,8 +227,11 @@ impl OtelEnv {
 
         let mut headers = Vec::new();
         for (name, raw) in [
-            ("OTEL_EXPORTER_OTLP_HEADERS", headers_raw),
-            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers_raw),
+            (EnvVars::OTEL_EXPORTER_OTLP_HEADERS, headers_raw),
+            (
+                EnvVars::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+                traces_headers_raw,
+            ),
         ] {
             if let Some(raw) = raw {
                 for h in parse_headers(name, &raw, &mut warnings) {
@@ -327,44 +341,13 @@ fn parse_sampler(name: Option<&str>, arg: Option<&str>, warnings: &mut Vec<Strin
 /// `k=v,k2=v2` with percent-encoded values; a bad member is dropped with a warning that
 /// names its key but never its value.
 fn parse_headers(var: &str, raw: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, member) in raw.split(',').enumerate() {
-        let member = member.trim();
-        if member.is_empty() {
-            continue;
-        }
-        let Some((k, v)) = member.split_once('=') else {
-            warnings.push(format!(
-                "${var}: member {} has no '=' (expected key=value,...); dropped",
-                i + 1
-            ));
-            continue;
-        };
-        let key = k.trim();
-        let valid_name = !key.is_empty()
-            && key
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
-        if !valid_name {
-            warnings.push(format!(
-                "${var}: member {} has an invalid header name; dropped",
-                i + 1
-            ));
-            continue;
-        }
-        match crate::attrs::percent_decode(v.trim()) {
-            Ok(value) if !value.chars().any(|c| c.is_control()) => {
-                out.push((key.to_string(), value))
-            }
-            Ok(_) => warnings.push(format!(
-                "${var}: the value of header {key:?} contains control characters; dropped"
-            )),
-            Err(ListError::BadPercent) | Err(_) => warnings.push(format!(
-                "${var}: the value of header {key:?} has a bad percent-encoding; dropped"
-            )),
-        }
+    let (headers, errors) = formats::parse_headers(raw);
+    for e in errors {
+        warnings.push(format!(
+            "${var}: {e} (expected name=value,... with ',' '=' '%' percent-encoded in values); dropped"
+        ));
     }
-    out
+    headers
 }
 
 #[cfg(test)]

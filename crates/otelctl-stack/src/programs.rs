@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::render::collector::{self, Features};
 use crate::render::tempo::{self, TempoMajor};
 use crate::render::{EnvVar, Service};
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result};
 use otelctl_config::settings::StackSettings;
 
@@ -33,9 +34,9 @@ pub fn path_names(service: Service) -> &'static [&'static str] {
 /// The environment variable naming the program.
 pub fn env_name(service: Service) -> &'static str {
     match service {
-        Service::Collector => "OTELCTL_COLLECTOR_BIN",
-        Service::Tempo => "OTELCTL_TEMPO_BIN",
-        Service::Grafana => "OTELCTL_GRAFANA_BIN",
+        Service::Collector => EnvVars::OTELCTL_COLLECTOR_BIN,
+        Service::Tempo => EnvVars::OTELCTL_TEMPO_BIN,
+        Service::Grafana => EnvVars::OTELCTL_GRAFANA_BIN,
     }
 }
 
@@ -83,11 +84,9 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
     )))
 }
 
+/// The first executable file called `name` on `$PATH` (the `which` crate's search).
 fn search_path(name: &std::ffi::OsStr) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
+    which::which(name).ok()
 }
 
 /// Runs `program args` and returns its stdout+stderr, killing it past [`QUERY_BUDGET`].

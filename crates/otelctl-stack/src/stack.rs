@@ -13,6 +13,7 @@ use crate::render::collector::Features;
 use crate::render::tempo::TempoMajor;
 use crate::render::{self, Context, Rendered, Service};
 use otelctl_config::detect::Mode;
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result, Source};
 use otelctl_config::paths::{ensure_private_dir, DataDir};
 use otelctl_config::ports::{in_use_on_loopback, Ports};
@@ -78,14 +79,17 @@ pub fn render(
     };
     // The user's settings merged over ours (the NixOS module's collector/tempo.settings).
     let extra = match service {
-        Service::Collector => stack
-            .collector_extra_config
-            .as_deref()
-            .map(|f| (f, render::collector::FILE, "OTELCTL_COLLECTOR_EXTRA_CONFIG")),
+        Service::Collector => stack.collector_extra_config.as_deref().map(|f| {
+            (
+                f,
+                render::collector::FILE,
+                EnvVars::OTELCTL_COLLECTOR_EXTRA_CONFIG,
+            )
+        }),
         Service::Tempo => stack
             .tempo_extra_config
             .as_deref()
-            .map(|f| (f, render::tempo::FILE, "OTELCTL_TEMPO_EXTRA_CONFIG")),
+            .map(|f| (f, render::tempo::FILE, EnvVars::OTELCTL_TEMPO_EXTRA_CONFIG)),
         Service::Grafana => None,
     };
     if let Some((file, name, variable)) = extra {

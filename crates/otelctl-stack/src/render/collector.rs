@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{loopback, path_text, to_yaml, Context, EnvVar, Rendered, RenderedFile};
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result};
 
 /// The file name of the rendered config, relative to the data directory.
@@ -33,7 +34,7 @@ pub const FILE_DELETION_GATE: &str = "--feature-gates=filelog.allowFileDeletion"
 
 /// Prefix of the environment variables that carry upstream header values to the collector, so
 /// the rendered file never holds them: the config says `${env:OTELCTL_UPSTREAM_HEADER_1}`.
-pub const HEADER_ENV_PREFIX: &str = "OTELCTL_UPSTREAM_HEADER_";
+pub const HEADER_ENV_PREFIX: &str = EnvVars::OTELCTL_UPSTREAM_HEADER_PREFIX;
 
 /// What the collector binary offers, as far as the config depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use otelctl_config::env::EnvVars;
 use otelctl_config::settings::DevenvTrace;
 use otelctl_config::Result;
 use otelctl_relay::server::Server;
@@ -36,7 +37,7 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
     // Without a sampled dt span there is no trace to join: devenv's default destination is
     // switched off for this command, which runs as is.
     let unrelayed = || ChildEnv {
-        set: vec![("DEVENV_TRACE_DEFAULT_TO", Default::default())],
+        set: vec![(EnvVars::DEVENV_TRACE_DEFAULT_TO, Default::default())],
         remove: Vec::new(),
     };
     let dt = env.parent.filter(|p| p.sampled() && !env.sdk_disabled);
@@ -62,7 +63,7 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
         return Ok(span::finish_child(program, &run));
     };
     let url = format!("http://127.0.0.1:{port}");
-    let user_trace_to = std::env::var_os("DEVENV_TRACE_TO");
+    let user_trace_to = otelctl_config::env::os(EnvVars::DEVENV_TRACE_TO);
     let child = child_vars(&url, user_trace_to.as_deref(), devenv_trace);
     let run = runner::run(program, program_args, &child);
     server.stop();

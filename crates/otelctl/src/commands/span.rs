@@ -18,6 +18,7 @@ use otelctl_span::runner::{self, ChildEnv};
 use crate::cli::{EndStatus, GlobalArgs, SpanAction, SpanArgs, SpanBeginArgs, SpanEndArgs};
 use crate::commands::telemetry;
 use crate::output;
+use otelctl_config::env::EnvVars;
 
 pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     match &args.action {
@@ -46,10 +47,10 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     let mut child_env = ChildEnv::default();
     child_env
         .set
-        .push(("TRACEPARENT", ctx.traceparent().format().into()));
+        .push((EnvVars::TRACEPARENT, ctx.traceparent().format().into()));
     match &ctx.tracestate {
-        Some(ts) => child_env.set.push(("TRACESTATE", ts.into())),
-        None => child_env.remove.push("TRACESTATE"),
+        Some(ts) => child_env.set.push((EnvVars::TRACESTATE, ts.into())),
+        None => child_env.remove.push(EnvVars::TRACESTATE),
     }
 
     let start = emit::now_nanos();

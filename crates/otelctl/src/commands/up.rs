@@ -20,6 +20,7 @@ use otelctl_stack::supervise::{self, Sink, Supervised};
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::up_embedded;
 use crate::commands::wait::timeout;
+use otelctl_config::env::EnvVars;
 
 /// How long each service gets to stop after SIGTERM before SIGKILL. Tempo (2.10, 3.0) hangs in
 /// shutdown after it has served a query (its query-frontend queue waits for a cleanup that
@@ -109,7 +110,7 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
             .arg(service.name())
             .arg("--bin")
             .arg(program)
-            .env("OTELCTL_MODE", "local");
+            .env(EnvVars::OTELCTL_MODE, "local");
         if let (Service::Tempo, Some(v)) = (service, &args.tempo_version) {
             cmd.arg("--tempo-version").arg(v);
         }
