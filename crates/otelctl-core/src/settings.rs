@@ -519,6 +519,8 @@ mod tests {
 pub struct RawEmbedded {
     pub max_traces: Option<String>,
     pub max_mb: Option<String>,
+    /// `--durability`: `fsync` (default) or `write`.
+    pub durability: Option<String>,
 }
 
 fn positive(
@@ -577,6 +579,17 @@ impl Settings {
             },
             max_body: embedded::DEFAULT_MAX_BODY,
             max_connections: embedded::DEFAULT_MAX_CONNECTIONS,
+            durability: match raw.durability.as_deref() {
+                None => embedded::wal::Durability::default(),
+                Some(text) => {
+                    embedded::wal::Durability::parse(text).ok_or_else(|| Error::InvalidValue {
+                        what: "durability",
+                        value: text.to_string(),
+                        origin: Source::Flag("--durability"),
+                        expected: "fsync or write".to_string(),
+                    })?
+                }
+            },
         })
     }
 }
