@@ -25,15 +25,15 @@ use otelctl_otlp::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 
+use super::ingest::Sink;
 use super::server::{Body, GrpcFn};
-use super::Shared;
 
 /// The gRPC path of the trace export method.
 pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 #[derive(Clone)]
 struct Export {
-    shared: Arc<Shared>,
+    sink: Arc<dyn Sink>,
 }
 
 impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
@@ -46,9 +46,9 @@ impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
     >;
 
     fn call(&mut self, request: tonic::Request<ExportTraceServiceRequest>) -> Self::Future {
-        let shared = self.shared.clone();
+        let sink = self.sink.clone();
         Box::pin(async move {
-            let outcome = shared
+            let outcome = sink
                 .ingest(request.into_inner())
                 .await
                 .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
@@ -63,9 +63,9 @@ impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
 }
 
 /// The gRPC service for [`super::server::serve`].
-pub fn service(shared: Arc<Shared>, max_message: usize) -> GrpcFn {
+pub fn service(sink: Arc<dyn Sink>, max_message: usize) -> GrpcFn {
     Arc::new(move |req: http::Request<Incoming>| {
-        let shared = shared.clone();
+        let sink = sink.clone();
         Box::pin(async move {
             if req.uri().path() != EXPORT_PATH {
                 return tonic::Status::unimplemented(format!(
@@ -82,7 +82,7 @@ pub fn service(shared: Arc<Shared>, max_message: usize) -> GrpcFn {
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(max_message);
-            let response = grpc.unary(Export { shared }, req).await;
+            let response = grpc.unary(Export { sink }, req).await;
             response.map(box_body)
         })
     })

@@ -1,6 +1,10 @@
 //! The one ingest path of the embedded server, shared by OTLP/HTTP, OTLP/gRPC and the spool:
 //! [`before_store`] sees each decoded request, then the store takes it and the write-ahead log
-//! records it, and the answer waits until the log says it is durable.
+//! records it, and the answer waits until the log says it is durable. The receivers reach it
+//! through [`Sink`], which `otelctl relay` implements too (same transport, different consumer).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use otelctl_otlp::ExportTraceServiceRequest;
 
@@ -24,6 +28,9 @@ pub enum IngestError {
     /// The store took it but the log could not make it durable: answer "unavailable", so the
     /// client retries (a retry is deduplicated by span id) or spools.
     NotDurable(NotDurable),
+    /// Another sink could not take it (dt's relay could neither forward nor spool it): answer
+    /// "unavailable", so the client retries or spools.
+    Unavailable(String),
 }
 
 impl std::fmt::Display for IngestError {
@@ -32,7 +39,32 @@ impl std::fmt::Display for IngestError {
             IngestError::NotDurable(NotDurable(why)) => {
                 write!(f, "the spans could not be saved: {why}")
             }
+            IngestError::Unavailable(why) => f.write_str(why),
         }
+    }
+}
+
+/// A future answering one export.
+pub type IngestFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<IngestOutcome, IngestError>> + Send + 'a>>;
+
+/// Where the receivers (OTLP/HTTP in [`super::receiver`], OTLP/gRPC in [`super::grpc`]) hand
+/// each decoded export: the embedded store ([`Shared`]), or another consumer of the same
+/// transport (`otelctl relay`, which forwards). The answer resolves once the sink is
+/// responsible for the spans; an error is answered "unavailable" (retryable).
+pub trait Sink: Send + Sync + 'static {
+    fn ingest(&self, request: ExportTraceServiceRequest) -> IngestFuture<'_>;
+    /// Counts a request refused before it reached [`Sink::ingest`] (malformed, too large).
+    fn bad_request(&self) {}
+}
+
+impl Sink for Shared {
+    fn ingest(&self, request: ExportTraceServiceRequest) -> IngestFuture<'_> {
+        Box::pin(Shared::ingest(self, request))
+    }
+    fn bad_request(&self) {
+        self.bad_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -235,7 +235,7 @@ impl Server {
             max_body: config.max_body,
         };
         let receiver: Arc<dyn server::Handler> = Arc::new(receiver::Receiver {
-            shared: shared.clone(),
+            sink: shared.clone(),
             max_body: config.max_body,
         });
         let viewer: Arc<dyn server::Handler> = Arc::new(viewer::Viewer {

@@ -10,7 +10,6 @@
 //! accepted: it is how clients probe.
 
 use std::io::Read;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use otelctl_otlp::{
@@ -18,8 +17,8 @@ use otelctl_otlp::{
     RpcStatus,
 };
 
+use super::ingest::Sink;
 use super::server::{Handler, Rejection, Reply, ReplyFuture, Request};
-use super::Shared;
 
 /// The OTLP/HTTP path for traces.
 pub const TRACES_PATH: &str = "/v1/traces";
@@ -51,8 +50,8 @@ impl Encoding {
 
 /// The receiver's request handler.
 pub struct Receiver {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) max_body: usize,
+    pub sink: Arc<dyn Sink>,
+    pub max_body: usize,
 }
 
 /// An error answer: `google.rpc.Status` in `encoding`.
@@ -67,7 +66,7 @@ pub fn status_reply(http: u16, encoding: Encoding, code: i32, message: String) -
 
 impl Receiver {
     fn bad(&self, http: u16, encoding: Encoding, code: i32, message: String) -> Reply {
-        self.shared.bad_requests.fetch_add(1, Ordering::Relaxed);
+        self.sink.bad_request();
         status_reply(http, encoding, code, message)
     }
 
@@ -131,7 +130,7 @@ impl Receiver {
             Ok(r) => r,
             Err(e) => return self.bad(400, encoding, rpc_code::INVALID_ARGUMENT, e.to_string()),
         };
-        let outcome = match self.shared.ingest(request).await {
+        let outcome = match self.sink.ingest(request).await {
             Ok(o) => o,
             Err(e) => {
                 return status_reply(503, encoding, rpc_code::UNAVAILABLE, e.to_string())
@@ -158,7 +157,7 @@ impl Handler for Receiver {
     }
 
     fn reject(&self, head: Option<&Request>, rejection: Rejection) -> Reply {
-        self.shared.bad_requests.fetch_add(1, Ordering::Relaxed);
+        self.sink.bad_request();
         let encoding = head
             .and_then(|h| Encoding::from_content_type(h.header("content-type")))
             .unwrap_or(Encoding::Json);

@@ -618,8 +618,8 @@ impl Store {
         since_unix_nano: Option<u64>,
     ) -> Vec<&StoredTrace> {
         self.traces()
-            .filter(|t| trace.map_or(true, |id| *id == t.id))
-            .filter(|t| since_unix_nano.map_or(true, |s| t.end_unix_nano() >= s))
+            .filter(|t| trace.is_none_or(|id| *id == t.id))
+            .filter(|t| since_unix_nano.is_none_or(|s| t.end_unix_nano() >= s))
             .collect()
     }
 }

@@ -434,9 +434,19 @@ fn dt_run_while_the_store_is_down_is_spooled_then_one_trace() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The embedded server ingests the spool when it starts.
+    // The embedded server ingests the spool when it starts (on a thread of its own: poll).
     let up = Up::start(&project.root, &project.home, base, &[]);
-    let spans = project.export(base);
+    let spans = embedded_support::poll(
+        "the spooled dt run to be ingested",
+        std::time::Duration::from_secs(20),
+        || {
+            let spans = project.export(base);
+            let has =
+                |svc: &str, name: &str| spans.iter().any(|(s, sp)| s == svc && sp.name == name);
+            (has("dt", "app:lint") && has("dt-task", "app:lint") && has("devenv", "app:lint"))
+                .then_some(spans)
+        },
+    );
     let dt = one(&spans, "dt", "app:lint");
     let devenv_task = one(&spans, "devenv", "app:lint");
     let task = one(&spans, "dt-task", "app:lint");
