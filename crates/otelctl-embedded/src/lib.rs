@@ -71,6 +71,11 @@ pub struct Config {
     pub receiver: SocketAddr,
     /// The viewer's address: 127.0.0.1 and the Grafana port (+3).
     pub viewer: SocketAddr,
+    /// A second receiver address, for OTLP/gRPC clients that follow `otelctl env`'s
+    /// `DEVENV_TRACE_DEFAULT_TO` (devenv >= 2.1): 127.0.0.1 and the port that names the project's
+    /// OTLP/gRPC ingest in every mode (+1, Tempo's in the local stack, free here). Same
+    /// protocols as `receiver`.
+    pub otlp_grpc: Option<SocketAddr>,
     /// `DataDir::embedded()`: where traces are persisted.
     pub data_dir: PathBuf,
     /// The spool to ingest, when there is one.
@@ -176,6 +181,7 @@ pub struct Server {
     runtime: tokio::runtime::Runtime,
     receiver_addr: SocketAddr,
     viewer_addr: SocketAddr,
+    otlp_grpc_addr: Option<SocketAddr>,
     data_dir: PathBuf,
     listeners: Vec<tokio::task::JoinHandle<()>>,
     persister: JoinHandle<Result<()>>,
@@ -196,10 +202,20 @@ fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
 }
 
 impl Server {
-    /// Binds both ports, restores persisted traces and starts the runtime and every thread.
+    /// Binds the ports, restores persisted traces and starts the runtime and every thread.
     pub fn start(config: Config, stop: Arc<StopSignal>) -> Result<Server> {
         let receiver_listener = bind(config.receiver, "OTLP receiver", "+0")?;
         let viewer_listener = bind(config.viewer, "trace viewer", "+3")?;
+        let grpc_listener = match config.otlp_grpc {
+            Some(addr) => Some(bind(addr, "OTLP/gRPC receiver", "+1")?),
+            None => None,
+        };
+        let otlp_grpc_addr = match &grpc_listener {
+            Some(l) => Some(l.local_addr().map_err(|e| {
+                Error::Failed(format!("cannot read the gRPC receiver's address: {e}"))
+            })?),
+            None => None,
+        };
         let receiver_addr = receiver_listener
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot read the receiver's address: {e}")))?;
@@ -243,13 +259,13 @@ impl Server {
             port: viewer_addr.port(),
         });
         let grpc = grpc::service(shared.clone(), config.max_body);
-        let listeners = vec![
+        let mut listeners = vec![
             runtime.spawn(server::serve(
                 receiver_listener,
                 limits,
                 stop.clone(),
-                receiver,
-                Some(grpc),
+                receiver.clone(),
+                Some(grpc.clone()),
             )),
             runtime.spawn(server::serve(
                 viewer_listener,
@@ -262,6 +278,15 @@ impl Server {
                 None,
             )),
         ];
+        if let Some(listener) = grpc_listener {
+            listeners.push(runtime.spawn(server::serve(
+                listener,
+                limits,
+                stop.clone(),
+                receiver,
+                Some(grpc),
+            )));
+        }
         let syncer = {
             let wal = wal.clone();
             std::thread::Builder::new()
@@ -297,6 +322,7 @@ impl Server {
             runtime,
             receiver_addr,
             viewer_addr,
+            otlp_grpc_addr,
             data_dir: config.data_dir.clone(),
             listeners,
             persister,
@@ -312,6 +338,10 @@ impl Server {
     }
     pub fn viewer_addr(&self) -> SocketAddr {
         self.viewer_addr
+    }
+    /// The second receiver address (`Config::otlp_grpc`), when there is one.
+    pub fn otlp_grpc_addr(&self) -> Option<SocketAddr> {
+        self.otlp_grpc_addr
     }
 
     /// Blocks until the stop signal fires, then stops everything and saves what is pending.
@@ -549,6 +579,7 @@ impl Config {
         Ok(Config {
             receiver: (loopback, ports.collector_otlp_http).into(),
             viewer: (loopback, ports.grafana_http).into(),
+            otlp_grpc: Some((loopback, ports.tempo_otlp_grpc).into()),
             data_dir: settings.data_dir(Mode::Local).embedded(),
             spool_dir: Some(settings.spool_dir(Mode::Local)),
             limits: store::Limits {
@@ -580,6 +611,7 @@ mod tests {
         Config {
             receiver: "127.0.0.1:0".parse().unwrap(),
             viewer: "127.0.0.1:0".parse().unwrap(),
+            otlp_grpc: None,
             data_dir: dir.to_path_buf(),
             spool_dir: None,
             limits: Limits::default(),

@@ -31,7 +31,7 @@ fn main() {
         std::process::exit(devenv_standin::main(&args[1..]));
     }
     let filter = args[1..].iter().find(|a| !a.starts_with('-')).cloned();
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "dt_run_is_one_trace_with_devenvs_spans",
             dt_run_is_one_trace_with_devenvs_spans,
@@ -43,6 +43,10 @@ fn main() {
         (
             "dt_run_while_the_store_is_down_is_spooled_then_one_trace",
             dt_run_while_the_store_is_down_is_spooled_then_one_trace,
+        ),
+        (
+            "devenv_outside_dt_reaches_the_embedded_store",
+            devenv_outside_dt_reaches_the_embedded_store,
         ),
     ];
     let (mut passed, mut failed, mut filtered) = (0, 0, 0);
@@ -460,5 +464,81 @@ fn dt_run_while_the_store_is_down_is_spooled_then_one_trace() {
         one(&spans, "devenv", "running tasks").parent_span_id,
         dt.span_id
     );
+    up.stop();
+}
+
+fn devenv_outside_dt_reaches_the_embedded_store() {
+    let Some(scripts) = render_scripts() else {
+        return;
+    };
+    let project = Project::new(&scripts);
+    let base = free_base();
+    let up = Up::start(&project.root, &project.home, base, &[]);
+
+    // What a devenv shell has after `otelctl env` (devenvTrace = "otlp-grpc").
+    let mut env = otelctl(&project.home);
+    env.env("OTELCTL_DEVENV_TRACE", "otlp-grpc")
+        .env("OTELCTL_BASE_PORT", base.to_string());
+    let out = run(
+        env,
+        [
+            "env".as_ref(),
+            "--shell".as_ref(),
+            "json".as_ref(),
+            "-q".as_ref(),
+            "--root".as_ref(),
+            project.root.as_os_str(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exports: HashMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    let default_to = exports["DEVENV_TRACE_DEFAULT_TO"].clone();
+    assert!(
+        default_to.starts_with("otlp-grpc:http://127.0.0.1:"),
+        "{default_to}"
+    );
+
+    // devenv run directly (no dt, no relay): its own spans, in traces of its own.
+    let mut cmd = Command::new(project.bin.join("devenv"));
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("OTEL")
+            || k.starts_with("DEVENV")
+            || k == "TRACEPARENT"
+            || k == "TRACESTATE"
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    let out = cmd
+        .args(["tasks", "run", "app:lint", "--mode", "single"])
+        .current_dir(&project.root)
+        .envs(&exports)
+        .env("HOME", &project.home)
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
+        .env("STANDIN_TASKS", &project.tasks)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "devenv: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let spans = project.export(base);
+    let devenv_task = one(&spans, "devenv", "app:lint");
+    let tasks = one(&spans, "devenv", "running tasks");
+    assert!(
+        tasks.parent_span_id.is_empty(),
+        "outside dt devenv's phases stay roots"
+    );
+    assert_eq!(devenv_task.parent_span_id, tasks.span_id);
+    let task = one(&spans, "dt-task", "app:lint");
+    assert_eq!(
+        task.trace_id, devenv_task.trace_id,
+        "the task joined devenv's trace"
+    );
+    assert_eq!(task.parent_span_id, devenv_task.span_id);
     up.stop();
 }

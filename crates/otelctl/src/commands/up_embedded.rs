@@ -25,8 +25,12 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
         for w in &server.warnings {
             output::stderr(&format!("otelctl: warning: {w}\n"));
         }
+        let grpc_too = server
+            .otlp_grpc_addr()
+            .map(|a| format!(" and http://{a}"))
+            .unwrap_or_default();
         let text = format!(
-            "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf) and http://{} (OTLP/gRPC)\n\
+            "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf) and http://{}{grpc_too} (OTLP/gRPC)\n\
              otelctl: trace viewer       http://{}/\n\
              otelctl: traces kept in     {} ({} restored; at most {} traces and {} MiB, oldest dropped first)\n\
              otelctl: ready; stop with Ctrl-C\n",
