@@ -31,7 +31,7 @@ fn main() {
         std::process::exit(devenv_standin::main(&args[1..]));
     }
     let filter = args[1..].iter().find(|a| !a.starts_with('-')).cloned();
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "dt_run_is_one_trace_with_devenvs_spans",
             dt_run_is_one_trace_with_devenvs_spans,
@@ -47,6 +47,10 @@ fn main() {
         (
             "devenv_outside_dt_reaches_the_embedded_store",
             devenv_outside_dt_reaches_the_embedded_store,
+        ),
+        (
+            "dt_run_through_the_real_collector_is_one_trace",
+            dt_run_through_the_real_collector_is_one_trace,
         ),
     ];
     let (mut passed, mut failed, mut filtered) = (0, 0, 0);
@@ -187,6 +191,16 @@ impl Project {
     /// `dt ARGS` as a user's devenv shell runs it: the exports of `otelctl env` in effect, the
     /// devenv module's variables set.
     fn dt(&self, base: u16, devenv_trace: &str, args: &[&str]) -> Output {
+        self.dt_to(
+            base,
+            &format!("http://127.0.0.1:{base}"),
+            devenv_trace,
+            args,
+        )
+    }
+
+    /// `dt ARGS` with `OTEL_EXPORTER_OTLP_ENDPOINT=endpoint` (e.g. a Collector's).
+    fn dt_to(&self, base: u16, endpoint: &str, devenv_trace: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new(self.bin.join("dt"));
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
@@ -211,10 +225,7 @@ impl Project {
             .env("OTELCTL_MODE", "local")
             .env("OTELCTL_BASE_PORT", base.to_string())
             .env("OTELCTL_DEVENV_TRACE", devenv_trace)
-            .env(
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://127.0.0.1:{base}"),
-            )
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
             // A shared CI machine can take longer than the 200 ms default to make spans durable;
             // a span that misses its deadline is spooled, not lost, but would arrive only later.
             .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
@@ -299,87 +310,7 @@ fn dt_run_is_one_trace_with_devenvs_spans() {
     );
 
     // Read back at once: dt exits only after its relay has handed everything on.
-    let spans = project.export(base);
-    let dt = one(&spans, "dt", "app:lint");
-    assert!(dt.parent_span_id.is_empty(), "dt's span is the root");
-    let trace = dt.trace_id.clone();
-    for (svc, s) in &spans {
-        if svc == "devenv" || svc == "dt-task" {
-            assert_eq!(
-                s.trace_id,
-                trace,
-                "{svc}/{} is in the dt trace:\n{}",
-                s.name,
-                show(&spans)
-            );
-        }
-    }
-
-    // devenv's phases are root activities, each its own trace in devenv: both under dt now.
-    let shell = one(&spans, "devenv", "configuring shell");
-    let tasks = one(&spans, "devenv", "running tasks");
-    for phase in [shell, tasks] {
-        assert_eq!(
-            phase.parent_span_id, dt.span_id,
-            "{} is under dt's span",
-            phase.name
-        );
-        assert_eq!(
-            attr(phase, "devenv.activity.kind").as_deref(),
-            Some("operation")
-        );
-    }
-    assert_ne!(
-        attr(shell, "otelctl.relay.original_trace_id"),
-        attr(tasks, "otelctl.relay.original_trace_id"),
-        "devenv started two traces; both were adopted"
-    );
-    let eval = one(&spans, "devenv", "evaluating devenv.nix");
-    assert_eq!(eval.parent_span_id, shell.span_id);
-    assert_eq!(
-        attr(eval, "devenv.activity.kind").as_deref(),
-        Some("evaluate")
-    );
-
-    // Each trace.exec/trace.status span is under devenv's span of its own task.
-    for (name, cached) in [
-        ("app:lint", "false"),
-        ("app:build", "false"),
-        ("app:cached", "true"),
-    ] {
-        let devenv_task = one(&spans, "devenv", name);
-        assert_eq!(
-            devenv_task.parent_span_id, tasks.span_id,
-            "devenv's {name} under running tasks"
-        );
-        assert_eq!(
-            attr(devenv_task, "devenv.activity.kind").as_deref(),
-            Some("task")
-        );
-        let task = one(&spans, "dt-task", name);
-        assert_eq!(
-            task.parent_span_id,
-            devenv_task.span_id,
-            "dt-task {name} is under devenv's {name}:\n{}",
-            show(&spans)
-        );
-        assert_eq!(attr(task, "task.cached").as_deref(), Some(cached), "{name}");
-    }
-
-    // Every span of the trace hangs off the tree (no orphan parents).
-    let ids: Vec<&Vec<u8>> = spans
-        .iter()
-        .filter(|(_, s)| s.trace_id == trace)
-        .map(|(_, s)| &s.span_id)
-        .collect();
-    for (svc, s) in spans.iter().filter(|(_, s)| s.trace_id == trace) {
-        assert!(
-            s.parent_span_id.is_empty() || ids.contains(&&s.parent_span_id),
-            "{svc}/{} has a parent in the trace:\n{}",
-            s.name,
-            show(&spans)
-        );
-    }
+    check_one_dt_trace(&project.export(base));
     up.stop();
 }
 
@@ -541,4 +472,201 @@ fn devenv_outside_dt_reaches_the_embedded_store() {
     );
     assert_eq!(task.parent_span_id, devenv_task.span_id);
     up.stop();
+}
+
+/// The tree of `dt app:lint app:build app:cached` with devenv's tracing on.
+fn check_one_dt_trace(spans: &[(String, Span)]) {
+    let spans = spans.to_vec();
+    let dt = one(&spans, "dt", "app:lint");
+    assert!(dt.parent_span_id.is_empty(), "dt's span is the root");
+    let trace = dt.trace_id.clone();
+    for (svc, s) in &spans {
+        if svc == "devenv" || svc == "dt-task" {
+            assert_eq!(
+                s.trace_id,
+                trace,
+                "{svc}/{} is in the dt trace:\n{}",
+                s.name,
+                show(&spans)
+            );
+        }
+    }
+
+    // devenv's phases are root activities, each its own trace in devenv: both under dt now.
+    let shell = one(&spans, "devenv", "configuring shell");
+    let tasks = one(&spans, "devenv", "running tasks");
+    for phase in [shell, tasks] {
+        assert_eq!(
+            phase.parent_span_id, dt.span_id,
+            "{} is under dt's span",
+            phase.name
+        );
+        assert_eq!(
+            attr(phase, "devenv.activity.kind").as_deref(),
+            Some("operation")
+        );
+    }
+    assert_ne!(
+        attr(shell, "otelctl.relay.original_trace_id"),
+        attr(tasks, "otelctl.relay.original_trace_id"),
+        "devenv started two traces; both were adopted"
+    );
+    let eval = one(&spans, "devenv", "evaluating devenv.nix");
+    assert_eq!(eval.parent_span_id, shell.span_id);
+    assert_eq!(
+        attr(eval, "devenv.activity.kind").as_deref(),
+        Some("evaluate")
+    );
+
+    // Each trace.exec/trace.status span is under devenv's span of its own task.
+    for (name, cached) in [
+        ("app:lint", "false"),
+        ("app:build", "false"),
+        ("app:cached", "true"),
+    ] {
+        let devenv_task = one(&spans, "devenv", name);
+        assert_eq!(
+            devenv_task.parent_span_id, tasks.span_id,
+            "devenv's {name} under running tasks"
+        );
+        assert_eq!(
+            attr(devenv_task, "devenv.activity.kind").as_deref(),
+            Some("task")
+        );
+        let task = one(&spans, "dt-task", name);
+        assert_eq!(
+            task.parent_span_id,
+            devenv_task.span_id,
+            "dt-task {name} is under devenv's {name}:\n{}",
+            show(&spans)
+        );
+        assert_eq!(attr(task, "task.cached").as_deref(), Some(cached), "{name}");
+    }
+
+    // Every span of the trace hangs off the tree (no orphan parents).
+    let ids: Vec<&Vec<u8>> = spans
+        .iter()
+        .filter(|(_, s)| s.trace_id == trace)
+        .map(|(_, s)| &s.span_id)
+        .collect();
+    for (svc, s) in spans.iter().filter(|(_, s)| s.trace_id == trace) {
+        assert!(
+            s.parent_span_id.is_empty() || ids.contains(&&s.parent_span_id),
+            "{svc}/{} has a parent in the trace:\n{}",
+            s.name,
+            show(&spans)
+        );
+    }
+}
+
+fn dt_run_through_the_real_collector_is_one_trace() {
+    let Some(scripts) = render_scripts() else {
+        return;
+    };
+    // collector_program() prints the skip reason when there is none.
+    let Some(collector) = common::stack::collector_program() else {
+        return;
+    };
+    let project = Project::new(&scripts);
+    let base = free_base();
+    let up = Up::start(&project.root, &project.home, base, &[]);
+
+    // The real Collector as the project's endpoint: OTLP/HTTP in, otlphttp out to the store.
+    let port = free_base();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{port}
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:{base}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp]
+"#
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("collector.log");
+    let child = Command::new(&collector)
+        .arg("--config")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the collector starts");
+    let _collector = Killed(child);
+    embedded_support::poll(
+        "the Collector to accept an empty export",
+        std::time::Duration::from_secs(60),
+        || {
+            embedded_support::request(
+                "POST",
+                port,
+                "/v1/traces",
+                &[("Content-Type", "application/json")],
+                b"{}",
+            )
+            .ok()
+            .filter(|r| r.status == 200)
+        },
+    );
+
+    let out = project.dt_to(
+        base,
+        &format!("http://127.0.0.1:{port}"),
+        "otlp-grpc",
+        &["app:lint", "app:build", "app:cached"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The Collector batches: wait until everything it was given has reached the store.
+    let spans = embedded_support::poll(
+        "the dt run to arrive through the Collector",
+        std::time::Duration::from_secs(30),
+        || {
+            let spans = project.export(base);
+            let n = |svc: &str| spans.iter().filter(|(s, _)| s == svc).count();
+            (n("dt") == 1 && n("dt-task") == 3 && n("devenv") >= 7).then_some(spans)
+        },
+    );
+    check_one_dt_trace(&spans);
+    drop(_collector);
+    up.stop();
+    println!(
+        "collector {}: log {} lines",
+        collector.display(),
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    );
+}
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
