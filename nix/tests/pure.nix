@@ -54,7 +54,7 @@ let
     envRejectsTrace = { expr = throws (env { devenvTrace = "zipkin"; }); expected = true; };
 
     dtWrapsDevenvTasks = {
-      expr = hasInfix "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$*\" -- devenv tasks run \"$@\" --mode before" scripts.dt;
+      expr = hasInfix "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$*\" -- '/bin/otelctl' relay -- devenv tasks run \"$@\" --mode before" scripts.dt;
       expected = true;
     };
     dtUsage = { expr = hasInfix "usage: dt TASK" scripts.dt; expected = true; };
