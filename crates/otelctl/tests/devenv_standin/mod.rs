@@ -149,9 +149,17 @@ fn trace_specs() -> Result<Vec<String>, String> {
     let mut urls = Vec::new();
     for spec in text.split(',').map(str::trim) {
         if spec == "otlp-grpc" {
-            urls.push("http://localhost:4317".to_string());
+            urls.push("http://localhost:4317/".to_string());
         } else if let Some(url) = spec.strip_prefix("otlp-grpc:") {
-            urls.push(url.to_string());
+            // devenv parses the destination with the `url` crate, which gives an empty path as
+            // `/` (`http://127.0.0.1:4317` becomes `http://127.0.0.1:4317/`), then hands
+            // `url.as_str()` to the exporter.
+            let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+            if after_scheme.contains('/') {
+                urls.push(url.to_string());
+            } else {
+                urls.push(format!("{url}/"));
+            }
         } else if let Some(format) = ["otlp-http-protobuf", "otlp-http-json"]
             .into_iter()
             .find(|f| spec.starts_with(f))
