@@ -95,7 +95,11 @@ pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
     // (thousands per turn under a flood); elsewhere each file is synced before its rename.
     let one_flush = sync && cfg!(target_os = "linux");
     for (id, batches) in &work.write {
-        write_atomic(&file_for(dir, id), &encode_batches(batches), sync && !one_flush)?;
+        write_atomic(
+            &file_for(dir, id),
+            &encode_batches(batches),
+            sync && !one_flush,
+        )?;
     }
     if one_flush {
         sync_filesystem(dir)?;
@@ -112,7 +116,11 @@ fn sync_filesystem(dir: &Path) -> Result<()> {
     let d = std::fs::File::open(dir).map_err(|e| Error::io("cannot open", dir, e))?;
     // SAFETY: syncfs on a file descriptor this function owns for the duration of the call.
     if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-        return Err(Error::io("cannot sync", dir, std::io::Error::last_os_error()));
+        return Err(Error::io(
+            "cannot sync",
+            dir,
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
