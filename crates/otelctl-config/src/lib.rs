@@ -9,6 +9,7 @@ pub mod detect;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod formats;
 pub mod paths;
 pub mod ports;
 pub mod root;

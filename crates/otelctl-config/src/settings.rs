@@ -5,10 +5,12 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
 use crate::env::{self, EnvVars};
 use crate::error::{Error, Result, Source};
+use crate::formats;
 use crate::paths::DataDir;
 use crate::ports::{self, PortOverrides, PortRange, Ports};
 use crate::root::{self, ProjectRoot, RootInputs};
@@ -273,33 +275,14 @@ impl Upstream {
                 expected: "an OTLP/HTTP base URL such as https://otlp.example.com".to_string(),
             });
         }
-        let mut parsed = Vec::new();
-        for (i, item) in headers.split(',').enumerate() {
-            if item.trim().is_empty() {
-                continue;
-            }
-            let bad = |why: &str| Error::InvalidValue {
+        let (parsed, errors) = formats::parse_headers(headers);
+        if let Some(e) = errors.first() {
+            return Err(Error::InvalidValue {
                 what: "upstream header",
-                value: format!("entry {} (value not shown)", i + 1),
+                value: format!("member {} (value not shown)", e.position),
                 origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_HEADERS),
-                expected: format!("name=value pairs separated by commas: {why}"),
-            };
-            let (k, v) = item
-                .split_once('=')
-                .ok_or_else(|| bad("no '=' in the entry"))?;
-            let k = k.trim();
-            let valid_name = !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-            if !valid_name {
-                return Err(bad("a header name uses letters, digits, '-', '_' and '.'"));
-            }
-            let v =
-                percent_decode(v.trim()).ok_or_else(|| bad("bad percent-encoding in the value"))?;
-            if v.contains(['\r', '\n']) {
-                return Err(bad("a value must not contain line breaks"));
-            }
-            parsed.push((k.to_string(), v));
+                expected: format!("name=value pairs separated by commas; this one {}", e.why),
+            });
         }
         Ok(Upstream {
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -308,24 +291,7 @@ impl Upstream {
     }
 }
 
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// How long Tempo keeps traces: a Go duration made of hours, minutes and seconds (`72h`, `1h30m`).
+/// How long Tempo keeps traces, as a Go duration in hours, minutes and seconds (`72h`, `1h30m`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention(String);
 
@@ -336,38 +302,19 @@ impl Default for Retention {
 }
 
 impl Retention {
+    /// Parses a duration of at least one minute (`72h`, `1h30m`, `7d`: see
+    /// [`formats::parse_duration`]); kept as Go writes it, because Tempo reads it.
     pub fn parse(text: &str, origin: Source) -> Result<Self> {
-        let t = text.trim();
-        let invalid = || {
-            Error::InvalidValue {
-            what: "retention",
-            value: text.to_string(),
-            origin,
-            expected: "a duration in h, m and s of at least 1m, e.g. 72h, 168h or 1h30m (no days: 7d is 168h)"
-                .to_string(),
+        let d = formats::parse_duration(text, "retention", origin)?;
+        if d < Duration::from_secs(60) {
+            return Err(Error::InvalidValue {
+                what: "retention",
+                value: text.to_string(),
+                origin,
+                expected: "at least 1m (e.g. 72h, 7d or 1h30m)".to_string(),
+            });
         }
-        };
-        let mut seconds: u64 = 0;
-        let mut digits = String::new();
-        for c in t.chars() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            let unit = match c {
-                'h' => 3600,
-                'm' => 60,
-                's' => 1,
-                _ => return Err(invalid()),
-            };
-            let n: u64 = digits.parse().map_err(|_| invalid())?;
-            seconds = seconds.saturating_add(n.saturating_mul(unit));
-            digits.clear();
-        }
-        if !digits.is_empty() || seconds < 60 {
-            return Err(invalid());
-        }
-        Ok(Retention(t.to_string()))
+        Ok(Retention(formats::go_duration(d)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -435,10 +382,17 @@ mod tests {
     #[test]
     fn retention_accepts_go_durations_of_hours_minutes_seconds() {
         let src = Source::Env("OTELCTL_TEMPO_RETENTION");
-        for ok in ["72h", "1h30m", "90m", "3600s"] {
-            assert_eq!(Retention::parse(ok, src).unwrap().as_str(), ok);
+        for (given, kept) in [
+            ("72h", "72h"),
+            ("1h30m", "1h30m"),
+            ("90m", "1h30m"),
+            ("3600s", "1h"),
+            ("7d", "168h"),
+            ("1.5h", "1h30m"),
+        ] {
+            assert_eq!(Retention::parse(given, src).unwrap().as_str(), kept);
         }
-        for bad in ["", "7d", "72", "h", "30s", "-1h", "1.5h"] {
+        for bad in ["", "72", "h", "30s", "-1h"] {
             assert!(Retention::parse(bad, src).is_err(), "{bad}");
         }
     }

@@ -12,12 +12,12 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otelctl_config::error::{Error, Result, Source};
-use otelctl_http::{self as http, HttpError, HttpUrl};
+use otelctl_net::{Client, HttpError};
 use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, ResourceSpans};
 
 use super::persist;
 use super::store::{Limits, TraceId};
-use super::viewer::{self, EMBEDDED_HEADER};
+use super::viewer::EMBEDDED_HEADER;
 
 /// Most spans in one forwarded request.
 pub const FORWARD_BATCH_SPANS: usize = 1000;
@@ -26,34 +26,9 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to ask the running viewer.
 const VIEWER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Parses `500ms`, `90s`, `15m`, `2h`, `7d` (a number and a unit; whitespace allowed between).
-pub fn parse_duration(text: &str, origin: Source) -> Result<Duration> {
-    let invalid = || Error::InvalidValue {
-        what: "duration",
-        value: text.to_string(),
-        origin,
-        expected: "a whole number with a unit: ms, s, m, h or d (e.g. 15m, 2h)".to_string(),
-    };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| invalid())?;
-    let ms_per = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(invalid()),
-    };
-    n.checked_mul(ms_per)
-        .map(Duration::from_millis)
-        .ok_or_else(invalid)
-}
-
 /// Parses a trace id given on the command line.
 pub fn parse_trace_id(text: &str, origin: Source) -> Result<TraceId> {
-    viewer::parse_trace_id(text).ok_or_else(|| Error::InvalidValue {
+    otelctl_otlp::parse_trace_id(text).ok_or_else(|| Error::InvalidValue {
         what: "trace id",
         value: text.to_string(),
         origin,
@@ -102,18 +77,11 @@ pub fn collect(
     if let Some(s) = since {
         query.push(format!("since_unix_nano={s}"));
     }
-    let url = HttpUrl {
-        host: "127.0.0.1".to_string(),
-        port: viewer_port,
-        path: format!("/api/export?{}", query.join("&")),
-    };
-    let request = http::Request {
-        method: "GET",
-        url: &url,
-        headers: &[],
-        body: &[],
-    };
-    match http::send(&request, Instant::now() + VIEWER_TIMEOUT) {
+    let url = format!(
+        "http://127.0.0.1:{viewer_port}/api/export?{}",
+        query.join("&")
+    );
+    match Client::shared()?.get(&url, None, Instant::now() + VIEWER_TIMEOUT) {
         Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {
             let req = ExportTraceServiceRequest::from_json(&r.body).map_err(|e| {
                 Error::Failed(format!("the running viewer on port {viewer_port} sent {e}"))
@@ -199,18 +167,24 @@ pub struct Forwarded {
 /// Sends the traces to an OTLP/HTTP endpoint as OTLP/JSON.
 pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forwarded> {
     let target = traces_url(endpoint);
-    let url = HttpUrl::parse(&target)?;
+    if !(target.starts_with("http://") || target.starts_with("https://")) {
+        return Err(Error::InvalidValue {
+            what: "endpoint",
+            value: endpoint.to_string(),
+            origin: Source::Flag("--to"),
+            expected: "an OTLP/HTTP URL: http(s)://HOST[:PORT][/PATH]".to_string(),
+        });
+    }
+    let client = Client::shared()?;
     let headers = [("Content-Type".to_string(), "application/json".to_string())];
     let mut done = Forwarded::default();
     for part in split(req, FORWARD_BATCH_SPANS) {
         let body = part.to_json();
-        let r = http::send(
-            &http::Request {
-                method: "POST",
-                url: &url,
-                headers: &headers,
-                body: &body,
-            },
+        let r = client.send(
+            "POST",
+            &target,
+            &headers,
+            Some(&body),
             Instant::now() + FORWARD_TIMEOUT,
         )?;
         if !(200..300).contains(&r.status) {
@@ -239,22 +213,6 @@ pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forward
 mod tests {
     use super::*;
     use crate::store::tests::{request, span};
-
-    #[test]
-    fn durations() {
-        let f = |t| parse_duration(t, Source::Flag("--since"));
-        assert_eq!(f("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(f("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(f("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(f("1 d").unwrap(), Duration::from_secs(86400));
-        for bad in ["", "15", "m", "1.5h", "-1s", "3w", "99999999999999999999s"] {
-            let e = f(bad).unwrap_err().to_string();
-            assert!(
-                e.contains("--since") && e.contains("ms, s, m, h or d"),
-                "{e}"
-            );
-        }
-    }
 
     #[test]
     fn traces_urls() {

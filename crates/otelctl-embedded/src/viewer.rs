@@ -32,7 +32,7 @@ use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 use super::html::{self, escape, format_duration, format_time};
 use super::metrics::{self, NameStats};
 use super::server::{Handler, Reply, ReplyFuture, Request};
-use super::store::{Change, Counters, Store, TraceId, TraceSummary};
+use super::store::{Change, Counters, Store, TraceSummary};
 use super::waterfall;
 use super::Shared;
 
@@ -68,13 +68,6 @@ fn json_reply<T: Serialize>(value: &T) -> Reply {
     )
     .with_header("Cache-Control", "no-store")
     .with_header(EMBEDDED_HEADER, "1")
-}
-
-/// Parses a 32-hex-digit trace id.
-pub fn parse_trace_id(text: &str) -> Option<TraceId> {
-    let bytes = otlp::from_hex(text.trim())?;
-    let id: TraceId = bytes.try_into().ok()?;
-    (id != [0; 16]).then_some(id)
 }
 
 /// The names this viewer answers to: loopback, exactly, with its port.
@@ -274,7 +267,7 @@ impl Viewer {
                 "otelctl · trace not found".to_string(),
             )
         };
-        let Some(id) = parse_trace_id(id_text) else {
+        let Some(id) = otlp::parse_trace_id(id_text) else {
             return not_found("Not a trace id (32 hex digits)");
         };
         let store = self.shared.lock();
@@ -368,7 +361,7 @@ impl Viewer {
     fn api_export(&self, req: &Request) -> Reply {
         let trace = match req.query_param("trace") {
             None => None,
-            Some(t) => match parse_trace_id(&t) {
+            Some(t) => match otlp::parse_trace_id(&t) {
                 Some(id) => Some(id),
                 None => return Reply::text(400, "trace must be 32 hex digits\n"),
             },
@@ -635,8 +628,8 @@ mod tests {
 
     #[test]
     fn trace_ids_parse() {
-        assert_eq!(parse_trace_id(&"0A".repeat(16)), Some([10; 16]));
-        assert_eq!(parse_trace_id(&"00".repeat(16)), None);
-        assert_eq!(parse_trace_id("abc"), None);
+        assert_eq!(otlp::parse_trace_id(&"0A".repeat(16)), Some([10; 16]));
+        assert_eq!(otlp::parse_trace_id(&"00".repeat(16)), None);
+        assert_eq!(otlp::parse_trace_id("abc"), None);
     }
 }

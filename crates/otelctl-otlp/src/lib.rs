@@ -327,7 +327,7 @@ impl Value {
             Value::BoolValue(b) => b.to_string(),
             Value::IntValue(i) => i.to_string(),
             Value::DoubleValue(d) => d.to_string(),
-            Value::BytesValue(b) => base64::encode(b),
+            Value::BytesValue(b) => b64::encode(b),
             Value::ArrayValue(_) | Value::KvlistValue(_) => serde_json::to_string(&AnyValue {
                 value: Some(self.clone()),
             })
@@ -398,6 +398,17 @@ pub fn to_hex(bytes: &[u8]) -> String {
         s.push(DIGITS[(b & 15) as usize] as char);
     }
     s
+}
+
+/// A trace id as text: 32 hex digits (either case, blanks around ignored), not all zero (the
+/// W3C and OTLP rule for a valid id). The one parser of trace ids given by users.
+pub fn parse_trace_id(text: &str) -> Option<[u8; 16]> {
+    let t = text.trim();
+    if t.len() != 32 {
+        return None;
+    }
+    let id: [u8; 16] = from_hex(t)?.try_into().ok()?;
+    (id != [0; 16]).then_some(id)
 }
 
 /// Hex (either case) to bytes; `None` when not hex or of odd length.
@@ -565,7 +576,7 @@ impl Serialize for AnyValue {
             Value::DoubleValue(v) => map.serialize_entry("doubleValue", v)?,
             Value::ArrayValue(v) => map.serialize_entry("arrayValue", v)?,
             Value::KvlistValue(v) => map.serialize_entry("kvlistValue", v)?,
-            Value::BytesValue(v) => map.serialize_entry("bytesValue", &base64::encode(v))?,
+            Value::BytesValue(v) => map.serialize_entry("bytesValue", &b64::encode(v))?,
         }
         map.end()
     }
@@ -592,7 +603,7 @@ impl<'de> Deserialize<'de> for AnyValue {
                         "bytesValue" => {
                             let text: String = map.next_value()?;
                             Value::BytesValue(
-                                base64::decode(&text)
+                                b64::decode(&text)
                                     .ok_or_else(|| de::Error::custom("bytesValue is not base64"))?,
                             )
                         }
@@ -641,59 +652,33 @@ impl<'de> Deserialize<'de> for F64 {
     }
 }
 
-/// Standard base64 (OTLP/JSON encodes `bytes` fields other than ids this way).
-pub mod base64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Base64 of OTLP/JSON `bytes` fields other than ids (the base64 crate's standard alphabet).
+pub mod b64 {
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::{DecodePaddingMode, Engine};
+
+    /// Standard alphabet; decoding takes padding or none, as the protobuf JSON mapping asks.
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
 
     pub fn encode(data: &[u8]) -> String {
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for chunk in data.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
+        ENGINE.encode(data)
     }
 
+    /// Standard or URL-safe alphabet, padded or not, white space ignored.
     pub fn decode(text: &str) -> Option<Vec<u8>> {
-        let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let trimmed: &[u8] = {
-            let mut end = clean.len();
-            while end > 0 && clean[end - 1] == b'=' {
-                end -= 1;
-            }
-            &clean[..end]
-        };
-        let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-        let mut acc = 0u32;
-        let mut bits = 0;
-        for &c in trimmed {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' | b'-' => 62,
-                b'/' | b'_' => 63,
-                _ => return None,
-            };
-            acc = (acc << 6) | u32::from(v);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-            }
-        }
-        Some(out)
+        let standard: String = text
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        ENGINE.decode(standard).ok()
     }
 }
 
@@ -794,8 +779,8 @@ mod tests {
     #[test]
     fn base64_round_trips() {
         for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"\x00\xff\x10"] {
-            assert_eq!(base64::decode(&base64::encode(data)).unwrap(), data);
+            assert_eq!(b64::decode(&b64::encode(data)).unwrap(), data);
         }
-        assert_eq!(base64::encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(b64::encode(b"foobar"), "Zm9vYmFy");
     }
 }

@@ -1,5 +1,5 @@
-//! Attributes from the command line (`--attr K=V` and typed variants) and `k=v,...` lists
-//! (`OTEL_RESOURCE_ATTRIBUTES`, headers), with percent-decoding.
+//! Attributes from the command line (`--attr K=V` and typed variants). (`k=v,...` lists such
+//! as `OTEL_RESOURCE_ATTRIBUTES` are parsed by `otelctl_config::formats`.)
 //!
 //! A malformed attribute is telemetry input, not a reason to stop the wrapped command: the
 //! parsers return what was usable plus one warning per rejected item.
@@ -91,57 +91,6 @@ pub fn upsert(attrs: &mut Vec<KeyValue>, kv: KeyValue) {
     }
 }
 
-/// Why a `k=v,...` list was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ListError {
-    #[error("a member has no '='")]
-    NoEquals,
-    #[error("a member has an empty key")]
-    EmptyKey,
-    #[error("a value has a bad percent-encoding")]
-    BadPercent,
-}
-
-/// Parses `k=v,k2=v2` (W3C baggage-like, as OTEL_RESOURCE_ATTRIBUTES): blanks around keys and
-/// values trimmed, values percent-decoded. Any bad member rejects the whole list (per the spec).
-pub fn parse_key_value_list(raw: &str) -> Result<Vec<(String, String)>, ListError> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for member in raw.split(',') {
-        let member = member.trim();
-        if member.is_empty() {
-            continue;
-        }
-        let (k, v) = member.split_once('=').ok_or(ListError::NoEquals)?;
-        let k = k.trim();
-        if k.is_empty() {
-            return Err(ListError::EmptyKey);
-        }
-        let v = percent_decode(v.trim())?;
-        out.retain(|(key, _)| key != k);
-        out.push((k.to_string(), v));
-    }
-    Ok(out)
-}
-
-/// Decodes `%XX` escapes; the result must be UTF-8.
-pub fn percent_decode(text: &str) -> Result<String, ListError> {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).ok_or(ListError::BadPercent)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| ListError::BadPercent)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| ListError::BadPercent)?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| ListError::BadPercent)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,16 +134,5 @@ mod tests {
             "{}",
             w[2]
         );
-    }
-
-    #[test]
-    fn lists_and_percent_decoding() {
-        assert_eq!(
-            parse_key_value_list("a=1,,b=%3D%2C").unwrap(),
-            vec![("a".into(), "1".into()), ("b".into(), "=,".into())]
-        );
-        assert_eq!(parse_key_value_list("a"), Err(ListError::NoEquals));
-        assert_eq!(parse_key_value_list("a=%4"), Err(ListError::BadPercent));
-        assert_eq!(parse_key_value_list("a=%ff"), Err(ListError::BadPercent));
     }
 }

@@ -8,10 +8,11 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::attrs::{parse_key_value_list, ListError};
 use crate::exporter::{ExporterConfig, Protocol, DEFAULT_TIMEOUT};
-use crate::traceparent::{parse_trace_id, validate_tracestate, TraceParent};
+use crate::traceparent::{validate_tracestate, TraceParent};
 use otelctl_config::env::{self, EnvVars};
+use otelctl_config::formats;
+use otelctl_otlp::parse_trace_id;
 
 /// Where variables are read from: the process environment, or a fixed list in tests.
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -171,7 +172,7 @@ impl OtelEnv {
             }),
         };
 
-        let resource = match resource_raw.as_deref().map(parse_key_value_list) {
+        let resource = match resource_raw.as_deref().map(formats::parse_list) {
             None => Vec::new(),
             Some(Ok(list)) => list,
             Some(Err(e)) => {
@@ -340,44 +341,13 @@ fn parse_sampler(name: Option<&str>, arg: Option<&str>, warnings: &mut Vec<Strin
 /// `k=v,k2=v2` with percent-encoded values; a bad member is dropped with a warning that
 /// names its key but never its value.
 fn parse_headers(var: &str, raw: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, member) in raw.split(',').enumerate() {
-        let member = member.trim();
-        if member.is_empty() {
-            continue;
-        }
-        let Some((k, v)) = member.split_once('=') else {
-            warnings.push(format!(
-                "${var}: member {} has no '=' (expected key=value,...); dropped",
-                i + 1
-            ));
-            continue;
-        };
-        let key = k.trim();
-        let valid_name = !key.is_empty()
-            && key
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
-        if !valid_name {
-            warnings.push(format!(
-                "${var}: member {} has an invalid header name; dropped",
-                i + 1
-            ));
-            continue;
-        }
-        match crate::attrs::percent_decode(v.trim()) {
-            Ok(value) if !value.chars().any(|c| c.is_control()) => {
-                out.push((key.to_string(), value))
-            }
-            Ok(_) => warnings.push(format!(
-                "${var}: the value of header {key:?} contains control characters; dropped"
-            )),
-            Err(ListError::BadPercent) | Err(_) => warnings.push(format!(
-                "${var}: the value of header {key:?} has a bad percent-encoding; dropped"
-            )),
-        }
+    let (headers, errors) = formats::parse_headers(raw);
+    for e in errors {
+        warnings.push(format!(
+            "${var}: {e} (expected name=value,... with ',' '=' '%' percent-encoded in values); dropped"
+        ));
     }
-    out
+    headers
 }
 
 #[cfg(test)]

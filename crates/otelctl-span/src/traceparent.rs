@@ -121,18 +121,6 @@ fn is_lower_hex(s: &str) -> bool {
         .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
-/// Parses a 32-hex-digit trace id (either case, not all zeros), e.g. `$TEST_TRACE_ID`.
-pub fn parse_trace_id(text: &str) -> Option<[u8; 16]> {
-    let t = text.trim();
-    if t.len() != 32 {
-        return None;
-    }
-    let bytes = from_hex(t)?;
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&bytes);
-    (id != [0; 16]).then_some(id)
-}
-
 /// Validates a `tracestate` value; returns it normalised (blank list members dropped,
 /// optional whitespace around members removed) or why it is invalid.
 pub fn validate_tracestate(text: &str) -> Result<String, &'static str> {
@@ -261,8 +249,8 @@ mod tests {
 
     #[test]
     fn trace_ids_from_scripts() {
-        assert!(parse_trace_id("4BF92F3577B34DA6A3CE929D0E0E4736").is_some());
-        assert!(parse_trace_id("00000000000000000000000000000000").is_none());
-        assert!(parse_trace_id("abc").is_none());
+        assert!(otelctl_otlp::parse_trace_id("4BF92F3577B34DA6A3CE929D0E0E4736").is_some());
+        assert!(otelctl_otlp::parse_trace_id("00000000000000000000000000000000").is_none());
+        assert!(otelctl_otlp::parse_trace_id("abc").is_none());
     }
 }

@@ -84,11 +84,9 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
     )))
 }
 
+/// The first executable file called `name` on `$PATH` (the `which` crate's search).
 fn search_path(name: &std::ffi::OsStr) -> Option<PathBuf> {
-    let path = std::env::var_os(EnvVars::PATH)?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
+    which::which(name).ok()
 }
 
 /// Runs `program args` and returns its stdout+stderr, killing it past [`QUERY_BUDGET`].
