@@ -6,25 +6,16 @@
 use std::time::Instant;
 
 use otelctl_config::detect::probe_collector;
-use otelctl_http::{self as http, HttpUrl};
+use otelctl_net::Client;
 
 use super::viewer::EMBEDDED_HEADER;
 
 /// `Ok` when the embedded server answers on `viewer_port` and its receiver on
 /// `receiver_port` accepts an empty export; `Err` says what is missing.
 pub fn probe(receiver_port: u16, viewer_port: u16, deadline: Instant) -> Result<(), String> {
-    let url = HttpUrl {
-        host: "127.0.0.1".to_string(),
-        port: viewer_port,
-        path: "/api/traces".to_string(),
-    };
-    let request = http::Request {
-        method: "GET",
-        url: &url,
-        headers: &[],
-        body: b"",
-    };
-    match http::send(&request, deadline) {
+    let url = format!("http://127.0.0.1:{viewer_port}/api/traces");
+    let client = Client::shared().map_err(|e| e.to_string())?;
+    match client.get(&url, None, deadline) {
         Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {}
         Ok(_) => {
             return Err(format!(

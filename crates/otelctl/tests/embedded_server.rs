@@ -113,6 +113,10 @@ fn slow_clients_do_not_hold_up_a_real_export() {
             })
         })
         .collect();
+    // And connections that never send a byte.
+    let silent: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(("127.0.0.1", rx)).unwrap())
+        .collect();
     poll("64 slow connections", Duration::from_secs(20), || {
         (open.load(Ordering::SeqCst) == 64).then_some(())
     });
@@ -139,7 +143,8 @@ fn slow_clients_do_not_hold_up_a_real_export() {
         v["traces"][0]["root_name"], "while-slow-clients",
         "the span was delivered, not spooled: {v}"
     );
-    // The server, not the clients, ends the trickling connections (head deadline: 5 s).
+    // The server, not the clients, ends the trickling and the silent connections (head
+    // deadline: 5 s).
     poll(
         "the server to close the slow connections",
         Duration::from_secs(15),
@@ -148,6 +153,15 @@ fn slow_clients_do_not_hold_up_a_real_export() {
     done.store(true, Ordering::SeqCst);
     for t in slow {
         t.join().unwrap();
+    }
+    for mut s in silent {
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            s.read(&mut buf).unwrap_or(usize::MAX),
+            0,
+            "a silent connection is closed by the server"
+        );
     }
 }
 
