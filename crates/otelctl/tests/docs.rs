@@ -183,3 +183,49 @@ fn the_flag_scanner_reads_usage_and_help_alike() {
         ["--dry-run"].iter().map(|s| s.to_string()).collect()
     );
 }
+
+/// Every variable of the registry (`otelctl_config::env::EnvVars`) that a user sets or reads is
+/// documented in the README or a command page (`…_TRACES_X` stands for
+/// `OTEL_EXPORTER_OTLP_TRACES_X` there).
+#[test]
+fn every_registered_environment_variable_is_documented() {
+    const INTERNAL: [&str; 7] = [
+        "PWD",
+        "HOME",
+        "PATH",
+        "TMPDIR",
+        "XDG_RUNTIME_DIR",
+        "OTELCTL_TEST_FAULT",
+        "OTELCTL_UPSTREAM_HEADER_",
+    ];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let registry = std::fs::read_to_string(root.join("crates/otelctl-config/src/env.rs")).unwrap();
+    let names: Vec<&str> = registry
+        .split("&'static str =")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').nth(1))
+        .collect();
+    assert!(
+        names.len() >= 50,
+        "only {} names read from env.rs",
+        names.len()
+    );
+    let mut docs = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for page in std::fs::read_dir(docs_dir()).unwrap() {
+        docs.push_str(&std::fs::read_to_string(page.unwrap().path()).unwrap());
+    }
+    let undocumented: Vec<&&str> = names
+        .iter()
+        .filter(|n| !INTERNAL.contains(n))
+        .filter(|n| {
+            let short = n
+                .strip_prefix("OTEL_EXPORTER_OTLP_TRACES_")
+                .map(|rest| format!("…_TRACES_{rest}"));
+            !docs.contains(*n) && !short.is_some_and(|s| docs.contains(&s))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "variables without documentation: {undocumented:?}"
+    );
+}
