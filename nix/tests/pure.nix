@@ -58,12 +58,10 @@ let
 
     dtWrapsDevenvTasks = {
       expr = map (n: hasInfix n scripts.dt) [
-        "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- \"\${BASH:-bash}\" -c"
-        "exec devenv tasks run \"$@\""
+        "exec '/bin/otelctl' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- '/bin/otelctl' relay -- devenv tasks run \"$@\""
         "if [ -z \"$mode_given\" ]; then set -- --mode before \"$@\"; fi"
-        "otelctl.parent=$TRACEPARENT"
       ];
-      expected = [ true true true true ];
+      expected = [ true true ];
     };
     dtUsage = { expr = map (n: hasInfix n scripts.dt) [ "usage: dt TASK" "-h|--help)" ]; expected = [ true true ]; };
     otelSpan = { expr = scripts.otel-span; expected = "exec '/bin/otelctl' span \"$@\"\n"; };

@@ -51,12 +51,18 @@ impl EnvVars {
     pub const OTELCTL_DASHBOARDS_DIR: &'static str = "OTELCTL_DASHBOARDS_DIR";
     /// More dashboard files or directories, `:`-separated, synced with the project's own.
     pub const OTELCTL_EXTRA_DASHBOARDS: &'static str = "OTELCTL_EXTRA_DASHBOARDS";
-    /// Where `otelctl env` points devenv's own tracing: `otlp-grpc`, `otlp-http-protobuf`,
-    /// `otlp-http-json` or `off` (default).
+    /// Whether devenv's own tracing is pointed at the stack (`otelctl env`) and at `dt`'s relay
+    /// (`otelctl relay`): `otlp-grpc` or `off` (default); nothing else, because a default devenv
+    /// build exports only OTLP/gRPC and exits 1 when asked for `otlp-http-*`.
     pub const OTELCTL_DEVENV_TRACE: &'static str = "OTELCTL_DEVENV_TRACE";
     /// The file the system stack's ports are read from (default `/etc/otel-stack/ports.json`,
     /// written by the NixOS module `services.otel-stack`; absent = 4318/3200/3700/4317).
     pub const OTELCTL_SYSTEM_PORTS_FILE: &'static str = "OTELCTL_SYSTEM_PORTS_FILE";
+    /// Set by `otelctl relay` (what `dt` runs devenv under) for its command: the relay's
+    /// `http://127.0.0.1:PORT`. `otelctl env`, which devenv 2.x re-runs in the shell hook before
+    /// tasks, then exports it as `OTEL_EXPORTER_OTLP_ENDPOINT` (and as itself), so the tasks'
+    /// spans keep going through the relay.
+    pub const OTELCTL_RELAY_ENDPOINT: &'static str = "OTELCTL_RELAY_ENDPOINT";
     /// The spool directory, whatever the mode (spans that could not be exported wait there).
     pub const OTEL_SPOOL_DIR: &'static str = "OTEL_SPOOL_DIR";
 
@@ -164,6 +170,9 @@ impl EnvVars {
     /// Set by `otelctl env` when `OTELCTL_DEVENV_TRACE` asks: where devenv (>= 2.1) sends its
     /// own spans.
     pub const DEVENV_TRACE_DEFAULT_TO: &'static str = "DEVENV_TRACE_DEFAULT_TO";
+    /// Read and set by `otelctl relay` for devenv: the user's own trace destinations, followed by
+    /// `otlp-grpc:<the relay>` (devenv then ignores `DEVENV_TRACE_DEFAULT_TO`).
+    pub const DEVENV_TRACE_TO: &'static str = "DEVENV_TRACE_TO";
 }
 
 /// A non-empty variable, as the OS gave it (empty counts as unset).

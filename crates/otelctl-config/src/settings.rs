@@ -47,16 +47,21 @@ pub struct Settings {
     pub devenv_trace: DevenvTrace,
     /// The system stack's ports (`/etc/otel-stack/ports.json`, else the defaults).
     pub system_ports: SystemPorts,
+    /// `$OTELCTL_RELAY_ENDPOINT`: set by `dt`'s relay for the command it runs; `otelctl env`
+    /// then exports it as `OTEL_EXPORTER_OTLP_ENDPOINT`, so spans keep going through the relay.
+    pub relay_endpoint: Option<String>,
 }
 
-/// devenv's native tracing (devenv >= 2.1), as `otelctl env` configures it.
+/// devenv's native tracing (devenv >= 2.1), as `otelctl env` and `dt`'s relay configure it.
+///
+/// Only what a default devenv build can export: its release builds (and nixpkgs') have only the
+/// `otlp-grpc` cargo feature, and asking them for `otlp-http-*` makes every devenv command exit 1
+/// (cachix/devenv `devenv/src/tracing/otel.rs`, `create_exporter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DevenvTrace {
     #[default]
     Off,
     OtlpGrpc,
-    OtlpHttpProtobuf,
-    OtlpHttpJson,
 }
 
 impl DevenvTrace {
@@ -64,13 +69,17 @@ impl DevenvTrace {
         match text.trim() {
             "" | "off" => Ok(DevenvTrace::Off),
             "otlp-grpc" => Ok(DevenvTrace::OtlpGrpc),
-            "otlp-http-protobuf" => Ok(DevenvTrace::OtlpHttpProtobuf),
-            "otlp-http-json" => Ok(DevenvTrace::OtlpHttpJson),
-            _ => Err(Error::InvalidValue {
+            other => Err(Error::InvalidValue {
                 what: "devenv trace format",
                 value: text.to_string(),
                 origin: source,
-                expected: "otlp-grpc, otlp-http-protobuf, otlp-http-json or off".to_string(),
+                expected: if other.starts_with("otlp-http") {
+                    "otlp-grpc or off (a default devenv build exports only OTLP/gRPC and exits 1 \
+                     when asked for otlp-http-*)"
+                        .to_string()
+                } else {
+                    "otlp-grpc or off".to_string()
+                },
             }),
         }
     }
@@ -102,6 +111,18 @@ impl Settings {
             None => DevenvTrace::Off,
         };
         let system_ports = SystemPorts::load()?;
+        let relay_endpoint =
+            match env::text(EnvVars::OTELCTL_RELAY_ENDPOINT)? {
+                Some(url) if !url.starts_with("http://") => return Err(Error::InvalidValue {
+                    what: "relay endpoint",
+                    value: url,
+                    origin: Source::Env(EnvVars::OTELCTL_RELAY_ENDPOINT),
+                    expected:
+                        "http://127.0.0.1:PORT (set by dt's `otelctl relay`; unset it otherwise)"
+                            .to_string(),
+                }),
+                other => other,
+            };
         let root = root::resolve(&RootInputs::from_env(raw.root))?;
         Ok(Settings {
             root,
@@ -115,6 +136,7 @@ impl Settings {
             port_overrides,
             devenv_trace,
             system_ports,
+            relay_endpoint,
             extra_dashboards: env::os(EnvVars::OTELCTL_EXTRA_DASHBOARDS)
                 .map(|v| {
                     std::env::split_paths(&v)

@@ -34,17 +34,20 @@ impl Shell {
 }
 
 /// The variables `otelctl env` exports, in output order.
+///
+/// `relay` is `$OTELCTL_RELAY_ENDPOINT`: inside a `dt` run (devenv 2.x re-runs `enterShell`,
+/// hence `otelctl env`, before its tasks) spans must keep going to `dt`'s relay, which adopts
+/// them into the `dt` trace, instead of the stack's endpoint.
 pub fn exports(
     detection: &Detection,
     endpoints: &Endpoints,
     data: &DataDir,
     devenv_trace: DevenvTrace,
+    relay: Option<&str>,
 ) -> Vec<(&'static str, OsString)> {
+    let otlp = relay.unwrap_or(&endpoints.collector);
     let mut vars = vec![
-        (
-            EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT,
-            endpoints.collector.clone().into(),
-        ),
+        (EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, otlp.into()),
         (EnvVars::OTEL_GRAFANA_URL, endpoints.grafana.clone().into()),
         (EnvVars::OTEL_TEMPO_URL, endpoints.tempo.clone().into()),
         (EnvVars::OTELCTL_MODE, detection.mode.as_str().into()),
@@ -53,18 +56,17 @@ pub fn exports(
             data.path().as_os_str().to_owned(),
         ),
     ];
-    // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points. Its default
-    // build speaks only OTLP gRPC, which our Collector does not receive: that goes to Tempo.
-    let trace_to = match devenv_trace {
-        DevenvTrace::Off => None,
-        DevenvTrace::OtlpGrpc => Some(format!("otlp-grpc:{}", endpoints.tempo_otlp_grpc)),
-        DevenvTrace::OtlpHttpProtobuf => {
-            Some(format!("otlp-http-protobuf:{}", endpoints.collector))
-        }
-        DevenvTrace::OtlpHttpJson => Some(format!("otlp-http-json:{}", endpoints.collector)),
-    };
-    if let Some(to) = trace_to {
-        vars.push((EnvVars::DEVENV_TRACE_DEFAULT_TO, to.into()));
+    // devenv (>= 2.1) exports its own spans where DEVENV_TRACE_DEFAULT_TO points; its default
+    // build speaks only OTLP/gRPC, which our Collector does not receive: that goes to Tempo.
+    let grpc = relay.unwrap_or(&endpoints.tempo_otlp_grpc);
+    if devenv_trace == DevenvTrace::OtlpGrpc {
+        vars.push((
+            EnvVars::DEVENV_TRACE_DEFAULT_TO,
+            format!("otlp-grpc:{grpc}").into(),
+        ));
+    }
+    if let Some(relay) = relay {
+        vars.push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay.into()));
     }
     vars
 }

@@ -78,6 +78,25 @@ pub enum Command {
     Export(ExportArgs),
     /// Show what runs for this project, on which ports, and whether it is healthy
     Status(StatusArgs),
+    /// What dt runs devenv under: a relay on 127.0.0.1 that puts devenv's own spans (and the
+    /// tasks') into the trace of $TRACEPARENT, then forwards them (exits with the command's status)
+    Relay(RelayArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: the command's own; 128+N when killed by signal N; 127 when not found; 126 when not executable."
+)]
+pub struct RelayArgs {
+    /// The command to run (devenv), after `--`
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD",
+        value_parser = clap::value_parser!(OsString)
+    )]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -377,6 +396,9 @@ pub struct UpArgs {
     /// Embedded: most MiB of spans kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 64
     #[arg(long, value_name = "MIB")]
     pub max_mb: Option<String>,
+    /// Embedded: answer an export once it is fsynced (fsync, the default: survives a machine crash) or once written (write: survives otelctl being killed, faster)
+    #[arg(long, value_name = "WHEN", value_parser = ["fsync", "write"])]
+    pub durability: Option<String>,
 }
 
 #[derive(Debug, Args)]

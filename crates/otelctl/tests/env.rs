@@ -190,11 +190,32 @@ fn data_dir_override_and_devenv_tracing() {
         v["DEVENV_TRACE_DEFAULT_TO"],
         "otlp-grpc:http://127.0.0.1:13939"
     );
-    let v = env_json(&[("OTELCTL_DEVENV_TRACE", "otlp-http-protobuf")]);
+    // Inside dt's run (devenv 2.x re-runs enterShell before tasks) the relay stays the endpoint.
+    let v = env_json(&[
+        ("OTELCTL_DEVENV_TRACE", "otlp-grpc"),
+        ("OTELCTL_RELAY_ENDPOINT", "http://127.0.0.1:41234"),
+    ]);
+    assert_eq!(v["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://127.0.0.1:41234");
+    assert_eq!(v["OTELCTL_RELAY_ENDPOINT"], "http://127.0.0.1:41234");
     assert_eq!(
         v["DEVENV_TRACE_DEFAULT_TO"],
-        "otlp-http-protobuf:http://127.0.0.1:13938"
+        "otlp-grpc:http://127.0.0.1:41234"
     );
+
+    // A default devenv build exports only OTLP/gRPC: anything else is refused, naming the variable.
+    for bad in ["otlp-http-protobuf", "otlp-http-json"] {
+        let mut cmd = otelctl(home.path());
+        cmd.env("OTELCTL_DEVENV_TRACE", bad);
+        let out = run(cmd, ["env", "--root", "/work/project"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("OTELCTL_DEVENV_TRACE")
+                && err.contains(bad)
+                && err.contains("otlp-grpc or off"),
+            "{err}"
+        );
+    }
 
     let mut cmd = otelctl(home.path());
     cmd.env("OTELCTL_DEVENV_TRACE", "zipkin");

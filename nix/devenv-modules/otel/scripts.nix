@@ -20,31 +20,19 @@ let
     Options go to devenv untouched; `--mode before` is added only when no --mode/-m is given.
     devenv's exit status is dt's.
 
-    devenv (>= 2.1) does not read TRACEPARENT. dt adds otelctl.parent=<dt's traceparent> to
-    OTEL_RESOURCE_ATTRIBUTES for devenv, so a receiver that re-parents (docs/devenv-tracing.md)
-    puts devenv's own spans under dt's root span. Until the receiving path does,
-    devenv's default trace destination (DEVENV_TRACE_DEFAULT_TO) is switched off inside dt;
-    OTELCTL_DT_DEVENV_SPANS=1 keeps it.
-  '';
-
-  # Runs inside dt's span ($TRACEPARENT is dt's): otelctl.parent replaces any inherited one.
-  dtInner = ''
-    attrs=
-    if [ -n "''${OTEL_RESOURCE_ATTRIBUTES-}" ]; then
-      IFS=, read -r -a parts <<<"$OTEL_RESOURCE_ATTRIBUTES"
-      for part in "''${parts[@]}"; do
-        key=''${part%%=*}
-        key=''${key//[[:space:]]/}
-        [ "$key" = otelctl.parent ] || attrs=''${attrs:+$attrs,}$part
-      done
-    fi
-    if [ -n "''${TRACEPARENT-}" ]; then
-      export OTEL_RESOURCE_ATTRIBUTES="''${attrs:+$attrs,}otelctl.parent=$TRACEPARENT"
-    fi
-    exec devenv tasks run "$@"
+    devenv (>= 2.1) does not read TRACEPARENT and starts traces of its own. dt runs it under
+    `otelctl relay`, which receives devenv's own spans (OTLP/gRPC, DEVENV_TRACE_TO) and the
+    tasks' spans (OTEL_EXPORTER_OTLP_ENDPOINT) and moves them into dt's trace: devenv's roots
+    under dt's span, task spans under devenv's span of their task (docs/devenv-tracing.md).
   '';
 in
 {
+  # Root span (service.name "dt") around `devenv tasks run`, which runs under `otelctl relay`:
+  # devenv (>= 2.1) never reads TRACEPARENT and starts traces of its own, so the relay receives
+  # devenv's spans and the tasks' trace.exec/trace.status spans and moves them into dt's trace
+  # (devenv's roots under dt's span, task spans under devenv's span of their task), then
+  # forwards them (docs/devenv-tracing.md). Without native tracing the tasks read dt's
+  # TRACEPARENT directly: the same tree, one level less.
   dt = ''
     case "''${1-}" in
       -h|--help)
@@ -71,10 +59,7 @@ in
     [ -n "$task_name" ] || task_name=$1
     dt_args=$*
     if [ -z "$mode_given" ]; then set -- --mode before "$@"; fi
-    if [ "''${OTELCTL_DT_DEVENV_SPANS-}" != 1 ]; then
-      export DEVENV_TRACE_DEFAULT_TO=
-    fi
-    exec ${bin} span dt "$task_name" --attr "dt.args=$dt_args" -- "''${BASH:-bash}" -c ${q dtInner} dt "$@"
+    exec ${bin} span dt "$task_name" --attr "dt.args=$dt_args" -- ${bin} relay -- devenv tasks run "$@"
   '';
 
   # Same argv as the earlier bash helper: otel-span SERVICE NAME [--attr K=V]... -- CMD [ARGS...]

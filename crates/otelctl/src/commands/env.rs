@@ -15,7 +15,13 @@ pub fn run(settings: &Settings, args: &EnvArgs) -> Result<u8> {
     let data = settings.data_dir(detection.mode);
     let rendered = shellenv::render(
         shell,
-        &shellenv::exports(&detection, &endpoints, &data, settings.devenv_trace),
+        &shellenv::exports(
+            &detection,
+            &endpoints,
+            &data,
+            settings.devenv_trace,
+            settings.relay_endpoint.as_deref(),
+        ),
     )?;
     output::stdout(&rendered)?;
     if !args.quiet {

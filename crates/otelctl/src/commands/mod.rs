@@ -5,6 +5,7 @@ mod detect;
 mod env;
 mod export;
 mod ports;
+mod relay;
 mod render;
 mod run;
 mod span;
@@ -39,5 +40,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Up(args) => up::run(&settings()?, &cli.globals, args),
         Command::Status(args) => status::run(&settings()?, args),
         Command::Export(args) => export::run(&settings()?, args),
+        Command::Relay(args) => relay::run(&cli.globals, args),
     }
 }

@@ -99,7 +99,7 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
 }
 
 /// Reports a child that could not start (like a shell would) and returns the exit status.
-fn finish_child(program: &std::ffi::OsStr, run: &runner::Run) -> u8 {
+pub(crate) fn finish_child(program: &std::ffi::OsStr, run: &runner::Run) -> u8 {
     if let runner::ChildEnd::NotStarted { code, err } = &run.end {
         let what = if *code == exit::COMMAND_NOT_FOUND {
             "command not found".to_string()
@@ -190,7 +190,13 @@ fn end(globals: &GlobalArgs, args: &SpanEndArgs) -> Result<u8> {
         (StatusCode::Error, None, Some(c)) => format!("exited with code {c}"),
         _ => String::new(),
     };
-    let bad_id = || Error::Failed(format!("carrier file {} has invalid ids", path.display()));
+    let bad_id = || {
+        Error::bad_input(
+            format!("carrier file {}", path.display()),
+            "its trace or span id is invalid",
+            "pass the file `otelctl span begin` wrote (--carrier), or remove it",
+        )
+    };
     let mut span = Span {
         trace_id: from_hex(&c.trace_id)
             .filter(|v| v.len() == 16)

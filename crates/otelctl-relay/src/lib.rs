@@ -1,0 +1,484 @@
+//! The per-run relay of `dt`: adopts devenv's own spans into the `dt` trace and forwards them.
+//!
+//! devenv (>= 2.1) exports its spans to `DEVENV_TRACE_TO` but never reads an incoming
+//! `TRACEPARENT`: every run starts traces of its own (one per root `tracing` span), and the
+//! `TRACEPARENT` it injects into tasks carries those trace ids. `otelctl relay -- devenv ...`
+//! (what `dt` runs under its root span) listens on 127.0.0.1, points devenv and the tasks' spans
+//! at itself, and passes every export through [`adopt`] before the ordinary export-else-spool
+//! path ([`otelctl_span::emit::deliver`]) takes it to the project's real endpoint.
+//!
+//! The rules of [`adopt`], span by span:
+//! - a span already in the `dt` trace is left exactly as it is;
+//! - any other span is moved into the `dt` trace (its original trace id is kept as the attribute
+//!   [`ORIGINAL_TRACE_ID`]);
+//! - of those, a root (no parent) is parented under `dt`'s root span; a span with a parent keeps
+//!   it, so a `trace.exec` task span stays under devenv's span of its task.
+
+use std::ffi::{OsStr, OsString};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use otelctl_config::settings::{DevenvTrace, Settings};
+use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue};
+use otelctl_span::emit::{self, Outcome};
+use otelctl_span::otelenv::OtelEnv;
+use otelctl_span::runner::ChildEnv;
+use otelctl_span::traceparent::TraceParent;
+
+/// The attribute an adopted span carries: the trace id it was exported with (hex).
+pub const ORIGINAL_TRACE_ID: &str = "otelctl.relay.original_trace_id";
+
+use otelctl_config::env::EnvVars;
+
+pub mod server;
+
+/// OTLP span flags: bit 8 "has is-remote", bit 9 "parent is remote".
+const SPAN_FLAGS_HAS_IS_REMOTE: u32 = 0x100;
+const SPAN_FLAGS_IS_REMOTE: u32 = 0x200;
+
+/// What [`adopt`] did to one request.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Adoption {
+    /// Spans moved into the `dt` trace.
+    pub moved: usize,
+    /// Of those, roots now parented under `dt`'s root span.
+    pub reparented: usize,
+}
+
+/// Moves every span of `req` that is not in `dt`'s trace into it; roots go under `dt`'s span.
+pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption {
+    let mut done = Adoption::default();
+    for rs in &mut req.resource_spans {
+        for ss in &mut rs.scope_spans {
+            for span in &mut ss.spans {
+                if span.trace_id.as_slice() == dt.trace_id.as_slice() {
+                    continue;
+                }
+                let original = otlp::to_hex(&span.trace_id);
+                span.trace_id = dt.trace_id.to_vec();
+                if span.attributes.iter().all(|a| a.key != ORIGINAL_TRACE_ID) {
+                    span.attributes
+                        .push(KeyValue::string(ORIGINAL_TRACE_ID, original));
+                }
+                done.moved += 1;
+                if span.parent_span_id.is_empty() {
+                    span.parent_span_id = dt.span_id.to_vec();
+                    // dt's span lives in another process: its parent is remote.
+                    span.flags |= SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+                    done.reparented += 1;
+                }
+            }
+        }
+    }
+    done
+}
+
+/// How the child is pointed at the relay listening at `relay_url` (`http://127.0.0.1:PORT`).
+///
+/// - devenv: `DEVENV_TRACE_TO` gains `otlp-grpc:<relay_url>` after whatever the user set there
+///   (devenv takes a comma-separated list; an explicit `DEVENV_TRACE_TO` or `--trace-to` makes it
+///   ignore `DEVENV_TRACE_DEFAULT_TO`, which is emptied as well). With `devenv_trace` off,
+///   devenv's tracing is left alone except for the emptied default.
+/// - the tasks' `otelctl span`: `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTELCTL_RELAY_ENDPOINT` name the
+///   relay; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (which would win) is removed.
+pub fn child_vars(
+    relay_url: &str,
+    user_trace_to: Option<&OsStr>,
+    devenv_trace: DevenvTrace,
+) -> ChildEnv {
+    let mut vars = ChildEnv::default();
+    vars.set
+        .push((EnvVars::DEVENV_TRACE_DEFAULT_TO, OsString::new()));
+    if devenv_trace == DevenvTrace::OtlpGrpc {
+        let ours = format!("otlp-grpc:{relay_url}");
+        let mut to = user_trace_to
+            .filter(|v| !v.as_encoded_bytes().iter().all(u8::is_ascii_whitespace))
+            .map(OsStr::to_owned)
+            .unwrap_or_default();
+        if !to.is_empty() {
+            to.push(",");
+        }
+        to.push(ours);
+        vars.set.push((EnvVars::DEVENV_TRACE_TO, to));
+    }
+    vars.set
+        .push((EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, relay_url.into()));
+    vars.set
+        .push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay_url.into()));
+    vars.remove
+        .push(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+    vars
+}
+
+/// Why an export could not be taken: neither forwarded nor spooled. The client should retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotTaken(pub String);
+
+impl std::fmt::Display for NotTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the spans could be neither forwarded nor spooled: {}",
+            self.0
+        )
+    }
+}
+
+/// What a relay did, for `OTEL_DEBUG` and warnings at the end of the run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Exports received (including empty probes).
+    pub requests: usize,
+    /// Spans moved into the `dt` trace, and roots of them parented under `dt`'s span.
+    pub adopted: Adoption,
+    pub exported_spans: usize,
+    pub spooled_spans: usize,
+    /// Spans the endpoint refused (partial success), with its last message.
+    pub rejected_spans: usize,
+    pub rejected_message: Option<String>,
+    /// Exports answered with an error (neither forwarded nor spooled; the client may retry).
+    pub not_taken: usize,
+    pub last_error: Option<String>,
+}
+
+/// The relay's sink: adopt, then export to the real endpoint, else spool.
+#[derive(Debug)]
+pub struct Relay {
+    dt: TraceParent,
+    /// The relay's own environment (dt's): where spans really go, with headers and timeout.
+    env: OtelEnv,
+    settings: Option<Settings>,
+    tally: Mutex<Tally>,
+}
+
+impl Relay {
+    /// A relay for the run whose root span is `dt`. Forwarding gets half of the configured
+    /// export timeout, so a client with the same timeout (the tasks' `otelctl span`) hears back
+    /// before giving up and spooling the span a second time.
+    pub fn new(dt: TraceParent, mut env: OtelEnv, settings: Option<Settings>) -> Self {
+        env.exporter.timeout = forward_timeout(env.exporter.timeout);
+        Relay {
+            dt,
+            env,
+            settings,
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+
+    /// What the relay has done so far.
+    pub fn tally(&self) -> Tally {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The `dt` span everything is adopted under.
+    pub fn dt(&self) -> &TraceParent {
+        &self.dt
+    }
+
+    /// Adopts and delivers one export (`None`: it held no span, as a client's probe does).
+    /// Blocking, bounded by the forward timeout plus a spool write: call it off async workers.
+    pub fn take(&self, mut req: ExportTraceServiceRequest) -> Result<Option<Outcome>, NotTaken> {
+        let adopted = adopt(&mut req, &self.dt);
+        let spans = req.span_count();
+        let outcome = (spans > 0).then(|| emit::deliver(&self.env, self.settings.as_ref(), &req));
+        let mut t = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        t.requests += 1;
+        t.adopted.moved += adopted.moved;
+        t.adopted.reparented += adopted.reparented;
+        match outcome {
+            None => Ok(None),
+            Some(Outcome::Lost { why }) => {
+                t.not_taken += 1;
+                t.last_error = Some(why.clone());
+                Err(NotTaken(why))
+            }
+            Some(o) => {
+                match &o {
+                    Outcome::Exported { accepted, .. } => {
+                        t.exported_spans += spans;
+                        if accepted.rejected_spans > 0 {
+                            t.rejected_spans += accepted.rejected_spans as usize;
+                            t.rejected_message = Some(accepted.error_message.clone());
+                        }
+                    }
+                    Outcome::Spooled { .. } => t.spooled_spans += spans,
+                    Outcome::Lost { .. } => {}
+                }
+                Ok(Some(o))
+            }
+        }
+    }
+}
+
+/// Half the client's export timeout, at least 50 ms.
+pub fn forward_timeout(client: Duration) -> Duration {
+    (client / 2).max(Duration::from_millis(50))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otelctl_otlp::{InstrumentationScope, ResourceSpans, ScopeSpans, Span};
+
+    const DT_TRACE: [u8; 16] = [0xd7; 16];
+    const DT_SPAN: [u8; 8] = [0xd5; 8];
+    const DEVENV_TRACE: [u8; 16] = [0xde; 16];
+    const OTHER_DEVENV_TRACE: [u8; 16] = [0xdf; 16];
+
+    fn dt() -> TraceParent {
+        TraceParent {
+            trace_id: DT_TRACE,
+            span_id: DT_SPAN,
+            flags: 1,
+        }
+    }
+
+    fn span(trace: [u8; 16], id: u8, parent: Option<u8>, name: &str) -> Span {
+        Span {
+            trace_id: trace.to_vec(),
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.to_string(),
+            flags: 0x101,
+            ..Default::default()
+        }
+    }
+
+    fn request(groups: Vec<(&str, Vec<Span>)>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: groups
+                .into_iter()
+                .map(|(service, spans)| ResourceSpans {
+                    resource: Some(otelctl_otlp::Resource {
+                        attributes: vec![KeyValue::string("service.name", service)],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![ScopeSpans {
+                        scope: Some(InstrumentationScope::default()),
+                        spans,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    fn find<'a>(req: &'a ExportTraceServiceRequest, name: &str) -> &'a Span {
+        req.spans()
+            .map(|(_, s)| s)
+            .find(|s| s.name == name)
+            .expect("span present")
+    }
+
+    fn original(span: &Span) -> Option<String> {
+        otlp::attribute(&span.attributes, ORIGINAL_TRACE_ID).map(|v| v.to_text())
+    }
+
+    #[test]
+    fn devenv_root_goes_under_dt_and_children_keep_their_parents() {
+        let mut req = request(vec![(
+            "devenv",
+            vec![
+                span(DEVENV_TRACE, 1, None, "devenv tasks run"),
+                span(DEVENV_TRACE, 2, Some(1), "task app:build"),
+                span(DEVENV_TRACE, 3, Some(2), "evaluate"),
+            ],
+        )]);
+        let done = adopt(&mut req, &dt());
+        assert_eq!(
+            done,
+            Adoption {
+                moved: 3,
+                reparented: 1
+            }
+        );
+        for (_, s) in req.spans() {
+            assert_eq!(
+                s.trace_id,
+                DT_TRACE.to_vec(),
+                "{} is in the dt trace",
+                s.name
+            );
+            assert_eq!(
+                original(s).as_deref(),
+                Some(otlp::to_hex(&DEVENV_TRACE).as_str())
+            );
+        }
+        let root = find(&req, "devenv tasks run");
+        assert_eq!(root.parent_span_id, DT_SPAN.to_vec());
+        assert_eq!(
+            root.flags,
+            0x101 | 0x200,
+            "parent marked remote, trace flags kept"
+        );
+        assert_eq!(find(&req, "task app:build").parent_span_id, vec![1; 8]);
+        assert_eq!(find(&req, "evaluate").parent_span_id, vec![2; 8]);
+        assert_eq!(
+            find(&req, "evaluate").flags,
+            0x101,
+            "non-roots keep their flags"
+        );
+    }
+
+    #[test]
+    fn task_spans_stay_under_devenvs_task_span() {
+        // trace.exec's `otelctl span` read the TRACEPARENT devenv injected: devenv's trace id,
+        // devenv's task span as parent. It arrives first (devenv exports in batches at exit).
+        let mut req = request(vec![(
+            "dt-task",
+            vec![span(DEVENV_TRACE, 9, Some(2), "app:build")],
+        )]);
+        assert_eq!(
+            adopt(&mut req, &dt()),
+            Adoption {
+                moved: 1,
+                reparented: 0
+            }
+        );
+        let task = find(&req, "app:build");
+        assert_eq!(task.trace_id, DT_TRACE.to_vec());
+        assert_eq!(
+            task.parent_span_id,
+            vec![2; 8],
+            "still under devenv's task span"
+        );
+    }
+
+    #[test]
+    fn spans_already_in_the_dt_trace_are_untouched() {
+        // devenv without native tracing passes dt's TRACEPARENT through to its tasks.
+        let before = request(vec![(
+            "dt-task",
+            vec![span(DT_TRACE, 9, Some(0xd5), "app:build")],
+        )]);
+        let mut req = before.clone();
+        assert_eq!(adopt(&mut req, &dt()), Adoption::default());
+        assert_eq!(req, before, "byte for byte the same request");
+    }
+
+    #[test]
+    fn every_devenv_trace_of_the_run_joins_the_one_dt_trace() {
+        // tracing-opentelemetry starts a new trace for each root `tracing` span.
+        let mut req = request(vec![
+            ("devenv", vec![span(DEVENV_TRACE, 1, None, "first root")]),
+            (
+                "devenv",
+                vec![span(OTHER_DEVENV_TRACE, 4, None, "second root")],
+            ),
+        ]);
+        assert_eq!(
+            adopt(&mut req, &dt()),
+            Adoption {
+                moved: 2,
+                reparented: 2
+            }
+        );
+        assert_eq!(find(&req, "second root").parent_span_id, DT_SPAN.to_vec());
+        assert_eq!(
+            original(find(&req, "second root")).as_deref(),
+            Some(otlp::to_hex(&OTHER_DEVENV_TRACE).as_str())
+        );
+    }
+
+    #[test]
+    fn adopting_twice_changes_nothing_more() {
+        // A retried export, or a nested dt's relay forwarding to this one.
+        let mut req = request(vec![("devenv", vec![span(DEVENV_TRACE, 1, None, "root")])]);
+        adopt(&mut req, &dt());
+        let once = req.clone();
+        assert_eq!(adopt(&mut req, &dt()), Adoption::default());
+        assert_eq!(req, once);
+        assert_eq!(
+            find(&req, "root")
+                .attributes
+                .iter()
+                .filter(|a| a.key == ORIGINAL_TRACE_ID)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_rewrite_survives_both_encodings() {
+        let mut req = request(vec![("devenv", vec![span(DEVENV_TRACE, 1, None, "root")])]);
+        adopt(&mut req, &dt());
+        let back = ExportTraceServiceRequest::from_protobuf(&req.to_protobuf()).unwrap();
+        assert_eq!(back, req);
+        let back = ExportTraceServiceRequest::from_json(&req.to_json()).unwrap();
+        assert_eq!(find(&back, "root").parent_span_id, DT_SPAN.to_vec());
+    }
+
+    fn get<'a>(vars: &'a ChildEnv, key: &str) -> Option<&'a OsStr> {
+        vars.set
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_os_str())
+    }
+
+    #[test]
+    fn child_points_devenv_and_tasks_at_the_relay() {
+        let v = child_vars("http://127.0.0.1:4000", None, DevenvTrace::OtlpGrpc);
+        assert_eq!(
+            get(&v, "DEVENV_TRACE_TO"),
+            Some(OsStr::new("otlp-grpc:http://127.0.0.1:4000"))
+        );
+        assert_eq!(get(&v, "DEVENV_TRACE_DEFAULT_TO"), Some(OsStr::new("")));
+        assert_eq!(
+            get(&v, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            Some(OsStr::new("http://127.0.0.1:4000"))
+        );
+        assert_eq!(
+            get(&v, EnvVars::OTELCTL_RELAY_ENDPOINT),
+            Some(OsStr::new("http://127.0.0.1:4000"))
+        );
+        assert_eq!(v.remove, vec!["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+    }
+
+    #[test]
+    fn users_own_trace_destinations_are_kept() {
+        let v = child_vars(
+            "http://127.0.0.1:4000",
+            Some(OsStr::new("json:file:/tmp/t.json")),
+            DevenvTrace::OtlpGrpc,
+        );
+        assert_eq!(
+            get(&v, "DEVENV_TRACE_TO"),
+            Some(OsStr::new(
+                "json:file:/tmp/t.json,otlp-grpc:http://127.0.0.1:4000"
+            ))
+        );
+        let v = child_vars(
+            "http://127.0.0.1:4000",
+            Some(OsStr::new(" ")),
+            DevenvTrace::OtlpGrpc,
+        );
+        assert_eq!(
+            get(&v, "DEVENV_TRACE_TO"),
+            Some(OsStr::new("otlp-grpc:http://127.0.0.1:4000"))
+        );
+    }
+
+    #[test]
+    fn devenv_trace_off_leaves_devenv_untraced() {
+        let v = child_vars("http://127.0.0.1:4000", None, DevenvTrace::Off);
+        assert_eq!(get(&v, "DEVENV_TRACE_TO"), None);
+        assert_eq!(get(&v, "DEVENV_TRACE_DEFAULT_TO"), Some(OsStr::new("")));
+    }
+
+    #[test]
+    fn forwarding_answers_before_the_client_gives_up() {
+        assert_eq!(
+            forward_timeout(Duration::from_millis(200)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            forward_timeout(Duration::from_millis(10)),
+            Duration::from_millis(50)
+        );
+        assert_eq!(
+            forward_timeout(Duration::from_secs(10)),
+            Duration::from_secs(5)
+        );
+    }
+}

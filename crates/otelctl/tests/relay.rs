@@ -1,0 +1,142 @@
+//! `otelctl relay -- CMD`: the command's environment, exit status and output are what dt needs;
+//! the trace itself is checked end to end in dt_trace.rs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::*;
+
+const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+/// Runs `otelctl relay -- sh -c 'env > FILE; exit CODE'` and returns its exit code and the
+/// environment the command saw.
+fn relay_env(
+    home: &Path,
+    vars: &[(&str, &str)],
+    code: i32,
+) -> (Option<i32>, HashMap<String, String>) {
+    let file = home.join("child.env");
+    let mut cmd = otelctl(home);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let script = format!("env > '{}'; exit {code}", file.display());
+    let out = run(cmd, ["relay", "--", "sh", "-c", &script]);
+    let env = std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(
+        !stderr(&out).contains("warning"),
+        "no warnings: {}",
+        stderr(&out)
+    );
+    (out.status.code(), env)
+}
+
+#[test]
+fn points_devenv_and_the_tasks_at_the_relay() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, env) = relay_env(
+        home.path(),
+        &[
+            ("TRACEPARENT", SAMPLED),
+            ("OTELCTL_DEVENV_TRACE", "otlp-grpc"),
+            ("DEVENV_TRACE_TO", "json:file:/tmp/mine.json"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://127.0.0.1:9/v1/traces",
+            ),
+        ],
+        7,
+    );
+    assert_eq!(code, Some(7), "the command's exit status");
+    let relay = env["OTELCTL_RELAY_ENDPOINT"].clone();
+    assert!(relay.starts_with("http://127.0.0.1:"), "{relay}");
+    assert_ne!(relay, "http://127.0.0.1:9");
+    assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], relay);
+    assert!(
+        !env.contains_key("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "removed, so the tasks follow OTEL_EXPORTER_OTLP_ENDPOINT"
+    );
+    assert_eq!(
+        env["DEVENV_TRACE_TO"],
+        format!("json:file:/tmp/mine.json,otlp-grpc:{relay}"),
+        "the user's destinations stay first"
+    );
+    assert_eq!(env["DEVENV_TRACE_DEFAULT_TO"], "");
+    assert_eq!(env["TRACEPARENT"], SAMPLED, "dt's context passes through");
+}
+
+#[test]
+fn devenv_trace_off_leaves_devenv_untraced_but_relays_the_tasks() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, env) = relay_env(home.path(), &[("TRACEPARENT", SAMPLED)], 0);
+    assert_eq!(code, Some(0));
+    assert!(!env.contains_key("DEVENV_TRACE_TO"), "{env:?}");
+    assert_eq!(env["DEVENV_TRACE_DEFAULT_TO"], "");
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        env["OTELCTL_RELAY_ENDPOINT"]
+    );
+}
+
+#[test]
+fn without_a_sampled_dt_span_nothing_is_relayed() {
+    let home = tempfile::tempdir().unwrap();
+    for tp in [None, Some(UNSAMPLED)] {
+        let mut vars = vec![
+            ("OTELCTL_DEVENV_TRACE", "otlp-grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+        ];
+        if let Some(tp) = tp {
+            vars.push(("TRACEPARENT", tp));
+        }
+        let (code, env) = relay_env(home.path(), &vars, 3);
+        assert_eq!(code, Some(3));
+        assert!(!env.contains_key("OTELCTL_RELAY_ENDPOINT"), "{tp:?}");
+        assert!(!env.contains_key("DEVENV_TRACE_TO"), "{tp:?}");
+        assert_eq!(env["DEVENV_TRACE_DEFAULT_TO"], "", "{tp:?}");
+        assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://127.0.0.1:9");
+    }
+}
+
+#[test]
+fn a_missing_command_is_127_and_signals_are_128_plus_n() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = otelctl(home.path());
+    cmd.env("TRACEPARENT", SAMPLED);
+    let out = run(cmd, ["relay", "--", "no-such-program-otelctl-test"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("command not found"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut cmd = otelctl(home.path());
+    cmd.env("TRACEPARENT", SAMPLED);
+    let out = run(cmd, ["relay", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(143));
+}
+
+#[test]
+fn a_bad_relay_endpoint_in_env_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_RELAY_ENDPOINT", "127.0.0.1:4000");
+    let out = run(cmd, ["env", "--root", "/work/project"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("OTELCTL_RELAY_ENDPOINT")
+            && stderr(&out).contains("http://127.0.0.1:PORT"),
+        "{}",
+        stderr(&out)
+    );
+}
