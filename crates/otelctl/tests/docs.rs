@@ -229,3 +229,64 @@ fn every_registered_environment_variable_is_documented() {
         "variables without documentation: {undocumented:?}"
     );
 }
+
+/// Variable names are written once, in the registry: code outside `env.rs` says
+/// `EnvVars::NAME`, never `"NAME"` (tests may spell them out).
+#[test]
+fn variable_names_are_string_literals_only_in_the_registry() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut files = 0;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("src"))
+        .filter(|p| p.is_dir())
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension() != Some(std::ffi::OsStr::new("rs"))
+                || path.ends_with("otelctl-config/src/env.rs")
+            {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Unit tests (at the end of a module) may spell names out.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for literal in line.split('"').skip(1).step_by(2) {
+                    let is_name = [
+                        "OTEL_",
+                        "OTELCTL_",
+                        "DEVENV_",
+                        "TEST_TRACE",
+                        "TRACEPARENT",
+                        "TRACESTATE",
+                    ]
+                    .iter()
+                    .any(|p| literal.starts_with(p))
+                        && literal
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                    if is_name {
+                        found.push(format!("{}:{}: \"{literal}\"", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 50, "only {files} source files read");
+    assert!(
+        found.is_empty(),
+        "variable names outside the registry (add them to otelctl_config::env::EnvVars):\n  {}",
+        found.join("\n  ")
+    );
+}
