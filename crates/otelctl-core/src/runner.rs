@@ -1,27 +1,57 @@
-//! Runs the wrapped command: inherited stdio and environment (plus the trace context),
-//! SIGINT/SIGTERM/SIGHUP forwarded, and the shell's exit-status conventions.
+//! Runs the wrapped command: inherited stdio and environment (plus the trace context), every
+//! forwardable signal passed on like a good init, the child bound to our death, and the shell's
+//! exit-status conventions.
 //!
-//! Forwarding: a signal sent to otelctl (by `kill`, a supervisor, a test harness) is passed to
-//! the child. A signal the terminal sends to the foreground process group (Ctrl-C) already
-//! reaches the child, which shares our group, so it is not sent twice (`si_code == SI_KERNEL`).
-//! A signal that arrives before the child exists is delivered right after it starts. Once the
-//! child has ended, these signals are ignored until otelctl exits, so the span is still
-//! recorded (export is bounded by its deadline).
+//! Forwarding ([`FORWARDED`]): a signal sent to otelctl (by `kill`, a supervisor, `timeout`, a
+//! test harness) is passed to the child. A signal the terminal sends to the foreground process
+//! group (Ctrl-C, Ctrl-\\, a window resize) already reaches the child, which shares our group,
+//! so it is not sent twice (`si_code == SI_KERNEL`). A signal that arrives before the child
+//! exists is delivered right after it starts. Once the child has ended, these signals are
+//! ignored until otelctl exits, so the span is still recorded (export is bounded by its
+//! deadline). Job control as dumb-init does it: a `SIGTSTP` sent to otelctl is passed on and
+//! then otelctl stops itself, so the shell sees the job stopped; `SIGCONT` is passed on.
+//! Synchronous faults (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) are ours, never forwarded.
+//!
+//! Death binding: the child is spawned with `PR_SET_PDEATHSIG = SIGKILL`, set between fork
+//! and exec, then checks that otelctl is still its parent (otherwise otelctl died in between
+//! and the child kills itself before exec). So when otelctl dies of a signal it cannot catch
+//! (`SIGKILL` from `timeout -s KILL`, a container stop, the OOM killer), the command dies with
+//! it, as if the signal had been sent to the command itself. Limits (the kernel's): the death
+//! signal is cleared when the child execs a set-user-ID, set-group-ID or capability-carrying
+//! program (`sudo`), and it applies to the command only, not to processes it starts in other
+//! process groups.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::exit;
 
-/// Signals forwarded to the child.
-pub const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// Signals forwarded to the child: every one a process can be sent and survive handling,
+/// except the synchronous faults, `SIGCHLD`, terminal I/O stops (`SIGTTIN`/`SIGTTOU`, which
+/// concern whoever reads the terminal) and `SIGPIPE` (a write error of ours, not the child's).
+pub const FORWARDED: [libc::c_int; 12] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+    libc::SIGTSTP,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+];
 
 /// 0: no child yet; >0: the child's pid; -1: the child has ended.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 /// A signal that arrived before the child existed.
 static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The last signal passed on to the child (0: none).
+static LAST_FORWARDED: AtomicI32 = AtomicI32::new(0);
 
 /// How the child ended.
 #[derive(Debug)]
@@ -72,6 +102,8 @@ impl ChildEnd {
 pub struct Run {
     pub end: ChildEnd,
     pub pid: Option<u32>,
+    /// The last signal otelctl received and passed on to the child, if any.
+    pub forwarded: Option<i32>,
 }
 
 /// Environment changes for the child.
@@ -81,11 +113,35 @@ pub struct ChildEnv {
     pub remove: Vec<&'static str>,
 }
 
-/// Runs `program args...` to completion with forwarding installed.
+/// Runs `program args...` to completion with forwarding installed and the child bound to
+/// our death. Call it from the main thread: the kernel sends the death signal when the thread
+/// that spawned the child ends.
 pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
     install_handlers();
     let mut cmd = Command::new(program);
     cmd.args(args);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
+    // system calls (prctl, getppid, raise).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // otelctl died between fork and prctl: the death signal will never come.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
     for k in &env.remove {
         cmd.env_remove(k);
     }
@@ -104,6 +160,7 @@ pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
             return Run {
                 end: ChildEnd::NotStarted { code, err },
                 pid: None,
+                forwarded: None,
             };
         }
     };
@@ -111,8 +168,7 @@ pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
     CHILD.store(pid as i32, Ordering::SeqCst);
     let early = PENDING.swap(0, Ordering::SeqCst);
     if early != 0 {
-        // SAFETY: kill(2) on our own child's pid, which is not yet reaped.
-        unsafe { libc::kill(pid as libc::pid_t, early) };
+        forward(early, pid as libc::pid_t);
     }
     let status = loop {
         match child.wait() {
@@ -126,6 +182,7 @@ pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
                         err: e,
                     },
                     pid: Some(pid),
+                    forwarded: last_forwarded(),
                 };
             }
         }
@@ -139,7 +196,12 @@ pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
     Run {
         end,
         pid: Some(pid),
+        forwarded: last_forwarded(),
     }
+}
+
+fn last_forwarded() -> Option<i32> {
+    Some(LAST_FORWARDED.load(Ordering::SeqCst)).filter(|s| *s != 0)
 }
 
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
@@ -150,16 +212,35 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
     } else {
         unsafe { (*info).si_code }
     };
-    if code == libc::SI_KERNEL {
-        return; // sent by the terminal to the whole process group: the child has it too
-    }
     let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
+    if code == libc::SI_KERNEL {
+        // Sent by the terminal to the whole process group: the child has it too. A stop
+        // request still stops us, as the default action would have.
+        if sig == libc::SIGTSTP && pid > 0 {
+            stop_self();
+        }
+    } else if pid > 0 {
+        forward(sig, pid);
     } else if pid == 0 {
         PENDING.store(sig, Ordering::SeqCst);
     }
+}
+
+/// Passes `sig` to the child; after a `SIGTSTP`, stops otelctl too (dumb-init's job
+/// control), so the shell sees the job stopped; `SIGCONT` resumes us and is passed on.
+/// Async-signal-safe.
+fn forward(sig: libc::c_int, pid: libc::pid_t) {
+    LAST_FORWARDED.store(sig, Ordering::SeqCst);
+    // SAFETY: kill(2) is async-signal-safe; `pid` is our child, not yet reaped.
+    unsafe { libc::kill(pid, sig) };
+    if sig == libc::SIGTSTP {
+        stop_self();
+    }
+}
+
+fn stop_self() {
+    // SAFETY: kill(2) on our own pid is async-signal-safe.
+    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
 }
 
 fn install_handlers() {
@@ -192,6 +273,16 @@ pub fn signal_name(sig: i32) -> &'static str {
         libc::SIGTERM => "SIGTERM",
         libc::SIGUSR1 => "SIGUSR1",
         libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
         _ => "signal",
     }
 }

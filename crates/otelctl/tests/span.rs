@@ -490,6 +490,192 @@ fn signals_are_forwarded_and_the_span_is_still_recorded_in_every_collector_state
     }
 }
 
+/// The state letter of a process in /proc (`R`, `S`, `T`, `Z`...), `None` once it is gone.
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.chars().next()
+}
+
+/// Polls until `pred(state)` holds or the hang guard passes; returns whether it held.
+fn wait_for_state(pid: i32, pred: impl Fn(Option<char>) -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        if pred(proc_state(pid)) {
+            return true;
+        }
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+/// Gone, or a zombie waiting for an init that does not reap: either way no longer running.
+fn dead(state: Option<char>) -> bool {
+    matches!(state, None | Some('Z') | Some('X'))
+}
+
+/// Spawns `cmd`, whose wrapped shell prints its pid first; returns the wrapper and that pid.
+fn spawn_reporting_pid(mut cmd: std::process::Command) -> (std::process::Child, i32) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().parse().expect("the child's pid"))
+}
+
+#[test]
+fn the_wrapped_command_dies_with_a_wrapper_killed_by_sigkill() {
+    // Killed directly.
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    let (mut otelctl, pid) = spawn_reporting_pid(env.cmd([
+        "span",
+        "s",
+        "orphan",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]));
+    assert!(!dead(proc_state(pid)), "the child runs");
+    otelctl.kill().unwrap();
+    otelctl.wait().unwrap();
+    assert!(
+        wait_for_state(pid, dead),
+        "the wrapped command outlived `kill -9` of otelctl: {:?}",
+        proc_state(pid)
+    );
+
+    // `timeout -s KILL`, as a CI job limit or a container stop does it.
+    if std::process::Command::new("timeout")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return common::skip("timeout (coreutils) is not installed");
+    }
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["-s", "KILL", "2"]).arg(common::bin());
+    cmd.args([
+        "span",
+        "s",
+        "orphan",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]);
+    for (k, v) in env.cmd(["x"]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let (mut timeout, pid) = spawn_reporting_pid(cmd);
+    let status = timeout.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.code() == Some(137) || status.signal() == Some(libc::SIGKILL),
+        "timeout reports the KILL: {status:?}"
+    );
+    assert!(
+        wait_for_state(pid, dead),
+        "the wrapped command outlived `timeout -s KILL`: {:?}",
+        proc_state(pid)
+    );
+}
+
+#[test]
+fn every_forwardable_signal_reaches_the_child_and_the_span_says_how_it_ended() {
+    // The child handles the signal: it saw it (the span records what was forwarded).
+    for (sig, name) in [
+        (libc::SIGUSR1, "USR1"),
+        (libc::SIGUSR2, "USR2"),
+        (libc::SIGQUIT, "QUIT"),
+        (libc::SIGALRM, "ALRM"),
+        (libc::SIGWINCH, "WINCH"),
+    ] {
+        let c = Collector::up();
+        let env = Env::new().endpoint(&c.base());
+        let script = format!(
+            "trap 'echo got-{name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
+        );
+        let (code, rest) = signal_case(&env, &script, sig);
+        assert_eq!(
+            (code, rest.as_str()),
+            (Some(42), format!("got-{name}\n").as_str())
+        );
+        let span = c.next().span().1;
+        assert_eq!(
+            attr(&span.attributes, "otelctl.signal.forwarded"),
+            Some(&Value::StringValue(format!("SIG{name}")))
+        );
+        assert_eq!(attr(&span.attributes, "process.exit.signal"), None);
+    }
+    // The child dies of it: 128 + N, and the span names the signal.
+    for (sig, code, name) in [
+        (libc::SIGUSR1, 138, "SIGUSR1"),
+        (libc::SIGQUIT, 131, "SIGQUIT"),
+        (libc::SIGALRM, 142, "SIGALRM"),
+    ] {
+        let c = Collector::up();
+        let env = Env::new().endpoint(&c.base());
+        let (got, _) = signal_case(&env, "echo ready; exec sleep 1000", sig);
+        assert_eq!(got, Some(code), "{name}");
+        let span = c.next().span().1;
+        assert_eq!(
+            attr(&span.attributes, "process.exit.signal"),
+            Some(&Value::StringValue(name.into()))
+        );
+        assert_eq!(
+            attr(&span.attributes, "error.type"),
+            Some(&Value::StringValue(name.into()))
+        );
+        assert!(span.status.unwrap().message.contains(name));
+    }
+}
+
+#[test]
+fn sigtstp_stops_child_and_wrapper_and_sigcont_resumes_both() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let (mut otelctl, pid) = spawn_reporting_pid(env.cmd([
+        "span",
+        "s",
+        "job",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]));
+    let me = otelctl.id() as i32;
+    // SAFETY: signalling the process we spawned.
+    unsafe { libc::kill(me, libc::SIGTSTP) };
+    assert!(wait_for_state(pid, |s| s == Some('T')), "the child stops");
+    assert!(wait_for_state(me, |s| s == Some('T')), "otelctl stops too");
+    // SAFETY: as above.
+    unsafe { libc::kill(me, libc::SIGCONT) };
+    assert!(
+        wait_for_state(pid, |s| s == Some('S') || s == Some('R')),
+        "the child resumes"
+    );
+    assert!(wait_for_state(me, |s| s != Some('T')), "otelctl resumes");
+    // SAFETY: as above.
+    unsafe { libc::kill(me, libc::SIGTERM) };
+    assert_eq!(otelctl.wait().unwrap().code(), Some(143));
+    let span = c.next().span().1;
+    assert_eq!(
+        attr(&span.attributes, "process.exit.signal"),
+        Some(&Value::StringValue("SIGTERM".into()))
+    );
+}
+
 // ---- export outcomes --------------------------------------------------------------------------
 
 #[test]
