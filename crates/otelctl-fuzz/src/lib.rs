@@ -9,12 +9,13 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use otelctl_core::attrs::{self, AttrType};
-use otelctl_core::exporter::Accepted;
-use otelctl_core::otelenv::OtelEnv;
-use otelctl_core::otlp::ExportTraceServiceRequest;
-use otelctl_core::spool::Spool;
-use otelctl_core::traceparent::{self, TraceParent};
+use otelctl_config::formats;
+use otelctl_otlp::ExportTraceServiceRequest;
+use otelctl_span::attrs::{self, AttrType};
+use otelctl_span::exporter::Accepted;
+use otelctl_span::otelenv::OtelEnv;
+use otelctl_span::spool::Spool;
+use otelctl_span::traceparent::{self, TraceParent};
 
 /// Every target: its name (the directory under `fuzz/corpus/`) and its entry function.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
@@ -77,7 +78,7 @@ pub fn traceparent(data: &[u8]) {
         assert_ne!(tp.trace_id, [0; 16]);
         assert_ne!(tp.span_id, [0; 8]);
     }
-    if let Some(id) = traceparent::parse_trace_id(text) {
+    if let Some(id) = otelctl_otlp::parse_trace_id(text) {
         assert_ne!(id, [0; 16]);
     }
     if let Ok(ts) = traceparent::validate_tracestate(text) {
@@ -113,7 +114,7 @@ pub fn attributes(data: &[u8]) {
     keys.dedup();
     assert_eq!(keys.len(), kvs.len(), "parse_attrs kept a duplicate key");
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(list) = attrs::parse_key_value_list(text) {
+        if let Ok(list) = formats::parse_list(text) {
             for (k, _) in &list {
                 assert!(!k.is_empty());
             }

@@ -1,10 +1,10 @@
-//! The command line: clap definitions only. Validation happens in `otelctl_core::settings`.
+//! The command line: clap definitions only. Validation happens in `otelctl_config::settings`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use otelctl_core::settings::RawGlobals;
+use otelctl_config::settings::RawGlobals;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -301,8 +301,8 @@ pub enum ServiceArg {
 }
 
 impl ServiceArg {
-    pub fn service(self) -> otelctl_core::render::Service {
-        use otelctl_core::render::Service;
+    pub fn service(self) -> otelctl_stack::render::Service {
+        use otelctl_stack::render::Service;
         match self {
             ServiceArg::Collector => Service::Collector,
             ServiceArg::Tempo => Service::Tempo,

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use otelctl_core::Error;
+use otelctl_config::Error;
 
 /// Writes bytes to stdout; a closed pipe (e.g. `| head`) is not an error worth reporting.
 pub fn stdout(bytes: &[u8]) -> Result<(), Error> {

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use otelctl_core::http::{self, HttpUrl};
-use otelctl_core::otlp::{
+use otelctl_http::{self as http, HttpUrl};
+use otelctl_otlp::{
     ExportTraceServiceRequest, InstrumentationScope, KeyValue, ResourceSpans, ScopeSpans, Span,
     Status,
 };
@@ -240,7 +240,7 @@ fn resource(service: &str, extra: Vec<KeyValue>, spans: Vec<Span>) -> ResourceSp
     ];
     attrs.extend(extra);
     ResourceSpans {
-        resource: Some(otelctl_core::otlp::Resource {
+        resource: Some(otelctl_otlp::Resource {
             attributes: attrs,
             dropped_attributes_count: 0,
         }),

@@ -18,11 +18,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::stack::*;
-use otelctl_core::http::{self, HttpUrl};
-use otelctl_core::otlp::{
-    self, attribute, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span, Value,
+use otelctl_http::{self as http, HttpUrl};
+use otelctl_otlp::{
+    self as otlp, attribute, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span, Value,
 };
-use otelctl_core::tempo_api;
+use otelctl_stack::tempo_api;
 
 static STACKS: Mutex<()> = Mutex::new(());
 

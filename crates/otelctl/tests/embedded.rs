@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use embedded_support::*;
-use otelctl_core::otlp::{rpc_code, ExportTraceServiceRequest, RpcStatus};
+use otelctl_otlp::{rpc_code, ExportTraceServiceRequest, RpcStatus};
 use prost::Message;
 
 fn json_status(body: &[u8]) -> RpcStatus {
@@ -385,7 +385,7 @@ fn export_selects_by_trace_and_since_from_the_running_server_and_from_disk() {
         // The resource travels with the spans.
         let (res, _) = req.spans().next().unwrap();
         assert_eq!(
-            otelctl_core::otlp::attribute(res, "service.name").map(|v| v.to_text()),
+            otelctl_otlp::attribute(res, "service.name").map(|v| v.to_text()),
             Some("old".to_string())
         );
     };

@@ -140,7 +140,7 @@ impl Cdp {
 
     fn screenshot(&mut self, path: &Path) {
         let r = self.call("Page.captureScreenshot", json!({"format": "png"}));
-        let png = otelctl_core::otlp::base64::decode(r["data"].as_str().unwrap()).unwrap();
+        let png = otelctl_otlp::b64::decode(r["data"].as_str().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
         println!("screenshot: {}", path.display());
     }

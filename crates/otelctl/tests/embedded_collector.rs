@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use embedded_support::*;
-use otelctl_core::otlp::ExportTraceServiceRequest;
+use otelctl_otlp::ExportTraceServiceRequest;
 
 struct Killed(Child);
 impl Drop for Killed {
@@ -182,7 +182,7 @@ service:
     assert_eq!(child.parent_span_id, vec![1; 8]);
     assert_eq!(child.status.as_ref().map(|s| s.code), Some(2));
     assert_eq!(
-        otelctl_core::otlp::attribute(res, "service.name").map(|v| v.to_text()),
+        otelctl_otlp::attribute(res, "service.name").map(|v| v.to_text()),
         Some("through-collector".to_string())
     );
     let v = traces_json(b.viewer());

@@ -190,15 +190,22 @@ fn bad_settings_name_the_variable() {
     let out = p
         .cmd()
         .args(["render", "tempo"])
-        .env("OTELCTL_TEMPO_RETENTION", "7d")
+        .env("OTELCTL_TEMPO_RETENTION", "30s")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("OTELCTL_TEMPO_RETENTION") && err.contains("168h"),
+        err.contains("OTELCTL_TEMPO_RETENTION") && err.contains("at least 1m"),
         "{err}"
     );
+    // Days are a duration too; Tempo (Go) is given hours.
+    let out = run_ok(
+        p.cmd()
+            .args(["render", "tempo"])
+            .env("OTELCTL_TEMPO_RETENTION", "7d"),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("168h"));
 }
 
 /// Every collector config `run` would render for the real collector passes its `validate`.

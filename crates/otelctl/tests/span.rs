@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::os::unix::process::CommandExt;
 
 use common::{attr, refused_port, text, Answer, Collector, Env};
-use otelctl_core::otlp::{to_hex, Value};
+use otelctl_otlp::{to_hex, Value};
 
 const HEX32: fn(&str) -> bool = |s| {
     s.len() == 32
@@ -344,7 +344,7 @@ fn assert_recorded(
     env: &Env,
     c: Option<&Collector>,
     name: &str,
-) -> otelctl_core::otlp::Span {
+) -> otelctl_otlp::Span {
     match state {
         State::Up => {
             assert!(env.spooled().is_empty(), "{state:?}");
@@ -894,8 +894,8 @@ fn https_endpoints_export_over_tls_and_spool_when_the_certificate_is_not_trusted
     let mut parts = line.split(' ');
     assert_eq!(parts.next(), Some("/v1/traces"));
     assert_eq!(parts.next(), Some("application/x-protobuf"));
-    let body = otelctl_core::otlp::from_hex(parts.next().unwrap()).unwrap();
-    let req = otelctl_core::otlp::ExportTraceServiceRequest::from_protobuf(&body).unwrap();
+    let body = otelctl_otlp::from_hex(parts.next().unwrap()).unwrap();
+    let req = otelctl_otlp::ExportTraceServiceRequest::from_protobuf(&body).unwrap();
     let (_, span) = req.spans().next().unwrap();
     assert_eq!(span.name, "over-tls");
 
@@ -1288,7 +1288,7 @@ fn span_begin_and_end_make_a_parent_across_commands() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let tp = text(&out.stdout).trim().to_string();
     assert!(
-        otelctl_core::traceparent::TraceParent::parse(&tp).is_ok(),
+        otelctl_span::traceparent::TraceParent::parse(&tp).is_ok(),
         "{tp}"
     );
     assert!(c.drain().is_empty(), "nothing is sent before the end");
@@ -1374,11 +1374,11 @@ fn traceparent_prints_the_current_or_a_new_one() {
     );
     let out = env.run(["traceparent", "--new"]);
     let new = text(&out.stdout).trim().to_string();
-    assert!(otelctl_core::traceparent::TraceParent::parse(&new).is_ok());
+    assert!(otelctl_span::traceparent::TraceParent::parse(&new).is_ok());
     assert!(!new.contains("4bf92f3577b34da6a3ce929d0e0e4736"));
     let env = Env::new().with("TRACEPARENT", "bogus");
     let out = env.run(["traceparent"]);
-    assert!(otelctl_core::traceparent::TraceParent::parse(text(&out.stdout).trim()).is_ok());
+    assert!(otelctl_span::traceparent::TraceParent::parse(text(&out.stdout).trim()).is_ok());
     assert_eq!(stderr_lines(&out).len(), 1);
 }
 

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use otelctl_core::exit;
-use otelctl_core::settings::Settings;
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
 
 use crate::cli::DetectArgs;
 use crate::output;

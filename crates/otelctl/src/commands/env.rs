@@ -1,9 +1,9 @@
 //! `otelctl env`: the exports for a shell entering the project, and the banner on stderr.
 
-use otelctl_core::exit;
-use otelctl_core::settings::Settings;
-use otelctl_core::shellenv::{self, Shell};
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::shellenv::{self, Shell};
+use otelctl_config::Result;
 
 use crate::cli::EnvArgs;
 use crate::output;

@@ -1,12 +1,12 @@
 //! `otelctl export`: stored traces as OTLP/JSON on stdout or in a file, or forwarded.
 
-use otelctl_core::detect::Mode;
-use otelctl_core::embedded::export::{self, Origin, Selection};
-use otelctl_core::error::{Error, Source};
-use otelctl_core::exit;
-use otelctl_core::paths::{ensure_private_dir, DataDir};
-use otelctl_core::settings::Settings;
-use otelctl_core::Result;
+use otelctl_config::detect::Mode;
+use otelctl_config::error::{Error, Source};
+use otelctl_config::exit;
+use otelctl_config::paths::{ensure_private_dir, DataDir};
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
+use otelctl_embedded::export::{self, Origin, Selection};
 
 use crate::cli::ExportArgs;
 use crate::output;
@@ -21,18 +21,18 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         since: args
             .since
             .as_deref()
-            .map(|d| export::parse_duration(d, Source::Flag("--since")))
+            .map(|d| {
+                otelctl_config::formats::parse_duration(d, "duration", Source::Flag("--since"))
+            })
             .transpose()?,
     };
     if let Some(to) = &args.to {
         // Checked before anything is read, so a typo costs nothing.
-        otelctl_core::http::HttpUrl::parse(&export::traces_url(to)).map_err(|_| {
-            Error::InvalidValue {
-                what: "endpoint",
-                value: to.clone(),
-                origin: Source::Flag("--to"),
-                expected: "an http:// URL, e.g. http://127.0.0.1:4318".to_string(),
-            }
+        otelctl_http::HttpUrl::parse(&export::traces_url(to)).map_err(|_| Error::InvalidValue {
+            what: "endpoint",
+            value: to.clone(),
+            origin: Source::Flag("--to"),
+            expected: "an http:// URL, e.g. http://127.0.0.1:4318".to_string(),
         })?;
     }
     let data: DataDir = settings.data_dir(Mode::Local);
@@ -45,7 +45,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         if request.span_count() == 0 {
             return Err(Error::Failed(format!(
                 "trace {} is not stored (never received, dropped as the oldest, or cleared)",
-                otelctl_core::otlp::to_hex(id)
+                otelctl_otlp::to_hex(id)
             )));
         }
     }

@@ -17,8 +17,8 @@ mod up;
 mod up_embedded;
 pub mod wait;
 
-use otelctl_core::settings::Settings;
-use otelctl_core::Result;
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
 
 use crate::cli::{Cli, Command};
 

@@ -1,9 +1,9 @@
 //! `otelctl ports`: the project's six ports, as a table (with what is in use) or JSON.
 
-use otelctl_core::exit;
-use otelctl_core::ports::{in_use_on_loopback, BaseOrigin, PortOverrides};
-use otelctl_core::settings::Settings;
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::ports::{in_use_on_loopback, BaseOrigin, PortOverrides};
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
 
 use crate::cli::PortsArgs;
 use crate::output;

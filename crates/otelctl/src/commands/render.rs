@@ -1,12 +1,12 @@
 //! `otelctl render`: a service's config for this project, printed or written under `--out`.
 
-use otelctl_core::exit;
-use otelctl_core::programs;
-use otelctl_core::render::collector::Features;
-use otelctl_core::render::Service;
-use otelctl_core::settings::Settings;
-use otelctl_core::stack::{self, DEFAULT_TEMPO};
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
+use otelctl_stack::programs;
+use otelctl_stack::render::collector::Features;
+use otelctl_stack::render::Service;
+use otelctl_stack::stack::{self, DEFAULT_TEMPO};
 
 use crate::cli::RenderArgs;
 use crate::output;
@@ -20,7 +20,7 @@ pub fn run(settings: &Settings, args: &RenderArgs) -> Result<u8> {
     if args.bin.is_some() {
         program
             .as_ref()
-            .map_err(|e| otelctl_core::Error::NotFound(e.to_string()))?;
+            .map_err(|e| otelctl_config::Error::NotFound(e.to_string()))?;
     }
     let program = program.ok();
     let (tempo, features) = match service {

@@ -3,11 +3,11 @@
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use otelctl_core::detect::Mode;
-use otelctl_core::exit;
-use otelctl_core::settings::Settings;
-use otelctl_core::stack;
-use otelctl_core::{Error, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::{Error, Result};
+use otelctl_stack::stack;
 
 use crate::cli::RunArgs;
 use crate::output;

@@ -7,17 +7,18 @@
 
 use std::path::PathBuf;
 
-use otelctl_core::carrier::{self, Carrier};
-use otelctl_core::emit::{self, Context};
-use otelctl_core::error::{Error, Source};
-use otelctl_core::exit;
-use otelctl_core::otlp::{from_hex, to_hex, KeyValue, Span, Status, StatusCode};
-use otelctl_core::runner::{self, ChildEnv};
-use otelctl_core::Result;
+use otelctl_config::error::{Error, Source};
+use otelctl_config::exit;
+use otelctl_config::Result;
+use otelctl_otlp::{from_hex, to_hex, KeyValue, Span, Status, StatusCode};
+use otelctl_span::carrier::{self, Carrier};
+use otelctl_span::emit::{self, Context};
+use otelctl_span::runner::{self, ChildEnv};
 
 use crate::cli::{EndStatus, GlobalArgs, SpanAction, SpanArgs, SpanBeginArgs, SpanEndArgs};
 use crate::commands::telemetry;
 use crate::output;
+use otelctl_config::env::EnvVars;
 
 pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     match &args.action {
@@ -46,10 +47,10 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     let mut child_env = ChildEnv::default();
     child_env
         .set
-        .push(("TRACEPARENT", ctx.traceparent().format().into()));
+        .push((EnvVars::TRACEPARENT, ctx.traceparent().format().into()));
     match &ctx.tracestate {
-        Some(ts) => child_env.set.push(("TRACESTATE", ts.into())),
-        None => child_env.remove.push("TRACESTATE"),
+        Some(ts) => child_env.set.push((EnvVars::TRACESTATE, ts.into())),
+        None => child_env.remove.push(EnvVars::TRACESTATE),
     }
 
     let start = emit::now_nanos();
@@ -58,34 +59,34 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     let code = finish_child(program, &run);
 
     let mut attrs = user_attrs;
-    otelctl_core::attrs::upsert(
+    otelctl_span::attrs::upsert(
         &mut attrs,
         KeyValue::string("process.command", program.to_string_lossy()),
     );
     if let Some(pid) = run.pid {
-        otelctl_core::attrs::upsert(&mut attrs, KeyValue::int("process.pid", i64::from(pid)));
+        otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("process.pid", i64::from(pid)));
     }
     if let runner::ChildEnd::Signaled(sig) = run.end {
-        otelctl_core::attrs::upsert(
+        otelctl_span::attrs::upsert(
             &mut attrs,
             KeyValue::string("process.exit.signal", runner::signal_name(sig)),
         );
     }
     if let Some(sig) = run.forwarded {
-        otelctl_core::attrs::upsert(
+        otelctl_span::attrs::upsert(
             &mut attrs,
             KeyValue::string("otelctl.signal.forwarded", runner::signal_name(sig)),
         );
     }
-    otelctl_core::attrs::upsert(&mut attrs, KeyValue::int("exit.code", i64::from(code)));
-    otelctl_core::attrs::upsert(
+    otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("exit.code", i64::from(code)));
+    otelctl_span::attrs::upsert(
         &mut attrs,
         KeyValue::int("process.exit.code", i64::from(code)),
     );
     let status = match run.end.error_type() {
         None => Status::default(),
         Some(error_type) => {
-            otelctl_core::attrs::upsert(&mut attrs, KeyValue::string("error.type", error_type));
+            otelctl_span::attrs::upsert(&mut attrs, KeyValue::string("error.type", error_type));
             Status {
                 message: run.end.describe(),
                 code: StatusCode::Error as i32,
@@ -183,11 +184,11 @@ fn end(globals: &GlobalArgs, args: &SpanEndArgs) -> Result<u8> {
     let extra = telemetry::attributes(&args.attrs);
     let mut attrs = c.attributes.clone();
     for kv in extra {
-        otelctl_core::attrs::upsert(&mut attrs, kv);
+        otelctl_span::attrs::upsert(&mut attrs, kv);
     }
     if let Some(code) = args.exit_code {
-        otelctl_core::attrs::upsert(&mut attrs, KeyValue::int("exit.code", code));
-        otelctl_core::attrs::upsert(&mut attrs, KeyValue::int("process.exit.code", code));
+        otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("exit.code", code));
+        otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("process.exit.code", code));
     }
     let status = match (args.status, args.exit_code) {
         (Some(EndStatus::Ok), _) => StatusCode::Ok,

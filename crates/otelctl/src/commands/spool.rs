@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use otelctl_core::emit;
-use otelctl_core::exit;
-use otelctl_core::exporter;
-use otelctl_core::settings::Settings;
-use otelctl_core::spool::Spool;
-use otelctl_core::{Error, Result};
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::{Error, Result};
+use otelctl_span::emit;
+use otelctl_span::exporter;
+use otelctl_span::spool::Spool;
 
 use crate::cli::{SpoolAction, SpoolArgs};
 use crate::commands::telemetry;

@@ -4,13 +4,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use otelctl_core::detect::Mode;
-use otelctl_core::ports::in_use_on_loopback;
-use otelctl_core::readiness;
-use otelctl_core::render::Service;
-use otelctl_core::settings::Settings;
-use otelctl_core::stack;
-use otelctl_core::{exit, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::ports::in_use_on_loopback;
+use otelctl_config::settings::Settings;
+use otelctl_config::{exit, Result};
+use otelctl_stack::readiness;
+use otelctl_stack::render::Service;
+use otelctl_stack::stack;
 
 use crate::cli::StatusArgs;
 use crate::output;

@@ -3,11 +3,11 @@
 
 use std::ffi::OsStr;
 
-use otelctl_core::attrs::{parse_attrs, AttrType};
-use otelctl_core::emit::{self, Outcome};
-use otelctl_core::otelenv::OtelEnv;
-use otelctl_core::otlp::{ExportTraceServiceRequest, KeyValue, Span, SpanKind};
-use otelctl_core::settings::Settings;
+use otelctl_config::settings::Settings;
+use otelctl_otlp::{ExportTraceServiceRequest, KeyValue, Span, SpanKind};
+use otelctl_span::attrs::{parse_attrs, AttrType};
+use otelctl_span::emit::{self, Outcome};
+use otelctl_span::otelenv::OtelEnv;
 
 use crate::cli::{AttrArgs, GlobalArgs, Kind};
 use crate::output;

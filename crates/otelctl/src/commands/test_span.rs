@@ -1,10 +1,10 @@
 //! `otelctl test-span NAME passed|failed|skipped [DURATION_MS]`: a test-result span.
 
-use otelctl_core::emit::{self, Context};
-use otelctl_core::error::{Error, Source};
-use otelctl_core::exit;
-use otelctl_core::testspan::{TestResult, TestSpan};
-use otelctl_core::Result;
+use otelctl_config::error::{Error, Source};
+use otelctl_config::exit;
+use otelctl_config::Result;
+use otelctl_span::emit::{self, Context};
+use otelctl_span::testspan::{TestResult, TestSpan};
 
 use crate::cli::{GlobalArgs, TestSpanArgs};
 use crate::commands::telemetry::{self, warn};

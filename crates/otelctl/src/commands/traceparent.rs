@@ -1,8 +1,8 @@
 //! `otelctl traceparent`: the current `$TRACEPARENT` (normalised to version 00), or a new one.
 
-use otelctl_core::exit;
-use otelctl_core::traceparent::TraceParent;
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::Result;
+use otelctl_span::traceparent::TraceParent;
 
 use crate::cli::TraceparentArgs;
 use crate::commands::telemetry;

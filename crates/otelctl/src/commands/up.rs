@@ -8,18 +8,19 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use otelctl_core::detect::Mode;
-use otelctl_core::programs;
-use otelctl_core::readiness;
-use otelctl_core::render::Service;
-use otelctl_core::settings::Settings;
-use otelctl_core::stack;
-use otelctl_core::supervise::{self, Sink, Supervised};
-use otelctl_core::{exit, Error, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::settings::Settings;
+use otelctl_config::{exit, Error, Result};
+use otelctl_stack::programs;
+use otelctl_stack::readiness;
+use otelctl_stack::render::Service;
+use otelctl_stack::stack;
+use otelctl_stack::supervise::{self, Sink, Supervised};
 
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::up_embedded;
 use crate::commands::wait::timeout;
+use otelctl_config::env::EnvVars;
 
 /// How long each service gets to stop after SIGTERM before SIGKILL. Tempo (2.10, 3.0) hangs in
 /// shutdown after it has served a query (its query-frontend queue waits for a cleanup that
@@ -109,7 +110,7 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
             .arg(service.name())
             .arg("--bin")
             .arg(program)
-            .env("OTELCTL_MODE", "local");
+            .env(EnvVars::OTELCTL_MODE, "local");
         if let (Service::Tempo, Some(v)) = (service, &args.tempo_version) {
             cmd.arg("--tempo-version").arg(v);
         }

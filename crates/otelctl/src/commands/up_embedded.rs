@@ -2,19 +2,22 @@
 //! foreground until Ctrl-C or SIGTERM. Kept apart from the real stack's `up` so that one calls
 //! [`run`] when `--embedded` is given or the stack's programs are not installed.
 
-use otelctl_core::embedded;
-use otelctl_core::exit;
-use otelctl_core::settings::{RawEmbedded, Settings};
-use otelctl_core::Result;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::Result;
+use otelctl_embedded::{self as embedded, RawEmbedded};
 
 use crate::cli::UpArgs;
 use crate::output;
 
 pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
-    let config = settings.embedded(&RawEmbedded {
-        max_traces: args.max_traces.clone(),
-        max_mb: args.max_mb.clone(),
-    })?;
+    let config = embedded::Config::from_settings(
+        settings,
+        &RawEmbedded {
+            max_traces: args.max_traces.clone(),
+            max_mb: args.max_mb.clone(),
+        },
+    )?;
     let data = config.data_dir.clone();
     let limits = config.limits;
     embedded::serve(config, |server| {

@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use otelctl_core::detect::Mode;
-use otelctl_core::error::Source;
-use otelctl_core::settings::Settings;
-use otelctl_core::{exit, readiness, stack};
-use otelctl_core::{Error, Result};
+use otelctl_config::detect::Mode;
+use otelctl_config::error::Source;
+use otelctl_config::exit;
+use otelctl_config::settings::Settings;
+use otelctl_config::{Error, Result};
+use otelctl_stack::{readiness, stack};
 
 use crate::cli::WaitArgs;
 use crate::output;

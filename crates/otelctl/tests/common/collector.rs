@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use otelctl_core::otlp::{to_hex, ExportTraceServiceRequest, KeyValue, Span, Value};
+use otelctl_otlp::{to_hex, ExportTraceServiceRequest, KeyValue, Span, Value};
 
 /// How long a test waits for something that should already have happened (a hang guard,
 /// not a timing assertion).
@@ -23,7 +23,7 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> Self {
         let mut id = [0u8; 8];
-        otelctl_core::otlp::random_bytes(&mut id);
+        otelctl_otlp::random_bytes(&mut id);
         let p = std::env::temp_dir().join(format!("otelctl-it-{tag}-{}", to_hex(&id)));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -332,7 +332,7 @@ impl Env {
 
 /// An attribute's value.
 pub fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    otelctl_core::otlp::attribute(attrs, key)
+    otelctl_otlp::attribute(attrs, key)
 }
 
 pub fn text(bytes: &[u8]) -> String {

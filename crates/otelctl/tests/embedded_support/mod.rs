@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use otelctl_core::http::{self, HttpUrl, Response};
-use otelctl_core::otlp::{
+use otelctl_http::{self as http, HttpUrl, Response};
+use otelctl_otlp::{
     ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span, Status, StatusCode,
 };
 

@@ -1,0 +1,217 @@
+//! The text formats of flags and variables, each parsed in one place: `key=value` lists (with
+//! their percent-decoding) and durations.
+//!
+//! Lists follow the OpenTelemetry SDK configuration spec, which uses the W3C Baggage format for
+//! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` (and so for
+//! `OTELCTL_UPSTREAM_HEADERS`): members separated by `,`, blank members ignored, each member
+//! `key=value` split at the first `=`, optional white space around keys and values, values
+//! percent-decoded (UTF-8). Header lists add the HTTP rules: a name is an RFC 9110 token, a
+//! value holds no control characters.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result, Source};
+
+/// Why one member of a `key=value` list was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MemberError {
+    #[error("has no '='")]
+    NoEquals,
+    #[error("has an empty key")]
+    EmptyKey,
+    #[error("has a bad percent-encoding in its value")]
+    BadPercent,
+    #[error("has an invalid header name (letters, digits and !#$%&'*+-.^_`|~ only)")]
+    BadHeaderName,
+    #[error("has control characters in its value")]
+    ControlCharacter,
+}
+
+/// A rejected member: its 1-based position in the list and why. Never holds the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("member {position} {why}")]
+pub struct ListError {
+    pub position: usize,
+    pub why: MemberError,
+}
+
+/// Decodes `%XX` escapes (anything else, `+` included, stands for itself); the result must be
+/// UTF-8 and every `%` must start an escape.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let escapes_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return None;
+    }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// Every non-blank member of a list, in order: the decoded pair, or why it was rejected.
+pub fn members(
+    raw: &str,
+) -> impl Iterator<Item = std::result::Result<(String, String), ListError>> + '_ {
+    raw.split(',')
+        .enumerate()
+        .filter(|(_, m)| !m.trim().is_empty())
+        .map(|(i, member)| {
+            let err = |why| ListError {
+                position: i + 1,
+                why,
+            };
+            let (k, v) = member.split_once('=').ok_or(err(MemberError::NoEquals))?;
+            let key = k.trim();
+            if key.is_empty() {
+                return Err(err(MemberError::EmptyKey));
+            }
+            let value = percent_decode(v.trim()).ok_or(err(MemberError::BadPercent))?;
+            Ok((key.to_string(), value))
+        })
+}
+
+/// A whole list, as `OTEL_RESOURCE_ATTRIBUTES` wants it: any bad member rejects the list (the
+/// spec's rule), and a key given twice keeps its last value.
+pub fn parse_list(raw: &str) -> std::result::Result<Vec<(String, String)>, ListError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for member in members(raw) {
+        let (k, v) = member?;
+        out.retain(|(key, _)| *key != k);
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// A header list: every valid header, in order, and every rejected member (the caller decides
+/// whether a bad member is a warning or an error). Errors never hold a value.
+pub fn parse_headers(raw: &str) -> (Vec<(String, String)>, Vec<ListError>) {
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    let mut headers = Vec::new();
+    let mut errors = Vec::new();
+    for (position, member) in raw
+        .split(',')
+        .enumerate()
+        .filter(|(_, m)| !m.trim().is_empty())
+        .map(|(i, m)| (i + 1, m))
+    {
+        let checked = match members(member).next() {
+            None => continue,
+            Some(Err(e)) => Err(e.why),
+            Some(Ok((k, _))) if !k.bytes().all(token) => Err(MemberError::BadHeaderName),
+            Some(Ok((_, v))) if v.chars().any(char::is_control) => {
+                Err(MemberError::ControlCharacter)
+            }
+            Some(Ok(h)) => Ok(h),
+        };
+        match checked {
+            Ok(h) => headers.push(h),
+            Err(why) => errors.push(ListError { position, why }),
+        }
+    }
+    (headers, errors)
+}
+
+/// A duration such as `500ms`, `90s`, `15m`, `1h30m`, `2h` or `7d` (humantime's syntax).
+pub fn parse_duration(text: &str, what: &'static str, origin: Source) -> Result<Duration> {
+    humantime::parse_duration(text.trim()).map_err(|_| Error::InvalidValue {
+        what,
+        value: text.to_string(),
+        origin,
+        expected: "a duration such as 500ms, 90s, 15m, 1h30m, 2h or 7d".to_string(),
+    })
+}
+
+/// A duration as Go writes it, in hours, minutes and seconds (`72h`, `1h30m`, `90s`), for the
+/// configs of Go programs (Tempo). Sub-second parts are dropped.
+pub fn go_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_decode_values_and_reject_bad_members_with_their_position() {
+        assert_eq!(
+            parse_list("a=1,,b=%3D%2C, c = x+y ").unwrap(),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "=,".into()),
+                ("c".into(), "x+y".into())
+            ]
+        );
+        assert_eq!(
+            parse_list("a=1,a=2").unwrap(),
+            vec![("a".into(), "2".into())]
+        );
+        let e = |position, why| Err(ListError { position, why });
+        assert_eq!(parse_list("x=1,a"), e(2, MemberError::NoEquals));
+        assert_eq!(parse_list("=v"), e(1, MemberError::EmptyKey));
+        assert_eq!(parse_list("a=%4"), e(1, MemberError::BadPercent));
+        assert_eq!(parse_list("a=%zz"), e(1, MemberError::BadPercent));
+        assert_eq!(parse_list("a=%ff"), e(1, MemberError::BadPercent));
+    }
+
+    #[test]
+    fn headers_keep_good_members_and_name_bad_ones_without_values() {
+        let (h, errors) =
+            parse_headers("authorization=Bearer%20s3cret,bad name=1,, x-a = a=b,c=%0A");
+        assert_eq!(
+            h,
+            vec![
+                ("authorization".into(), "Bearer s3cret".into()),
+                ("x-a".into(), "a=b".into())
+            ]
+        );
+        assert_eq!(
+            errors,
+            vec![
+                ListError {
+                    position: 2,
+                    why: MemberError::BadHeaderName
+                },
+                ListError {
+                    position: 5,
+                    why: MemberError::ControlCharacter
+                }
+            ]
+        );
+        assert!(!errors[1].to_string().contains('\n'));
+    }
+
+    #[test]
+    fn durations() {
+        let src = Source::Flag("--since");
+        let d = |t| parse_duration(t, "duration", src).unwrap();
+        assert_eq!(d("500ms"), Duration::from_millis(500));
+        assert_eq!(d("15m"), Duration::from_secs(900));
+        assert_eq!(d(" 2h "), Duration::from_secs(7200));
+        assert_eq!(d("7d"), Duration::from_secs(7 * 86400));
+        assert_eq!(d("1h30m"), Duration::from_secs(5400));
+        for bad in ["", "15", "m", "-1h", "1.5x"] {
+            assert!(parse_duration(bad, "duration", src).is_err(), "{bad}");
+        }
+        assert_eq!(go_duration(Duration::from_secs(72 * 3600)), "72h");
+        assert_eq!(go_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+    }
+}

@@ -1,0 +1,240 @@
+//! `otelctl export`: the stored traces as OTLP/JSON, written out or forwarded to any OTLP
+//! endpoint, so nothing captured by the embedded server is trapped there.
+//!
+//! Where the traces come from: the running embedded viewer (`GET /api/export` on the Grafana
+//! port +3, answered with the `X-Otelctl-Embedded` header), which has everything received so
+//! far; when none answers, the persisted files under `DataDir::embedded()` (read only).
+//! Selection: `--trace ID` (one trace), `--since DURATION` (traces with a span that ended at or
+//! after now minus DURATION). Forwarding sends OTLP/JSON requests of at most
+//! [`FORWARD_BATCH_SPANS`] spans each and stops at the first refusal.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use otelctl_config::error::{Error, Result, Source};
+use otelctl_http::{self as http, HttpError, HttpUrl};
+use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, ResourceSpans};
+
+use super::persist;
+use super::store::{Limits, Store, TraceId};
+use super::viewer::EMBEDDED_HEADER;
+
+/// Most spans in one forwarded request.
+pub const FORWARD_BATCH_SPANS: usize = 1000;
+/// Time allowed for each forwarded request.
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed to ask the running viewer.
+const VIEWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Parses a trace id given on the command line.
+pub fn parse_trace_id(text: &str, origin: Source) -> Result<TraceId> {
+    otelctl_otlp::parse_trace_id(text).ok_or_else(|| Error::InvalidValue {
+        what: "trace id",
+        value: text.to_string(),
+        origin,
+        expected: "32 hex digits, not all zero".to_string(),
+    })
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub trace: Option<TraceId>,
+    pub since: Option<Duration>,
+}
+
+impl Selection {
+    fn since_unix_nano(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.since
+            .map(|d| now.saturating_sub(d).as_nanos().min(u128::from(u64::MAX)) as u64)
+    }
+}
+
+/// Where the exported traces came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The running embedded server, at this URL.
+    Running(String),
+    /// The persisted files in this directory.
+    Files(String),
+}
+
+/// Collects the selected traces: from the running viewer on `viewer_port` when it answers,
+/// else from the files under `embedded_dir`.
+pub fn collect(
+    viewer_port: u16,
+    embedded_dir: &Path,
+    selection: &Selection,
+) -> Result<(ExportTraceServiceRequest, Origin, Vec<String>)> {
+    let since = selection.since_unix_nano();
+    let mut query = Vec::new();
+    if let Some(t) = &selection.trace {
+        query.push(format!("trace={}", otelctl_otlp::to_hex(t)));
+    }
+    if let Some(s) = since {
+        query.push(format!("since_unix_nano={s}"));
+    }
+    let url = HttpUrl {
+        host: "127.0.0.1".to_string(),
+        port: viewer_port,
+        path: format!("/api/export?{}", query.join("&")),
+    };
+    let request = http::Request {
+        method: "GET",
+        url: &url,
+        headers: &[],
+        body: &[],
+    };
+    match http::send(&request, Instant::now() + VIEWER_TIMEOUT) {
+        Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {
+            let req = ExportTraceServiceRequest::from_json(&r.body).map_err(|e| {
+                Error::Failed(format!("the running viewer on port {viewer_port} sent {e}"))
+            })?;
+            let origin = Origin::Running(format!("http://127.0.0.1:{viewer_port}"));
+            return Ok((req, origin, Vec::new()));
+        }
+        // Something else on the port (Grafana of the real stack), or nothing: use the files.
+        Ok(_) | Err(HttpError::Refused { .. }) => {}
+        Err(e) => {
+            return Err(Error::Failed(format!(
+                "the viewer port {viewer_port} did not answer properly ({e}); stop the program on it or retry"
+            )))
+        }
+    }
+    let dir = persist::traces_dir(embedded_dir);
+    let (saved, warnings) = persist::load(&dir, false)?;
+    let mut store = Store::new(Limits {
+        max_traces: usize::MAX,
+        max_bytes: usize::MAX,
+    });
+    store.restore(saved);
+    let req = ExportTraceServiceRequest {
+        resource_spans: store
+            .select(selection.trace.as_ref(), since)
+            .into_iter()
+            .flat_map(|t| t.to_request().resource_spans)
+            .collect(),
+    };
+    Ok((req, Origin::Files(dir.display().to_string()), warnings))
+}
+
+/// The traces URL for an endpoint: used as is when its path ends in `/v1/traces`, else
+/// `v1/traces` is appended with one slash (as for `OTEL_EXPORTER_OTLP_ENDPOINT`).
+pub fn traces_url(endpoint: &str) -> String {
+    let e = endpoint.trim();
+    if e.trim_end_matches('/').ends_with("/v1/traces") {
+        e.to_string()
+    } else if e.ends_with('/') {
+        format!("{e}v1/traces")
+    } else {
+        format!("{e}/v1/traces")
+    }
+}
+
+/// Splits a request into requests of at most `max_spans` spans (a batch larger than that
+/// travels alone; batches are never cut).
+pub fn split(req: ExportTraceServiceRequest, max_spans: usize) -> Vec<ExportTraceServiceRequest> {
+    let count = |rs: &ResourceSpans| rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
+    let mut out = Vec::new();
+    let mut current: Vec<ResourceSpans> = Vec::new();
+    let mut spans = 0;
+    for rs in req.resource_spans {
+        let n = count(&rs);
+        if !current.is_empty() && spans + n > max_spans {
+            out.push(ExportTraceServiceRequest {
+                resource_spans: std::mem::take(&mut current),
+            });
+            spans = 0;
+        }
+        spans += n;
+        current.push(rs);
+    }
+    if !current.is_empty() {
+        out.push(ExportTraceServiceRequest {
+            resource_spans: current,
+        });
+    }
+    out
+}
+
+/// What forwarding did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarded {
+    pub requests: usize,
+    pub spans: usize,
+    /// Spans the endpoint refused in a partial success.
+    pub rejected: i64,
+}
+
+/// Sends the traces to an OTLP/HTTP endpoint as OTLP/JSON.
+pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forwarded> {
+    let target = traces_url(endpoint);
+    let url = HttpUrl::parse(&target)?;
+    let headers = [("Content-Type".to_string(), "application/json".to_string())];
+    let mut done = Forwarded::default();
+    for part in split(req, FORWARD_BATCH_SPANS) {
+        let body = part.to_json();
+        let r = http::send(
+            &http::Request {
+                method: "POST",
+                url: &url,
+                headers: &headers,
+                body: &body,
+            },
+            Instant::now() + FORWARD_TIMEOUT,
+        )?;
+        if !(200..300).contains(&r.status) {
+            let text = String::from_utf8_lossy(&r.body);
+            let excerpt: String = text.chars().take(300).collect();
+            return Err(Error::Failed(format!(
+                "{target} answered HTTP {} after {} of the requests were accepted ({} spans): {}",
+                r.status,
+                done.requests,
+                done.spans,
+                excerpt.trim()
+            )));
+        }
+        if let Ok(resp) = serde_json::from_slice::<ExportTraceServiceResponse>(&r.body) {
+            if let Some(p) = resp.partial_success {
+                done.rejected += p.rejected_spans;
+            }
+        }
+        done.requests += 1;
+        done.spans += part.span_count();
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{request, span};
+
+    #[test]
+    fn traces_urls() {
+        assert_eq!(traces_url("http://c:4318"), "http://c:4318/v1/traces");
+        assert_eq!(
+            traces_url("http://c:4318/my/"),
+            "http://c:4318/my/v1/traces"
+        );
+        assert_eq!(
+            traces_url("http://c:4318/v1/traces"),
+            "http://c:4318/v1/traces"
+        );
+    }
+
+    #[test]
+    fn split_keeps_batches_whole_and_bounds_requests() {
+        let mut req = ExportTraceServiceRequest::default();
+        for t in 1..=5u8 {
+            req.resource_spans
+                .extend(request((1..=3u8).map(|i| span(t, i, 0, 0, 1)).collect()).resource_spans);
+        }
+        let parts = split(req, 7);
+        let sizes: Vec<usize> = parts.iter().map(|p| p.span_count()).collect();
+        assert_eq!(sizes, vec![6, 6, 3]);
+    }
+}

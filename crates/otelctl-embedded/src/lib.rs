@@ -1,0 +1,513 @@
+//! The embedded default: otelctl's own OTLP receiver and trace viewer, for machines without the
+//! Collector, Tempo and Grafana programs (`otelctl up --embedded`).
+//!
+//! One entry point, [`serve`]: it binds the receiver on the Collector port (+0) and the viewer on
+//! the Grafana port (+3), both on 127.0.0.1, restores the persisted traces, ingests the spool,
+//! and runs until SIGINT or SIGTERM, then writes what is pending and returns. [`Server::start`]
+//! is the same without the signal handling, for tests and for embedding.
+//!
+//! Threads, no async runtime: one accept thread per port, one thread per connection (bounded),
+//! a persister, and a spool ingester. Modules:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`server`] | bounded HTTP/1.1 server on std threads |
+//! | [`receiver`] | `POST /v1/traces`: JSON/protobuf, gzip, OTLP error answers |
+//! | [`store`] | bounded ring of recent traces, counters, change feed |
+//! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes |
+//! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
+//! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
+//! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
+
+pub mod export;
+pub mod html;
+pub mod metrics;
+pub mod persist;
+pub mod receiver;
+pub mod server;
+pub mod store;
+pub mod viewer;
+pub mod waterfall;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use otelctl_config::detect::Mode;
+use otelctl_config::env;
+use otelctl_config::error::{Error, Result, Source};
+use otelctl_config::paths::ensure_private_dir;
+use otelctl_config::settings::Settings;
+
+use otelctl_config::env::EnvVars;
+use store::{Limits, Store};
+
+/// Largest request body the receiver reads (after gzip too). The Collector's default is 20 MiB;
+/// SDK batches are far smaller.
+pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+/// Most connections at once, per port.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// How often the spool is ingested again while the server runs.
+pub const SPOOL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What [`serve`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The receiver's address: 127.0.0.1 and the Collector port (+0).
+    pub receiver: SocketAddr,
+    /// The viewer's address: 127.0.0.1 and the Grafana port (+3).
+    pub viewer: SocketAddr,
+    /// `DataDir::embedded()`: where traces are persisted.
+    pub data_dir: PathBuf,
+    /// The spool to ingest, when there is one.
+    pub spool_dir: Option<PathBuf>,
+    pub limits: Limits,
+    pub max_body: usize,
+    pub max_connections: usize,
+}
+
+/// A stop request, shared by the signal watcher and every thread.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    flag: AtomicBool,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl StopSignal {
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let _guard = self.lock.lock();
+        self.cv.notify_all();
+    }
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    /// Waits until triggered, or `timeout` passes; true when triggered.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_set() {
+            return true;
+        }
+        let _ = self.cv.wait_timeout(guard, timeout);
+        self.is_set()
+    }
+    pub fn wait(&self) {
+        while !self.wait_timeout(Duration::from_secs(3600)) {}
+    }
+}
+
+/// State shared by the receiver, the viewer and the background threads.
+pub struct Shared {
+    store: Mutex<Store>,
+    /// Notified when the store changes (live updates wait on it).
+    pub(crate) changed: Condvar,
+    stop: Arc<StopSignal>,
+    pub(crate) bad_requests: AtomicU64,
+    pub(crate) sse_clients: AtomicUsize,
+    persist_requested: Mutex<bool>,
+    persist_cv: Condvar,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic aborts the process (release profile), so a poisoned lock only happens in
+        // tests; the store is consistent between calls either way.
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.is_set()
+    }
+    /// Asks the persister to run now (after a clear).
+    pub(crate) fn persist_now(&self) {
+        *self
+            .persist_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = true;
+        self.persist_cv.notify_all();
+    }
+}
+
+/// A running embedded server.
+pub struct Server {
+    shared: Arc<Shared>,
+    receiver: server::Listener,
+    viewer: server::Listener,
+    persister: JoinHandle<()>,
+    spool: Option<JoinHandle<()>>,
+    /// Traces restored from disk at start.
+    pub restored: usize,
+    /// Problems met while restoring (files set aside).
+    pub warnings: Vec<String>,
+}
+
+fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        Error::Failed(format!(
+            "cannot listen on {addr} for the {what} (port {offset}): {e}; is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports"
+        ))
+    })
+}
+
+impl Server {
+    /// Binds both ports, restores persisted traces and starts every thread.
+    pub fn start(config: Config, stop: Arc<StopSignal>) -> Result<Server> {
+        let receiver_listener = bind(config.receiver, "OTLP receiver", "+0")?;
+        let viewer_listener = bind(config.viewer, "trace viewer", "+3")?;
+        let traces_dir = persist::traces_dir(&config.data_dir);
+        ensure_private_dir(&traces_dir)?;
+        let (saved, warnings) = persist::load(&traces_dir, true)?;
+        let mut store = Store::new(config.limits);
+        store.restore(saved);
+        let restored = store.trace_count();
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            changed: Condvar::new(),
+            stop: stop.clone(),
+            bad_requests: AtomicU64::new(0),
+            sse_clients: AtomicUsize::new(0),
+            persist_requested: Mutex::new(false),
+            persist_cv: Condvar::new(),
+        });
+        let limits = server::Limits {
+            max_connections: config.max_connections,
+            max_body: config.max_body,
+        };
+        let receiver = server::spawn(
+            "otlp-receiver",
+            receiver_listener,
+            limits,
+            stop.clone(),
+            Arc::new(receiver::Receiver {
+                shared: shared.clone(),
+                max_body: config.max_body,
+            }),
+        )
+        .map_err(|e| Error::Failed(format!("cannot start the receiver thread: {e}")))?;
+        let viewer = server::spawn(
+            "viewer",
+            viewer_listener,
+            server::Limits {
+                max_body: 64 * 1024,
+                ..limits
+            },
+            stop.clone(),
+            Arc::new(viewer::Viewer {
+                shared: shared.clone(),
+            }),
+        )
+        .map_err(|e| Error::Failed(format!("cannot start the viewer thread: {e}")))?;
+        let persister = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("persister".into())
+                .spawn(move || run_persister(&shared, &traces_dir))
+                .map_err(|e| Error::Failed(format!("cannot start the persister thread: {e}")))?
+        };
+        let spool = match config.spool_dir.clone() {
+            Some(dir) => {
+                let endpoint = format!("http://{}{}", receiver.addr, receiver::TRACES_PATH);
+                let stop = stop.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("spool".into())
+                        .spawn(move || run_spool_ingester(&dir, &endpoint, &stop))
+                        .map_err(|e| {
+                            Error::Failed(format!("cannot start the spool thread: {e}"))
+                        })?,
+                )
+            }
+            None => None,
+        };
+        Ok(Server {
+            shared,
+            receiver,
+            viewer,
+            persister,
+            spool,
+            restored,
+            warnings,
+        })
+    }
+
+    pub fn receiver_addr(&self) -> SocketAddr {
+        self.receiver.addr
+    }
+    pub fn viewer_addr(&self) -> SocketAddr {
+        self.viewer.addr
+    }
+
+    /// Blocks until the stop signal fires, then stops every thread and writes what is pending.
+    pub fn run_until_stopped(self) -> Result<()> {
+        self.shared.stop.wait();
+        self.shutdown()
+    }
+
+    /// Stops now (also triggers the stop signal) and writes what is pending.
+    pub fn shutdown(self) -> Result<()> {
+        self.shared.stop.trigger();
+        self.shared.changed.notify_all();
+        self.shared.persist_now();
+        self.receiver.join();
+        self.viewer.join();
+        let _ = self.persister.join();
+        if let Some(spool) = self.spool {
+            let _ = spool.join();
+        }
+        Ok(())
+    }
+}
+
+fn run_persister(shared: &Shared, dir: &Path) {
+    let mut last_error: Option<String> = None;
+    let mut interval = persist::PERSIST_INTERVAL;
+    loop {
+        let stopping = {
+            let requested = shared
+                .persist_requested
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let (mut requested, _) = shared
+                .persist_cv
+                .wait_timeout_while(requested, interval, |r| !*r && !shared.stopping())
+                .unwrap_or_else(|e| e.into_inner());
+            *requested = false;
+            shared.stopping()
+        };
+        let work = shared.lock().take_persist_work();
+        if !work.is_empty() {
+            let started = std::time::Instant::now();
+            let result = persist::apply(dir, work);
+            // Under a flood, writing may take a while: keep it to about a tenth of the time.
+            interval = (started.elapsed() * 10)
+                .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
+            match result {
+                Ok(()) => last_error = None,
+                Err(e) => {
+                    let text = e.to_string();
+                    if last_error.as_deref() != Some(text.as_str()) {
+                        eprintln!("otelctl: warning: cannot persist traces: {text}");
+                    }
+                    last_error = Some(text);
+                }
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {
+    loop {
+        match ingest_spool(dir, endpoint) {
+            Ok(Some(n)) if n > 0 => eprintln!(
+                "otelctl: ingested {n} spooled export(s) from {}",
+                dir.display()
+            ),
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => eprintln!("otelctl: warning: spool ingestion: {e}"),
+        }
+        if stop.wait_timeout(SPOOL_INTERVAL) {
+            return;
+        }
+    }
+}
+
+/// Delivers the spool to this server's own receiver with `spool.rs`'s flush (claiming by
+/// rename, deleting only what was accepted), so nothing written while no receiver ran is lost
+/// and nothing reads the spool format twice. Returns how many files were delivered.
+pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
+    use otelctl_span::exporter::{self, ExporterConfig, Protocol};
+    let config = ExporterConfig {
+        endpoint: Some(endpoint.to_string()),
+        protocol: Protocol::HttpProtobuf,
+        headers: Vec::new(),
+        timeout: std::time::Duration::from_secs(5),
+        certificate: None,
+    };
+    let spool =
+        otelctl_span::spool::Spool::new(dir, otelctl_span::otelenv::DEFAULT_SPOOL_MAX_BYTES);
+    let report = spool.flush(&mut |req| {
+        exporter::export(
+            &config,
+            endpoint,
+            req,
+            std::time::Instant::now() + config.timeout,
+        )
+    })?;
+    if let Some(first) = report.errors.first() {
+        return Err(otelctl_config::Error::Failed(format!(
+            "{} spooled file(s) not delivered: {first}",
+            report.failed_files + report.skipped_files + report.corrupt_files
+        )));
+    }
+    Ok(Some(report.delivered_files as usize))
+}
+
+/// Runs the embedded server until SIGINT or SIGTERM. `on_ready` is called once both ports
+/// listen (e.g. to print the URLs).
+pub fn serve(config: Config, on_ready: impl FnOnce(&Server)) -> Result<()> {
+    let stop = Arc::new(StopSignal::default());
+    watch_signals(stop.clone())?;
+    let server = Server::start(config, stop)?;
+    on_ready(&server);
+    server.run_until_stopped()
+}
+
+/// Blocks SIGINT and SIGTERM in this thread (and so in every thread started after it) and
+/// turns their arrival into `stop.trigger()` on a dedicated thread.
+fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
+    // SAFETY: plain libc signal-set calls on a local, zero-initialised sigset_t.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(Error::Failed("cannot block SIGINT/SIGTERM".into()));
+        }
+        set
+    };
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: `set` is a valid signal set; `sig` is a valid out pointer.
+            while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
+            stop.trigger();
+        })
+        .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
+    Ok(())
+}
+
+/// Flags of `otelctl up --embedded`, as given.
+#[derive(Debug, Default, Clone)]
+pub struct RawEmbedded {
+    pub max_traces: Option<String>,
+    pub max_mb: Option<String>,
+}
+
+fn positive(
+    flag: Option<&str>,
+    flag_name: &'static str,
+    env_name: &'static str,
+    max: u64,
+) -> Result<Option<u64>> {
+    let (text, origin) = match (flag, env::text(env_name)?) {
+        (Some(f), _) => (f.to_string(), Source::Flag(flag_name)),
+        (None, Some(e)) => (e, Source::Env(env_name)),
+        (None, None) => return Ok(None),
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(Error::InvalidValue {
+            what: "value",
+            value: text,
+            origin,
+            expected: format!("a whole number from 1 to {max}"),
+        }),
+    }
+}
+
+impl Config {
+    /// The embedded server's configuration: receiver on the Collector port (+0), viewer on the
+    /// Grafana port (+3), traces in the local data directory's `embedded/`, the local spool.
+    /// Caps: `--max-traces` / `$OTELCTL_EMBEDDED_MAX_TRACES` (default 1000) and `--max-mb` /
+    /// `$OTELCTL_EMBEDDED_MAX_MB` (default 64).
+    pub fn from_settings(settings: &Settings, raw: &RawEmbedded) -> Result<Config> {
+        let max_traces = positive(
+            raw.max_traces.as_deref(),
+            "--max-traces",
+            EnvVars::OTELCTL_EMBEDDED_MAX_TRACES,
+            1_000_000,
+        )?
+        .map_or(store::DEFAULT_MAX_TRACES, |n| n as usize);
+        let max_bytes = positive(
+            raw.max_mb.as_deref(),
+            "--max-mb",
+            EnvVars::OTELCTL_EMBEDDED_MAX_MB,
+            64 * 1024,
+        )?
+        .map_or(store::DEFAULT_MAX_BYTES, |n| n as usize * 1024 * 1024);
+        let ports = settings.ports();
+        let loopback = std::net::Ipv4Addr::LOCALHOST;
+        Ok(Config {
+            receiver: (loopback, ports.collector_otlp_http).into(),
+            viewer: (loopback, ports.grafana_http).into(),
+            data_dir: settings.data_dir(Mode::Local).embedded(),
+            spool_dir: Some(settings.spool_dir(Mode::Local)),
+            limits: store::Limits {
+                max_traces,
+                max_bytes,
+            },
+            max_body: DEFAULT_MAX_BODY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otelctl_http::{self as http, HttpUrl};
+    use std::time::Instant;
+
+    fn config(dir: &Path) -> Config {
+        Config {
+            receiver: "127.0.0.1:0".parse().unwrap(),
+            viewer: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.to_path_buf(),
+            spool_dir: None,
+            limits: Limits::default(),
+            max_body: 1024 * 1024,
+            max_connections: 8,
+        }
+    }
+
+    fn post(addr: SocketAddr, ct: &str, body: &[u8]) -> http::Response {
+        let url = HttpUrl {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+            path: "/v1/traces".into(),
+        };
+        let headers = [("Content-Type".to_string(), ct.to_string())];
+        http::send(
+            &http::Request {
+                method: "POST",
+                url: &url,
+                headers: &headers,
+                body,
+            },
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn in_process_round_trip_and_restart_keeps_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = Arc::new(StopSignal::default());
+        let server = Server::start(config(dir.path()), stop).unwrap();
+        let req = store::tests::request(vec![store::tests::span(7, 1, 0, 10, 20)]);
+        let r = post(
+            server.receiver_addr(),
+            "application/x-protobuf",
+            &req.to_protobuf(),
+        );
+        assert_eq!(r.status, 200);
+        let r = post(server.receiver_addr(), "application/json", b"{nope");
+        assert_eq!(r.status, 400);
+        let status: otelctl_otlp::RpcStatus = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(status.code, otelctl_otlp::rpc_code::INVALID_ARGUMENT);
+        server.shutdown().unwrap();
+
+        let server = Server::start(config(dir.path()), Arc::new(StopSignal::default())).unwrap();
+        assert_eq!(server.restored, 1);
+        server.shutdown().unwrap();
+    }
+}

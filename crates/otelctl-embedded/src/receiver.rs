@@ -1,0 +1,190 @@
+//! The OTLP/HTTP trace receiver: `POST /v1/traces`, JSON or protobuf, optionally gzip.
+//!
+//! Answers follow the OTLP/HTTP specification: `200` with an `ExportTraceServiceResponse`
+//! (with `partialSuccess` when some spans were refused), or an error status with a
+//! `google.rpc.Status` body, both in the request's encoding: `400` for a body that does not
+//! decode, `413` for a body over the limit (checked before reading it, and again after gzip),
+//! `415` for a content type or content encoding it does not speak (answered in JSON), `405`
+//! for another method. An empty request (`{}`) is accepted: it is how clients probe.
+
+use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use otelctl_otlp::{
+    rpc_code, ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    RpcStatus,
+};
+
+use super::server::{Handler, Rejection, Reply, Request};
+use super::Shared;
+
+/// The OTLP/HTTP path for traces.
+pub const TRACES_PATH: &str = "/v1/traces";
+
+/// An OTLP encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Protobuf,
+}
+
+impl Encoding {
+    /// From a `Content-Type` header (parameters such as `charset` ignored).
+    pub fn from_content_type(value: Option<&str>) -> Option<Self> {
+        let media = value?.split(';').next()?.trim().to_ascii_lowercase();
+        match media.as_str() {
+            "application/json" => Some(Encoding::Json),
+            "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
+            _ => None,
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+            Encoding::Protobuf => "application/x-protobuf",
+        }
+    }
+}
+
+/// The receiver's request handler.
+pub struct Receiver {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_body: usize,
+}
+
+/// An error answer: `google.rpc.Status` in `encoding`.
+pub fn status_reply(http: u16, encoding: Encoding, code: i32, message: String) -> Reply {
+    let status = RpcStatus { code, message };
+    let body = match encoding {
+        Encoding::Json => serde_json::to_vec(&status).expect("a status always serialises"),
+        Encoding::Protobuf => prost::Message::encode_to_vec(&status),
+    };
+    Reply::new(http, encoding.content_type(), body)
+}
+
+impl Receiver {
+    fn bad(&self, http: u16, encoding: Encoding, code: i32, message: String) -> Reply {
+        self.shared.bad_requests.fetch_add(1, Ordering::Relaxed);
+        status_reply(http, encoding, code, message)
+    }
+
+    fn export(&self, req: Request) -> Reply {
+        let Some(encoding) = Encoding::from_content_type(req.header("content-type")) else {
+            return self.bad(
+                415,
+                Encoding::Json,
+                rpc_code::INVALID_ARGUMENT,
+                format!(
+                    "unsupported Content-Type {:?}: send application/json or application/x-protobuf",
+                    req.header("content-type").unwrap_or("")
+                ),
+            );
+        };
+        let body = match req
+            .header("content-encoding")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("identity") => req.body,
+            Some("gzip") | Some("x-gzip") => {
+                let mut out = Vec::new();
+                let limit = self.max_body as u64 + 1;
+                let decoder = flate2::read::GzDecoder::new(req.body.as_slice());
+                if let Err(e) = decoder.take(limit).read_to_end(&mut out) {
+                    return self.bad(
+                        400,
+                        encoding,
+                        rpc_code::INVALID_ARGUMENT,
+                        format!("body is not valid gzip: {e}"),
+                    );
+                }
+                if out.len() > self.max_body {
+                    return self.bad(
+                        413,
+                        encoding,
+                        rpc_code::RESOURCE_EXHAUSTED,
+                        format!(
+                            "decompressed body larger than the limit of {} bytes",
+                            self.max_body
+                        ),
+                    );
+                }
+                out
+            }
+            Some(other) => {
+                return self.bad(
+                    415,
+                    encoding,
+                    rpc_code::INVALID_ARGUMENT,
+                    format!("unsupported Content-Encoding {other:?}: send gzip or none"),
+                )
+            }
+        };
+        let decoded = match encoding {
+            Encoding::Json => ExportTraceServiceRequest::from_json(&body),
+            Encoding::Protobuf => ExportTraceServiceRequest::from_protobuf(&body),
+        };
+        let request = match decoded {
+            Ok(r) => r,
+            Err(e) => return self.bad(400, encoding, rpc_code::INVALID_ARGUMENT, e.to_string()),
+        };
+        let outcome = {
+            let mut store = self.shared.lock();
+            store.ingest(request)
+        };
+        if outcome.accepted > 0 {
+            self.shared.changed.notify_all();
+        }
+        let response = ExportTraceServiceResponse {
+            partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: outcome.rejected as i64,
+                error_message: outcome.reason.unwrap_or_default(),
+            }),
+        };
+        let body = match encoding {
+            Encoding::Json => serde_json::to_vec(&response).expect("a response always serialises"),
+            Encoding::Protobuf => prost::Message::encode_to_vec(&response),
+        };
+        Reply::new(200, encoding.content_type(), body)
+    }
+}
+
+impl Handler for Receiver {
+    fn handle(&self, req: Request) -> Reply {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", TRACES_PATH) => self.export(req),
+            (_, TRACES_PATH) => self
+                .bad(
+                    405,
+                    Encoding::Json,
+                    rpc_code::INVALID_ARGUMENT,
+                    format!("{} is not supported on {TRACES_PATH}: use POST", req.method),
+                )
+                .with_header("Allow", "POST"),
+            ("GET", "/") => Reply::text(
+                200,
+                "otelctl embedded OTLP/HTTP receiver: POST /v1/traces (JSON or protobuf)\n",
+            ),
+            _ => status_reply(
+                404,
+                Encoding::from_content_type(req.header("content-type")).unwrap_or(Encoding::Json),
+                rpc_code::INVALID_ARGUMENT,
+                format!("no such path {:?}: traces go to {TRACES_PATH}", req.path),
+            ),
+        }
+    }
+
+    fn reject(&self, head: Option<&Request>, rejection: Rejection) -> Reply {
+        self.shared.bad_requests.fetch_add(1, Ordering::Relaxed);
+        let encoding = head
+            .and_then(|h| Encoding::from_content_type(h.header("content-type")))
+            .unwrap_or(Encoding::Json);
+        let code = match rejection.status {
+            413 | 431 => rpc_code::RESOURCE_EXHAUSTED,
+            503 => rpc_code::UNAVAILABLE,
+            _ => rpc_code::INVALID_ARGUMENT,
+        };
+        status_reply(rejection.status, encoding, code, rejection.message)
+    }
+}

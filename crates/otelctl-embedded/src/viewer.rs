@@ -1,0 +1,549 @@
+//! The web viewer: recent traces, a trace's waterfall, per-name metrics, live updates.
+//!
+//! Routes (all on 127.0.0.1, the Grafana port +3):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the list of recent traces and the metrics strip |
+//! | `GET /trace/<id>[?span=<span id>]` | a trace: SVG waterfall, the selected span's attributes, metrics of its span names |
+//! | `GET /fragment/traces`, `GET /fragment/trace/<id>` | the same content without the page shell (live updates) |
+//! | `GET /events` | server-sent events: `change` with `{"generation","traces","cleared","reset"}` |
+//! | `GET /api/traces` | trace summaries and counters as JSON |
+//! | `GET /api/export[?trace=<id>][&since_unix_nano=<n>]` | stored traces as one OTLP/JSON request |
+//! | `POST /api/clear` | removes every stored trace (memory and disk), then `303` to `/` |
+//!
+//! Requests whose `Host` is not a loopback name are refused (`403`), and so is a `POST` whose
+//! `Origin` is another site: a web page elsewhere cannot read or clear the traces.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
+
+use super::html::{self, escape, format_duration, format_time};
+use super::metrics::{self, NameStats};
+use super::server::{Handler, Reply, Request};
+use super::store::{Change, Counters, Store, TraceSummary};
+use super::waterfall;
+use super::Shared;
+
+/// Most live-update (SSE) clients at once.
+pub const MAX_SSE_CLIENTS: usize = 32;
+/// Most rows in the list and in the metrics strip.
+pub const MAX_LIST_ROWS: usize = 200;
+const MAX_STRIP_ROWS: usize = 30;
+/// An SSE comment is sent this often, so a dead client is noticed.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+/// At most one `change` event per client this often (a flood becomes a few refreshes).
+const EVENT_SPACING: Duration = Duration::from_millis(150);
+
+/// The header that tells `otelctl export` it reached this viewer (and not, say, Grafana).
+pub const EMBEDDED_HEADER: &str = "X-Otelctl-Embedded";
+
+pub struct Viewer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn html_reply(status: u16, body: String) -> Reply {
+    Reply::new(status, "text/html; charset=utf-8", body.into_bytes())
+        .with_header("Cache-Control", "no-store")
+}
+
+fn json_reply<T: Serialize>(value: &T) -> Reply {
+    Reply::new(
+        200,
+        "application/json",
+        serde_json::to_vec(value).expect("viewer JSON serialises"),
+    )
+    .with_header("Cache-Control", "no-store")
+    .with_header(EMBEDDED_HEADER, "1")
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "::1") || name.starts_with("127.")
+}
+
+impl Handler for Viewer {
+    fn handle(&self, req: Request) -> Reply {
+        if !req.header("host").is_some_and(is_loopback_host) {
+            return Reply::text(403, "the viewer answers loopback host names only\n");
+        }
+        let method = req.method.as_str();
+        let path = req.path.as_str();
+        match (method, path) {
+            ("GET", "/") => html_reply(
+                200,
+                html::page(
+                    "otelctl · traces",
+                    "list",
+                    None,
+                    "traces",
+                    &self.list_fragment(),
+                ),
+            ),
+            ("GET", "/fragment/traces") => html_reply(200, self.list_fragment()),
+            ("GET", "/events") => self.events(&req),
+            ("GET", "/api/traces") => self.api_traces(),
+            ("GET", "/api/export") => self.api_export(&req),
+            ("POST", "/api/clear") => self.clear(&req),
+            ("GET", "/favicon.ico") => Reply::new(204, "image/x-icon", Vec::new()),
+            ("GET", p) if p.starts_with("/trace/") => {
+                let id = &p["/trace/".len()..];
+                let selected = req.query_param("span");
+                let (status, fragment, title) = self.trace_fragment(id, selected.as_deref());
+                let heading = format!("trace {}", escape(id));
+                html_reply(
+                    status,
+                    html::page(&title, "trace", Some(id), &heading, &fragment),
+                )
+            }
+            ("GET", p) if p.starts_with("/fragment/trace/") => {
+                let id = &p["/fragment/trace/".len()..];
+                let selected = req.query_param("span");
+                let (status, fragment, _) = self.trace_fragment(id, selected.as_deref());
+                html_reply(status, fragment)
+            }
+            ("GET", _) => html_reply(
+                404,
+                html::page(
+                    "otelctl · not found",
+                    "list",
+                    None,
+                    "not found",
+                    &format!(
+                        r#"<p class="empty">No page at {}. <a href="/">All traces</a></p>"#,
+                        escape(path)
+                    ),
+                ),
+            ),
+            _ => Reply::text(405, "method not allowed\n"),
+        }
+    }
+}
+
+fn strip(stats: &[NameStats], title: &str) -> String {
+    let mut rows: Vec<&NameStats> = stats.iter().collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    let mut out = format!(
+        r#"<h2>{}</h2><table class="metrics"><thead><tr><th>span name</th><th class="num">count</th><th class="num">error rate</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th></tr></thead><tbody>"#,
+        escape(title)
+    );
+    for s in rows.iter().take(MAX_STRIP_ROWS) {
+        let _ = write!(
+            out,
+            r#"<tr data-name="{n}"><td class="name">{n}</td><td class="num">{}</td><td class="num">{:.1}%</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            s.count,
+            s.error_rate() * 100.0,
+            format_duration(s.p50_ns),
+            format_duration(s.p95_ns),
+            format_duration(s.p99_ns),
+            n = escape(&s.name),
+        );
+    }
+    if rows.len() > MAX_STRIP_ROWS {
+        let _ = write!(
+            out,
+            r#"<tr><td colspan="6" class="hint">{} more span names</td></tr>"#,
+            rows.len() - MAX_STRIP_ROWS
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+fn facts(store: &Store) -> String {
+    let c = store.counters();
+    let limits = store.limits();
+    format!(
+        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank over stored spans</p>"#,
+        store.trace_count(),
+        store.span_count(),
+        limits.max_traces,
+        limits.max_bytes as f64 / (1024.0 * 1024.0),
+        c.dropped_traces,
+        c.dropped_spans,
+    )
+}
+
+impl Viewer {
+    fn list_fragment(&self) -> String {
+        let store = self.shared.lock();
+        let rows = store.summaries();
+        let mut out = facts(&store);
+        if rows.is_empty() {
+            out.push_str(r#"<p class="empty" id="no-traces">No traces yet. Send OTLP/HTTP to this project's collector port (run <code>otelctl env</code> to see it), e.g. with <code>otelctl test-span</code>; they appear here as they arrive.</p>"#);
+            return out;
+        }
+        out.push_str(&strip(&metrics::by_name(store.all_spans()), "span names"));
+        drop(store);
+        out.push_str(r#"<h2>recent traces</h2><table class="traces"><thead><tr><th>started (UTC)</th><th>service</th><th>root span</th><th class="num">duration</th><th class="num">spans</th><th>status</th></tr></thead><tbody>"#);
+        for r in rows.iter().take(MAX_LIST_ROWS) {
+            let _ = write!(
+                out,
+                r#"<tr class="trace {status}" data-trace="{id}"><td>{time}</td><td>{service}</td><td class="name"><a href="/trace/{id}">{root}</a></td><td class="num">{dur}</td><td class="num">{spans}</td><td class="status">{status}</td></tr>"#,
+                status = r.status,
+                id = r.trace_id,
+                time = format_time(r.start_unix_nano),
+                service = escape(&r.service),
+                root = if r.root_name.is_empty() {
+                    "(unnamed)".to_string()
+                } else {
+                    escape(&r.root_name)
+                },
+                dur = format_duration(r.duration_ns),
+                spans = r.span_count,
+            );
+        }
+        out.push_str("</tbody></table>");
+        if rows.len() > MAX_LIST_ROWS {
+            let _ = write!(
+                out,
+                r#"<p class="hint">Showing the newest {MAX_LIST_ROWS} of {} traces; <code>otelctl export</code> writes them all.</p>"#,
+                rows.len()
+            );
+        }
+        out
+    }
+
+    /// (status, fragment, title) for a trace page.
+    fn trace_fragment(&self, id_text: &str, selected: Option<&str>) -> (u16, String, String) {
+        let not_found = |why: &str| {
+            (
+                404,
+                format!(
+                    r#"<p class="empty" id="not-found">{}. <a href="/">All traces</a></p>"#,
+                    escape(why)
+                ),
+                "otelctl · trace not found".to_string(),
+            )
+        };
+        let Some(id) = otlp::parse_trace_id(id_text) else {
+            return not_found("Not a trace id (32 hex digits)");
+        };
+        let store = self.shared.lock();
+        let Some(trace) = store.get(&id) else {
+            return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives");
+        };
+        let summary = trace.summary();
+        let spans: Vec<(&[otlp::KeyValue], &Span)> = trace.spans().collect();
+        let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
+        let layout = waterfall::layout(&refs);
+        let hex = otlp::to_hex(&id);
+        let mut out = trace_facts(&summary);
+        out.push_str(&waterfall::render_svg(&hex, &refs, &layout, selected));
+        if layout.hidden > 0 {
+            let _ = write!(
+                out,
+                r#"<p class="hint">{} more spans not drawn (at most {} bars); <code>otelctl export --trace {hex}</code> has them all.</p>"#,
+                layout.hidden,
+                waterfall::MAX_BARS
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<p class="hint" id="select-hint"{}>Select a bar to see its span's attributes.</p>"#,
+            if selected.is_some() { " hidden" } else { "" }
+        );
+        for bar in &layout.bars {
+            let (res, s) = spans[bar.span];
+            out.push_str(&attrs_section(res, s, selected));
+        }
+        let names: std::collections::HashSet<&str> = refs.iter().map(|s| s.name.as_str()).collect();
+        let stats: Vec<NameStats> = metrics::by_name(
+            store
+                .all_spans()
+                .filter(|s| names.contains(s.name.as_str())),
+        );
+        out.push_str(&strip(
+            &stats,
+            "span names in this trace, over all stored traces",
+        ));
+        let title = format!("otelctl · {} · {}", summary.service, summary.root_name);
+        (200, out, title)
+    }
+
+    fn events(&self, req: &Request) -> Reply {
+        let shared = self.shared.clone();
+        if shared.sse_clients.fetch_add(1, Ordering::SeqCst) >= MAX_SSE_CLIENTS {
+            shared.sse_clients.fetch_sub(1, Ordering::SeqCst);
+            return Reply::text(503, "too many live-update clients\n")
+                .with_header("Retry-After", "5");
+        }
+        let resume: Option<u64> = req.header("last-event-id").and_then(|v| v.parse().ok());
+        Reply::Stream {
+            content_type: "text/event-stream".to_string(),
+            body: Box::new(move |out: &mut dyn Write| {
+                let result = stream_events(&shared, resume, out);
+                shared.sse_clients.fetch_sub(1, Ordering::SeqCst);
+                result
+            }),
+        }
+    }
+
+    fn api_traces(&self) -> Reply {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            traces: Vec<TraceSummary>,
+            span_count: usize,
+            stored_bytes: usize,
+            max_traces: usize,
+            max_bytes: usize,
+            counters: &'a Counters,
+            bad_requests: u64,
+            sse_clients: usize,
+            generation: u64,
+        }
+        let store = self.shared.lock();
+        json_reply(&Out {
+            traces: store.summaries(),
+            span_count: store.span_count(),
+            stored_bytes: store.bytes(),
+            max_traces: store.limits().max_traces,
+            max_bytes: store.limits().max_bytes,
+            counters: store.counters(),
+            bad_requests: self.shared.bad_requests.load(Ordering::Relaxed),
+            sse_clients: self.shared.sse_clients.load(Ordering::SeqCst),
+            generation: store.generation(),
+        })
+    }
+
+    fn api_export(&self, req: &Request) -> Reply {
+        let trace = match req.query_param("trace") {
+            None => None,
+            Some(t) => match otlp::parse_trace_id(&t) {
+                Some(id) => Some(id),
+                None => return Reply::text(400, "trace must be 32 hex digits\n"),
+            },
+        };
+        let since = match req.query_param("since_unix_nano") {
+            None => None,
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) => Some(n),
+                Err(_) => return Reply::text(400, "since_unix_nano must be an integer\n"),
+            },
+        };
+        let store = self.shared.lock();
+        let request = ExportTraceServiceRequest {
+            resource_spans: store
+                .select(trace.as_ref(), since)
+                .into_iter()
+                .flat_map(|t| t.to_request().resource_spans)
+                .collect(),
+        };
+        drop(store);
+        Reply::new(200, "application/json", request.to_json())
+            .with_header("Cache-Control", "no-store")
+            .with_header(EMBEDDED_HEADER, "1")
+    }
+
+    fn clear(&self, req: &Request) -> Reply {
+        if let Some(origin) = req.header("origin") {
+            let host = origin
+                .strip_prefix("http://")
+                .unwrap_or("not a loopback origin");
+            if origin != "null" && !is_loopback_host(host) {
+                return Reply::text(
+                    403,
+                    "clearing is allowed from this viewer's own pages only\n",
+                );
+            }
+        }
+        let cleared = {
+            let mut store = self.shared.lock();
+            let n = store.trace_count();
+            store.clear();
+            n
+        };
+        self.shared.changed.notify_all();
+        self.shared.persist_now();
+        Reply::new(
+            303,
+            "application/json",
+            format!("{{\"cleared\":{cleared}}}").into_bytes(),
+        )
+        .with_header("Location", "/")
+    }
+}
+
+fn trace_facts(s: &TraceSummary) -> String {
+    format!(
+        r#"<p class="facts" id="trace-facts">service <b>{}</b> · root <b>{}</b> · started {} UTC · <b>{}</b> · <b>{}</b> spans · status <b class="status-{}">{}</b></p>"#,
+        escape(&s.service),
+        escape(&s.root_name),
+        format_time(s.start_unix_nano),
+        format_duration(s.duration_ns),
+        s.span_count,
+        s.status,
+        s.status,
+    )
+}
+
+fn attrs_section(resource: &[otlp::KeyValue], s: &Span, selected: Option<&str>) -> String {
+    let sid = otlp::to_hex(&s.span_id);
+    let mut out = format!(
+        r#"<section class="attrs" data-span="{sid}"{}><h3>{}</h3><table><tbody>"#,
+        if selected == Some(sid.as_str()) {
+            ""
+        } else {
+            " hidden"
+        },
+        escape(&s.name),
+    );
+    let row = |out: &mut String, k: &str, v: &str| {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
+    };
+    row(&mut out, "span id", &sid);
+    row(&mut out, "parent span id", &otlp::to_hex(&s.parent_span_id));
+    row(
+        &mut out,
+        "duration",
+        &format_duration(metrics::duration_ns(s)),
+    );
+    row(
+        &mut out,
+        "start (UTC)",
+        &format_time(s.start_time_unix_nano),
+    );
+    if let Some(st) = &s.status {
+        let code = match st.code {
+            1 => "OK",
+            2 => "ERROR",
+            _ => "UNSET",
+        };
+        let text = if st.message.is_empty() {
+            code.to_string()
+        } else {
+            format!("{code}: {}", st.message)
+        };
+        row(&mut out, "status", &text);
+    }
+    for kv in &s.attributes {
+        row(
+            &mut out,
+            &kv.key,
+            &kv.get().map(otlp::Value::to_text).unwrap_or_default(),
+        );
+    }
+    for ev in &s.events {
+        let attrs: Vec<String> = ev
+            .attributes
+            .iter()
+            .map(|kv| {
+                format!(
+                    "{}={}",
+                    kv.key,
+                    kv.get().map(otlp::Value::to_text).unwrap_or_default()
+                )
+            })
+            .collect();
+        row(&mut out, &format!("event {}", ev.name), &attrs.join(", "));
+    }
+    for kv in resource {
+        row(
+            &mut out,
+            &format!("resource {}", kv.key),
+            &kv.get().map(otlp::Value::to_text).unwrap_or_default(),
+        );
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}
+
+/// Writes `change` events until the client leaves or the server stops.
+fn stream_events(shared: &Shared, resume: Option<u64>, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"retry: 1000\n: connected\n\n")?;
+    out.flush()?;
+    let mut seen = {
+        let store = shared.lock();
+        resume
+            .filter(|g| *g <= store.generation())
+            .unwrap_or(store.generation())
+    };
+    loop {
+        let (changes, generation) = {
+            let mut store = shared.lock();
+            let mut waited = Duration::ZERO;
+            while store.generation() == seen && !shared.stopping() && waited < KEEPALIVE {
+                let step = Duration::from_millis(500);
+                store = shared
+                    .changed
+                    .wait_timeout(store, step)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+                waited += step;
+            }
+            if shared.stopping() {
+                return Ok(());
+            }
+            if store.generation() == seen {
+                (None, seen)
+            } else {
+                (Some(store.changes_since(seen)), store.generation())
+            }
+        };
+        match changes {
+            None => out.write_all(b": keepalive\n\n")?,
+            Some(changes) => {
+                let reset = changes.is_none();
+                let changes = changes.unwrap_or_default();
+                let cleared = changes.contains(&Change::Cleared);
+                let traces: Vec<String> = changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Trace(id) => Some(otlp::to_hex(id)),
+                        Change::Cleared => None,
+                    })
+                    .take(100)
+                    .collect();
+                let data = serde_json::json!({
+                    "generation": generation,
+                    "traces": traces,
+                    "cleared": cleared,
+                    "reset": reset,
+                });
+                write!(out, "id: {generation}\nevent: change\ndata: {data}\n\n")?;
+                seen = generation;
+            }
+        }
+        out.flush()?;
+        std::thread::sleep(EVENT_SPACING);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_only() {
+        for ok in [
+            "127.0.0.1:4000",
+            "localhost:1",
+            "[::1]:80",
+            "localhost",
+            "127.1.2.3:9",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in ["evil.example:4000", "10.0.0.1:80", "[fe80::1]:80", ""] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trace_ids_parse() {
+        assert_eq!(otlp::parse_trace_id(&"0A".repeat(16)), Some([10; 16]));
+        assert_eq!(otlp::parse_trace_id(&"00".repeat(16)), None);
+        assert_eq!(otlp::parse_trace_id("abc"), None);
+    }
+}

@@ -1,0 +1,322 @@
+//! OTLP/HTTP trace export: endpoint rules, both encodings, the deadline, spec-allowed retries
+//! and partial success.
+//!
+//! One export is one `POST` (plus retries) that never outlives its deadline. Only 429, 502,
+//! 503 and 504 are retried, honouring `Retry-After` (seconds or an HTTP date) when the wait
+//! fits before the deadline; refused connections and timeouts are not retried (the caller
+//! spools instead). `http://` endpoints use the std-only client of `otelctl-http`; `https://`
+//! ones go through the transport the binary installs with [`install_https`] (rustls, in
+//! `otelctl-net`), so this crate carries no TLS stack and TLS is set up only when asked for.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use otelctl_http::{self as http, HttpError, HttpUrl};
+use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+
+/// The default export deadline. A collector on loopback answers in about a millisecond (see
+/// benchmarks/span.md); 200 ms bounds what a hung collector can add to every wrapped command,
+/// still leaves room for a remote endpoint, and nothing is lost when it passes: the span is
+/// spooled. `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) overrides it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The OTLP/HTTP encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    HttpProtobuf,
+    HttpJson,
+}
+
+impl Protocol {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "application/x-protobuf",
+            Protocol::HttpJson => "application/json",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+}
+
+/// Where and how to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExporterConfig {
+    /// The full traces URL; `None` when no endpoint variable was set (the caller picks a default).
+    pub endpoint: Option<String>,
+    pub protocol: Protocol,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: trusted CA certificates (PEM) for `https://`.
+    pub certificate: Option<std::path::PathBuf>,
+}
+
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as is (an empty path becomes `/`).
+pub fn traces_url_as_is(url: &str) -> String {
+    url.trim().to_string()
+}
+
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base: `v1/traces` is appended with exactly one slash.
+pub fn traces_url_from_base(base: &str) -> String {
+    let base = base.trim();
+    if base.ends_with('/') {
+        format!("{base}v1/traces")
+    } else {
+        format!("{base}/v1/traces")
+    }
+}
+
+/// The endpoint accepted the request (possibly rejecting some spans: partial success).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub rejected_spans: i64,
+    pub error_message: String,
+}
+
+/// Why an export did not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("{url} answered HTTP {status}{detail}")]
+    Status {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+/// One `POST` to an `https://` URL, whole response read before the deadline; the last argument
+/// is `OTEL_EXPORTER_OTLP_CERTIFICATE` (trusted CA certificates, PEM).
+pub type HttpsPost = fn(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    deadline: Instant,
+    ca_file: Option<&Path>,
+) -> Result<http::Response, HttpError>;
+
+static HTTPS: OnceLock<HttpsPost> = OnceLock::new();
+
+/// Installs the `https://` transport (once per process; later calls are ignored).
+pub fn install_https(post: HttpsPost) {
+    let _ = HTTPS.set(post);
+}
+
+fn post_https(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    deadline: Instant,
+    ca_file: Option<&Path>,
+) -> Result<http::Response, HttpError> {
+    match HTTPS.get() {
+        Some(post) => post(url, headers, body, deadline, ca_file),
+        None => Err(HttpError::BadUrl(url.to_string())),
+    }
+}
+
+/// Sends `req` to the configured endpoint before `deadline`.
+pub fn export(
+    cfg: &ExporterConfig,
+    url: &str,
+    req: &ExportTraceServiceRequest,
+    deadline: Instant,
+) -> Result<Accepted, ExportError> {
+    let parsed = if url.starts_with("https://") {
+        None
+    } else {
+        Some(HttpUrl::parse(url)?)
+    };
+    let body = match cfg.protocol {
+        Protocol::HttpProtobuf => req.to_protobuf(),
+        Protocol::HttpJson => req.to_json(),
+    };
+    let mut headers = vec![(
+        "Content-Type".to_string(),
+        cfg.protocol.content_type().to_string(),
+    )];
+    headers.push((
+        "User-Agent".to_string(),
+        concat!("otelctl/", env!("CARGO_PKG_VERSION")).to_string(),
+    ));
+    for (k, v) in &cfg.headers {
+        if k.eq_ignore_ascii_case("content-type")
+            || k.eq_ignore_ascii_case("content-length")
+            || k.eq_ignore_ascii_case("host")
+            || k.eq_ignore_ascii_case("connection")
+        {
+            continue;
+        }
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    let send_once = || match &parsed {
+        Some(plain) => http::send(
+            &http::Request {
+                method: "POST",
+                url: plain,
+                headers: &headers,
+                body: &body,
+            },
+            deadline,
+        ),
+        None => post_https(url, &headers, &body, deadline, cfg.certificate.as_deref()),
+    };
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let resp = send_once()?;
+        if (200..300).contains(&resp.status) {
+            return Ok(partial_success(&resp));
+        }
+        let failed = || ExportError::Status {
+            url: url.to_string(),
+            status: resp.status,
+            detail: body_detail(&resp.body),
+        };
+        if !matches!(resp.status, 429 | 502 | 503 | 504) {
+            return Err(failed());
+        }
+        let wait = resp
+            .header("retry-after")
+            .and_then(|v| retry_after(v, SystemTime::now()))
+            .unwrap_or(backoff);
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+        let now = Instant::now();
+        if now + wait >= deadline {
+            return Err(failed());
+        }
+        std::thread::sleep(wait);
+    }
+}
+
+fn partial_success(resp: &http::Response) -> Accepted {
+    let decoded = if resp.body.is_empty() {
+        None
+    } else if resp
+        .header("content-type")
+        .is_some_and(|c| c.contains("json"))
+    {
+        serde_json::from_slice::<ExportTraceServiceResponse>(&resp.body).ok()
+    } else {
+        <ExportTraceServiceResponse as prost::Message>::decode(resp.body.as_slice()).ok()
+    };
+    match decoded.and_then(|r| r.partial_success) {
+        Some(p) => Accepted {
+            rejected_spans: p.rejected_spans,
+            error_message: p.error_message,
+        },
+        None => Accepted {
+            rejected_spans: 0,
+            error_message: String::new(),
+        },
+    }
+}
+
+/// A short, printable excerpt of an error body (collectors explain 4xx there).
+fn body_detail(body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// `Retry-After`: delay-seconds, or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(v)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_http_date(v: &str) -> Option<SystemTime> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let rest = v.split_once(", ")?.1;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    if parts.len() != 5 || parts[4] != "GMT" {
+        return None;
+    }
+    let day: u64 = parts[0].parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == parts[1])? as u64
+        + 1;
+    let year: i64 = parts[2].parse().ok()?;
+    let hms: Vec<u64> = parts[3]
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    if hms.len() != 3 || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days.checked_mul(86_400)? + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_path_rules() {
+        assert_eq!(
+            traces_url_from_base("http://c:4318"),
+            "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            traces_url_from_base("http://c:4318/my/"),
+            "http://c:4318/my/v1/traces"
+        );
+        assert_eq!(
+            traces_url_from_base("http://c:4318/my"),
+            "http://c:4318/my/v1/traces"
+        );
+        assert_eq!(traces_url_as_is("http://c:4318/x"), "http://c:4318/x");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
+}

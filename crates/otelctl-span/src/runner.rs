@@ -1,0 +1,306 @@
+//! Runs the wrapped command: inherited stdio and environment (plus the trace context), every
+//! forwardable signal passed on like a good init, the child bound to our death, and the shell's
+//! exit-status conventions.
+//!
+//! Forwarding ([`FORWARDED`]): a signal sent to otelctl (by `kill`, a supervisor, `timeout`, a
+//! test harness) is passed to the child. A signal the terminal sends to the foreground process
+//! group (Ctrl-C, Ctrl-\\, a window resize) already reaches the child, which shares our group,
+//! so it is not sent twice (`si_code == SI_KERNEL`). A signal that arrives before the child
+//! exists is delivered right after it starts. Once the child has ended, these signals are
+//! ignored until otelctl exits, so the span is still recorded (export is bounded by its
+//! deadline). Job control as dumb-init does it: a `SIGTSTP` sent to otelctl is passed on and
+//! then otelctl stops itself, so the shell sees the job stopped; `SIGCONT` is passed on.
+//! Synchronous faults (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) are ours, never forwarded.
+//!
+//! Death binding: the child is spawned with `PR_SET_PDEATHSIG = SIGKILL`, set between fork
+//! and exec, then checks that otelctl is still its parent (otherwise otelctl died in between
+//! and the child kills itself before exec). So when otelctl dies of a signal it cannot catch
+//! (`SIGKILL` from `timeout -s KILL`, a container stop, the OOM killer), the command dies with
+//! it, as if the signal had been sent to the command itself. Limits (the kernel's): the death
+//! signal is cleared when the child execs a set-user-ID, set-group-ID or capability-carrying
+//! program (`sudo`), and it applies to the command only, not to processes it starts in other
+//! process groups.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use otelctl_config::exit;
+
+/// Signals forwarded to the child: every one a process can be sent and survive handling,
+/// except the synchronous faults, `SIGCHLD`, terminal I/O stops (`SIGTTIN`/`SIGTTOU`, which
+/// concern whoever reads the terminal) and `SIGPIPE` (a write error of ours, not the child's).
+pub const FORWARDED: [libc::c_int; 12] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+    libc::SIGTSTP,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+];
+
+/// 0: no child yet; >0: the child's pid; -1: the child has ended.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A signal that arrived before the child existed.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The last signal passed on to the child (0: none).
+static LAST_FORWARDED: AtomicI32 = AtomicI32::new(0);
+
+/// How the child ended.
+#[derive(Debug)]
+pub enum ChildEnd {
+    Exited(i32),
+    Signaled(i32),
+    /// The program could not be started: 127 (not found) or 126 (not executable).
+    NotStarted {
+        code: u8,
+        err: std::io::Error,
+    },
+}
+
+impl ChildEnd {
+    /// The exit status otelctl passes on.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ChildEnd::Exited(c) => (*c & 0xff) as u8,
+            ChildEnd::Signaled(s) => (128 + *s).clamp(0, 255) as u8,
+            ChildEnd::NotStarted { code, .. } => *code,
+        }
+    }
+
+    /// A one-line description for the span status, e.g. "exited with code 3".
+    pub fn describe(&self) -> String {
+        match self {
+            ChildEnd::Exited(c) => format!("exited with code {c}"),
+            ChildEnd::Signaled(s) => format!("killed by signal {s} ({})", signal_name(*s)),
+            ChildEnd::NotStarted { code: 127, .. } => "command not found".to_string(),
+            ChildEnd::NotStarted { err, .. } => format!("cannot execute: {err}"),
+        }
+    }
+
+    /// The `error.type` of a failed run.
+    pub fn error_type(&self) -> Option<String> {
+        match self {
+            ChildEnd::Exited(0) => None,
+            ChildEnd::Exited(c) => Some(format!("exit_{c}")),
+            ChildEnd::Signaled(s) => Some(signal_name(*s).to_string()),
+            ChildEnd::NotStarted { code: 127, .. } => Some("command_not_found".to_string()),
+            ChildEnd::NotStarted { .. } => Some("command_not_executable".to_string()),
+        }
+    }
+}
+
+/// The result of running the child.
+#[derive(Debug)]
+pub struct Run {
+    pub end: ChildEnd,
+    pub pid: Option<u32>,
+    /// The last signal otelctl received and passed on to the child, if any.
+    pub forwarded: Option<i32>,
+}
+
+/// Environment changes for the child.
+#[derive(Debug, Default)]
+pub struct ChildEnv {
+    pub set: Vec<(&'static str, OsString)>,
+    pub remove: Vec<&'static str>,
+}
+
+/// Runs `program args...` to completion with forwarding installed and the child bound to
+/// our death. Call it from the main thread: the kernel sends the death signal when the thread
+/// that spawned the child ends.
+pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
+    install_handlers();
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
+    // system calls (prctl, getppid, raise).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // otelctl died between fork and prctl: the death signal will never come.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+    for k in &env.remove {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &env.set {
+        cmd.env(k, v);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(err) => {
+            CHILD.store(-1, Ordering::SeqCst);
+            let code = if err.kind() == std::io::ErrorKind::NotFound {
+                exit::COMMAND_NOT_FOUND
+            } else {
+                exit::COMMAND_NOT_EXECUTABLE
+            };
+            return Run {
+                end: ChildEnd::NotStarted { code, err },
+                pid: None,
+                forwarded: None,
+            };
+        }
+    };
+    let pid = child.id();
+    CHILD.store(pid as i32, Ordering::SeqCst);
+    let early = PENDING.swap(0, Ordering::SeqCst);
+    if early != 0 {
+        forward(early, pid as libc::pid_t);
+    }
+    let status = loop {
+        match child.wait() {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                CHILD.store(-1, Ordering::SeqCst);
+                return Run {
+                    end: ChildEnd::NotStarted {
+                        code: exit::COMMAND_NOT_EXECUTABLE,
+                        err: e,
+                    },
+                    pid: Some(pid),
+                    forwarded: last_forwarded(),
+                };
+            }
+        }
+    };
+    CHILD.store(-1, Ordering::SeqCst);
+    let end = match (status.code(), status.signal()) {
+        (Some(c), _) => ChildEnd::Exited(c),
+        (None, Some(s)) => ChildEnd::Signaled(s),
+        (None, None) => ChildEnd::Exited(255),
+    };
+    Run {
+        end,
+        pid: Some(pid),
+        forwarded: last_forwarded(),
+    }
+}
+
+fn last_forwarded() -> Option<i32> {
+    Some(LAST_FORWARDED.load(Ordering::SeqCst)).filter(|s| *s != 0)
+}
+
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // Only async-signal-safe work here: atomics and kill(2).
+    // SAFETY: the kernel passes a valid siginfo_t with SA_SIGINFO.
+    let code = if info.is_null() {
+        0
+    } else {
+        unsafe { (*info).si_code }
+    };
+    let pid = CHILD.load(Ordering::SeqCst);
+    if code == libc::SI_KERNEL {
+        // Sent by the terminal to the whole process group: the child has it too. A stop
+        // request still stops us, as the default action would have.
+        if sig == libc::SIGTSTP && pid > 0 {
+            stop_self();
+        }
+    } else if pid > 0 {
+        forward(sig, pid);
+    } else if pid == 0 {
+        PENDING.store(sig, Ordering::SeqCst);
+    }
+}
+
+/// Passes `sig` to the child; after a `SIGTSTP`, stops otelctl too (dumb-init's job
+/// control), so the shell sees the job stopped; `SIGCONT` resumes us and is passed on.
+/// Async-signal-safe.
+fn forward(sig: libc::c_int, pid: libc::pid_t) {
+    LAST_FORWARDED.store(sig, Ordering::SeqCst);
+    // SAFETY: kill(2) is async-signal-safe; `pid` is our child, not yet reaped.
+    unsafe { libc::kill(pid, sig) };
+    if sig == libc::SIGTSTP {
+        stop_self();
+    }
+}
+
+fn stop_self() {
+    // SAFETY: kill(2) on our own pid is async-signal-safe.
+    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+}
+
+fn install_handlers() {
+    for sig in FORWARDED {
+        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO | SA_RESTART, empty mask.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The conventional name of a signal number.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        assert_eq!(ChildEnd::Exited(3).exit_code(), 3);
+        assert_eq!(ChildEnd::Signaled(15).exit_code(), 143);
+        let nf = ChildEnd::NotStarted {
+            code: 127,
+            err: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(nf.exit_code(), 127);
+        assert_eq!(nf.error_type().as_deref(), Some("command_not_found"));
+        assert_eq!(ChildEnd::Exited(0).error_type(), None);
+    }
+}

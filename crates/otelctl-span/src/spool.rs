@@ -1,0 +1,503 @@
+//! The spool: spans that could not be exported wait here as OTLP/JSON files until the
+//! Collector ingests them (`otlpjsonfile` receiver on `<spool>/*.json`) or `otelctl spool flush`
+//! sends them.
+//!
+//! Layout of a spool directory (mode 0700):
+//! - `<unix_nanos>-<pid>-<random>.json`: one `ExportTraceServiceRequest` as one line of
+//!   OTLP/JSON plus `\n`. Written as `.<name>.tmp` (does not match `*.json`) and renamed, so a
+//!   reader never sees a partial file and concurrent writers never interleave.
+//! - `<name>.json.flushing`: a file claimed by a running `spool flush` (rename is the claim:
+//!   exactly one claimant wins). Put back on failure, deleted once delivered.
+//! - `.lock`: `flock`ed while the size cap is enforced and the counters change.
+//! - `.counters`: `bytes=<upper bound of the spool size>` and `dropped_spans=<total>`.
+//!
+//! Size cap: after each write, when the running upper bound exceeds the cap, the directory is
+//! measured and the oldest files are deleted until it fits; the spans they held are added to
+//! `dropped_spans`. Whoever delivers a file removes it (the Collector with
+//! `delete_after_read: true`, or `spool flush`).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::exporter::{Accepted, ExportError};
+use otelctl_config::error::{Error, Result};
+use otelctl_config::paths::ensure_private_dir;
+use otelctl_otlp::{random_bytes, to_hex, ExportTraceServiceRequest};
+
+const LOCK: &str = ".lock";
+const COUNTERS: &str = ".counters";
+const CLAIM_SUFFIX: &str = ".flushing";
+/// A claim older than this (by its rename time) belongs to a flush that died; it is put back.
+pub const STALE_CLAIM: Duration = Duration::from_secs(600);
+/// Temporary files older than this belong to a writer that died; flush removes them.
+const STALE_TMP: Duration = Duration::from_secs(3600);
+
+/// A spool directory with its size cap.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// What `spool status` reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    pub dir: PathBuf,
+    pub files: u64,
+    pub bytes: u64,
+    pub max_bytes: u64,
+    /// Age of the oldest waiting file, in seconds (absent when empty).
+    pub oldest_age_seconds: Option<u64>,
+    /// Files claimed by a running (or dead) flush.
+    pub flushing: u64,
+    /// Spans deleted to keep the spool under its cap, since the spool was created.
+    pub dropped_spans: u64,
+}
+
+/// What `spool flush` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlushReport {
+    pub delivered_files: u64,
+    pub delivered_spans: u64,
+    /// Spans the endpoint accepted the request for but rejected (partial success).
+    pub rejected_spans: u64,
+    pub failed_files: u64,
+    /// Files left because a failure showed the endpoint is unreachable.
+    pub skipped_files: u64,
+    /// Files that are not valid OTLP/JSON, renamed to `<name>.corrupt`.
+    pub corrupt_files: u64,
+    /// One line per failure.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    bytes: u64,
+    dropped_spans: u64,
+}
+
+impl Spool {
+    pub fn new(dir: impl Into<PathBuf>, max_bytes: u64) -> Self {
+        Spool {
+            dir: dir.into(),
+            max_bytes,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes one request as a new spool file (atomically), then enforces the size cap.
+    pub fn write(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+        ensure_private_dir(&self.dir)?;
+        let mut line = req.to_json();
+        line.push(b'\n');
+        let name = new_file_name();
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let path = self.dir.join(&name);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io("cannot create spool file", &tmp, e))?;
+        if let Err(e) = f.write_all(&line) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("cannot write spool file", &tmp, e));
+        }
+        drop(f);
+        if let Err(e) = fs::rename(&tmp, &path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("cannot publish spool file", &path, e));
+        }
+        // The span is safely spooled now; a failure to enforce the cap must not report it lost.
+        let _ = self.account(line.len() as u64);
+        Ok(path)
+    }
+
+    /// Adds `added` bytes to the running bound; measures and trims when over the cap.
+    fn account(&self, added: u64) -> Result<()> {
+        let lock = self.lock(true)?;
+        let mut c = read_counters(&self.dir);
+        c.bytes = c.bytes.saturating_add(added);
+        if c.bytes > self.max_bytes {
+            let mut files = self.waiting()?;
+            let mut total: u64 = files.iter().map(|f| f.1).sum();
+            files.sort();
+            for (name, size) in files {
+                if total <= self.max_bytes {
+                    break;
+                }
+                let path = self.dir.join(&name);
+                let spans = fs::read(&path)
+                    .ok()
+                    .and_then(|b| ExportTraceServiceRequest::from_json(&b).ok())
+                    .map(|r| r.span_count() as u64)
+                    .unwrap_or(0);
+                // Another deleter (the Collector, a flush) may have taken it: count only ours.
+                if fs::remove_file(&path).is_ok() {
+                    c.dropped_spans += spans;
+                }
+                total -= size;
+            }
+            c.bytes = total;
+        }
+        write_counters(&self.dir, c)?;
+        drop(lock);
+        Ok(())
+    }
+
+    /// Count, size, oldest age, claims and dropped spans. A missing directory is an empty spool.
+    pub fn status(&self) -> Result<Status> {
+        let mut status = Status {
+            dir: self.dir.clone(),
+            files: 0,
+            bytes: 0,
+            max_bytes: self.max_bytes,
+            oldest_age_seconds: None,
+            flushing: 0,
+            dropped_spans: 0,
+        };
+        if !self.dir.is_dir() {
+            return Ok(status);
+        }
+        status.dropped_spans = {
+            let _lock = self.lock(false)?;
+            read_counters(&self.dir).dropped_spans
+        };
+        let files = self.waiting()?;
+        status.files = files.len() as u64;
+        status.bytes = files.iter().map(|f| f.1).sum();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        status.oldest_age_seconds = files
+            .iter()
+            .filter_map(|(name, _)| file_nanos(name))
+            .min()
+            .map(|n| (now.saturating_sub(n) / 1_000_000_000) as u64);
+        status.flushing = self
+            .entries()?
+            .filter(|n| n.ends_with(CLAIM_SUFFIX))
+            .count() as u64;
+        Ok(status)
+    }
+
+    /// Sends every waiting file (oldest first) through `send`, deleting what was accepted.
+    /// Stops early when the endpoint is unreachable (the rest stays for later).
+    pub fn flush(
+        &self,
+        send: &mut dyn FnMut(
+            &ExportTraceServiceRequest,
+        ) -> std::result::Result<Accepted, ExportError>,
+    ) -> Result<FlushReport> {
+        let mut report = FlushReport::default();
+        if !self.dir.is_dir() {
+            return Ok(report);
+        }
+        self.recover_stale()?;
+        let mut names: Vec<String> = self.waiting()?.into_iter().map(|f| f.0).collect();
+        names.sort();
+        let mut unreachable = false;
+        for name in names {
+            if unreachable {
+                report.skipped_files += 1;
+                continue;
+            }
+            let path = self.dir.join(&name);
+            let claim = self.dir.join(format!("{name}{CLAIM_SUFFIX}"));
+            if fs::rename(&path, &claim).is_err() {
+                continue; // delivered or claimed by someone else meanwhile
+            }
+            let bytes = match fs::read(&claim) {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = fs::rename(&claim, &path);
+                    report.failed_files += 1;
+                    report.errors.push(format!("{name}: cannot read: {e}"));
+                    continue;
+                }
+            };
+            let req = match ExportTraceServiceRequest::from_json(&bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = fs::rename(&claim, self.dir.join(format!("{name}.corrupt")));
+                    report.corrupt_files += 1;
+                    report
+                        .errors
+                        .push(format!("{name}: {e}; renamed to {name}.corrupt"));
+                    continue;
+                }
+            };
+            match send(&req) {
+                Ok(acc) => {
+                    let _ = fs::remove_file(&claim);
+                    report.delivered_files += 1;
+                    report.delivered_spans += req.span_count() as u64;
+                    if acc.rejected_spans > 0 {
+                        report.rejected_spans += acc.rejected_spans as u64;
+                        report.errors.push(format!(
+                            "{name}: endpoint rejected {} span(s): {}",
+                            acc.rejected_spans, acc.error_message
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let _ = fs::rename(&claim, &path);
+                    report.failed_files += 1;
+                    unreachable = matches!(&e, ExportError::Http(h) if h.is_unreachable());
+                    report.errors.push(format!("{name}: {e}"));
+                }
+            }
+        }
+        if report.delivered_files > 0 {
+            // The running bound may now be far too high; measure it again.
+            let _lock = self.lock(true)?;
+            let mut c = read_counters(&self.dir);
+            c.bytes = self.waiting()?.iter().map(|f| f.1).sum();
+            write_counters(&self.dir, c)?;
+        }
+        Ok(report)
+    }
+
+    /// Puts back claims of flushes that died, removes temporary files of writers that died.
+    fn recover_stale(&self) -> Result<()> {
+        let now = SystemTime::now();
+        for name in self.entries()?.collect::<Vec<_>>() {
+            let path = self.dir.join(&name);
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            // rename updates ctime, so ctime is when the claim was made.
+            let changed = UNIX_EPOCH + Duration::from_secs(meta.ctime().max(0) as u64);
+            let age = now.duration_since(changed).unwrap_or_default();
+            if let Some(orig) = name.strip_suffix(CLAIM_SUFFIX) {
+                if age > STALE_CLAIM {
+                    let _ = fs::rename(&path, self.dir.join(orig));
+                }
+            } else if name.starts_with('.') && name.ends_with(".tmp") && age > STALE_TMP {
+                let _ = fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+
+    fn entries(&self) -> Result<impl Iterator<Item = String>> {
+        let rd = fs::read_dir(&self.dir)
+            .map_err(|e| Error::io("cannot read spool directory", &self.dir, e))?;
+        Ok(rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok()))
+    }
+
+    /// The waiting `*.json` files (not hidden), with their sizes.
+    fn waiting(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .entries()?
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .filter_map(|n| {
+                let size = fs::symlink_metadata(self.dir.join(&n)).ok()?.len();
+                Some((n, size))
+            })
+            .collect())
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<File> {
+        let path = self.dir.join(LOCK);
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open spool lock", &path, e))?;
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
+        loop {
+            // SAFETY: flock on a file descriptor we own; released when `f` is closed.
+            if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+                return Ok(f);
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(Error::io("cannot lock spool", &path, err));
+            }
+        }
+    }
+}
+
+/// `<unix_nanos, 20 digits>-<pid>-<16 hex>.json`: sorts by time; unique across processes.
+fn new_file_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut r = [0u8; 8];
+    random_bytes(&mut r);
+    format!("{nanos:020}-{}-{}.json", std::process::id(), to_hex(&r))
+}
+
+fn file_nanos(name: &str) -> Option<u128> {
+    name.split('-').next()?.parse().ok()
+}
+
+fn read_counters(dir: &Path) -> Counters {
+    let mut c = Counters::default();
+    let mut text = String::new();
+    if let Ok(mut f) = File::open(dir.join(COUNTERS)) {
+        let _ = f.read_to_string(&mut text);
+    }
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some(("bytes", v)) => c.bytes = v.trim().parse().unwrap_or(0),
+            Some(("dropped_spans", v)) => c.dropped_spans = v.trim().parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Rewrites the counters in place (callers hold the exclusive lock). The record has a fixed
+/// width, so it is overwritten without truncating: on ext4, truncating a file to zero and
+/// rewriting it forces a flush on close (`auto_da_alloc`), which costs milliseconds.
+fn write_counters(dir: &Path, c: Counters) -> Result<()> {
+    let path = dir.join(COUNTERS);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open spool counters", &path, e))?;
+    let text = format!(
+        "bytes={:020}\ndropped_spans={:020}\n",
+        c.bytes, c.dropped_spans
+    );
+    f.seek(SeekFrom::Start(0))
+        .and_then(|_| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::io("cannot write spool counters", &path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otelctl_otlp::{InstrumentationScope, KeyValue, Span};
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "otelctl-spool-{tag}-{}-{}",
+            std::process::id(),
+            to_hex(&otelctl_otlp::new_span_id())
+        ));
+        d
+    }
+
+    fn request(n: usize) -> ExportTraceServiceRequest {
+        let spans = (0..n)
+            .map(|i| Span {
+                trace_id: vec![1; 16],
+                span_id: vec![i as u8 + 1; 8],
+                name: format!("s{i}"),
+                kind: 1,
+                ..Default::default()
+            })
+            .collect();
+        ExportTraceServiceRequest::single(
+            vec![KeyValue::string("service.name", "t")],
+            InstrumentationScope {
+                name: "otelctl".into(),
+                ..Default::default()
+            },
+            spans,
+        )
+    }
+
+    #[test]
+    fn writes_one_line_files_in_a_private_dir() {
+        let dir = tempdir("write");
+        let spool = Spool::new(&dir, 1 << 20);
+        let path = spool.write(&request(2)).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 1);
+        assert!(bytes.ends_with(b"\n"));
+        let back = ExportTraceServiceRequest::from_json(&bytes).unwrap();
+        assert_eq!(back, request(2));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let s = spool.status().unwrap();
+        assert_eq!(
+            (s.files, s.bytes, s.dropped_spans),
+            (1, bytes.len() as u64, 0)
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cap_drops_oldest_and_counts_spans() {
+        let dir = tempdir("cap");
+        let one = request(3).to_json().len() as u64 + 1;
+        let spool = Spool::new(&dir, one * 2);
+        let first = spool.write(&request(3)).unwrap();
+        spool.write(&request(3)).unwrap();
+        spool.write(&request(3)).unwrap();
+        let s = spool.status().unwrap();
+        assert_eq!((s.files, s.dropped_spans), (2, 3));
+        assert!(!first.exists(), "the oldest file goes first");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn flush_deletes_only_accepted_and_stops_when_unreachable() {
+        let dir = tempdir("flush");
+        let spool = Spool::new(&dir, 1 << 20);
+        for _ in 0..3 {
+            spool.write(&request(1)).unwrap();
+        }
+        let mut calls = 0;
+        let r = spool
+            .flush(&mut |_| {
+                calls += 1;
+                if calls == 2 {
+                    Err(ExportError::Http(otelctl_http::HttpError::Refused {
+                        url: "u".into(),
+                    }))
+                } else {
+                    Ok(Accepted {
+                        rejected_spans: 0,
+                        error_message: String::new(),
+                    })
+                }
+            })
+            .unwrap();
+        assert_eq!(
+            (r.delivered_files, r.failed_files, r.skipped_files),
+            (1, 1, 1)
+        );
+        assert_eq!(spool.status().unwrap().files, 2);
+        let r = spool
+            .flush(&mut |_| {
+                Ok(Accepted {
+                    rejected_spans: 0,
+                    error_message: String::new(),
+                })
+            })
+            .unwrap();
+        assert_eq!(r.delivered_spans, 2);
+        let s = spool.status().unwrap();
+        assert_eq!((s.files, s.flushing), (0, 0));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
