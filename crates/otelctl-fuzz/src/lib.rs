@@ -163,7 +163,8 @@ pub fn headers(data: &[u8]) {
             "header {k:?} has a value with control characters"
         );
         if v.len() >= 12 {
-            for w in &env.warnings {
+            // (A warning about another variable may quote that variable's own value.)
+            for w in env.warnings.iter().filter(|w| w.contains("HEADERS")) {
                 assert!(
                     !w.contains(v.as_str()),
                     "a warning repeats a header value: {w}"
