@@ -352,6 +352,17 @@ fn assert_recorded(
             assert_eq!(span.name, name);
             span
         }
+        // Sent in full, never answered: kept as unconfirmed while the late answer is awaited.
+        State::Silent => {
+            assert!(
+                env.spooled().is_empty(),
+                "{state:?}: not published for flush"
+            );
+            let unconfirmed = env.unconfirmed();
+            assert_eq!(unconfirmed.len(), 1, "{state:?}: one unconfirmed request");
+            let span = unconfirmed[0].spans().next().unwrap().1.clone();
+            span
+        }
         _ => {
             let spooled = env.spooled();
             assert_eq!(spooled.len(), 1, "{state:?}: one spooled request");
@@ -713,6 +724,109 @@ fn retryable_statuses_are_retried_and_others_are_not() {
     c.next();
     assert_eq!(env.spooled().len(), 1);
     assert!(c.drain().is_empty());
+}
+
+#[test]
+fn retry_after_zero_still_backs_off_and_attempts_are_bounded() {
+    // A collector that always answers 429 with Retry-After: 0, counting requests. With a long
+    // deadline the attempts stop at the documented bound; the span is spooled.
+    for timeout in ["5000", "200"] {
+        let c = Collector::start(vec![Answer::Status(
+            429,
+            vec![("Retry-After".into(), "0".into())],
+            vec![],
+        )]);
+        let env = Env::new()
+            .endpoint(&c.base())
+            .with("OTEL_EXPORTER_OTLP_TIMEOUT", timeout);
+        let started = std::time::Instant::now();
+        assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+        let took = started.elapsed();
+        let requests = c.drain().len();
+        assert!(
+            (2..=5).contains(&requests),
+            "deadline {timeout} ms: {requests} requests (at most 5 attempts per export)"
+        );
+        if timeout == "5000" {
+            assert_eq!(requests, 5, "every attempt the backoff allows is made");
+            assert!(
+                took >= std::time::Duration::from_millis(150),
+                "10+20+40+80 ms of backoff at least: {took:?}"
+            );
+        }
+        assert_eq!(env.spooled().len(), 1);
+    }
+}
+
+/// Polls (bounded) until `f` holds.
+fn eventually(what: &str, f: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f() {
+        assert!(std::time::Instant::now() < until, "never happened: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_late_answer_and_a_later_flush_store_each_span_once() {
+    // The collector stores the span, then answers 200 after the deadline.
+    let c = Collector::start(vec![
+        Answer::After(std::time::Duration::from_millis(800), 200),
+        Answer::Ok,
+    ]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
+    assert!(env
+        .run(["span", "s", "late", "--", "true"])
+        .status
+        .success());
+    let first = c.next();
+    assert_eq!(first.span().1.name, "late");
+    assert!(
+        env.spooled().is_empty(),
+        "not queued for flush while the answer is awaited"
+    );
+    assert_eq!(env.unconfirmed().len(), 1);
+    // A flush right away sends nothing: the request may be stored already.
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("delivered 0 span(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The late 200 arrives: the unconfirmed file goes; a flush after that sends nothing either.
+    eventually("the late 200 settles the file", || {
+        env.unconfirmed().is_empty()
+    });
+    assert!(env.spooled().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success());
+    assert!(c.drain().is_empty(), "the collector holds the span once");
+
+    // The same, but the late answer is a refusal: the span is published and flushed once.
+    let c = Collector::start(vec![
+        Answer::After(std::time::Duration::from_millis(800), 503),
+        Answer::Ok,
+    ]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
+    assert!(env
+        .run(["span", "s", "refused-late", "--", "true"])
+        .status
+        .success());
+    c.next();
+    eventually("the late 503 publishes the file", || {
+        env.spooled().len() == 1
+    });
+    assert!(env.unconfirmed().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(c.next().span().1.name, "refused-late");
+    assert!(c.drain().is_empty());
+    assert!(env.spooled().is_empty());
 }
 
 #[test]
