@@ -9,23 +9,38 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// What can go wrong talking to a server. Messages read after "failed to reach …".
+/// What can go wrong talking to a server. Messages read after "failed to reach …"; a URL's
+/// user-info (`user:password@`) never shows in them ([`mask_userinfo`]).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("unsupported URL {0:?}: only http://HOST[:PORT][/PATH] is supported here")]
+    #[error("unsupported URL {:?}: only http://HOST[:PORT][/PATH] is supported here", mask_userinfo(.0))]
     BadUrl(String),
-    #[error("{url}: connection refused")]
+    #[error("{}: connection refused", mask_userinfo(.url))]
     Refused { url: String },
-    #[error("{url}: no answer within {ms} ms")]
+    #[error("{}: no answer within {ms} ms", mask_userinfo(.url))]
     Timeout { url: String, ms: u128 },
     /// The whole request was written, then the deadline passed without an answer: the server
     /// may have acted on it. [`Sent::answer`] can keep waiting on the same connection.
-    #[error("{url}: no answer within {ms} ms after the request was sent")]
+    #[error("{}: no answer within {ms} ms after the request was sent", mask_userinfo(.url))]
     Unanswered { url: String, ms: u128 },
-    #[error("{url}: {err}")]
+    #[error("{}: {err}", mask_userinfo(.url))]
     Io { url: String, err: std::io::Error },
-    #[error("{url}: malformed HTTP response: {why}")]
+    #[error("{}: malformed HTTP response: {why}", mask_userinfo(.url))]
     Malformed { url: String, why: &'static str },
+}
+
+/// `scheme://user:password@host/...` with the user-info replaced by `***`, for messages: a
+/// password given in a URL must not be printed back.
+pub fn mask_userinfo(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 impl HttpError {
@@ -368,6 +383,17 @@ fn parse_response(buf: &[u8]) -> Result<Response, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_masked_in_messages() {
+        assert_eq!(
+            mask_userinfo("https://admin:hunter2@g.example/x@y"),
+            "https://***@g.example/x@y"
+        );
+        assert_eq!(mask_userinfo("http://h:1/p"), "http://h:1/p");
+        let e = HttpUrl::parse("http://u:hunter2@127.0.0.1:9/").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 
     #[test]
     fn parses_urls() {

@@ -316,8 +316,6 @@ pub fn secret_fragments(headers: &[(String, String)]) -> Vec<String> {
                 .map(str::to_string),
         );
     }
-    // Longest first, so a whole value is masked before its parts.
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out.dedup();
     out
 }
@@ -325,10 +323,8 @@ pub fn secret_fragments(headers: &[(String, String)]) -> Vec<String> {
 /// A short, printable excerpt of an error body (collectors explain 4xx there), with every
 /// configured header value (credentials, typically) masked: a server may echo the request.
 fn body_detail(body: &[u8], secrets: &[String]) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        text = text.replace(secret.as_str(), "[redacted]");
-    }
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let text = otelctl_config::error::mask_secrets(&String::from_utf8_lossy(body), &secrets);
     let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
     let text = text.trim();
     if text.is_empty() {

@@ -830,6 +830,52 @@ fn a_late_answer_and_a_later_flush_store_each_span_once() {
 }
 
 #[test]
+fn header_values_echoed_by_a_collector_are_never_printed() {
+    // A collector that echoes every request header into its 400 body; OTEL_DEBUG=1 prints
+    // why the export failed, and `spool flush` prints per-file errors.
+    let c = Collector::start(vec![Answer::Echo(400)]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization=Bearer%20s3cr3t-t0ken-value,x-api-key=k3y-0f-the-tenant",
+        )
+        .with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    assert!(out.status.success());
+    let got = c.next();
+    assert_eq!(
+        got.header("authorization"),
+        Some("Bearer s3cr3t-t0ken-value"),
+        "the header was sent"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("answered HTTP 400"), "{err}");
+    assert!(
+        err.contains("Authorization: [redact"),
+        "the echo is shown, masked: {err}"
+    );
+    for secret in ["s3cr3t-t0ken-value", "k3y-0f-the-tenant"] {
+        assert!(!err.contains(secret), "{secret} printed: {err}");
+    }
+    assert_eq!(env.spooled().len(), 1);
+    let out = env.run(["spool", "flush"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("answered HTTP 400"), "{all}");
+    for secret in ["s3cr3t-t0ken-value", "k3y-0f-the-tenant"] {
+        assert!(!all.contains(secret), "{secret} printed by flush: {all}");
+    }
+    // A password in the endpoint URL is not printed back either.
+    let env = Env::new()
+        .endpoint("http://otel:hunter2-pass@127.0.0.1:9")
+        .with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("***@127.0.0.1:9"), "{err}");
+    assert!(!err.contains("hunter2-pass"), "{err}");
+}
+
+#[test]
 fn partial_success_is_reported_not_retried_or_spooled() {
     let body =
         br#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"span too old"}}"#.to_vec();

@@ -50,6 +50,9 @@ pub enum Answer {
     Never,
     /// A slow server: record the request, answer this status after this long.
     After(Duration, u16),
+    /// A careless server: this status, with every request header echoed in the error body
+    /// (`{"message": "<request line and headers>"}`), as some proxies and debug endpoints do.
+    Echo(u16),
 }
 
 /// One recorded request.
@@ -198,6 +201,11 @@ fn serve(
         }
         Answer::Ok => (200, vec![], Vec::new()),
         Answer::Status(s, h, b) => (s, h, b),
+        Answer::Echo(status) => (
+            status,
+            vec![],
+            serde_json::to_vec(&serde_json::json!({ "message": head })).unwrap(),
+        ),
         Answer::After(delay, status) => {
             thread::sleep(delay);
             (status, vec![], Vec::new())
