@@ -161,6 +161,9 @@ impl EnvVars {
     /// Set by `otelctl env` when `OTELCTL_DEVENV_TRACE` asks: where devenv (>= 2.1) sends its
     /// own spans.
     pub const DEVENV_TRACE_DEFAULT_TO: &'static str = "DEVENV_TRACE_DEFAULT_TO";
+    /// Where devenv sends its own spans when the user set it (wins over the default above);
+    /// read by `otelctl doctor`.
+    pub const DEVENV_TRACE_TO: &'static str = "DEVENV_TRACE_TO";
 }
 
 /// A non-empty variable, as the OS gave it (empty counts as unset).

@@ -164,7 +164,11 @@ pub fn headers(data: &[u8]) {
         );
         if v.len() >= 12 {
             // (A warning about another variable may quote that variable's own value.)
-            for w in env.warnings.iter().filter(|w| w.contains("HEADERS")) {
+            let about_headers = |w: &&String| {
+                w.starts_with("$OTEL_EXPORTER_OTLP_HEADERS")
+                    || w.starts_with("$OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+            };
+            for w in env.warnings.iter().filter(about_headers) {
                 assert!(
                     !w.contains(v.as_str()),
                     "a warning repeats a header value: {w}"
