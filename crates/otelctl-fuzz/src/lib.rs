@@ -17,8 +17,11 @@ use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::spool::Spool;
 use otelctl_span::traceparent::{self, TraceParent};
 
+/// A target's entry function.
+pub type Entry = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/`) and its entry function.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Entry)] = &[
     ("otlp_json", otlp_json),
     ("otlp_protobuf", otlp_protobuf),
     ("traceparent", traceparent),

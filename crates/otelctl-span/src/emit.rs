@@ -147,7 +147,7 @@ pub fn deliver(
     match written {
         Ok(path) => {
             if let Some(late) = late {
-                await_late_answer(late, &spool, &path);
+                await_late_answer(*late, &spool, &path);
             }
             Outcome::Spooled { url, why, path }
         }

@@ -107,7 +107,7 @@ pub enum ExportError {
     Unconfirmed {
         url: String,
         ms: u128,
-        late: LateAnswer,
+        late: Box<LateAnswer>,
     },
 }
 
@@ -235,11 +235,11 @@ pub fn export(
                         return Err(ExportError::Unconfirmed {
                             url: url.to_string(),
                             ms,
-                            late: LateAnswer {
+                            late: Box::new(LateAnswer {
                                 sent,
                                 url: url.to_string(),
                                 secrets,
-                            },
+                            }),
                         })
                     }
                     Err(e) => return Err(e.into()),
