@@ -146,9 +146,11 @@ pub struct Server {
 
 fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
     TcpListener::bind(addr).map_err(|e| {
-        Error::Failed(format!(
-            "cannot listen on {addr} for the {what} (port {offset}): {e}; is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports"
-        ))
+        Error::failed(
+            format!("cannot listen on {addr} for the {what} (port {offset})"),
+            e,
+        )
+        .fix("is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports")
     })
 }
 
@@ -186,7 +188,7 @@ impl Server {
                 max_body: config.max_body,
             }),
         )
-        .map_err(|e| Error::Failed(format!("cannot start the receiver thread: {e}")))?;
+        .map_err(|e| Error::failed("cannot start the receiver thread", e))?;
         let viewer = server::spawn(
             "viewer",
             viewer_listener,
@@ -199,13 +201,13 @@ impl Server {
                 shared: shared.clone(),
             }),
         )
-        .map_err(|e| Error::Failed(format!("cannot start the viewer thread: {e}")))?;
+        .map_err(|e| Error::failed("cannot start the viewer thread", e))?;
         let persister = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("persister".into())
                 .spawn(move || run_persister(&shared, &traces_dir))
-                .map_err(|e| Error::Failed(format!("cannot start the persister thread: {e}")))?
+                .map_err(|e| Error::failed("cannot start the persister thread", e))?
         };
         let spool = match config.spool_dir.clone() {
             Some(dir) => {
@@ -215,9 +217,7 @@ impl Server {
                     std::thread::Builder::new()
                         .name("spool".into())
                         .spawn(move || run_spool_ingester(&dir, &endpoint, &stop))
-                        .map_err(|e| {
-                            Error::Failed(format!("cannot start the spool thread: {e}"))
-                        })?,
+                        .map_err(|e| Error::failed("cannot start the spool thread", e))?,
                 )
             }
             None => None,
@@ -341,10 +341,13 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
         )
     })?;
     if let Some(first) = report.errors.first() {
-        return Err(otelctl_config::Error::Failed(format!(
-            "{} spooled file(s) not delivered: {first}",
-            report.failed_files + report.skipped_files + report.corrupt_files
-        )));
+        return Err(Error::failed(
+            format!(
+                "{} spooled file(s) not delivered",
+                report.failed_files + report.skipped_files + report.corrupt_files
+            ),
+            first,
+        ));
     }
     Ok(Some(report.delivered_files as usize))
 }
@@ -369,7 +372,10 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
         if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(Error::Failed("cannot block SIGINT/SIGTERM".into()));
+            return Err(Error::failed(
+                "cannot block SIGINT/SIGTERM",
+                std::io::Error::last_os_error(),
+            ));
         }
         set
     };
@@ -381,7 +387,7 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
             while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
             stop.trigger();
         })
-        .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
+        .map_err(|e| Error::failed("cannot start the signal thread", e))?;
     Ok(())
 }
 

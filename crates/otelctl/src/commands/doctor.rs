@@ -209,7 +209,7 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
     }
 
     // 7. Spool backlog and the last export failure.
-    let spool_dir = emit::spool_dir(Some(settings));
+    let spool_dir = emit::spool_dir(Some(settings), &env);
     if let Some(dir) = &spool_dir {
         check_spool(&mut f, &Spool::new(dir, env.spool_max_bytes));
     }
