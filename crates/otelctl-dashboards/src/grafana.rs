@@ -202,7 +202,7 @@ impl Client {
         // The client's messages name the URL at most, never headers, so the token stays out.
         let why = match &e {
             HttpError::Refused { .. } => "connection refused".to_string(),
-            HttpError::Timeout { .. } => {
+            HttpError::Timeout { .. } | HttpError::Unanswered { .. } => {
                 format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
             }
             HttpError::Io { err, .. } => err.to_string(),
