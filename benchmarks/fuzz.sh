@@ -8,15 +8,16 @@
 # -Zsanitizer=address) and cargo-fuzz (`cargo install cargo-fuzz`), both installed here on
 # first use; a C++ compiler (libFuzzer itself). Figures go to benchmarks/results/fuzz-*.log
 # and a table on stdout (copied into benchmarks/fuzz.md). New inputs land in fuzz/corpus/;
-# crashes in fuzz/artifacts/ (not committed: copy a fixed one into the corpus so the replay
-# test `cargo test -p otelctl-fuzz` keeps it fixed).
+# crashes in fuzz/artifacts/ (not committed: once fixed, copy it into fuzz/regressions/<target>/,
+# which minimisation never touches, so the replay test `cargo test -p otelctl-fuzz` keeps it
+# fixed). The corpus is minimised to edge coverage (-use_counters=0) to stay small in git.
 # Not part of scripts/test: the corpus replay is (on stable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 SECS=${SECONDS_PER_TARGET:-180}
-MAX_LEN=${MAX_LEN:-4096}
+MAX_LEN=${MAX_LEN:-1024}
 OUT=benchmarks/results
 mkdir -p "$OUT"
 
@@ -45,7 +46,7 @@ for t in "${targets[@]}"; do
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  (cd fuzz && cargo +nightly fuzz cmin "$t" -- -max_len="$MAX_LEN") >>"$log" 2>&1 || true
+  (cd fuzz && cargo +nightly fuzz cmin "$t" -- -max_len="$MAX_LEN" -use_counters=0) >>"$log" 2>&1 || true
   after=$(ls fuzz/corpus/$t | wc -l)
   bytes=$(du -sb fuzz/corpus/$t | cut -f1)
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$SECS" "${runs:-?}" "${eps:-?}" "$before" "$after" "$bytes" "$crashes"
