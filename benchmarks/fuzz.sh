@@ -6,8 +6,8 @@
 #
 # Needs: a nightly toolchain (`rustup toolchain install nightly`: libFuzzer builds with
 # -Zsanitizer=address) and cargo-fuzz (`cargo install cargo-fuzz`), both installed here on
-# first use; a C++ compiler (libFuzzer itself). Figures go to benchmarks/results/fuzz-*.log
-# and a table on stdout (copied into benchmarks/fuzz.md). New inputs land in fuzz/corpus/;
+# first use; a C++ compiler (libFuzzer itself). libFuzzer's output goes to fuzz/logs/<target>.log
+# (not committed) and a table to stdout (copied into benchmarks/fuzz.md). New inputs land in fuzz/corpus/;
 # crashes in fuzz/artifacts/ (not committed: once fixed, copy it into fuzz/regressions/<target>/,
 # which minimisation never touches, so the replay test `cargo test -p otelctl-fuzz` keeps it
 # fixed). The corpus is minimised to edge coverage (-use_counters=0) to stay small in git.
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 SECS=${SECONDS_PER_TARGET:-180}
 MAX_LEN=${MAX_LEN:-1024}
-OUT=benchmarks/results
+OUT=fuzz/logs
 mkdir -p "$OUT"
 
 command -v rustup >/dev/null || { echo "rustup is required (for the nightly toolchain)" >&2; exit 1; }
@@ -36,7 +36,7 @@ step "building the fuzz targets (nightly, ASan)"
 printf '| target | time (s) | executions | exec/s | corpus before | corpus after cmin | corpus bytes | crashes |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 for t in "${targets[@]}"; do
-  log=$OUT/fuzz-$t.log
+  log=$PWD/$OUT/$t.log
   before=$(ls fuzz/corpus/$t | wc -l)
   crashes=0
   # -rss_limit_mb: two cores and several builds share this machine; nothing here needs more.
