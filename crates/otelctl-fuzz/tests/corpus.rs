@@ -19,7 +19,10 @@ fn every_corpus_file_passes_its_target() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     for (name, entry) in otelctl_fuzz::TARGETS {
         let corpus = files(&root.join("corpus").join(name));
-        assert!(!corpus.is_empty(), "fuzz corpus of {name} is missing or empty");
+        assert!(
+            !corpus.is_empty(),
+            "fuzz corpus of {name} is missing or empty"
+        );
         let regressions = files(&root.join("regressions").join(name));
         for file in corpus.iter().chain(&regressions) {
             let data = std::fs::read(file).expect("read corpus file");
