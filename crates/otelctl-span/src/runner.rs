@@ -284,9 +284,14 @@ mod spawn {
                 plan.errno = *libc::__errno_location();
                 libc::_exit(127);
             }
-            // otelctl died before the prctl: the death signal will never come.
+            // otelctl died before the prctl: the death signal will never come. (Not raise():
+            // it signals the thread id cached in the TLS this child shares with the parent.)
             if libc::getppid() != plan.parent {
-                libc::raise(libc::SIGKILL);
+                libc::syscall(
+                    libc::SYS_kill,
+                    libc::syscall(libc::SYS_getpid),
+                    libc::SIGKILL,
+                );
             }
             libc::execve(plan.path.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr());
             plan.errno = *libc::__errno_location();
