@@ -9,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
+use otelctl_config::env::EnvVars;
 use otelctl_config::formats;
 use otelctl_otlp::ExportTraceServiceRequest;
 use otelctl_span::attrs::{self, AttrType};
@@ -141,14 +142,14 @@ pub fn attributes(data: &[u8]) {
 /// the canary must not show in any warning (unless the input itself spells it).
 pub fn headers(data: &[u8]) {
     const VARS: [&str; 8] = [
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "OTEL_EXPORTER_OTLP_TIMEOUT",
-        "TRACEPARENT",
-        "TRACESTATE",
-        "OTEL_TRACES_SAMPLER_ARG",
-        "OTELCTL_SPOOL_MAX_BYTES",
+        EnvVars::OTEL_EXPORTER_OTLP_HEADERS,
+        EnvVars::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+        EnvVars::OTEL_RESOURCE_ATTRIBUTES,
+        EnvVars::OTEL_EXPORTER_OTLP_TIMEOUT,
+        EnvVars::TRACEPARENT,
+        EnvVars::TRACESTATE,
+        EnvVars::OTEL_TRACES_SAMPLER_ARG,
+        EnvVars::OTELCTL_SPOOL_MAX_BYTES,
     ];
     const CANARY: &str = "Zq9canaryZq9";
     const BAD_MEMBERS: &str =

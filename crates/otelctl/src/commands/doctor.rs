@@ -586,9 +586,9 @@ fn check_devenv(f: &mut Findings, collector: u16) {
         ),
         (Some(dest), _) | (None, Some(dest)) => {
             let which = if var(EnvVars::DEVENV_TRACE_TO).is_some() {
-                "DEVENV_TRACE_TO"
+                EnvVars::DEVENV_TRACE_TO
             } else {
-                "DEVENV_TRACE_DEFAULT_TO"
+                EnvVars::DEVENV_TRACE_DEFAULT_TO
             };
             let local = format!("127.0.0.1:{collector}");
             if dest.contains(&local) || dest.starts_with("file:") || dest == "stdout" {
