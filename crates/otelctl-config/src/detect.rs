@@ -124,7 +124,7 @@ pub fn probe_collector(port: u16, deadline: Instant) -> std::result::Result<(), 
             r.status
         )),
         Err(http::HttpError::Refused { .. }) => Err(format!("nothing listens on 127.0.0.1:{port}")),
-        Err(http::HttpError::Timeout { .. }) => Err(format!(
+        Err(http::HttpError::Timeout { .. } | http::HttpError::Unanswered { .. }) => Err(format!(
             "127.0.0.1:{port} did not answer within {} ms",
             PROBE_BUDGET.as_millis()
         )),

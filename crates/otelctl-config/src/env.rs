@@ -170,7 +170,8 @@ impl EnvVars {
     /// Set by `otelctl env` when `OTELCTL_DEVENV_TRACE` asks: where devenv (>= 2.1) sends its
     /// own spans.
     pub const DEVENV_TRACE_DEFAULT_TO: &'static str = "DEVENV_TRACE_DEFAULT_TO";
-    /// Read and set by `otelctl relay` for devenv: the user's own trace destinations, followed by
+    /// The user's own destinations for devenv's spans (wins over the default above): read by
+    /// `otelctl doctor`; read and set by `otelctl relay` for devenv, which appends
     /// `otlp-grpc:<the relay>` (devenv then ignores `DEVENV_TRACE_DEFAULT_TO`).
     pub const DEVENV_TRACE_TO: &'static str = "DEVENV_TRACE_TO";
 }

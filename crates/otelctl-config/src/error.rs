@@ -4,6 +4,19 @@ use std::path::PathBuf;
 
 use crate::exit;
 
+/// `text` with every secret in `secrets` replaced by `[redacted]`, longest first, for anything
+/// a server sent back that may quote a request (a token, a header value) before it is shown.
+/// Secrets shorter than 4 characters are left (they would mask ordinary words).
+pub fn mask_secrets(text: &str, secrets: &[&str]) -> String {
+    let mut sorted: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in sorted {
+        out = out.replace(s, "[redacted]");
+    }
+    out
+}
+
 /// A result whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -211,10 +211,96 @@ pub fn in_use_on_loopback(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_err()
 }
 
+/// A process listening on a TCP port.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Holder {
+    pub pid: u32,
+    /// `/proc/<pid>/comm`: the program name (at most 15 bytes).
+    pub name: String,
+    /// The command line, arguments joined by spaces.
+    pub cmdline: String,
+}
+
+/// Who listens on `port` (any local address, IPv4 or IPv6): the socket's inode from
+/// `/proc/net/tcp{,6}`, then the process whose `/proc/<pid>/fd` holds `socket:[inode]`.
+/// `Ok(None)`: nothing listens. `Err(inode)`: something listens but its process is not
+/// visible to us (another user's, or another PID namespace).
+pub fn holder(port: u16) -> Result<Option<Holder>, u64> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if f.len() < 10 || f[3] != "0A" {
+                continue; // 0A: LISTEN
+            }
+            let local_port = f[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                if let Ok(inode) = f[9].parse::<u64>() {
+                    inodes.push(inode);
+                }
+            }
+        }
+    }
+    let Some(&first) = inodes.first() else {
+        return Ok(None);
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Err(first);
+    };
+    for entry in procs.filter_map(|e| e.ok()) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.filter_map(|e| e.ok()).any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| {
+                let t = target.to_string_lossy();
+                inodes.iter().any(|i| {
+                    t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']'))
+                        == Some(&i.to_string())
+                })
+            })
+        });
+        if holds {
+            let read = |f: &str| std::fs::read(entry.path().join(f)).unwrap_or_default();
+            let name = String::from_utf8_lossy(&read("comm")).trim().to_string();
+            let cmdline = String::from_utf8_lossy(&read("cmdline"))
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Ok(Some(Holder { pid, name, cmdline }));
+        }
+    }
+    Err(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::root::RootSource;
+
+    #[test]
+    fn finds_the_process_holding_a_port() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = holder(port).unwrap().expect("we listen");
+        assert_eq!(h.pid, std::process::id());
+        drop(l);
+        assert_eq!(holder(port), Ok(None));
+    }
 
     fn ports(root: &str) -> Ports {
         Ports::for_root(

@@ -128,7 +128,7 @@ impl Client {
         let base = url.trim_end_matches('/').to_string();
         let bad = || Error::InvalidValue {
             what: "Grafana URL",
-            value: url.to_string(),
+            value: otelctl_http::mask_userinfo(url),
             origin: otelctl_config::error::Source::Flag("--grafana-url"),
             expected: "http(s)://HOST[:PORT][/PATH]".to_string(),
         };
@@ -137,7 +137,18 @@ impl Client {
             .or_else(|| base.strip_prefix("https://"))
             .ok_or_else(bad)?;
         let authority = rest.split('/').next().unwrap_or("");
-        if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
+        if authority.contains('@') {
+            // A password in the URL would show in process lists and shell history.
+            return Err(Error::InvalidValue {
+                what: "Grafana URL",
+                value: otelctl_http::mask_userinfo(url),
+                origin: otelctl_config::error::Source::Flag("--grafana-url"),
+                expected: "no user or password in the URL: give a service account token with \
+                           $OTELCTL_GRAFANA_TOKEN or --token-file"
+                    .to_string(),
+            });
+        }
+        if authority.is_empty() || rest.contains(['?', '#']) {
             return Err(bad());
         }
         let client = otelctl_net::Client::new()
@@ -191,7 +202,7 @@ impl Client {
         // The client's messages name the URL at most, never headers, so the token stays out.
         let why = match &e {
             HttpError::Refused { .. } => "connection refused".to_string(),
-            HttpError::Timeout { .. } => {
+            HttpError::Timeout { .. } | HttpError::Unanswered { .. } => {
                 format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
             }
             HttpError::Io { err, .. } => err.to_string(),
@@ -215,9 +226,15 @@ impl Client {
     }
 
     fn failed(&self, reply: &Reply, method: &str, path: &str) -> Error {
+        // A server may quote the request, Authorization header included, in its message.
+        let token = self.token.as_ref().map(Token::expose);
+        let secrets: Vec<&str> = token
+            .into_iter()
+            .flat_map(|t| [t, t.trim_start_matches("Bearer ")])
+            .collect();
         let message = reply.body["message"]
             .as_str()
-            .map(|m| format!(": {m}"))
+            .map(|m| format!(": {}", otelctl_config::error::mask_secrets(m, &secrets)))
             .unwrap_or_default();
         Error::failed(
             format!("Grafana at {}", self.base),

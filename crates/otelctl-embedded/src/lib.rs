@@ -474,7 +474,7 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
     let spool =
         otelctl_span::spool::Spool::new(dir, otelctl_span::otelenv::DEFAULT_SPOOL_MAX_BYTES);
     let report = spool.flush(&mut |req| {
-        exporter::export(
+        exporter::export_patiently(
             &config,
             endpoint,
             req,

@@ -9,25 +9,47 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// What can go wrong talking to a server. Messages read after "failed to reach …".
+/// What can go wrong talking to a server. Messages read after "failed to reach …"; a URL's
+/// user-info (`user:password@`) never shows in them ([`mask_userinfo`]).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("unsupported URL {0:?}: only http://HOST[:PORT][/PATH] is supported here")]
+    #[error("unsupported URL {:?}: only http://HOST[:PORT][/PATH] is supported here", mask_userinfo(.0))]
     BadUrl(String),
-    #[error("{url}: connection refused")]
+    #[error("{}: connection refused", mask_userinfo(.url))]
     Refused { url: String },
-    #[error("{url}: no answer within {ms} ms")]
+    #[error("{}: no answer within {ms} ms", mask_userinfo(.url))]
     Timeout { url: String, ms: u128 },
-    #[error("{url}: {err}")]
+    /// The whole request was written, then the deadline passed without an answer: the server
+    /// may have acted on it. [`Sent::answer`] can keep waiting on the same connection.
+    #[error("{}: no answer within {ms} ms after the request was sent", mask_userinfo(.url))]
+    Unanswered { url: String, ms: u128 },
+    #[error("{}: {err}", mask_userinfo(.url))]
     Io { url: String, err: std::io::Error },
-    #[error("{url}: malformed HTTP response: {why}")]
+    #[error("{}: malformed HTTP response: {why}", mask_userinfo(.url))]
     Malformed { url: String, why: &'static str },
+}
+
+/// `scheme://user:password@host/...` with the user-info replaced by `***`, for messages: a
+/// password given in a URL must not be printed back.
+pub fn mask_userinfo(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 impl HttpError {
     /// Whether the failure is the server's absence or silence (as opposed to a bad reply).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, HttpError::Refused { .. } | HttpError::Timeout { .. })
+        matches!(
+            self,
+            HttpError::Refused { .. } | HttpError::Timeout { .. } | HttpError::Unanswered { .. }
+        )
     }
 }
 
@@ -120,20 +142,28 @@ const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
 /// Sends one request and reads the whole response, all before `deadline`.
 pub fn send(req: &Request<'_>, deadline: Instant) -> Result<Response, HttpError> {
+    start(req, deadline)?.answer(deadline)
+}
+
+/// A request written in full, its answer not read yet.
+#[derive(Debug)]
+pub struct Sent {
+    stream: TcpStream,
+    shown: String,
+    /// What has arrived of the answer so far.
+    buf: Vec<u8>,
+}
+
+/// Connects and writes the whole request before `deadline`. A failure here means the server
+/// cannot have received a complete request.
+pub fn start(req: &Request<'_>, deadline: Instant) -> Result<Sent, HttpError> {
     let shown = req.url.display();
     let budget = deadline.saturating_duration_since(Instant::now());
     let timeout = || HttpError::Timeout {
         url: shown.clone(),
         ms: budget.as_millis(),
     };
-    let io = |err: std::io::Error| match err.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => timeout(),
-        std::io::ErrorKind::ConnectionRefused => HttpError::Refused { url: shown.clone() },
-        _ => HttpError::Io {
-            url: shown.clone(),
-            err,
-        },
-    };
+    let io = |err: std::io::Error| io_error(&shown, err, timeout());
 
     let addrs: Vec<SocketAddr> = (req.url.host.as_str(), req.url.port)
         .to_socket_addrs()
@@ -183,30 +213,65 @@ pub fn send(req: &Request<'_>, deadline: Instant) -> Result<Response, HttpError>
         .set_write_timeout(Some(remaining(deadline).ok_or_else(timeout)?))
         .map_err(io)?;
     stream.write_all(&out).map_err(io)?;
+    Ok(Sent {
+        stream,
+        shown,
+        buf: Vec::with_capacity(1024),
+    })
+}
 
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 8192];
-    loop {
-        let left = remaining(deadline).ok_or_else(timeout)?;
-        stream.set_read_timeout(Some(left)).map_err(io)?;
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() > MAX_RESPONSE {
-                    break;
+impl Sent {
+    /// Reads the whole response before `deadline`. On [`HttpError::Unanswered`] the connection
+    /// stays usable: call again with a later deadline to keep waiting.
+    pub fn answer(&mut self, deadline: Instant) -> Result<Response, HttpError> {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let unanswered = || HttpError::Unanswered {
+            url: self.shown.clone(),
+            ms: budget.as_millis(),
+        };
+        let mut chunk = [0u8; 8192];
+        loop {
+            let left = remaining(deadline).ok_or_else(unanswered)?;
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(|e| io_error(&self.shown, e, unanswered()))?;
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    if self.buf.len() > MAX_RESPONSE || response_complete(&self.buf) {
+                        break;
+                    }
                 }
-                if response_complete(&buf) {
-                    break;
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A server that resets after answering still answered.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionReset && !self.buf.is_empty() =>
+                {
+                    break
                 }
+                Err(e) => return Err(io_error(&self.shown, e, unanswered())),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // A server that resets after answering still answered.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !buf.is_empty() => break,
-            Err(e) => return Err(io(e)),
         }
+        parse_response(&self.buf).map_err(|why| HttpError::Malformed {
+            url: self.shown.clone(),
+            why,
+        })
     }
-    parse_response(&buf).map_err(|why| HttpError::Malformed { url: shown, why })
+}
+
+/// Maps an I/O error: a timeout becomes `on_timeout`, a refusal `Refused`.
+fn io_error(shown: &str, err: std::io::Error, on_timeout: HttpError) -> HttpError {
+    match err.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => on_timeout,
+        std::io::ErrorKind::ConnectionRefused => HttpError::Refused {
+            url: shown.to_string(),
+        },
+        _ => HttpError::Io {
+            url: shown.to_string(),
+            err,
+        },
+    }
 }
 
 fn remaining(deadline: Instant) -> Option<Duration> {
@@ -318,6 +383,17 @@ fn parse_response(buf: &[u8]) -> Result<Response, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_masked_in_messages() {
+        assert_eq!(
+            mask_userinfo("https://admin:hunter2@g.example/x@y"),
+            "https://***@g.example/x@y"
+        );
+        assert_eq!(mask_userinfo("http://h:1/p"), "http://h:1/p");
+        let e = HttpUrl::parse("http://u:hunter2@127.0.0.1:9/").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 
     #[test]
     fn parses_urls() {

@@ -573,6 +573,13 @@ impl Serialize for AnyValue {
             Value::StringValue(v) => map.serialize_entry("stringValue", v)?,
             Value::BoolValue(v) => map.serialize_entry("boolValue", v)?,
             Value::IntValue(v) => map.serialize_entry("intValue", &v.to_string())?,
+            // JSON has no NaN or infinities: the proto3 JSON mapping's strings, which the
+            // decoder below reads back (a bare `null` would not decode).
+            Value::DoubleValue(v) if v.is_nan() => map.serialize_entry("doubleValue", "NaN")?,
+            Value::DoubleValue(v) if v.is_infinite() => map.serialize_entry(
+                "doubleValue",
+                if *v > 0.0 { "Infinity" } else { "-Infinity" },
+            )?,
             Value::DoubleValue(v) => map.serialize_entry("doubleValue", v)?,
             Value::ArrayValue(v) => map.serialize_entry("arrayValue", v)?,
             Value::KvlistValue(v) => map.serialize_entry("kvlistValue", v)?,
@@ -748,6 +755,35 @@ mod tests {
         assert_eq!(
             ExportTraceServiceRequest::from_protobuf(&req.to_protobuf()).unwrap(),
             req
+        );
+    }
+
+    /// Found by the otlp_protobuf and otlp_json fuzz targets: a double changed by one ulp on
+    /// each JSON round trip, and NaN/infinities were written as `null`, which does not decode
+    /// (a spooled or persisted request holding one became unreadable).
+    #[test]
+    fn doubles_survive_json_round_trips_bit_for_bit() {
+        for d in [
+            1.500_000_186_555_553,
+            0.1,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let mut req = sample();
+            req.resource_spans[0].scope_spans[0].spans[0].attributes =
+                vec![KeyValue::double("d", d)];
+            let back = ExportTraceServiceRequest::from_json(&req.to_json()).unwrap();
+            assert_eq!(back, req, "{d:e}");
+        }
+        let mut req = sample();
+        req.resource_spans[0].scope_spans[0].spans[0].attributes =
+            vec![KeyValue::double("d", f64::NAN)];
+        let back = ExportTraceServiceRequest::from_json(&req.to_json()).unwrap();
+        let (_, span) = back.spans().next().unwrap();
+        assert!(
+            matches!(attribute(&span.attributes, "d"), Some(Value::DoubleValue(v)) if v.is_nan())
         );
     }
 

@@ -113,7 +113,9 @@ pub fn spool_dir(settings: Option<&Settings>, env: &OtelEnv) -> Option<PathBuf> 
     }
 }
 
-/// Exports `req` within the configured deadline; spools it when that fails.
+/// Exports `req` within the configured deadline; spools it when that fails. A request sent in
+/// full whose answer is late is spooled as unconfirmed and a detached waiter learns the
+/// outcome (see [`await_late_answer`]), so a later flush never sends a stored span again.
 pub fn deliver(
     env: &OtelEnv,
     settings: Option<&Settings>,
@@ -121,20 +123,80 @@ pub fn deliver(
 ) -> Outcome {
     let url = traces_url(env, settings);
     let deadline = Instant::now() + env.exporter.timeout;
-    let why = match exporter::export(&env.exporter, &url, req, deadline) {
+    let (why, late) = match exporter::export(&env.exporter, &url, req, deadline) {
         Ok(accepted) => return Outcome::Exported { url, accepted },
-        Err(e) => e.to_string(),
+        Err(e) => {
+            let why = e.to_string();
+            match e {
+                exporter::ExportError::Unconfirmed { late, .. } => (why, Some(late)),
+                _ => (why, None),
+            }
+        }
     };
     let Some(dir) = spool_dir(settings, env) else {
         return Outcome::Lost {
             why: format!("{why}; and no spool directory (set OTEL_SPOOL_DIR or HOME)"),
         };
     };
-    match Spool::new(&dir, env.spool_max_bytes).write(req) {
-        Ok(path) => Outcome::Spooled { url, why, path },
+    let spool = Spool::new(&dir, env.spool_max_bytes);
+    spool.record_failure(&url, &why);
+    let written = match &late {
+        Some(_) => spool.write_unconfirmed(req),
+        None => spool.write(req),
+    };
+    match written {
+        Ok(path) => {
+            if let Some(late) = late {
+                await_late_answer(*late, &spool, &path);
+            }
+            Outcome::Spooled { url, why, path }
+        }
         Err(e) => Outcome::Lost {
             why: format!("{why}; and {e}"),
         },
+    }
+}
+
+/// Hands the open connection of a late answer to a detached process (double fork, new
+/// session, stdio on /dev/null, so it holds no terminal or pipe of the caller's) that waits
+/// up to [`exporter::LATE_ANSWER_WAIT`]: a 2xx deletes the unconfirmed spool file, anything
+/// else publishes it for flush. Only this slow path forks; when it cannot, the file is
+/// published at once (a duplicate at worst, never a loss).
+fn await_late_answer(late: exporter::LateAnswer, spool: &Spool, path: &Path) {
+    // SAFETY: otelctl is single-threaded here (the span path starts no thread), so the child
+    // may run ordinary code; it leaves only through _exit.
+    let first = unsafe { libc::fork() };
+    match first {
+        -1 => {
+            let _ = spool.settle(path, false);
+        }
+        0 => {
+            // SAFETY: as above; the intermediate child exits at once so the waiter is
+            // re-parented and never a zombie of a long-lived caller.
+            unsafe {
+                libc::setsid();
+                if libc::fork() != 0 {
+                    libc::_exit(0);
+                }
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 {
+                    libc::dup2(null, 0);
+                    libc::dup2(null, 1);
+                    libc::dup2(null, 2);
+                }
+            }
+            let delivered = late
+                .wait(Instant::now() + exporter::LATE_ANSWER_WAIT)
+                .is_ok();
+            let _ = spool.settle(path, delivered);
+            // SAFETY: leaving the waiter without running the parent's exit handlers.
+            unsafe { libc::_exit(0) };
+        }
+        pid => {
+            let mut status = 0;
+            // SAFETY: reaping the intermediate child we just forked.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+        }
     }
 }
 

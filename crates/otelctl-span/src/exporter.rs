@@ -2,9 +2,12 @@
 //! and partial success.
 //!
 //! One export is one `POST` (plus retries) that never outlives its deadline. Only 429, 502,
-//! 503 and 504 are retried, honouring `Retry-After` (seconds or an HTTP date) when the wait
-//! fits before the deadline; refused connections and timeouts are not retried (the caller
-//! spools instead). `http://` endpoints use the std-only client of `otelctl-http`; `https://`
+//! 503 and 504 are retried, at most [`MAX_ATTEMPTS`] tries in all, after an exponential
+//! backoff with jitter that `Retry-After` (seconds or an HTTP date) can lengthen but never
+//! shorten, and only when the wait fits before the deadline; refused connections and timeouts
+//! are not retried (the caller spools instead). A request sent in full whose answer does not
+//! come before the deadline may have been stored: the error carries the open connection
+//! ([`LateAnswer`]) so the caller can learn the outcome later instead of sending it again. `http://` endpoints use the std-only client of `otelctl-http`; `https://`
 //! ones go through the transport the binary installs with [`install_https`] (rustls, in
 //! `otelctl-net`), so this crate carries no TLS stack and TLS is set up only when asked for.
 
@@ -20,6 +23,17 @@ use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 /// still leaves room for a remote endpoint, and nothing is lost when it passes: the span is
 /// spooled. `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) overrides it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Tries per export, the first included: 10 + 20 + 40 + 80 ms of backoff fit in the default
+/// deadline, and a longer deadline does not turn a collector that keeps refusing into a flood.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The first backoff; it doubles after each try (plus up to 50% jitter), capped at 1 s.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How long a late answer is awaited after the deadline (by a detached waiter for `span`, in
+/// place for `spool flush`) before the request counts as not delivered.
+pub const LATE_ANSWER_WAIT: Duration = Duration::from_secs(30);
 
 /// The OTLP/HTTP encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +102,51 @@ pub enum ExportError {
         status: u16,
         detail: String,
     },
+    /// Sent in full, no answer before the deadline: the endpoint may have stored it.
+    #[error("{url}: no answer within {ms} ms after the request was sent")]
+    Unconfirmed {
+        url: String,
+        ms: u128,
+        late: Box<LateAnswer>,
+    },
+}
+
+/// The open connection of a request whose answer did not come before the deadline.
+#[derive(Debug)]
+pub struct LateAnswer {
+    sent: http::Sent,
+    url: String,
+    secrets: Vec<String>,
+}
+
+impl LateAnswer {
+    /// Waits for the answer until `deadline` and reads it like [`export`] would (no retry).
+    pub fn wait(mut self, deadline: Instant) -> Result<Accepted, ExportError> {
+        let resp = self.sent.answer(deadline)?;
+        if (200..300).contains(&resp.status) {
+            Ok(partial_success(&resp))
+        } else {
+            Err(ExportError::Status {
+                url: self.url,
+                status: resp.status,
+                detail: body_detail(&resp.body, &self.secrets),
+            })
+        }
+    }
+}
+
+/// [`export`], then, when the answer is late, waiting for it up to [`LATE_ANSWER_WAIT`] more:
+/// for `spool flush`, where a few seconds matter less than sending a span twice.
+pub fn export_patiently(
+    cfg: &ExporterConfig,
+    url: &str,
+    req: &ExportTraceServiceRequest,
+    deadline: Instant,
+) -> Result<Accepted, ExportError> {
+    match export(cfg, url, req, deadline) {
+        Err(ExportError::Unconfirmed { late, .. }) => late.wait(Instant::now() + LATE_ANSWER_WAIT),
+        other => other,
+    }
 }
 
 /// One `POST` to an `https://` URL, whole response read before the deadline; the last argument
@@ -155,43 +214,71 @@ pub fn export(
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
         headers.push((k.clone(), v.clone()));
     }
-    let send_once = || match &parsed {
-        Some(plain) => http::send(
-            &http::Request {
-                method: "POST",
-                url: plain,
-                headers: &headers,
-                body: &body,
-            },
-            deadline,
-        ),
-        None => post_https(url, &headers, &body, deadline, cfg.certificate.as_deref()),
-    };
-    let mut backoff = Duration::from_millis(10);
+    let secrets = secret_fragments(&cfg.headers);
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
     loop {
-        let resp = send_once()?;
+        let resp = match &parsed {
+            Some(plain) => {
+                let mut sent = http::start(
+                    &http::Request {
+                        method: "POST",
+                        url: plain,
+                        headers: &headers,
+                        body: &body,
+                    },
+                    deadline,
+                )?;
+                match sent.answer(deadline) {
+                    Ok(resp) => resp,
+                    Err(HttpError::Unanswered { ms, .. }) => {
+                        return Err(ExportError::Unconfirmed {
+                            url: url.to_string(),
+                            ms,
+                            late: Box::new(LateAnswer {
+                                sent,
+                                url: url.to_string(),
+                                secrets,
+                            }),
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => post_https(url, &headers, &body, deadline, cfg.certificate.as_deref())?,
+        };
         if (200..300).contains(&resp.status) {
             return Ok(partial_success(&resp));
         }
         let failed = || ExportError::Status {
             url: url.to_string(),
             status: resp.status,
-            detail: body_detail(&resp.body),
+            detail: body_detail(&resp.body, &secrets),
         };
-        if !matches!(resp.status, 429 | 502 | 503 | 504) {
+        if !matches!(resp.status, 429 | 502 | 503 | 504) || attempt >= MAX_ATTEMPTS {
             return Err(failed());
         }
-        let wait = resp
+        // Retry-After may ask for longer than our backoff, never for less: `0` would
+        // otherwise turn a busy collector's answer into a tight loop.
+        let asked = resp
             .header("retry-after")
             .and_then(|v| retry_after(v, SystemTime::now()))
-            .unwrap_or(backoff);
+            .unwrap_or(Duration::ZERO);
+        let wait = asked.max(with_jitter(backoff));
         backoff = (backoff * 2).min(Duration::from_secs(1));
-        let now = Instant::now();
-        if now + wait >= deadline {
+        if Instant::now() + wait >= deadline {
             return Err(failed());
         }
         std::thread::sleep(wait);
+        attempt += 1;
     }
+}
+
+/// `d` plus up to half of it, so clients refused together do not retry together.
+fn with_jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 1];
+    otelctl_otlp::random_bytes(&mut b);
+    d + d.mul_f64(f64::from(b[0]) / 510.0)
 }
 
 fn partial_success(resp: &http::Response) -> Accepted {
@@ -217,13 +304,28 @@ fn partial_success(resp: &http::Response) -> Accepted {
     }
 }
 
-/// A short, printable excerpt of an error body (collectors explain 4xx there).
-fn body_detail(body: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(body)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+/// What to mask in anything a server sends back: each configured header value, and each
+/// word of it long enough to be a credential on its own (the token of `Bearer <token>`).
+pub fn secret_fragments(headers: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, v) in headers {
+        out.push(v.clone());
+        out.extend(
+            v.split_whitespace()
+                .filter(|w| w.len() >= 6)
+                .map(str::to_string),
+        );
+    }
+    out.dedup();
+    out
+}
+
+/// A short, printable excerpt of an error body (collectors explain 4xx there), with every
+/// configured header value (credentials, typically) masked: a server may echo the request.
+fn body_detail(body: &[u8], secrets: &[String]) -> String {
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let text = otelctl_config::error::mask_secrets(&String::from_utf8_lossy(body), &secrets);
+    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
     let text = text.trim();
     if text.is_empty() {
         String::new()

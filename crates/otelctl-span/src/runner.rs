@@ -1,27 +1,55 @@
-//! Runs the wrapped command: inherited stdio and environment (plus the trace context),
-//! SIGINT/SIGTERM/SIGHUP forwarded, and the shell's exit-status conventions.
+//! Runs the wrapped command: inherited stdio and environment (plus the trace context), every
+//! forwardable signal passed on like a good init, the child bound to our death, and the shell's
+//! exit-status conventions.
 //!
-//! Forwarding: a signal sent to otelctl (by `kill`, a supervisor, a test harness) is passed to
-//! the child. A signal the terminal sends to the foreground process group (Ctrl-C) already
-//! reaches the child, which shares our group, so it is not sent twice (`si_code == SI_KERNEL`).
-//! A signal that arrives before the child exists is delivered right after it starts. Once the
-//! child has ended, these signals are ignored until otelctl exits, so the span is still
-//! recorded (export is bounded by its deadline).
+//! Forwarding ([`FORWARDED`]): a signal sent to otelctl (by `kill`, a supervisor, `timeout`, a
+//! test harness) is passed to the child. A signal the terminal sends to the foreground process
+//! group (Ctrl-C, Ctrl-\\, a window resize) already reaches the child, which shares our group,
+//! so it is not sent twice (`si_code == SI_KERNEL`). A signal that arrives before the child
+//! exists is delivered right after it starts. Once the child has ended, these signals are
+//! ignored until otelctl exits, so the span is still recorded (export is bounded by its
+//! deadline). Job control as dumb-init does it: a `SIGTSTP` sent to otelctl is passed on and
+//! then otelctl stops itself, so the shell sees the job stopped; `SIGCONT` is passed on.
+//! Synchronous faults (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) are ours, never forwarded.
+//!
+//! Death binding: the child is spawned with `PR_SET_PDEATHSIG = SIGKILL`, set between clone
+//! and exec, then checks that otelctl is still its parent (otherwise otelctl died in between
+//! and the child kills itself before exec). So when otelctl dies of a signal it cannot catch
+//! (`SIGKILL` from `timeout -s KILL`, a container stop, the OOM killer), the command dies with
+//! it, as if the signal had been sent to the command itself. Limits (the kernel's): the death
+//! signal is cleared when the child execs a set-user-ID, set-group-ID or capability-carrying
+//! program (`sudo`), and it applies to the command itself, not to processes the command
+//! starts (those fare as they would had the command itself been killed).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use otelctl_config::exit;
 
-/// Signals forwarded to the child.
-pub const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// Signals forwarded to the child: every one a process can be sent and survive handling,
+/// except the synchronous faults, `SIGCHLD`, terminal I/O stops (`SIGTTIN`/`SIGTTOU`, which
+/// concern whoever reads the terminal) and `SIGPIPE` (a write error of ours, not the child's).
+pub const FORWARDED: [libc::c_int; 12] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+    libc::SIGTSTP,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+];
 
 /// 0: no child yet; >0: the child's pid; -1: the child has ended.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 /// A signal that arrived before the child existed.
 static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The last signal passed on to the child (0: none).
+static LAST_FORWARDED: AtomicI32 = AtomicI32::new(0);
 
 /// How the child ended.
 #[derive(Debug)]
@@ -72,6 +100,8 @@ impl ChildEnd {
 pub struct Run {
     pub end: ChildEnd,
     pub pid: Option<u32>,
+    /// The last signal otelctl received and passed on to the child, if any.
+    pub forwarded: Option<i32>,
 }
 
 /// Environment changes for the child.
@@ -81,19 +111,13 @@ pub struct ChildEnv {
     pub remove: Vec<&'static str>,
 }
 
-/// Runs `program args...` to completion with forwarding installed.
+/// Runs `program args...` to completion with forwarding installed and the child bound to
+/// our death. Call it from the main thread: the kernel sends the death signal when the thread
+/// that spawned the child ends.
 pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
     install_handlers();
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    for k in &env.remove {
-        cmd.env_remove(k);
-    }
-    for (k, v) in &env.set {
-        cmd.env(k, v);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    let pid = match spawn::spawn(program, args, env) {
+        Ok(pid) => pid,
         Err(err) => {
             CHILD.store(-1, Ordering::SeqCst);
             let code = if err.kind() == std::io::ErrorKind::NotFound {
@@ -104,42 +128,221 @@ pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
             return Run {
                 end: ChildEnd::NotStarted { code, err },
                 pid: None,
+                forwarded: None,
             };
         }
     };
-    let pid = child.id();
-    CHILD.store(pid as i32, Ordering::SeqCst);
     let early = PENDING.swap(0, Ordering::SeqCst);
     if early != 0 {
-        // SAFETY: kill(2) on our own child's pid, which is not yet reaped.
-        unsafe { libc::kill(pid as libc::pid_t, early) };
+        forward(early, pid);
     }
-    let status = loop {
-        match child.wait() {
-            Ok(s) => break s,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                CHILD.store(-1, Ordering::SeqCst);
-                return Run {
-                    end: ChildEnd::NotStarted {
-                        code: exit::COMMAND_NOT_EXECUTABLE,
-                        err: e,
-                    },
-                    pid: Some(pid),
-                };
-            }
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
+            break;
         }
-    };
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            CHILD.store(-1, Ordering::SeqCst);
+            return Run {
+                end: ChildEnd::NotStarted {
+                    code: exit::COMMAND_NOT_EXECUTABLE,
+                    err: e,
+                },
+                pid: Some(pid as u32),
+                forwarded: last_forwarded(),
+            };
+        }
+    }
     CHILD.store(-1, Ordering::SeqCst);
-    let end = match (status.code(), status.signal()) {
-        (Some(c), _) => ChildEnd::Exited(c),
-        (None, Some(s)) => ChildEnd::Signaled(s),
-        (None, None) => ChildEnd::Exited(255),
+    let end = if libc::WIFEXITED(status) {
+        ChildEnd::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        ChildEnd::Signaled(libc::WTERMSIG(status))
+    } else {
+        ChildEnd::Exited(255)
     };
     Run {
         end,
-        pid: Some(pid),
+        pid: Some(pid as u32),
+        forwarded: last_forwarded(),
     }
+}
+
+/// Starting the child the way `posix_spawn` does (`clone(CLONE_VM | CLONE_VFORK)`: no copy of
+/// our address space, the parent resumes once the child has exec'd), plus the one thing
+/// `posix_spawn` cannot do: `PR_SET_PDEATHSIG` in the child before `execve`. Everything the
+/// child needs is prepared here first, so between clone and exec it only makes system calls.
+mod spawn {
+    use std::ffi::{CString, OsStr, OsString};
+    use std::io;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::PathBuf;
+    use std::sync::atomic::Ordering;
+
+    use super::{ChildEnv, CHILD, FORWARDED};
+
+    /// What the child reads (and writes `errno` into) through shared memory.
+    struct Plan {
+        path: CString,
+        argv: Vec<*const libc::c_char>,
+        envp: Vec<*const libc::c_char>,
+        parent: libc::pid_t,
+        mask: libc::sigset_t,
+        errno: libc::c_int,
+    }
+
+    const STACK: usize = 64 * 1024;
+
+    pub fn spawn(program: &OsStr, args: &[OsString], env: &ChildEnv) -> io::Result<libc::pid_t> {
+        let path = resolve(program)?;
+        let cstr = |b: Vec<u8>| {
+            CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte"))
+        };
+        let path = cstr(path.into_os_string().into_vec())?;
+        let args: Vec<CString> = std::iter::once(program.to_os_string())
+            .chain(args.iter().cloned())
+            .map(|a| cstr(a.into_vec()))
+            .collect::<io::Result<_>>()?;
+        let mut vars: Vec<CString> = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let name = k.as_bytes();
+            if env.remove.iter().any(|r| r.as_bytes() == name)
+                || env.set.iter().any(|(s, _)| s.as_bytes() == name)
+            {
+                continue;
+            }
+            vars.push(cstr([name, b"=", v.as_bytes()].concat())?);
+        }
+        for (k, v) in &env.set {
+            vars.push(cstr([k.as_bytes(), b"=", v.as_bytes()].concat())?);
+        }
+        let nul = std::ptr::null();
+        let mut plan = Plan {
+            argv: args.iter().map(|a| a.as_ptr()).chain([nul]).collect(),
+            envp: vars.iter().map(|v| v.as_ptr()).chain([nul]).collect(),
+            path,
+            parent: std::process::id() as libc::pid_t,
+            // SAFETY: a zeroed sigset_t is a valid value to be overwritten below.
+            mask: unsafe { std::mem::zeroed() },
+            errno: 0,
+        };
+        let mut stack = vec![0u8; STACK];
+        // SAFETY: the stack grows down from its (16-byte aligned) top; `plan`, `args`, `vars`
+        // and `stack` outlive the child's use of them (CLONE_VFORK: clone returns once the
+        // child has exec'd or exited). All signals are blocked around clone so no handler of
+        // ours runs on the child's stack; the child restores the mask itself before exec.
+        unsafe {
+            let top = (stack.as_mut_ptr().add(STACK) as usize & !15) as *mut libc::c_void;
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut plan.mask);
+            let pid = libc::clone(
+                child,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&mut plan as *mut Plan).cast(),
+            );
+            let clone_err = io::Error::last_os_error();
+            if pid > 0 && plan.errno == 0 {
+                // Before signals are unblocked, so a pending one finds the child.
+                CHILD.store(pid, Ordering::SeqCst);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
+            if pid < 0 {
+                return Err(clone_err);
+            }
+            if plan.errno != 0 {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+                return Err(io::Error::from_raw_os_error(plan.errno));
+            }
+            Ok(pid)
+        }
+    }
+
+    extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the parent's `Plan`, alive until we exec or exit (CLONE_VFORK); only
+        // system calls from here on.
+        unsafe {
+            let plan = &mut *(arg as *mut Plan);
+            // Our handlers are the parent's business: the command starts with the default
+            // dispositions (and SIGPIPE's default, which Rust's runtime set to ignore).
+            for sig in FORWARDED.iter().copied().chain([libc::SIGPIPE]) {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                plan.errno = *libc::__errno_location();
+                libc::_exit(127);
+            }
+            // otelctl died before the prctl: the death signal will never come. (Not raise():
+            // it signals the thread id cached in the TLS this child shares with the parent.)
+            if libc::getppid() != plan.parent {
+                libc::syscall(
+                    libc::SYS_kill,
+                    libc::syscall(libc::SYS_getpid),
+                    libc::SIGKILL,
+                );
+            }
+            libc::execve(plan.path.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr());
+            plan.errno = *libc::__errno_location();
+            libc::_exit(127)
+        }
+    }
+
+    /// The program's path, searched in `$PATH` as `execvp` does when it has no `/`: the first
+    /// executable regular file wins; a match that is not executable makes it "permission
+    /// denied" (126) rather than "not found" (127).
+    fn resolve(program: &OsStr) -> io::Result<PathBuf> {
+        if program.as_bytes().contains(&b'/') {
+            return Ok(PathBuf::from(program));
+        }
+        if program.is_empty() {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+        let mut denied = false;
+        for dir in std::env::split_paths(&path) {
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            let candidate = dir.join(program);
+            let Ok(meta) = std::fs::metadata(&candidate) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let Ok(c) = CString::new(candidate.as_os_str().as_bytes()) else {
+                continue;
+            };
+            // SAFETY: access(2) on a valid C string.
+            if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+                return Ok(candidate);
+            }
+            denied = true;
+        }
+        Err(if denied {
+            io::ErrorKind::PermissionDenied.into()
+        } else {
+            io::ErrorKind::NotFound.into()
+        })
+    }
+}
+
+fn last_forwarded() -> Option<i32> {
+    Some(LAST_FORWARDED.load(Ordering::SeqCst)).filter(|s| *s != 0)
 }
 
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
@@ -150,16 +353,35 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
     } else {
         unsafe { (*info).si_code }
     };
-    if code == libc::SI_KERNEL {
-        return; // sent by the terminal to the whole process group: the child has it too
-    }
     let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
+    if code == libc::SI_KERNEL {
+        // Sent by the terminal to the whole process group: the child has it too. A stop
+        // request still stops us, as the default action would have.
+        if sig == libc::SIGTSTP && pid > 0 {
+            stop_self();
+        }
+    } else if pid > 0 {
+        forward(sig, pid);
     } else if pid == 0 {
         PENDING.store(sig, Ordering::SeqCst);
     }
+}
+
+/// Passes `sig` to the child; after a `SIGTSTP`, stops otelctl too (dumb-init's job
+/// control), so the shell sees the job stopped; `SIGCONT` resumes us and is passed on.
+/// Async-signal-safe.
+fn forward(sig: libc::c_int, pid: libc::pid_t) {
+    LAST_FORWARDED.store(sig, Ordering::SeqCst);
+    // SAFETY: kill(2) is async-signal-safe; `pid` is our child, not yet reaped.
+    unsafe { libc::kill(pid, sig) };
+    if sig == libc::SIGTSTP {
+        stop_self();
+    }
+}
+
+fn stop_self() {
+    // SAFETY: kill(2) on our own pid is async-signal-safe.
+    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
 }
 
 fn install_handlers() {
@@ -192,6 +414,16 @@ pub fn signal_name(sig: i32) -> &'static str {
         libc::SIGTERM => "SIGTERM",
         libc::SIGUSR1 => "SIGUSR1",
         libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
         _ => "signal",
     }
 }

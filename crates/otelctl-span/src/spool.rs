@@ -8,6 +8,10 @@
 //!   reader never sees a partial file and concurrent writers never interleave.
 //! - `<name>.json.flushing`: a file claimed by a running `spool flush` (rename is the claim:
 //!   exactly one claimant wins). Put back on failure, deleted once delivered.
+//! - `<name>.json.unconfirmed`: a request sent in full whose answer was late (see
+//!   ARCHITECTURE.md, "Exactly once"). Neither the Collector (`*.json`) nor a flush sends it:
+//!   the waiter that holds the connection deletes it on a 2xx and publishes it as `<name>.json`
+//!   otherwise; a flush publishes one whose waiter is gone ([`UNCONFIRMED_STALE`]).
 //! - `.lock`: `flock`ed while the size cap is enforced and the counters change.
 //! - `.counters`: `bytes=<upper bound of the spool size>` and `dropped_spans=<total>`.
 //!
@@ -31,6 +35,15 @@ use otelctl_otlp::{random_bytes, to_hex, ExportTraceServiceRequest};
 const LOCK: &str = ".lock";
 const COUNTERS: &str = ".counters";
 const CLAIM_SUFFIX: &str = ".flushing";
+const UNCONFIRMED_SUFFIX: &str = ".unconfirmed";
+/// The last export failure of a span: `<unix seconds> <url> <why>`, one line, rewritten only
+/// when an export fails (so `span` pays nothing when exports succeed); read by `doctor`.
+const LAST_FAILURE: &str = ".last-failure";
+const LAST_FAILURE_WIDTH: usize = 1024;
+/// An unconfirmed file older than this has outlived its waiter (which gives up after
+/// `exporter::LATE_ANSWER_WAIT`): it is published for flush, a duplicate at worst rather than
+/// a loss.
+pub const UNCONFIRMED_STALE: Duration = Duration::from_secs(120);
 /// A claim older than this (by its rename time) belongs to a flush that died; it is put back.
 pub const STALE_CLAIM: Duration = Duration::from_secs(600);
 /// Temporary files older than this belong to a writer that died; flush removes them.
@@ -54,6 +67,8 @@ pub struct Status {
     pub oldest_age_seconds: Option<u64>,
     /// Files claimed by a running (or dead) flush.
     pub flushing: u64,
+    /// Requests sent whose late answer is still awaited (not sent by flush).
+    pub unconfirmed: u64,
     /// Spans deleted to keep the spool under its cap, since the spool was created.
     pub dropped_spans: u64,
 }
@@ -94,10 +109,75 @@ impl Spool {
 
     /// Writes one request as a new spool file (atomically), then enforces the size cap.
     pub fn write(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+        self.write_as(req, "")
+    }
+
+    /// Writes a request whose answer is late as `<name>.json.unconfirmed`: kept, but sent by
+    /// nobody until [`Spool::settle`] says how the late answer went.
+    pub fn write_unconfirmed(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+        self.write_as(req, UNCONFIRMED_SUFFIX)
+    }
+
+    /// The late answer of an unconfirmed file came: `delivered` deletes it, otherwise it is
+    /// published as a normal spool file for the Collector or a flush.
+    pub fn settle(&self, unconfirmed: &Path, delivered: bool) -> Result<()> {
+        if delivered {
+            return fs::remove_file(unconfirmed)
+                .map_err(|e| Error::io("cannot remove spool file", unconfirmed, e));
+        }
+        let published = unconfirmed.with_extension("");
+        fs::rename(unconfirmed, &published)
+            .map_err(|e| Error::io("cannot publish spool file", &published, e))
+    }
+
+    /// Records why an export failed (best effort: the span matters more than the record).
+    pub fn record_failure(&self, url: &str, why: &str) {
+        if ensure_private_dir(&self.dir).is_err() {
+            return;
+        }
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        // A fixed-width record overwritten in place, like the counters (truncating would
+        // cost a flush on ext4 on every span while the collector is down).
+        let mut line = String::with_capacity(LAST_FAILURE_WIDTH);
+        for c in format!("{secs} {url} {why}").chars() {
+            if line.len() + c.len_utf8() >= LAST_FAILURE_WIDTH {
+                break;
+            }
+            line.push(if c.is_control() { ' ' } else { c });
+        }
+        while line.len() < LAST_FAILURE_WIDTH - 1 {
+            line.push(' ');
+        }
+        line.push('\n');
+        let path = self.dir.join(LAST_FAILURE);
+        if let Ok(mut f) = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+
+    /// The last recorded export failure: when (Unix seconds), the URL and why.
+    pub fn last_failure(&self) -> Option<(u64, String, String)> {
+        let text = fs::read_to_string(self.dir.join(LAST_FAILURE)).ok()?;
+        let mut parts = text.trim_end().splitn(3, ' ');
+        let secs = parts.next()?.parse().ok()?;
+        let url = parts.next()?.to_string();
+        Some((secs, url, parts.next().unwrap_or("").to_string()))
+    }
+
+    fn write_as(&self, req: &ExportTraceServiceRequest, suffix: &str) -> Result<PathBuf> {
         ensure_private_dir(&self.dir)?;
         let mut line = req.to_json();
         line.push(b'\n');
-        let name = new_file_name();
+        let name = format!("{}{suffix}", new_file_name());
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);
         let mut f = OpenOptions::new()
@@ -161,6 +241,7 @@ impl Spool {
             max_bytes: self.max_bytes,
             oldest_age_seconds: None,
             flushing: 0,
+            unconfirmed: 0,
             dropped_spans: 0,
         };
         if !self.dir.is_dir() {
@@ -182,10 +263,13 @@ impl Spool {
             .filter_map(|(name, _)| file_nanos(name))
             .min()
             .map(|n| (now.saturating_sub(n) / 1_000_000_000) as u64);
-        status.flushing = self
-            .entries()?
-            .filter(|n| n.ends_with(CLAIM_SUFFIX))
-            .count() as u64;
+        for name in self.entries()? {
+            if name.ends_with(CLAIM_SUFFIX) {
+                status.flushing += 1;
+            } else if name.ends_with(UNCONFIRMED_SUFFIX) {
+                status.unconfirmed += 1;
+            }
+        }
         Ok(status)
     }
 
@@ -279,6 +363,10 @@ impl Spool {
             let age = now.duration_since(changed).unwrap_or_default();
             if let Some(orig) = name.strip_suffix(CLAIM_SUFFIX) {
                 if age > STALE_CLAIM {
+                    let _ = fs::rename(&path, self.dir.join(orig));
+                }
+            } else if let Some(orig) = name.strip_suffix(UNCONFIRMED_SUFFIX) {
+                if age > UNCONFIRMED_STALE {
                     let _ = fs::rename(&path, self.dir.join(orig));
                 }
             } else if name.starts_with('.') && name.ends_with(".tmp") && age > STALE_TMP {

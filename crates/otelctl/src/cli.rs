@@ -78,6 +78,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Show what runs for this project, on which ports, and whether it is healthy
     Status(StatusArgs),
+    /// Check the whole span pipeline and say what to fix, one line per finding (exit 0 only
+    /// when spans would arrive)
+    Doctor(DoctorArgs),
     /// What dt runs devenv under: a relay on 127.0.0.1 that puts devenv's own spans (and the
     /// tasks') into the trace of $TRACEPARENT, then forwards them (exits with the command's status)
     Relay(RelayArgs),
@@ -404,6 +407,13 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print JSON: {"mode", "root", "services": [{"name", "ports", "pid", "state", "detail"}]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON: {"ok", "findings": [{"check", "level": ok|info|warn|fail, "message", "fix"}]}
     #[arg(long)]
     pub json: bool,
 }

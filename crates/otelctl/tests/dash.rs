@@ -636,6 +636,46 @@ fn api_sync_wrong_token_is_a_clear_error_that_never_shows_the_token() {
 }
 
 #[test]
+fn api_sync_never_prints_the_token_or_a_url_password_even_when_echoed() {
+    // A server that answers 500 with every request header quoted in its `message`.
+    let echo = common::Collector::start(vec![common::Answer::Echo(500)]);
+    let p = Project::new();
+    p.write(".otel/dashboards.json", &sample());
+    let url = echo.base();
+    let o = p.dash_env(
+        &["sync", "--grafana-url", &url],
+        &[("OTELCTL_GRAFANA_TOKEN", TOKEN)],
+    );
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(
+        echo.next().header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str()),
+        "the token was sent"
+    );
+    assert!(
+        err.contains("HTTP 500") && err.contains("[redacted]"),
+        "{err}"
+    );
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{err}");
+
+    // A password in --grafana-url: refused, and not echoed in the error.
+    let with_password = url.replace("http://", "http://admin:hunter2-pw@");
+    let o = p.dash_env(&["sync", "--grafana-url", &with_password], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("***@127.0.0.1"), "{err}");
+    assert!(
+        !err.contains("hunter2-pw") && !stdout(&o).contains("hunter2-pw"),
+        "{err}"
+    );
+    assert!(
+        echo.drain().is_empty(),
+        "nothing was sent with the password"
+    );
+}
+
+#[test]
 fn api_sync_unreachable_grafana_is_a_clear_error() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -352,6 +352,17 @@ fn assert_recorded(
             assert_eq!(span.name, name);
             span
         }
+        // Sent in full, never answered: kept as unconfirmed while the late answer is awaited.
+        State::Silent => {
+            assert!(
+                env.spooled().is_empty(),
+                "{state:?}: not published for flush"
+            );
+            let unconfirmed = env.unconfirmed();
+            assert_eq!(unconfirmed.len(), 1, "{state:?}: one unconfirmed request");
+            let span = unconfirmed[0].spans().next().unwrap().1.clone();
+            span
+        }
         _ => {
             let spooled = env.spooled();
             assert_eq!(spooled.len(), 1, "{state:?}: one spooled request");
@@ -490,6 +501,192 @@ fn signals_are_forwarded_and_the_span_is_still_recorded_in_every_collector_state
     }
 }
 
+/// The state letter of a process in /proc (`R`, `S`, `T`, `Z`...), `None` once it is gone.
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.chars().next()
+}
+
+/// Polls until `pred(state)` holds or the hang guard passes; returns whether it held.
+fn wait_for_state(pid: i32, pred: impl Fn(Option<char>) -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        if pred(proc_state(pid)) {
+            return true;
+        }
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+/// Gone, or a zombie waiting for an init that does not reap: either way no longer running.
+fn dead(state: Option<char>) -> bool {
+    matches!(state, None | Some('Z') | Some('X'))
+}
+
+/// Spawns `cmd`, whose wrapped shell prints its pid first; returns the wrapper and that pid.
+fn spawn_reporting_pid(mut cmd: std::process::Command) -> (std::process::Child, i32) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().parse().expect("the child's pid"))
+}
+
+#[test]
+fn the_wrapped_command_dies_with_a_wrapper_killed_by_sigkill() {
+    // Killed directly.
+    let env = Env::new().endpoint(&format!("http://127.0.0.1:{}", refused_port()));
+    let (mut otelctl, pid) = spawn_reporting_pid(env.cmd([
+        "span",
+        "s",
+        "orphan",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]));
+    assert!(!dead(proc_state(pid)), "the child runs");
+    otelctl.kill().unwrap();
+    otelctl.wait().unwrap();
+    assert!(
+        wait_for_state(pid, dead),
+        "the wrapped command outlived `kill -9` of otelctl: {:?}",
+        proc_state(pid)
+    );
+
+    // `timeout -s KILL`, as a CI job limit or a container stop does it.
+    if std::process::Command::new("timeout")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return common::skip("timeout (coreutils) is not installed");
+    }
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["-s", "KILL", "2"]).arg(common::bin());
+    cmd.args([
+        "span",
+        "s",
+        "orphan",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]);
+    for (k, v) in env.cmd(["x"]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let (mut timeout, pid) = spawn_reporting_pid(cmd);
+    let status = timeout.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.code() == Some(137) || status.signal() == Some(libc::SIGKILL),
+        "timeout reports the KILL: {status:?}"
+    );
+    assert!(
+        wait_for_state(pid, dead),
+        "the wrapped command outlived `timeout -s KILL`: {:?}",
+        proc_state(pid)
+    );
+}
+
+#[test]
+fn every_forwardable_signal_reaches_the_child_and_the_span_says_how_it_ended() {
+    // The child handles the signal: it saw it (the span records what was forwarded).
+    for (sig, name) in [
+        (libc::SIGUSR1, "USR1"),
+        (libc::SIGUSR2, "USR2"),
+        (libc::SIGQUIT, "QUIT"),
+        (libc::SIGALRM, "ALRM"),
+        (libc::SIGWINCH, "WINCH"),
+    ] {
+        let c = Collector::up();
+        let env = Env::new().endpoint(&c.base());
+        let script = format!(
+            "trap 'echo got-{name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
+        );
+        let (code, rest) = signal_case(&env, &script, sig);
+        assert_eq!(
+            (code, rest.as_str()),
+            (Some(42), format!("got-{name}\n").as_str())
+        );
+        let span = c.next().span().1;
+        assert_eq!(
+            attr(&span.attributes, "otelctl.signal.forwarded"),
+            Some(&Value::StringValue(format!("SIG{name}")))
+        );
+        assert_eq!(attr(&span.attributes, "process.exit.signal"), None);
+    }
+    // The child dies of it: 128 + N, and the span names the signal.
+    for (sig, code, name) in [
+        (libc::SIGUSR1, 138, "SIGUSR1"),
+        (libc::SIGQUIT, 131, "SIGQUIT"),
+        (libc::SIGALRM, 142, "SIGALRM"),
+    ] {
+        let c = Collector::up();
+        let env = Env::new().endpoint(&c.base());
+        let (got, _) = signal_case(&env, "echo ready; exec sleep 1000", sig);
+        assert_eq!(got, Some(code), "{name}");
+        let span = c.next().span().1;
+        assert_eq!(
+            attr(&span.attributes, "process.exit.signal"),
+            Some(&Value::StringValue(name.into()))
+        );
+        assert_eq!(
+            attr(&span.attributes, "error.type"),
+            Some(&Value::StringValue(name.into()))
+        );
+        assert!(span.status.unwrap().message.contains(name));
+    }
+}
+
+#[test]
+fn sigtstp_stops_child_and_wrapper_and_sigcont_resumes_both() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    let (mut otelctl, pid) = spawn_reporting_pid(env.cmd([
+        "span",
+        "s",
+        "job",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 100",
+    ]));
+    let me = otelctl.id() as i32;
+    // SAFETY: signalling the process we spawned.
+    unsafe { libc::kill(me, libc::SIGTSTP) };
+    assert!(wait_for_state(pid, |s| s == Some('T')), "the child stops");
+    assert!(wait_for_state(me, |s| s == Some('T')), "otelctl stops too");
+    // SAFETY: as above.
+    unsafe { libc::kill(me, libc::SIGCONT) };
+    assert!(
+        wait_for_state(pid, |s| s == Some('S') || s == Some('R')),
+        "the child resumes"
+    );
+    assert!(wait_for_state(me, |s| s != Some('T')), "otelctl resumes");
+    // SAFETY: as above.
+    unsafe { libc::kill(me, libc::SIGTERM) };
+    assert_eq!(otelctl.wait().unwrap().code(), Some(143));
+    let span = c.next().span().1;
+    assert_eq!(
+        attr(&span.attributes, "process.exit.signal"),
+        Some(&Value::StringValue("SIGTERM".into()))
+    );
+}
+
 // ---- export outcomes --------------------------------------------------------------------------
 
 #[test]
@@ -527,6 +724,155 @@ fn retryable_statuses_are_retried_and_others_are_not() {
     c.next();
     assert_eq!(env.spooled().len(), 1);
     assert!(c.drain().is_empty());
+}
+
+#[test]
+fn retry_after_zero_still_backs_off_and_attempts_are_bounded() {
+    // A collector that always answers 429 with Retry-After: 0, counting requests. With a long
+    // deadline the attempts stop at the documented bound; the span is spooled.
+    for timeout in ["5000", "200"] {
+        let c = Collector::start(vec![Answer::Status(
+            429,
+            vec![("Retry-After".into(), "0".into())],
+            vec![],
+        )]);
+        let env = Env::new()
+            .endpoint(&c.base())
+            .with("OTEL_EXPORTER_OTLP_TIMEOUT", timeout);
+        let started = std::time::Instant::now();
+        assert!(env.run(["span", "s", "n", "--", "true"]).status.success());
+        let took = started.elapsed();
+        let requests = c.drain().len();
+        assert!(
+            (2..=5).contains(&requests),
+            "deadline {timeout} ms: {requests} requests (at most 5 attempts per export)"
+        );
+        if timeout == "5000" {
+            assert_eq!(requests, 5, "every attempt the backoff allows is made");
+            assert!(
+                took >= std::time::Duration::from_millis(150),
+                "10+20+40+80 ms of backoff at least: {took:?}"
+            );
+        }
+        assert_eq!(env.spooled().len(), 1);
+    }
+}
+
+/// Polls (bounded) until `f` holds.
+fn eventually(what: &str, f: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f() {
+        assert!(std::time::Instant::now() < until, "never happened: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_late_answer_and_a_later_flush_store_each_span_once() {
+    // The collector stores the span, then answers 200 after the deadline.
+    let c = Collector::start(vec![
+        Answer::After(std::time::Duration::from_millis(800), 200),
+        Answer::Ok,
+    ]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
+    assert!(env
+        .run(["span", "s", "late", "--", "true"])
+        .status
+        .success());
+    let first = c.next();
+    assert_eq!(first.span().1.name, "late");
+    assert!(
+        env.spooled().is_empty(),
+        "not queued for flush while the answer is awaited"
+    );
+    assert_eq!(env.unconfirmed().len(), 1);
+    // A flush right away sends nothing: the request may be stored already.
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("delivered 0 span(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The late 200 arrives: the unconfirmed file goes; a flush after that sends nothing either.
+    eventually("the late 200 settles the file", || {
+        env.unconfirmed().is_empty()
+    });
+    assert!(env.spooled().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success());
+    assert!(c.drain().is_empty(), "the collector holds the span once");
+
+    // The same, but the late answer is a refusal: the span is published and flushed once.
+    let c = Collector::start(vec![
+        Answer::After(std::time::Duration::from_millis(800), 503),
+        Answer::Ok,
+    ]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
+    assert!(env
+        .run(["span", "s", "refused-late", "--", "true"])
+        .status
+        .success());
+    c.next();
+    eventually("the late 503 publishes the file", || {
+        env.spooled().len() == 1
+    });
+    assert!(env.unconfirmed().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(c.next().span().1.name, "refused-late");
+    assert!(c.drain().is_empty());
+    assert!(env.spooled().is_empty());
+}
+
+#[test]
+fn header_values_echoed_by_a_collector_are_never_printed() {
+    // A collector that echoes every request header into its 400 body; OTEL_DEBUG=1 prints
+    // why the export failed, and `spool flush` prints per-file errors.
+    let c = Collector::start(vec![Answer::Echo(400)]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization=Bearer%20s3cr3t-t0ken-value,x-api-key=k3y-0f-the-tenant",
+        )
+        .with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    assert!(out.status.success());
+    let got = c.next();
+    assert_eq!(
+        got.header("authorization"),
+        Some("Bearer s3cr3t-t0ken-value"),
+        "the header was sent"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("answered HTTP 400"), "{err}");
+    assert!(
+        err.contains("Authorization: [redact"),
+        "the echo is shown, masked: {err}"
+    );
+    for secret in ["s3cr3t-t0ken-value", "k3y-0f-the-tenant"] {
+        assert!(!err.contains(secret), "{secret} printed: {err}");
+    }
+    assert_eq!(env.spooled().len(), 1);
+    let out = env.run(["spool", "flush"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("answered HTTP 400"), "{all}");
+    for secret in ["s3cr3t-t0ken-value", "k3y-0f-the-tenant"] {
+        assert!(!all.contains(secret), "{secret} printed by flush: {all}");
+    }
+    // A password in the endpoint URL is not printed back either.
+    let env = Env::new()
+        .endpoint("http://otel:hunter2-pass@127.0.0.1:9")
+        .with("OTEL_DEBUG", "1");
+    let out = env.run(["span", "s", "n", "--", "true"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("***@127.0.0.1:9"), "{err}");
+    assert!(!err.contains("hunter2-pass"), "{err}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod dash;
 mod detect;
+mod doctor;
 mod env;
 mod export;
 mod ports;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Wait(args) => wait::run(&settings()?, args),
         Command::Up(args) => up::run(&settings()?, &cli.globals, args),
         Command::Status(args) => status::run(&settings()?, args),
+        Command::Doctor(args) => doctor::run(&settings()?, args),
         Command::Export(args) => export::run(&settings()?, args),
         Command::Relay(args) => relay::run(&cli.globals, args),
     }

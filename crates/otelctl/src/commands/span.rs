@@ -66,6 +66,18 @@ pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     if let Some(pid) = run.pid {
         otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("process.pid", i64::from(pid)));
     }
+    if let runner::ChildEnd::Signaled(sig) = run.end {
+        otelctl_span::attrs::upsert(
+            &mut attrs,
+            KeyValue::string("process.exit.signal", runner::signal_name(sig)),
+        );
+    }
+    if let Some(sig) = run.forwarded {
+        otelctl_span::attrs::upsert(
+            &mut attrs,
+            KeyValue::string("otelctl.signal.forwarded", runner::signal_name(sig)),
+        );
+    }
     otelctl_span::attrs::upsert(&mut attrs, KeyValue::int("exit.code", i64::from(code)));
     otelctl_span::attrs::upsert(
         &mut attrs,

@@ -34,12 +34,13 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
                     .map(|a| format!("{a} s ago"))
                     .unwrap_or_else(|| "-".to_string());
                 format!(
-                    "spool     {}\nfiles     {}\nbytes     {} (cap {})\noldest    {oldest}\nflushing  {}\ndropped   {} span(s) over the cap\n",
+                    "spool     {}\nfiles     {}\nbytes     {} (cap {})\noldest    {oldest}\nflushing  {}\nunconfirmed {} (sent, answer late: awaited, not flushed)\ndropped   {} span(s) over the cap\n",
                     s.dir.display(),
                     s.files,
                     s.bytes,
                     s.max_bytes,
                     s.flushing,
+                    s.unconfirmed,
                     s.dropped_spans
                 )
                 .into_bytes()
@@ -50,7 +51,7 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
         SpoolAction::Flush { json } => {
             let url = emit::traces_url(&env, Some(settings));
             let report = spool.flush(&mut |req| {
-                exporter::export(
+                exporter::export_patiently(
                     &env.exporter,
                     &url,
                     req,

@@ -48,6 +48,11 @@ pub enum Answer {
     Status(u16, Vec<(String, String)>, Vec<u8>),
     /// Read the request, record it, never answer (the connection stays open).
     Never,
+    /// A slow server: record the request, answer this status after this long.
+    After(Duration, u16),
+    /// A careless server: this status, with every request header echoed in the error body
+    /// (`{"message": "<request line and headers>"}`), as some proxies and debug endpoints do.
+    Echo(u16),
 }
 
 /// One recorded request.
@@ -196,6 +201,15 @@ fn serve(
         }
         Answer::Ok => (200, vec![], Vec::new()),
         Answer::Status(s, h, b) => (s, h, b),
+        Answer::Echo(status) => (
+            status,
+            vec![],
+            serde_json::to_vec(&serde_json::json!({ "message": head })).unwrap(),
+        ),
+        Answer::After(delay, status) => {
+            thread::sleep(delay);
+            (status, vec![], Vec::new())
+        }
     };
     let mut out = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: {content_type}\r\nConnection: close\r\n",
@@ -309,6 +323,20 @@ impl Env {
         S: AsRef<OsStr>,
     {
         self.run_with_input(args, b"")
+    }
+
+    /// Requests spooled as unconfirmed (sent, answer late), oldest first.
+    pub fn unconfirmed(&self) -> Vec<ExportTraceServiceRequest> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.spool())
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "unconfirmed"));
+        names.sort();
+        names
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|b| ExportTraceServiceRequest::from_json(&b).unwrap())
+            .collect()
     }
 
     /// The spooled requests (`*.json`), oldest first.

@@ -1,0 +1,675 @@
+//! `otelctl doctor`: checks the whole span pipeline of this project, in the order a span travels
+//! (mode, endpoint, ports, collector, trace store, Grafana, spool, devenv, clocks), and says what
+//! to do, one line per finding. Exit 0 only when a span sent now would arrive.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use otelctl_config::detect::Mode;
+use otelctl_config::env::EnvVars;
+use otelctl_config::ports::{self, Holder};
+use otelctl_config::settings::Settings;
+use otelctl_config::{exit, Result};
+use otelctl_otlp::ExportTraceServiceRequest;
+use otelctl_span::otelenv::OtelEnv;
+use otelctl_span::spool::Spool;
+use otelctl_span::{emit, exporter};
+use otelctl_stack::render::Service;
+use otelctl_stack::stack;
+
+use crate::cli::DoctorArgs;
+use crate::output;
+
+/// Each network check's budget: a healthy local service answers in milliseconds.
+const PROBE: Duration = Duration::from_secs(2);
+/// Span times this far from now (in either direction) point at a wrong clock.
+const SKEW: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Ok,
+    Info,
+    Warn,
+    Fail,
+}
+
+impl Level {
+    fn tag(self) -> &'static str {
+        match self {
+            Level::Ok => "ok  ",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Finding {
+    check: &'static str,
+    level: Level,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    /// Whether a span sent now would arrive (no `fail` finding).
+    ok: bool,
+    findings: Vec<Finding>,
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, check: &'static str, level: Level, message: String, fix: Option<String>) {
+        self.0.push(Finding {
+            check,
+            level,
+            message,
+            fix,
+        });
+    }
+    fn ok(&mut self, check: &'static str, message: String) {
+        self.add(check, Level::Ok, message, None);
+    }
+    fn info(&mut self, check: &'static str, message: String) {
+        self.add(check, Level::Info, message, None);
+    }
+    fn warn(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
+        self.add(check, Level::Warn, message, Some(fix.into()));
+    }
+    fn fail(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
+        self.add(check, Level::Fail, message, Some(fix.into()));
+    }
+}
+
+/// What the project's services are expected to be, by mode.
+struct Expected {
+    collector: u16,
+    tempo: u16,
+    grafana: u16,
+    /// Every port of the stack with its name.
+    named: Vec<(&'static str, u16)>,
+}
+
+pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
+    let env = OtelEnv::load();
+    let mut f = Findings::default();
+
+    // 1. Mode.
+    let detection = settings.detect();
+    f.info(
+        "mode",
+        format!("{} mode: {}", detection.mode.as_str(), detection.reason),
+    );
+    let expected = match detection.mode {
+        Mode::Local => {
+            let p = settings.ports();
+            Expected {
+                collector: p.collector_otlp_http,
+                tempo: p.tempo_http,
+                grafana: p.grafana_http,
+                named: p.named().to_vec(),
+            }
+        }
+        Mode::System => Expected {
+            collector: settings.system_ports.collector,
+            tempo: settings.system_ports.tempo_http,
+            grafana: settings.system_ports.grafana,
+            named: vec![
+                ("Collector OTLP/HTTP", settings.system_ports.collector),
+                ("Tempo HTTP API", settings.system_ports.tempo_http),
+                ("Grafana HTTP", settings.system_ports.grafana),
+            ],
+        },
+    };
+
+    // 2. Endpoint.
+    for w in &env.warnings {
+        f.warn(
+            "environment",
+            w.clone(),
+            "fix the variable (see docs/commands/span.md)",
+        );
+    }
+    let url = emit::traces_url(&env, Some(settings));
+    let endpoint_ok = check_endpoint(&mut f, &url, expected.collector);
+    let ours = is_loopback_port(&url, expected.collector);
+
+    // 3. Ports.
+    let data = settings.data_dir(Mode::Local);
+    let mut embedded = false;
+    for (name, port) in &expected.named {
+        match ports::holder(*port) {
+            Ok(None) => {}
+            Ok(Some(h)) => {
+                let service = service_of(name);
+                let recorded = detection.mode == Mode::Local
+                    && service.is_some_and(|s| stack::running_pid(&data, s) == Some(h.pid));
+                if h.name == "otelctl" {
+                    embedded |= *port == expected.collector;
+                    f.ok(
+                        "ports",
+                        format!(
+                            "{port} ({name}): otelctl (pid {}), the embedded stack",
+                            h.pid
+                        ),
+                    );
+                } else if recorded || expected_program(name, &h) {
+                    f.ok(
+                        "ports",
+                        format!("{port} ({name}): {} (pid {})", h.name, h.pid),
+                    );
+                } else {
+                    f.fail(
+                        "ports",
+                        format!(
+                            "{port} ({name}) is held by another program: {} (pid {}: {})",
+                            h.name,
+                            h.pid,
+                            shorten(&h.cmdline)
+                        ),
+                        format!(
+                            "stop pid {} or move this project's ports (OTELCTL_BASE_PORT, or \
+                             OTELCTL_PORT_RANGE; `otelctl ports` shows them)",
+                            h.pid
+                        ),
+                    );
+                }
+            }
+            Err(_) => f.warn(
+                "ports",
+                format!("{port} ({name}) is in use by a process otelctl cannot see"),
+                "check with `ss -ltnp` (as root) who listens there",
+            ),
+        }
+    }
+
+    // 4. The collector (or whatever the endpoint is) accepts an empty export.
+    let collector_up = endpoint_ok && check_export(&mut f, &env, &url, detection.mode);
+
+    // 5-6. The trace store answers a search; Grafana's datasource is healthy.
+    if !endpoint_ok {
+        // Nothing to check behind an endpoint spans cannot reach.
+    } else if !ours {
+        f.info(
+            "trace store",
+            format!("spans go to {url}, not to this project's stack: its store is not checked"),
+        );
+    } else if embedded {
+        check_embedded_store(&mut f, expected.grafana);
+    } else if collector_up {
+        check_tempo(&mut f, expected.tempo);
+        check_grafana(&mut f, expected.grafana);
+    }
+
+    // 7. Spool backlog and the last export failure.
+    let spool_dir = emit::spool_dir(Some(settings), &env);
+    if let Some(dir) = &spool_dir {
+        check_spool(&mut f, &Spool::new(dir, env.spool_max_bytes));
+    }
+
+    // 8. devenv's own spans.
+    check_devenv(&mut f, expected.collector);
+
+    // 9. Clocks: spans waiting in the spool against the time they were written.
+    if let Some(dir) = &spool_dir {
+        check_clock(&mut f, dir);
+    }
+
+    let ok = f.0.iter().all(|x| x.level != Level::Fail);
+    let report = Report { ok, findings: f.0 };
+    if args.json {
+        output::stdout(&output::json(&report))?;
+    } else {
+        let mut text = String::new();
+        for x in &report.findings {
+            text.push_str(&format!("{} {:<12} {}", x.level.tag(), x.check, x.message));
+            if let Some(fix) = &x.fix {
+                text.push_str(&format!(" → {fix}"));
+            }
+            text.push('\n');
+        }
+        text.push_str(if ok {
+            "spans would arrive\n"
+        } else {
+            "spans would NOT arrive: fix the FAIL lines above\n"
+        });
+        output::stdout(text.as_bytes())?;
+    }
+    Ok(if ok { exit::SUCCESS } else { exit::FAILURE })
+}
+
+fn service_of(port_name: &str) -> Option<Service> {
+    if port_name.starts_with("Collector") {
+        Some(Service::Collector)
+    } else if port_name.starts_with("Tempo") {
+        Some(Service::Tempo)
+    } else if port_name.starts_with("Grafana") {
+        Some(Service::Grafana)
+    } else {
+        None
+    }
+}
+
+/// A system stack (or a stack started by hand) runs the usual programs.
+fn expected_program(port_name: &str, h: &Holder) -> bool {
+    let n = h.name.to_ascii_lowercase();
+    match service_of(port_name) {
+        Some(Service::Collector) => n.starts_with("otelcol"),
+        Some(Service::Tempo) => n.starts_with("tempo"),
+        Some(Service::Grafana) => n.starts_with("grafana"),
+        None => false,
+    }
+}
+
+fn shorten(text: &str) -> String {
+    let s: String = text.chars().take(80).collect();
+    if s.len() < text.len() {
+        format!("{s}…")
+    } else {
+        s
+    }
+}
+
+/// Syntax of the traces URL and the common mistakes; `false` when nothing can be sent to it.
+fn check_endpoint(f: &mut Findings, url: &str, collector: u16) -> bool {
+    let base_var = var(EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT);
+    let traces_var = var(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+    let origin = if traces_var.is_some() {
+        "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    } else if base_var.is_some() {
+        "$OTEL_EXPORTER_OTLP_ENDPOINT"
+    } else {
+        "the mode's collector"
+    };
+    let shown = otelctl_http::mask_userinfo(url);
+    if traces_var.is_none() {
+        if let Some(base) = &base_var {
+            let trimmed = base.trim().trim_end_matches('/');
+            if trimmed.ends_with("/v1/traces") {
+                f.fail(
+                    "endpoint",
+                    format!(
+                        "$OTEL_EXPORTER_OTLP_ENDPOINT ends in /v1/traces, so spans go to {shown}"
+                    ),
+                    format!(
+                        "set OTEL_EXPORTER_OTLP_ENDPOINT={} (the base: /v1/traces is appended), \
+                         or put the full URL in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                        otelctl_http::mask_userinfo(trimmed.trim_end_matches("/v1/traces"))
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        f.fail(
+            "endpoint",
+            format!("{origin} {shown:?} has no scheme"),
+            "write it as http://HOST:PORT (or https://)",
+        );
+        return false;
+    };
+    let mut ok = true;
+    if scheme != "http" && scheme != "https" {
+        f.fail(
+            "endpoint",
+            format!("{origin} {shown:?}: scheme {scheme:?} is not http or https"),
+            format!("write it as http://{}", otelctl_http::mask_userinfo(rest)),
+        );
+        ok = false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let port_text = if host_port.starts_with('[') {
+        host_port.rsplit_once("]:").map(|(_, p)| p)
+    } else {
+        host_port.rsplit_once(':').map(|(_, p)| p)
+    };
+    let host = match port_text {
+        Some(p) => &host_port[..host_port.len() - p.len() - 1],
+        None => host_port,
+    };
+    if host.is_empty() {
+        f.fail(
+            "endpoint",
+            format!("{origin} {shown:?} has no host"),
+            "write it as http://127.0.0.1:PORT",
+        );
+        return false;
+    }
+    if let Some(p) = port_text {
+        if p.parse::<u16>().map_or(true, |n| n == 0) {
+            f.fail(
+                "endpoint",
+                format!("{origin} {shown:?}: port {p:?} is not a TCP port (1-65535)"),
+                format!("use this project's collector port, e.g. http://127.0.0.1:{collector}"),
+            );
+            ok = false;
+        }
+    }
+    if !ok {
+        return false;
+    }
+    if authority.contains('@') {
+        f.warn(
+            "endpoint",
+            format!("{origin} {shown:?} carries a user and password in the URL"),
+            "put credentials in OTEL_EXPORTER_OTLP_HEADERS instead",
+        );
+    }
+    f.ok("endpoint", format!("spans go to {shown} ({origin})"));
+    true
+}
+
+/// Whether `url` is loopback on `port` (then "the trace store" is this project's).
+fn is_loopback_port(url: &str, port: u16) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|h| authority == format!("{h}:{port}"))
+}
+
+/// An empty export (no spans) through the same exporter `span` uses, headers included.
+fn check_export(f: &mut Findings, env: &OtelEnv, url: &str, mode: Mode) -> bool {
+    let started = Instant::now();
+    let req = ExportTraceServiceRequest::default();
+    match exporter::export(&env.exporter, url, &req, started + PROBE) {
+        Ok(_) => {
+            f.ok(
+                "collector",
+                format!(
+                    "accepted an empty export in {} ms",
+                    started.elapsed().as_millis()
+                ),
+            );
+            true
+        }
+        Err(e) => {
+            let start = match mode {
+                Mode::Local => "start the project's stack: `otelctl up` (or `otelctl up --embedded`)",
+                Mode::System => "start the system stack (services.otelctl on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
+            };
+            let fix = match &e {
+                exporter::ExportError::Http(h) if h.is_unreachable() => start.to_string(),
+                exporter::ExportError::Status { status: 404, .. } => {
+                    "the URL's path is wrong: OTLP/HTTP traces go to <base>/v1/traces".to_string()
+                }
+                exporter::ExportError::Status {
+                    status: 401 | 403, ..
+                } => "the endpoint wants credentials: set OTEL_EXPORTER_OTLP_HEADERS".to_string(),
+                _ => "see the message; `otelctl status` shows what runs".to_string(),
+            };
+            f.fail("collector", format!("an empty export failed: {e}"), fix);
+            false
+        }
+    }
+}
+
+fn get(url: &str) -> std::result::Result<otelctl_http::Response, String> {
+    otelctl_net::Client::shared()
+        .and_then(|c| c.get(url, Some("application/json"), Instant::now() + PROBE))
+        .map_err(|e| e.to_string())
+}
+
+fn check_embedded_store(f: &mut Findings, viewer: u16) {
+    let url = format!("http://127.0.0.1:{viewer}/api/traces");
+    match get(&url) {
+        Ok(r) if r.status == 200 => {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            let traces = body["traces"].as_array().map_or(0, Vec::len);
+            f.ok(
+                "trace store",
+                format!("the embedded viewer answers a search ({traces} trace(s) stored) at http://127.0.0.1:{viewer}/"),
+            );
+            let now = unix_nanos();
+            let newest = body["traces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["start_unix_nano"].as_u64())
+                .max();
+            if let Some(n) = newest {
+                check_future(f, n, now, "the newest stored trace");
+            }
+        }
+        Ok(r) => f.fail(
+            "trace store",
+            format!("the embedded viewer answered HTTP {} to {url}", r.status),
+            "restart it: stop `otelctl up --embedded` and start it again",
+        ),
+        Err(e) => f.fail(
+            "trace store",
+            format!("the embedded viewer does not answer: {e}"),
+            "restart `otelctl up --embedded`",
+        ),
+    }
+}
+
+fn check_tempo(f: &mut Findings, port: u16) {
+    let now = unix_nanos() / 1_000_000_000;
+    let url = format!(
+        "http://127.0.0.1:{port}/api/search?q=%7B%7D&limit=1&start={}&end={}",
+        now.saturating_sub(3600),
+        now + 60
+    );
+    match get(&url) {
+        Ok(r) if r.status == 200 => f.ok(
+            "trace store",
+            format!("Tempo answers a search at http://127.0.0.1:{port}"),
+        ),
+        Ok(r) => f.fail(
+            "trace store",
+            format!(
+                "Tempo answered HTTP {} to a search: {}",
+                r.status,
+                shorten(String::from_utf8_lossy(&r.body).trim())
+            ),
+            "Tempo may still be starting (`otelctl wait tempo`); else see its log",
+        ),
+        Err(e) => f.fail(
+            "trace store",
+            format!("Tempo does not answer a search: {e}"),
+            "start it (`otelctl up` starts the whole stack); `otelctl status` shows what runs",
+        ),
+    }
+}
+
+fn check_grafana(f: &mut Findings, port: u16) {
+    let url = format!("http://127.0.0.1:{port}/api/datasources/uid/tempo/health");
+    match get(&url) {
+        Ok(r) if r.status == 200 => {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            match body["status"].as_str() {
+                Some("OK") => f.ok(
+                    "grafana",
+                    format!("the Tempo datasource is healthy (http://127.0.0.1:{port})"),
+                ),
+                _ => f.warn(
+                    "grafana",
+                    format!(
+                        "the Tempo datasource is not healthy: {}",
+                        shorten(body["message"].as_str().unwrap_or("no message"))
+                    ),
+                    "check Grafana's datasource page; dashboards show nothing until it is",
+                ),
+            }
+        }
+        Ok(r) if r.status == 401 || r.status == 403 => f.info(
+            "grafana",
+            format!("Grafana at http://127.0.0.1:{port} wants a login: datasource not checked"),
+        ),
+        Ok(r) => f.warn(
+            "grafana",
+            format!(
+                "Grafana answered HTTP {} to the datasource health check",
+                r.status
+            ),
+            "provision the `tempo` datasource (`otelctl run grafana` does)",
+        ),
+        Err(_) => f.info(
+            "grafana",
+            format!("Grafana is not running on {port} (spans still arrive; dashboards need it)"),
+        ),
+    }
+}
+
+fn check_spool(f: &mut Findings, spool: &Spool) {
+    let dir = spool.dir().display().to_string();
+    match spool.status() {
+        Ok(s) if s.files > 0 => f.fail(
+            "spool",
+            format!(
+                "{} request(s) wait in {dir} (oldest {} s): they did not arrive",
+                s.files,
+                s.oldest_age_seconds.unwrap_or(0)
+            ),
+            "once the collector accepts exports, run `otelctl spool flush`",
+        ),
+        Ok(s) => {
+            f.ok("spool", format!("empty ({dir})"));
+            if s.unconfirmed > 0 {
+                f.info(
+                    "spool",
+                    format!(
+                        "{} request(s) sent whose answer was late are awaited (not flushed)",
+                        s.unconfirmed
+                    ),
+                );
+            }
+            if s.dropped_spans > 0 {
+                f.warn(
+                    "spool",
+                    format!(
+                        "{} span(s) were dropped over the spool's size cap",
+                        s.dropped_spans
+                    ),
+                    "keep the collector running, or raise OTELCTL_SPOOL_MAX_BYTES",
+                );
+            }
+        }
+        Err(e) => f.warn(
+            "spool",
+            format!("cannot read the spool: {e}"),
+            "check its permissions",
+        ),
+    }
+    if let Some((secs, url, why)) = spool.last_failure() {
+        let ago = (unix_nanos() / 1_000_000_000).saturating_sub(secs);
+        f.info(
+            "last failure",
+            format!(
+                "{} ago, to {}: {why}",
+                human_age(ago),
+                otelctl_http::mask_userinfo(&url)
+            ),
+        );
+    }
+}
+
+fn check_devenv(f: &mut Findings, collector: u16) {
+    let to = var(EnvVars::DEVENV_TRACE_TO);
+    let default_to = var(EnvVars::DEVENV_TRACE_DEFAULT_TO);
+    match (to, default_to) {
+        (None, None) => f.info(
+            "devenv",
+            "devenv's own spans are off (OTELCTL_DEVENV_TRACE=otlp-grpc|otlp-http-protobuf|otlp-http-json turns them on)".to_string(),
+        ),
+        (Some(dest), _) | (None, Some(dest)) => {
+            let which = if var(EnvVars::DEVENV_TRACE_TO).is_some() {
+                EnvVars::DEVENV_TRACE_TO
+            } else {
+                EnvVars::DEVENV_TRACE_DEFAULT_TO
+            };
+            let local = format!("127.0.0.1:{collector}");
+            if dest.contains(&local) || dest.starts_with("file:") || dest == "stdout" {
+                f.ok("devenv", format!("devenv's spans go to {dest} ({which})"));
+            } else {
+                f.warn(
+                    "devenv",
+                    format!("devenv's spans go to {dest} ({which}), not this project's collector ({local})"),
+                    "re-enter the shell so `otelctl env` sets DEVENV_TRACE_DEFAULT_TO, or unset DEVENV_TRACE_TO",
+                );
+            }
+        }
+    }
+}
+
+/// Spans in the spool whose end time is far from when they were written: a clock was wrong.
+fn check_clock(f: &mut Findings, dir: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    for name in names.iter().rev().take(20) {
+        let Some(written) = name.split('-').next().and_then(|n| n.parse::<u64>().ok()) else {
+            continue;
+        };
+        let Ok(req) = std::fs::read(dir.join(name))
+            .map_err(|_| ())
+            .and_then(|b| ExportTraceServiceRequest::from_json(&b).map_err(|_| ()))
+        else {
+            continue;
+        };
+        if let Some(end) = req.spans().map(|(_, s)| s.end_time_unix_nano).max() {
+            // A span is spooled as it ends: its end time is the file's time, give or take.
+            let what = format!("a span spooled in {name}");
+            if check_future(f, end, written, &what) || check_future(f, written, end, &what) {
+                return;
+            }
+        }
+    }
+}
+
+/// A finding when `t` is more than [`SKEW`] after `now` (a span from the future); `true` then.
+fn check_future(f: &mut Findings, t: u64, now: u64, what: &str) -> bool {
+    let skew = Duration::from_nanos(t.saturating_sub(now));
+    if skew > SKEW {
+        f.warn(
+            "clock",
+            format!(
+                "{what}: its time and the time it was recorded differ by {}",
+                human_age(skew.as_secs())
+            ),
+            "a clock is wrong (the machine's, or a VM's or container's): check `timedatectl`; \
+             Tempo searches by time and will not find these spans where you look",
+        );
+        return true;
+    }
+    false
+}
+
+/// A variable's text; a non-UTF-8 value counts as unset here (the owning command reports it).
+fn var(name: &'static str) -> Option<String> {
+    otelctl_config::env::text(name).ok().flatten()
+}
+
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn human_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}

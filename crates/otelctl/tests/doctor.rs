@@ -1,0 +1,248 @@
+//! `otelctl doctor` against the states a user meets: nothing running, a misconfigured endpoint,
+//! a port taken by another program, a spool backlog, and healthy pipelines (the embedded stack;
+//! the real Collector of the e2e lane in front of an embedded store).
+
+mod common;
+mod embedded_support;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use embedded_support::*;
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `otelctl doctor ARGS` for a project at `root` on `base`, with extra variables.
+fn doctor(root: &Path, home: &Path, base: u16, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = common::otelctl(home);
+    cmd.arg("--root")
+        .arg(root)
+        .args(["--base-port", &base.to_string(), "doctor"])
+        .args(args)
+        .env("OTEL_SPOOL_DIR", home.join("spool"));
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("otelctl doctor runs")
+}
+
+/// The line of the first finding of `check` at `level` (`ok  `, `info`, `warn`, `FAIL`).
+fn line<'a>(out: &'a str, level: &str, check: &str) -> Option<&'a str> {
+    out.lines()
+        .find(|l| l.starts_with(level) && l[5..].starts_with(check))
+}
+
+fn project() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    (dir, root, home)
+}
+
+#[test]
+fn nothing_running_fails_and_says_how_to_start_it() {
+    let (_d, root, home) = project();
+    let o = doctor(&root, &home, free_base(), &[], &[]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let l = line(&out, "FAIL", "collector").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        l.contains("connection refused") && l.contains("otelctl up"),
+        "{l}"
+    );
+    assert!(
+        out.ends_with("spans would NOT arrive: fix the FAIL lines above\n"),
+        "{out}"
+    );
+
+    // The same as JSON, for scripts.
+    let o = doctor(&root, &home, free_base(), &[], &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["check"] == "collector" && f["level"] == "fail" && f["fix"].is_string()));
+}
+
+#[test]
+fn endpoint_mistakes_are_named_with_the_fix() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    for (value, expect, fix) in [
+        (
+            "http://127.0.0.1:4318/v1/traces",
+            "ends in /v1/traces",
+            "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ",
+        ),
+        (
+            "htp://127.0.0.1:4318",
+            "scheme \"htp\"",
+            "http://127.0.0.1:4318",
+        ),
+        ("http://127.0.0.1:99999", "port \"99999\"", "TCP port"),
+    ] {
+        let o = doctor(
+            &root,
+            &home,
+            base,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", value)],
+            &[],
+        );
+        let out = common::stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{value}: {out}");
+        let l = line(&out, "FAIL", "endpoint").unwrap_or_else(|| panic!("{value}: {out}"));
+        assert!(l.contains(expect) && l.contains(fix), "{value}: {l}");
+    }
+}
+
+#[test]
+fn a_port_held_by_another_program_is_named() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    // This test process takes the project's collector port (and never answers HTTP on it).
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", base)).unwrap();
+    let o = doctor(&root, &home, base, &[], &[]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        l.contains(&format!(
+            "{base} (Collector OTLP/HTTP) is held by another program"
+        )) && l.contains(&format!("pid {}", std::process::id()))
+            && l.contains("OTELCTL_BASE_PORT"),
+        "{l}"
+    );
+}
+
+#[test]
+fn a_spool_backlog_fails_and_says_flush() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    // A span while nothing listens: spooled, and the failure recorded.
+    let o = common::otelctl(&home)
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "--base-port",
+            &base.to_string(),
+            "span",
+            "s",
+            "n",
+            "--",
+            "true",
+        ])
+        .env("OTEL_SPOOL_DIR", home.join("spool"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let up = Up::start(&root, &home, base, &[]);
+    let o = doctor(&root, &home, base, &[], &[]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let l = line(&out, "FAIL", "spool").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        l.contains("1 request(s) wait") && l.contains("otelctl spool flush"),
+        "{l}"
+    );
+    let l = line(&out, "info", "last failure").unwrap_or_else(|| panic!("{out}"));
+    assert!(l.contains("connection refused"), "{l}");
+    assert!(line(&out, "ok  ", "collector").is_some(), "{out}");
+    drop(up);
+}
+
+#[test]
+fn a_healthy_embedded_stack_passes() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    let up = Up::start(&root, &home, base, &[]);
+    let o = doctor(&root, &home, base, &[], &[]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(line(&out, "ok  ", "collector").is_some(), "{out}");
+    let l = line(&out, "ok  ", "trace store").unwrap_or_else(|| panic!("{out}"));
+    assert!(l.contains("embedded viewer"), "{l}");
+    let l = line(&out, "ok  ", "ports").unwrap_or_else(|| panic!("{out}"));
+    assert!(l.contains("the embedded stack"), "{l}");
+    assert!(out.ends_with("spans would arrive\n"), "{out}");
+    let (status, _, _) = up.stop();
+    assert!(status.success());
+}
+
+#[test]
+fn a_healthy_real_collector_passes() {
+    // collector_program() prints the skip reason when there is none.
+    let Some(bin) = common::stack::collector_program() else {
+        return;
+    };
+    let (dir, root, home) = project();
+    // The real Collector (OTLP/HTTP in, otlphttp out) in front of an embedded store.
+    let store_root = dir.path().join("store");
+    std::fs::create_dir_all(&store_root).unwrap();
+    let store = Up::start(&store_root, &home, free_base(), &[]);
+    let port = free_base();
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
+             exporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:{}\n\
+             service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n  \
+             telemetry:\n    metrics:\n      level: none\n",
+            store.receiver()
+        ),
+    )
+    .unwrap();
+    let _collector = Killed(
+        Command::new(&bin)
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    poll(
+        "the real Collector to listen",
+        Duration::from_secs(30),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+    let o = doctor(
+        &root,
+        &home,
+        free_base(),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+        &[],
+    );
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(line(&out, "ok  ", "collector").is_some(), "{out}");
+    assert!(out.ends_with("spans would arrive\n"), "{out}");
+    // And a span does arrive, through the Collector, in the store.
+    let o = common::otelctl(&home)
+        .arg("--root")
+        .arg(&root)
+        .args(["span", "doctor", "after-doctor", "--", "true"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_SPOOL_DIR", home.join("spool"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    poll("the span in the store", Duration::from_secs(30), || {
+        traces_json(store.viewer())["traces"]
+            .as_array()
+            .filter(|t| t.iter().any(|t| t["root_name"] == "after-doctor"))
+            .map(|_| ())
+    });
+}
