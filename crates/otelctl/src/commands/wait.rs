@@ -67,19 +67,22 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
             || Ok(()),
         ) {
             Ok(_) => break (target.port, "the Collector/Tempo/Grafana programs"),
-            Err(Error::NotReady(_)) if Instant::now() >= deadline => {
-                let why =
-                    readiness::probe(service, target, Instant::now() + readiness::REQUEST_BUDGET)
-                        .err()
-                        .unwrap_or_default();
-                return Err(Error::NotReady(format!(
-                    "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}; otelctl's embedded server does not answer either (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)",
-                    service.name(),
-                    target.port,
-                    limit.as_secs_f64()
-                )));
+            Err(Error::NotReady {
+                service: name,
+                address,
+                why,
+                fix,
+                ..
+            }) if Instant::now() >= deadline => {
+                return Err(Error::NotReady {
+                    service: name,
+                    address,
+                    waited: limit,
+                    why: format!("{why}; otelctl's embedded server does not answer either"),
+                    fix,
+                });
             }
-            Err(e @ Error::NotReady(_)) => drop(e),
+            Err(Error::NotReady { .. }) => {}
             Err(e) => return Err(e),
         }
     };
