@@ -90,7 +90,6 @@ impl Shared {
         if outcome.accepted > 0 {
             self.notify(generation);
         }
-        let seq = seq.map_err(IngestError::NotDurable)?;
         self.wal
             .durable(seq)
             .await
@@ -109,7 +108,6 @@ impl Shared {
         };
         self.notify(generation);
         self.persist_now();
-        let seq = seq.map_err(IngestError::NotDurable)?;
         self.wal
             .durable(seq)
             .await

@@ -370,7 +370,12 @@ impl Server {
         let saved = self
             .persister
             .join()
-            .unwrap_or_else(|_| Err(Error::failed("cannot save the traces", "the persister thread panicked")))
+            .unwrap_or_else(|_| {
+                Err(Error::failed(
+                    "cannot save the traces",
+                    "the persister thread panicked",
+                ))
+            })
             .map_err(|e| {
                 Error::failed("stopped, but the traces were not saved", e).fix(format!(
                     "what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",

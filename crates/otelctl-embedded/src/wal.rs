@@ -176,6 +176,16 @@ pub struct SyncState {
     pub error: Option<String>,
 }
 
+/// Records appended but not yet written: appends only copy here (under the store's lock);
+/// whoever needs them on disk writes everything pending in one `write` (a group write).
+struct Pending {
+    buf: Vec<u8>,
+    /// Records appended so far (a sequence number, across segments).
+    appended: u64,
+    stopping: bool,
+}
+
+/// The file side, behind its own lock so appends never wait for a `write` or a sync.
 struct Inner {
     file: File,
     segment: u64,
@@ -184,15 +194,17 @@ struct Inner {
     len: u64,
     /// Segments from before this start are still on disk (until the first checkpoint).
     older: bool,
-    /// Records appended so far (a sequence number, across segments).
-    appended: u64,
-    stopping: bool,
+    /// Every record up to `taken` left the pending buffer: written, or lost to a failed write.
+    taken: u64,
+    /// The records failed writes lost, `(after, through, why)`: the most recent few.
+    lost: Vec<(u64, u64, String)>,
 }
 
 /// The open log.
 pub struct Wal {
     dir: PathBuf,
     durability: Durability,
+    pending: Mutex<Pending>,
     inner: Mutex<Inner>,
     wake: Condvar,
     state: watch::Sender<SyncState>,
@@ -213,14 +225,19 @@ impl Wal {
         Ok(Wal {
             dir: dir.to_path_buf(),
             durability,
+            pending: Mutex::new(Pending {
+                buf: Vec::new(),
+                appended: 0,
+                stopping: false,
+            }),
             inner: Mutex::new(Inner {
                 file,
                 segment: next,
                 in_segment: 0,
                 len: 0,
                 older: !existing.is_empty(),
-                appended: 0,
-                stopping: false,
+                taken: 0,
+                lost: Vec::new(),
             }),
             wake: Condvar::new(),
             state: watch::Sender::new(SyncState::default()),
@@ -231,52 +248,94 @@ impl Wal {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends a record; returns its sequence number for [`Wal::durable`].
-    pub fn append(&self, record: &Record) -> std::result::Result<u64, NotDurable> {
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends a record (a copy into the pending buffer); returns its sequence number for
+    /// [`Wal::durable`], which writes it.
+    pub fn append(&self, record: &Record) -> u64 {
         let (kind, payload): (u8, &[u8]) = match record {
             Record::Export(p) => (KIND_EXPORT, p),
             Record::Clear => (KIND_CLEAR, &[]),
         };
-        let mut head = [0u8; HEADER];
-        head[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-        head[4..8].copy_from_slice(&checksum(kind, payload).to_le_bytes());
-        head[8] = kind;
-        // Small records in one write; big ones without copying the payload.
-        let small = payload.len() <= 64 * 1024;
-        let joined = small.then(|| [&head[..], payload].concat());
-        let mut inner = self.lock();
-        let written = match &joined {
-            Some(record) => inner.file.write_all(record),
-            None => inner
-                .file
-                .write_all(&head)
-                .and_then(|()| inner.file.write_all(payload)),
-        };
-        if let Err(e) = written {
-            // A partly written record would end the replay of this segment there: cut it off,
-            // and continue in a new segment so later records stay readable either way.
-            let _ = inner.file.set_len(inner.len);
-            let next = inner.segment + 1;
-            if let Ok(file) = open_segment(&segment_path(&self.dir, next)) {
-                inner.file = file;
-                inner.segment = next;
-                inner.len = 0;
-            }
-            return Err(NotDurable(format!("cannot append to the trace log: {e}")));
-        }
-        inner.len += (HEADER + payload.len()) as u64;
-        inner.appended += 1;
-        inner.in_segment += 1;
-        let seq = inner.appended;
-        drop(inner);
+        let mut pending = self.pending();
+        pending
+            .buf
+            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        pending
+            .buf
+            .extend_from_slice(&checksum(kind, payload).to_le_bytes());
+        pending.buf.push(kind);
+        pending.buf.extend_from_slice(payload);
+        pending.appended += 1;
+        let seq = pending.appended;
+        drop(pending);
         if self.durability == Durability::Fsync {
             self.wake.notify_one();
         }
-        Ok(seq)
+        seq
+    }
+
+    /// Writes everything pending into the current segment (the caller holds the file lock).
+    fn write_pending(&self, inner: &mut Inner) {
+        let (buf, through) = {
+            let mut pending = self.pending();
+            (std::mem::take(&mut pending.buf), pending.appended)
+        };
+        if through <= inner.taken {
+            return;
+        }
+        match inner.file.write_all(&buf) {
+            Ok(()) => {
+                inner.len += buf.len() as u64;
+                inner.in_segment += through - inner.taken;
+            }
+            Err(e) => {
+                // A partly written record would end the replay of this segment there: cut it
+                // off, and continue in a new segment so later records stay readable either way.
+                let _ = inner.file.set_len(inner.len);
+                let next = inner.segment + 1;
+                if let Ok(file) = open_segment(&segment_path(&self.dir, next)) {
+                    inner.file = file;
+                    inner.segment = next;
+                    inner.len = 0;
+                    inner.in_segment = 0;
+                }
+                if inner.lost.len() >= 64 {
+                    inner.lost.remove(0);
+                }
+                let after = inner.taken;
+                inner.lost.push((
+                    after,
+                    through,
+                    format!("cannot append to the trace log: {e}"),
+                ));
+            }
+        }
+        inner.taken = through;
+    }
+
+    /// Makes record `seq` written: by this call (with every other pending record), or by an
+    /// earlier one.
+    fn written(&self, seq: u64) -> std::result::Result<(), NotDurable> {
+        let mut inner = self.lock();
+        if inner.taken < seq {
+            self.write_pending(&mut inner);
+        }
+        match inner
+            .lost
+            .iter()
+            .find(|(after, through, _)| *after < seq && seq <= *through)
+        {
+            Some((_, _, why)) => Err(NotDurable(why.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Waits until record `seq` is durable (by this log's [`Durability`]).
     pub async fn durable(&self, seq: u64) -> std::result::Result<(), NotDurable> {
+        self.written(seq)?;
         if self.durability == Durability::Write {
             return Ok(());
         }
@@ -292,16 +351,16 @@ impl Wal {
             Err(NotDurable(state.error.unwrap_or_default()))
         }
     }
-
-    /// Closes the current segment (synced first with [`Durability::Fsync`]) and opens the next;
-    /// returns the closed segment's number: once what the store held at this moment is on disk,
-    /// segments up to it can go.
+    /// Writes what is pending and closes the current segment (synced first with
+    /// [`Durability::Fsync`]), then opens the next; returns the closed segment's number: once
+    /// what the store held at this moment is on disk, segments up to it can go.
     pub fn rotate(&self) -> Result<u64> {
         let mut inner = self.lock();
+        self.write_pending(&mut inner);
         let closed = inner.segment;
         let old = segment_path(&self.dir, closed);
         // With `Fsync` the sync thread keeps the segment nearly synced, so this is one short
-        // sync; with `Write` nothing waits for syncs (and appends must not wait behind one).
+        // sync; with `Write` nothing waits for syncs (and nothing should wait behind one).
         if self.durability == Durability::Fsync {
             inner
                 .file
@@ -314,19 +373,21 @@ impl Wal {
         inner.in_segment = 0;
         inner.len = 0;
         inner.older = false;
-        // Everything appended so far is in the synced segment.
-        let appended = inner.appended;
+        // Everything written so far is in the synced segment.
+        let written = inner.taken;
         drop(inner);
-        self.state
-            .send_modify(|s| s.synced = s.synced.max(appended));
+        if self.durability == Durability::Fsync {
+            self.state.send_modify(|s| s.synced = s.synced.max(written));
+        }
         sync_dir(&self.dir);
         Ok(closed)
     }
 
     /// Whether a checkpoint would drop anything from the log.
     pub fn needs_checkpoint(&self) -> bool {
+        let pending = self.pending().appended;
         let inner = self.lock();
-        inner.in_segment > 0 || inner.older
+        inner.in_segment > 0 || inner.older || pending > inner.taken
     }
 
     /// Deletes the segments up to and including `segment`.
@@ -339,45 +400,53 @@ impl Wal {
         Ok(())
     }
 
-    /// The sync thread's loop: syncs whenever something was appended (with
-    /// [`Durability::Fsync`]) or every [`BACKGROUND_SYNC`], until [`Wal::stop`].
+    /// The sync thread's loop, until [`Wal::stop`]: with [`Durability::Fsync`], whenever
+    /// something was appended, writes what is pending and syncs, then releases every record it
+    /// covered (group commit); with [`Durability::Write`], the same every [`BACKGROUND_SYNC`].
     pub fn run_syncer(&self) {
+        let handled = |s: &SyncState| s.synced.max(s.failed);
         loop {
-            let (file, target) = {
-                let mut inner = self.lock();
-                let handled = |s: &SyncState| s.synced.max(s.failed);
+            let stopping = {
+                let mut pending = self.pending();
                 match self.durability {
                     Durability::Fsync => {
-                        while inner.appended <= handled(&self.state.borrow()) && !inner.stopping {
-                            inner = self
+                        while pending.appended <= handled(&self.state.borrow()) && !pending.stopping
+                        {
+                            pending = self
                                 .wake
-                                .wait_timeout(inner, Duration::from_secs(1))
+                                .wait_timeout(pending, Duration::from_secs(1))
                                 .map(|(g, _)| g)
                                 .unwrap_or_else(|e| e.into_inner().0);
                         }
                     }
-                    Durability::Write if !inner.stopping => {
-                        inner = self
+                    Durability::Write if !pending.stopping => {
+                        pending = self
                             .wake
-                            .wait_timeout(inner, BACKGROUND_SYNC)
+                            .wait_timeout(pending, BACKGROUND_SYNC)
                             .map(|(g, _)| g)
                             .unwrap_or_else(|e| e.into_inner().0);
                     }
                     Durability::Write => {}
                 }
-                if inner.appended <= handled(&self.state.borrow()) {
-                    if inner.stopping {
+                if pending.appended <= handled(&self.state.borrow()) {
+                    if pending.stopping {
                         return;
                     }
                     continue;
                 }
+                pending.stopping
+            };
+            // Records a failed write lost are reported to their waiters by `durable`'s own
+            // write; the sync covers the rest.
+            let (file, target) = {
+                let mut inner = self.lock();
+                self.write_pending(&mut inner);
+                let target = inner.taken;
                 match inner.file.try_clone() {
-                    Ok(f) => (f, inner.appended),
+                    Ok(f) => (f, target),
                     Err(e) => {
-                        let error = format!("cannot sync the trace log: {e}");
-                        let appended = inner.appended;
                         drop(inner);
-                        self.fail(appended, error);
+                        self.fail(target, format!("cannot sync the trace log: {e}"));
                         continue;
                     }
                 }
@@ -385,6 +454,9 @@ impl Wal {
             match file.sync_data() {
                 Ok(()) => self.state.send_modify(|s| s.synced = s.synced.max(target)),
                 Err(e) => self.fail(target, format!("cannot sync the trace log: {e}")),
+            }
+            if stopping && self.pending().appended <= handled(&self.state.borrow()) {
+                return;
             }
         }
     }
@@ -399,9 +471,9 @@ impl Wal {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    /// Ends [`Wal::run_syncer`] once everything appended is synced.
+    /// Ends [`Wal::run_syncer`] once everything appended is written and synced.
     pub fn stop(&self) {
-        self.lock().stopping = true;
+        self.pending().stopping = true;
         self.wake.notify_all();
     }
 }
@@ -421,10 +493,11 @@ mod tests {
     fn records_round_trip_and_a_torn_tail_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open(dir.path(), Durability::Write).unwrap();
-        wal.append(&Record::Export(b"one".to_vec())).unwrap();
-        wal.append(&Record::Clear).unwrap();
+        wal.append(&Record::Export(b"one".to_vec()));
+        wal.append(&Record::Clear);
         let closed = wal.rotate().unwrap();
-        wal.append(&Record::Export(b"two".to_vec())).unwrap();
+        let two = wal.append(&Record::Export(b"two".to_vec()));
+        wal.written(two).unwrap();
         // A torn record after the last good one.
         let current = segment_path(dir.path(), closed + 1);
         let mut f = OpenOptions::new().append(true).open(&current).unwrap();
@@ -459,7 +532,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let seq = wal.append(&Record::Export(vec![1; 100])).unwrap();
+        let seq = wal.append(&Record::Export(vec![1; 100]));
         rt.block_on(wal.durable(seq)).unwrap();
         assert!(wal.state.borrow().synced >= seq);
         wal.stop();
