@@ -16,7 +16,7 @@ use otelctl_http::{self as http, HttpError, HttpUrl};
 use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, ResourceSpans};
 
 use super::persist;
-use super::store::{Limits, Store, TraceId};
+use super::store::{Limits, TraceId};
 use super::viewer::EMBEDDED_HEADER;
 
 /// Most spans in one forwarded request.
@@ -105,12 +105,14 @@ pub fn collect(
         }
     }
     let dir = persist::traces_dir(embedded_dir);
-    let (saved, warnings) = persist::load(&dir, false)?;
-    let mut store = Store::new(Limits {
-        max_traces: usize::MAX,
-        max_bytes: usize::MAX,
-    });
-    store.restore(saved);
+    let (store, warnings) = persist::load_store(
+        embedded_dir,
+        Limits {
+            max_traces: usize::MAX,
+            max_bytes: usize::MAX,
+        },
+        false,
+    )?;
     let req = ExportTraceServiceRequest {
         resource_spans: store
             .select(selection.trace.as_ref(), since)

@@ -1,32 +1,40 @@
 //! The embedded default: otelctl's own OTLP receiver and trace viewer, for machines without the
 //! Collector, Tempo and Grafana programs (`otelctl up --embedded`).
 //!
-//! One entry point, [`serve`]: it binds the receiver on the Collector port (+0) and the viewer on
-//! the Grafana port (+3), both on 127.0.0.1, restores the persisted traces, ingests the spool,
-//! and runs until SIGINT or SIGTERM, then writes what is pending and returns. [`Server::start`]
-//! is the same without the signal handling, for tests and for embedding.
+//! One entry point, [`serve`]: it binds the receiver on the Collector port (+0: OTLP/HTTP and
+//! OTLP/gRPC on one port) and the viewer on the Grafana port (+3), both on 127.0.0.1, restores
+//! the persisted traces (trace files, then the log), ingests the spool, and runs until SIGINT or
+//! SIGTERM, then saves what is pending and returns. [`Server::start`] is the same without the
+//! signal handling, for tests and for embedding.
 //!
-//! Threads, no async runtime: one accept thread per port, one thread per connection (bounded),
-//! a persister, and a spool ingester. Modules:
+//! One tokio runtime (two workers) serves both ports with hyper; blocking work keeps its own
+//! threads: the log's sync thread, the persister (checkpoints into trace files) and the spool
+//! ingester. Modules:
 //!
 //! | module | job |
 //! |---|---|
-//! | [`server`] | bounded HTTP/1.1 server on std threads |
+//! | [`server`] | hyper HTTP/1.1 + h2c on tokio: limits, deadlines, connection caps |
 //! | [`receiver`] | `POST /v1/traces`: JSON/protobuf, gzip, OTLP error answers |
+//! | [`grpc`] | OTLP/gRPC `TraceService/Export` (tonic, the same prost messages) |
+//! | [`ingest`] | the one ingest path: the pre-store hook, the store, the log |
 //! | [`store`] | bounded ring of recent traces, counters, change feed |
-//! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes |
+//! | [`wal`] | the write-ahead log: nothing is acknowledged before it is on disk |
+//! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
 //! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
 //! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 
 pub mod export;
+pub mod grpc;
 pub mod html;
+pub mod ingest;
 pub mod metrics;
 pub mod persist;
 pub mod receiver;
 pub mod server;
 pub mod store;
 pub mod viewer;
+pub mod wal;
 pub mod waterfall;
 
 use std::net::{SocketAddr, TcpListener};
@@ -36,20 +44,23 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use otelctl_config::detect::Mode;
 use otelctl_config::env;
 use otelctl_config::error::{Error, Result, Source};
-use otelctl_config::paths::ensure_private_dir;
 use otelctl_config::settings::Settings;
 
 use otelctl_config::env::EnvVars;
 use store::{Limits, Store};
+use wal::{Durability, Wal};
 
 /// Largest request body the receiver reads (after gzip too). The Collector's default is 20 MiB;
 /// SDK batches are far smaller.
 pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
-/// Most connections at once, per port.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Most connections at once, per port (tokio tasks: an idle one costs a few KiB). Slow or idle
+/// connections are closed by the server's deadlines, so the cap is a bound, not a queue.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// How often the spool is ingested again while the server runs.
 pub const SPOOL_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -67,19 +78,34 @@ pub struct Config {
     pub limits: Limits,
     pub max_body: usize,
     pub max_connections: usize,
+    /// When an export is acknowledged: after the log's fsync (default) or its write.
+    pub durability: Durability,
 }
 
-/// A stop request, shared by the signal watcher and every thread.
-#[derive(Debug, Default)]
+/// A stop request, shared by the signal watcher, the threads and the async tasks.
+#[derive(Debug)]
 pub struct StopSignal {
     flag: AtomicBool,
     lock: Mutex<()>,
     cv: Condvar,
+    tx: watch::Sender<bool>,
+}
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal {
+            flag: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+            tx: watch::Sender::new(false),
+        }
+    }
 }
 
 impl StopSignal {
     pub fn trigger(&self) {
         self.flag.store(true, Ordering::SeqCst);
+        self.tx.send_replace(true);
         let _guard = self.lock.lock();
         self.cv.notify_all();
     }
@@ -98,14 +124,20 @@ impl StopSignal {
     pub fn wait(&self) {
         while !self.wait_timeout(Duration::from_secs(3600)) {}
     }
+    /// Resolves once triggered.
+    pub async fn stopped(&self) {
+        let mut rx = self.tx.subscribe();
+        let _ = rx.wait_for(|set| *set).await;
+    }
 }
 
 /// State shared by the receiver, the viewer and the background threads.
 pub struct Shared {
     store: Mutex<Store>,
-    /// Notified when the store changes (live updates wait on it).
-    pub(crate) changed: Condvar,
+    /// The store's generation, published after every change (live updates wait on it).
+    pub(crate) generation: watch::Sender<u64>,
     stop: Arc<StopSignal>,
+    pub(crate) wal: Arc<Wal>,
     pub(crate) bad_requests: AtomicU64,
     pub(crate) sse_clients: AtomicUsize,
     persist_requested: Mutex<bool>,
@@ -121,6 +153,13 @@ impl Shared {
     pub(crate) fn stopping(&self) -> bool {
         self.stop.is_set()
     }
+    pub(crate) fn stop_signal(&self) -> &StopSignal {
+        &self.stop
+    }
+    /// Publishes the store's generation to live-update clients.
+    pub(crate) fn notify(&self, generation: u64) {
+        self.generation.send_replace(generation);
+    }
     /// Asks the persister to run now (after a clear).
     pub(crate) fn persist_now(&self) {
         *self
@@ -134,9 +173,13 @@ impl Shared {
 /// A running embedded server.
 pub struct Server {
     shared: Arc<Shared>,
-    receiver: server::Listener,
-    viewer: server::Listener,
-    persister: JoinHandle<()>,
+    runtime: tokio::runtime::Runtime,
+    receiver_addr: SocketAddr,
+    viewer_addr: SocketAddr,
+    data_dir: PathBuf,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
+    persister: JoinHandle<Result<()>>,
+    syncer: JoinHandle<()>,
     spool: Option<JoinHandle<()>>,
     /// Traces restored from disk at start.
     pub restored: usize,
@@ -145,7 +188,7 @@ pub struct Server {
 }
 
 fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|e| {
+    server::bind(addr).map_err(|e| {
         Error::Failed(format!(
             "cannot listen on {addr} for the {what} (port {offset}): {e}; is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports"
         ))
@@ -153,63 +196,90 @@ fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
 }
 
 impl Server {
-    /// Binds both ports, restores persisted traces and starts every thread.
+    /// Binds both ports, restores persisted traces and starts the runtime and every thread.
     pub fn start(config: Config, stop: Arc<StopSignal>) -> Result<Server> {
         let receiver_listener = bind(config.receiver, "OTLP receiver", "+0")?;
         let viewer_listener = bind(config.viewer, "trace viewer", "+3")?;
+        let receiver_addr = receiver_listener
+            .local_addr()
+            .map_err(|e| Error::Failed(format!("cannot read the receiver's address: {e}")))?;
+        let viewer_addr = viewer_listener
+            .local_addr()
+            .map_err(|e| Error::Failed(format!("cannot read the viewer's address: {e}")))?;
         let traces_dir = persist::traces_dir(&config.data_dir);
-        ensure_private_dir(&traces_dir)?;
-        let (saved, warnings) = persist::load(&traces_dir, true)?;
-        let mut store = Store::new(config.limits);
-        store.restore(saved);
+        let (store, warnings) = persist::load_store(&config.data_dir, config.limits, true)?;
         let restored = store.trace_count();
+        let wal = Arc::new(Wal::open(
+            &wal::wal_dir(&config.data_dir),
+            config.durability,
+        )?);
+        let generation = store.generation();
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
-            changed: Condvar::new(),
+            generation: watch::Sender::new(generation),
             stop: stop.clone(),
+            wal: wal.clone(),
             bad_requests: AtomicU64::new(0),
             sse_clients: AtomicUsize::new(0),
-            persist_requested: Mutex::new(false),
+            persist_requested: Mutex::new(true),
             persist_cv: Condvar::new(),
         });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("otelctl-server")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Failed(format!("cannot start the server's runtime: {e}")))?;
         let limits = server::Limits {
             max_connections: config.max_connections,
             max_body: config.max_body,
         };
-        let receiver = server::spawn(
-            "otlp-receiver",
-            receiver_listener,
-            limits,
-            stop.clone(),
-            Arc::new(receiver::Receiver {
-                shared: shared.clone(),
-                max_body: config.max_body,
-            }),
-        )
-        .map_err(|e| Error::Failed(format!("cannot start the receiver thread: {e}")))?;
-        let viewer = server::spawn(
-            "viewer",
-            viewer_listener,
-            server::Limits {
-                max_body: 64 * 1024,
-                ..limits
-            },
-            stop.clone(),
-            Arc::new(viewer::Viewer {
-                shared: shared.clone(),
-            }),
-        )
-        .map_err(|e| Error::Failed(format!("cannot start the viewer thread: {e}")))?;
+        let receiver: Arc<dyn server::Handler> = Arc::new(receiver::Receiver {
+            shared: shared.clone(),
+            max_body: config.max_body,
+        });
+        let viewer: Arc<dyn server::Handler> = Arc::new(viewer::Viewer {
+            shared: shared.clone(),
+            port: viewer_addr.port(),
+        });
+        let grpc = grpc::service(shared.clone(), config.max_body);
+        let listeners = vec![
+            runtime.spawn(server::serve(
+                receiver_listener,
+                limits,
+                stop.clone(),
+                receiver,
+                Some(grpc),
+            )),
+            runtime.spawn(server::serve(
+                viewer_listener,
+                server::Limits {
+                    max_body: 64 * 1024,
+                    ..limits
+                },
+                stop.clone(),
+                viewer,
+                None,
+            )),
+        ];
+        let syncer = {
+            let wal = wal.clone();
+            std::thread::Builder::new()
+                .name("log-sync".into())
+                .spawn(move || wal.run_syncer())
+                .map_err(|e| Error::Failed(format!("cannot start the log thread: {e}")))?
+        };
         let persister = {
             let shared = shared.clone();
+            let sync = config.durability == Durability::Fsync;
             std::thread::Builder::new()
                 .name("persister".into())
-                .spawn(move || run_persister(&shared, &traces_dir))
+                .spawn(move || run_persister(&shared, &traces_dir, sync))
                 .map_err(|e| Error::Failed(format!("cannot start the persister thread: {e}")))?
         };
         let spool = match config.spool_dir.clone() {
             Some(dir) => {
-                let endpoint = format!("http://{}{}", receiver.addr, receiver::TRACES_PATH);
+                let endpoint = format!("http://{receiver_addr}{}", receiver::TRACES_PATH);
                 let stop = stop.clone();
                 Some(
                     std::thread::Builder::new()
@@ -224,9 +294,13 @@ impl Server {
         };
         Ok(Server {
             shared,
-            receiver,
-            viewer,
+            runtime,
+            receiver_addr,
+            viewer_addr,
+            data_dir: config.data_dir.clone(),
+            listeners,
             persister,
+            syncer,
             spool,
             restored,
             warnings,
@@ -234,34 +308,55 @@ impl Server {
     }
 
     pub fn receiver_addr(&self) -> SocketAddr {
-        self.receiver.addr
+        self.receiver_addr
     }
     pub fn viewer_addr(&self) -> SocketAddr {
-        self.viewer.addr
+        self.viewer_addr
     }
 
-    /// Blocks until the stop signal fires, then stops every thread and writes what is pending.
+    /// Blocks until the stop signal fires, then stops everything and saves what is pending.
     pub fn run_until_stopped(self) -> Result<()> {
         self.shared.stop.wait();
         self.shutdown()
     }
 
-    /// Stops now (also triggers the stop signal) and writes what is pending.
+    /// Stops now (also triggers the stop signal) and saves what is pending. An error means the
+    /// last save failed: what was acknowledged is still in the log and comes back at the next
+    /// start, but the trace files are behind.
     pub fn shutdown(self) -> Result<()> {
         self.shared.stop.trigger();
-        self.shared.changed.notify_all();
+        // Connections first (in-flight exports finish and are logged), then the last checkpoint.
+        let listeners = self.listeners;
+        self.runtime.block_on(async {
+            for l in listeners {
+                let _ = l.await;
+            }
+        });
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
         self.shared.persist_now();
-        self.receiver.join();
-        self.viewer.join();
-        let _ = self.persister.join();
+        let saved = self
+            .persister
+            .join()
+            .unwrap_or_else(|_| Err(Error::Failed("the persister thread panicked".into())))
+            .map_err(|e| {
+                Error::Failed(format!(
+                    "stopped, but the traces were not saved: {e}; what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",
+                    wal::wal_dir(&self.data_dir).display()
+                ))
+            });
+        self.shared.wal.stop();
+        let _ = self.syncer.join();
         if let Some(spool) = self.spool {
             let _ = spool.join();
         }
-        Ok(())
+        saved
     }
 }
 
-fn run_persister(shared: &Shared, dir: &Path) {
+/// Checkpoints until the server stops: starts a new log segment, writes the traces that
+/// changed (synced when the log is), then drops the log segments the files now cover. Returns
+/// the last turn's outcome (the one at stop), so the caller can say whether traces were saved.
+fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     let mut last_error: Option<String> = None;
     let mut interval = persist::PERSIST_INTERVAL;
     loop {
@@ -277,28 +372,41 @@ fn run_persister(shared: &Shared, dir: &Path) {
             *requested = false;
             shared.stopping()
         };
-        let work = shared.lock().take_persist_work();
-        if !work.is_empty() {
-            let started = std::time::Instant::now();
-            let result = persist::apply(dir, work);
-            // Under a flood, writing may take a while: keep it to about a tenth of the time.
-            interval = (started.elapsed() * 10)
-                .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
-            match result {
-                Ok(()) => last_error = None,
-                Err(e) => {
-                    let text = e.to_string();
-                    if last_error.as_deref() != Some(text.as_str()) {
-                        eprintln!("otelctl: warning: cannot persist traces: {text}");
-                    }
-                    last_error = Some(text);
+        let started = std::time::Instant::now();
+        let result = checkpoint(shared, dir, sync);
+        // Under a flood, writing may take a while: keep it to about a tenth of the time.
+        interval = (started.elapsed() * 10)
+            .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
+        match &result {
+            Ok(()) => last_error = None,
+            Err(e) => {
+                let text = e.to_string();
+                if last_error.as_deref() != Some(text.as_str()) {
+                    eprintln!("otelctl: warning: cannot persist traces: {text}");
                 }
+                last_error = Some(text);
             }
         }
         if stopping {
-            return;
+            return result;
         }
     }
+}
+
+/// One checkpoint (see [`run_persister`]).
+fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
+    if !shared.wal.needs_checkpoint() && !shared.lock().has_persist_work() {
+        return Ok(());
+    }
+    // The rotation comes first: every record in the closed segments was ingested before the
+    // work below is taken, so the files written now hold it.
+    let closed = shared.wal.rotate()?;
+    let work = shared.lock().take_persist_work();
+    if let Err(e) = persist::apply(dir, &work, sync) {
+        shared.lock().requeue(work);
+        return Err(e);
+    }
+    shared.wal.remove_through(closed)
 }
 
 fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {
@@ -390,6 +498,8 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
 pub struct RawEmbedded {
     pub max_traces: Option<String>,
     pub max_mb: Option<String>,
+    /// `--durability`: `fsync` (default) or `write`.
+    pub durability: Option<String>,
 }
 
 fn positive(
@@ -447,6 +557,15 @@ impl Config {
             },
             max_body: DEFAULT_MAX_BODY,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            durability: match raw.durability.as_deref() {
+                None => Durability::default(),
+                Some(text) => Durability::parse(text).ok_or_else(|| Error::InvalidValue {
+                    what: "durability",
+                    value: text.to_string(),
+                    origin: Source::Flag("--durability"),
+                    expected: "fsync or write".to_string(),
+                })?,
+            },
         })
     }
 }
@@ -466,6 +585,7 @@ mod tests {
             limits: Limits::default(),
             max_body: 1024 * 1024,
             max_connections: 8,
+            durability: Durability::Fsync,
         }
     }
 

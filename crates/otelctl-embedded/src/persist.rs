@@ -1,14 +1,17 @@
 //! Persisting the store: one file per trace, written atomically, so a restart keeps them.
 //!
-//! Layout: `<data>/embedded/traces/<32 hex trace id>.pb`, each an OTLP protobuf
+//! Layout: `<data>/embedded/traces/<32 hex trace id>.pb` (0600), each an OTLP protobuf
 //! `ExportTraceServiceRequest` holding the trace's batches. A file is written to
 //! `<name>.tmp` and renamed over the old one, so a reader (or a restart after a crash) sees the
-//! old or the new version, never half of one. A persister thread does the writing, at most
-//! every [`PERSIST_INTERVAL`] (backing off to [`MAX_PERSIST_INTERVAL`] when writing is slow), outside the store's lock (the batches are shared, not copied);
-//! dropped traces are deleted and a clear wipes the directory. Files that do not decode are
-//! renamed to `<name>.corrupt` and skipped.
+//! old or the new version, never half of one. The files are checkpoints of the write-ahead log
+//! ([`super::wal`]), which holds what arrived since: the persister writes them at most every
+//! [`PERSIST_INTERVAL`] (backing off to [`MAX_PERSIST_INTERVAL`] when writing is slow),
+//! outside the store's lock (the batches are shared, not copied); dropped traces are deleted and
+//! a clear wipes the directory. Files that do not decode are renamed to `<name>.corrupt` and
+//! skipped. [`load_store`] reads both, files then log.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,7 +20,8 @@ use otelctl_config::error::{Error, Result};
 use otelctl_config::paths::ensure_private_dir;
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, ResourceSpans};
 
-use super::store::{PersistWork, TraceId};
+use super::store::{Limits, PersistWork, Store, TraceId};
+use super::wal::{self, Record};
 
 /// How often the persister writes what changed (at least).
 pub const PERSIST_INTERVAL: Duration = Duration::from_millis(200);
@@ -47,13 +51,22 @@ pub fn encode_batches(batches: &[Arc<ResourceSpans>]) -> Vec<u8> {
     buf
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, mode 0600, then
+/// rename); with `sync`, the data is on disk before the rename.
+pub fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.flush()?;
+        if sync {
+            f.sync_data()?;
+        }
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {
@@ -62,8 +75,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Carries out one turn of persistence work.
-pub fn apply(dir: &Path, work: PersistWork) -> Result<()> {
+/// Carries out one turn of persistence work; with `sync`, everything is on disk when it returns.
+pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
     ensure_private_dir(dir)?;
     if work.wipe {
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))? {
@@ -79,9 +92,39 @@ pub fn apply(dir: &Path, work: PersistWork) -> Result<()> {
         }
     }
     for (id, batches) in &work.write {
-        write_atomic(&file_for(dir, id), &encode_batches(batches))?;
+        write_atomic(&file_for(dir, id), &encode_batches(batches), sync)?;
+    }
+    if sync {
+        wal::sync_dir(dir);
     }
     Ok(())
+}
+
+/// The saved traces of an embedded data directory in a store: the trace files, then the log's
+/// records replayed over them (a clear in the log clears). With `tidy` (the server), damaged
+/// trace files are set aside; warnings are returned for printing.
+pub fn load_store(embedded: &Path, limits: Limits, tidy: bool) -> Result<(Store, Vec<String>)> {
+    let traces = traces_dir(embedded);
+    if tidy {
+        ensure_private_dir(&traces)?;
+    }
+    let (saved, mut warnings) = load(&traces, tidy)?;
+    let mut store = Store::new(limits);
+    store.restore(saved);
+    let (records, log_warnings) = wal::read_all(&wal::wal_dir(embedded))?;
+    warnings.extend(log_warnings);
+    for record in records {
+        match record {
+            Record::Clear => store.clear(),
+            Record::Export(bytes) => match ExportTraceServiceRequest::from_protobuf(&bytes) {
+                Ok(req) => {
+                    store.ingest(req);
+                }
+                Err(e) => warnings.push(format!("skipped an unreadable log record: {e}")),
+            },
+        }
+    }
+    Ok((store, warnings))
 }
 
 /// Reads every stored trace, oldest file first. With `tidy` (the server, which owns the
@@ -153,9 +196,9 @@ mod tests {
         });
         store.ingest(request(vec![span(1, 1, 0, 0, 10)]));
         store.ingest(request(vec![span(2, 1, 0, 0, 10), span(2, 2, 1, 1, 5)]));
-        apply(&traces, store.take_persist_work()).unwrap();
+        apply(&traces, &store.take_persist_work(), false).unwrap();
         store.ingest(request(vec![span(3, 1, 0, 0, 10)])); // drops trace 1
-        apply(&traces, store.take_persist_work()).unwrap();
+        apply(&traces, &store.take_persist_work(), false).unwrap();
         let names: Vec<String> = {
             let mut v: Vec<String> = std::fs::read_dir(&traces)
                 .unwrap()
@@ -187,7 +230,7 @@ mod tests {
         );
 
         restored.clear();
-        apply(&traces, restored.take_persist_work()).unwrap();
+        apply(&traces, &restored.take_persist_work(), true).unwrap();
         assert_eq!(std::fs::read_dir(&traces).unwrap().count(), 0);
     }
 

@@ -5,7 +5,9 @@
 //! `google.rpc.Status` body, both in the request's encoding: `400` for a body that does not
 //! decode, `413` for a body over the limit (checked before reading it, and again after gzip),
 //! `415` for a content type or content encoding it does not speak (answered in JSON), `405`
-//! for another method. An empty request (`{}`) is accepted: it is how clients probe.
+//! for another method, `503` (retryable) when the spans could not be made durable. `200` means
+//! the spans are in the write-ahead log ([`super::ingest`]). An empty request (`{}`) is
+//! accepted: it is how clients probe.
 
 use std::io::Read;
 use std::sync::atomic::Ordering;
@@ -16,7 +18,7 @@ use otelctl_otlp::{
     RpcStatus,
 };
 
-use super::server::{Handler, Rejection, Reply, Request};
+use super::server::{Handler, Rejection, Reply, ReplyFuture, Request};
 use super::Shared;
 
 /// The OTLP/HTTP path for traces.
@@ -69,7 +71,7 @@ impl Receiver {
         status_reply(http, encoding, code, message)
     }
 
-    fn export(&self, req: Request) -> Reply {
+    async fn export(&self, req: Request) -> Reply {
         let Some(encoding) = Encoding::from_content_type(req.header("content-type")) else {
             return self.bad(
                 415,
@@ -86,11 +88,11 @@ impl Receiver {
             .map(|v| v.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("") | Some("identity") => req.body,
+            None | Some("") | Some("identity") => req.body.to_vec(),
             Some("gzip") | Some("x-gzip") => {
                 let mut out = Vec::new();
                 let limit = self.max_body as u64 + 1;
-                let decoder = flate2::read::GzDecoder::new(req.body.as_slice());
+                let decoder = flate2::read::GzDecoder::new(&req.body[..]);
                 if let Err(e) = decoder.take(limit).read_to_end(&mut out) {
                     return self.bad(
                         400,
@@ -129,13 +131,13 @@ impl Receiver {
             Ok(r) => r,
             Err(e) => return self.bad(400, encoding, rpc_code::INVALID_ARGUMENT, e.to_string()),
         };
-        let outcome = {
-            let mut store = self.shared.lock();
-            store.ingest(request)
+        let outcome = match self.shared.ingest(request).await {
+            Ok(o) => o,
+            Err(e) => {
+                return status_reply(503, encoding, rpc_code::UNAVAILABLE, e.to_string())
+                    .with_header("Retry-After", "1")
+            }
         };
-        if outcome.accepted > 0 {
-            self.shared.changed.notify_all();
-        }
         let response = ExportTraceServiceResponse {
             partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: outcome.rejected as i64,
@@ -151,28 +153,8 @@ impl Receiver {
 }
 
 impl Handler for Receiver {
-    fn handle(&self, req: Request) -> Reply {
-        match (req.method.as_str(), req.path.as_str()) {
-            ("POST", TRACES_PATH) => self.export(req),
-            (_, TRACES_PATH) => self
-                .bad(
-                    405,
-                    Encoding::Json,
-                    rpc_code::INVALID_ARGUMENT,
-                    format!("{} is not supported on {TRACES_PATH}: use POST", req.method),
-                )
-                .with_header("Allow", "POST"),
-            ("GET", "/") => Reply::text(
-                200,
-                "otelctl embedded OTLP/HTTP receiver: POST /v1/traces (JSON or protobuf)\n",
-            ),
-            _ => status_reply(
-                404,
-                Encoding::from_content_type(req.header("content-type")).unwrap_or(Encoding::Json),
-                rpc_code::INVALID_ARGUMENT,
-                format!("no such path {:?}: traces go to {TRACES_PATH}", req.path),
-            ),
-        }
+    fn handle(self: Arc<Self>, req: Request) -> ReplyFuture {
+        Box::pin(async move { self.route(req).await })
     }
 
     fn reject(&self, head: Option<&Request>, rejection: Rejection) -> Reply {
@@ -186,5 +168,31 @@ impl Handler for Receiver {
             _ => rpc_code::INVALID_ARGUMENT,
         };
         status_reply(rejection.status, encoding, code, rejection.message)
+    }
+}
+
+impl Receiver {
+    async fn route(&self, req: Request) -> Reply {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", TRACES_PATH) => self.export(req).await,
+            (_, TRACES_PATH) => self
+                .bad(
+                    405,
+                    Encoding::Json,
+                    rpc_code::INVALID_ARGUMENT,
+                    format!("{} is not supported on {TRACES_PATH}: use POST", req.method),
+                )
+                .with_header("Allow", "POST"),
+            ("GET", "/") => Reply::text(
+                200,
+                "otelctl embedded OTLP receiver: OTLP/HTTP POST /v1/traces (JSON or protobuf), OTLP/gRPC TraceService/Export\n",
+            ),
+            _ => status_reply(
+                404,
+                Encoding::from_content_type(req.header("content-type")).unwrap_or(Encoding::Json),
+                rpc_code::INVALID_ARGUMENT,
+                format!("no such path {:?}: traces go to {TRACES_PATH}", req.path),
+            ),
+        }
     }
 }

@@ -1,29 +1,52 @@
-//! A small HTTP/1.1 server on std threads, for the receiver and the viewer (loopback only).
+//! The HTTP layer of the embedded server: hyper on tokio, HTTP/1.1 and cleartext HTTP/2 (h2c,
+//! which OTLP/gRPC uses) on one port through hyper-util's auto builder. Loopback only.
 //!
-//! Bounded everywhere: at most `max_connections` connections per listener (one more is
-//! answered `503` with `Retry-After: 1` and closed), request heads up to 16 KiB (`431`), bodies
-//! up to `max_body` bytes (`413`, decided from `Content-Length` before reading, or while
-//! reading a chunked body), a read timeout per request and an idle timeout between keep-alive
-//! requests. `Expect: 100-continue` is honoured. Nothing a client sends can panic a thread:
-//! parsing returns errors, and the handler only ever sees a complete, size-checked request.
+//! Every protocol rule is hyper's (framing, Content-Length and Transfer-Encoding, chunked
+//! bodies, `Expect: 100-continue`, keep-alive); this module only sets the limits and answers
+//! what falls outside them:
+//!
+//! | limit | value | answer |
+//! |---|---|---|
+//! | connections per port | `max_connections` | one more is answered `503` + `Retry-After: 1` and closed |
+//! | request head (HTTP/1.1) | [`MAX_HEAD`] bytes, [`HEAD_TIMEOUT`] to arrive (also the idle time between keep-alive requests) | hyper's `431` / closed |
+//! | header list (HTTP/2) | [`MAX_HEAD`] bytes, [`MAX_STREAMS`] streams per connection | refused by h2 |
+//! | body | `max_body` bytes: decided from `Content-Length` before reading, else while reading | `413`, closed |
+//! | whole request | [`REQUEST_DEADLINE`] from the head to the last body byte | `408`, closed |
+//! | `Content-Length` and `Transfer-Encoding` together (request smuggling) | refused | `400`, closed |
+//!
+//! Handlers see a complete, size-checked [`Request`] and answer a [`Reply`]; requests whose
+//! content type is `application/grpc` go to the listener's gRPC service instead.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::HeaderMap;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::sync::mpsc;
 
 use super::StopSignal;
 
-/// Largest request head (request line and headers).
+/// Largest request head (request line and headers; the HTTP/2 header list).
 pub const MAX_HEAD: usize = 16 * 1024;
-/// How long a request may take to arrive once started.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an idle keep-alive connection is kept.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a write may block (a client that stops reading is dropped).
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request head may take to arrive, and how long an idle keep-alive connection is
+/// kept (HTTP/1.1).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole request may take, from its head to its last body byte.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// Most concurrent HTTP/2 streams on one connection.
+pub const MAX_STREAMS: u32 = 64;
+/// How long open connections get to finish when the server stops.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A complete request.
 #[derive(Debug, Clone)]
@@ -33,17 +56,29 @@ pub struct Request {
     pub path: String,
     /// The query string, without `?` (may be empty).
     pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
 impl Request {
-    /// The first header with this name (case-insensitive).
+    fn from_parts(parts: &http::request::Parts) -> Self {
+        Request {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts.headers.clone(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The first header with this name (case-insensitive), when it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// How many times a header appears.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers.get_all(name).iter().count()
     }
 
     /// A query parameter's raw value (`a=b&c=d`; `+` and `%xx` decoded).
@@ -79,9 +114,6 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A streamed body (server-sent events): written until the function returns, then closed.
-pub type StreamFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
-
 /// What a handler answers.
 pub enum Reply {
     Full {
@@ -90,9 +122,11 @@ pub enum Reply {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
+    /// A streamed body (server-sent events): sent as the channel yields, ended when the sender
+    /// is dropped; the sender sees an error once the client has gone.
     Stream {
         content_type: String,
-        body: StreamFn,
+        body: mpsc::Receiver<Bytes>,
     },
 }
 
@@ -127,10 +161,24 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// The server's hook for answers it produces itself (413, 400, ...), so the receiver can
-/// answer in OTLP's error format.
+/// A handler's answer, later.
+pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
+/// The response body every route answers with.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An HTTP/2 gRPC service (the OTLP/gRPC receiver): the whole request, hyper's body.
+pub type GrpcFn = Arc<
+    dyn Fn(http::Request<Incoming>) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A listener's routes, plus its own answers for requests refused before they reach them
+/// (413, 400, ...), so the receiver can answer in OTLP's error format.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, req: Request) -> Reply;
+    fn handle(self: Arc<Self>, req: Request) -> ReplyFuture;
     /// An answer for a request the server refused before reading it whole.
     fn reject(&self, head: Option<&Request>, rejection: Rejection) -> Reply {
         let _ = head;
@@ -145,337 +193,232 @@ pub struct Limits {
     pub max_body: usize,
 }
 
-/// A running listener.
-pub struct Listener {
-    pub addr: SocketAddr,
-    thread: Option<JoinHandle<()>>,
+struct Listener {
+    limits: Limits,
+    handler: Arc<dyn Handler>,
+    grpc: Option<GrpcFn>,
 }
 
-impl Listener {
-    /// Waits for the accept loop to end; call after triggering the stop signal (one wake-up
-    /// connection makes the loop notice it).
-    pub fn join(mut self) {
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Accepts connections on `listener` until `stop` is triggered, each on its own thread.
-pub fn spawn(
-    name: &str,
+/// Serves `listener` on the current tokio runtime until `stop` fires, then lets open
+/// connections finish for up to [`DRAIN_TIMEOUT`]. Returns when every connection has ended.
+pub async fn serve(
     listener: TcpListener,
     limits: Limits,
     stop: Arc<StopSignal>,
     handler: Arc<dyn Handler>,
-) -> io::Result<Listener> {
-    let addr = listener.local_addr()?;
+    grpc: Option<GrpcFn>,
+) {
+    listener
+        .set_nonblocking(true)
+        .expect("a bound listener can be made non-blocking");
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("otelctl: warning: cannot serve: {e}");
+            return;
+        }
+    };
+    let shared = Arc::new(Listener {
+        limits,
+        handler,
+        grpc,
+    });
     let active = Arc::new(AtomicUsize::new(0));
-    let thread_name = format!("{name}-accept");
-    let conn_name = name.to_string();
-    let thread = std::thread::Builder::new()
-        .name(thread_name)
-        .spawn(move || {
-            for conn in listener.incoming() {
-                if stop.is_set() {
-                    break;
-                }
-                let Ok(mut stream) = conn else { continue };
-                if active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                    let reply = handler
-                        .reject(
-                            None,
-                            Rejection {
-                                status: 503,
-                                message: format!(
-                                    "too many connections (at most {})",
-                                    limits.max_connections
-                                ),
-                            },
-                        )
-                        .with_header("Retry-After", "1");
-                    let _ = write_reply(&mut stream, reply, false);
-                    continue;
-                }
-                let handler = handler.clone();
-                let active = active.clone();
-                let stop = stop.clone();
-                let spawned =
-                    std::thread::Builder::new()
-                        .name(conn_name.clone())
-                        .spawn(move || {
-                            let _ = serve_connection(stream, limits, &stop, &*handler);
-                            active.fetch_sub(1, Ordering::SeqCst);
-                        });
-                if spawned.is_err() {
-                    // Out of threads: the connection was dropped with the closure.
-                }
-            }
-        })?;
-    Ok(Listener {
-        addr,
-        thread: Some(thread),
-    })
-}
-
-enum Next {
-    Request(Request, bool),
-    Closed,
-}
-
-fn serve_connection(
-    stream: TcpStream,
-    limits: Limits,
-    stop: &StopSignal,
-    handler: &dyn Handler,
-) -> io::Result<()> {
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::with_capacity(8192, stream);
-    let mut first = true;
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
-        if stop.is_set() {
-            return Ok(());
-        }
-        let wait = if first { READ_TIMEOUT } else { IDLE_TIMEOUT };
-        first = false;
-        reader.get_ref().set_read_timeout(Some(wait))?;
-        match read_request(&mut reader, &mut writer, limits.max_body) {
-            Ok(Next::Closed) => return Ok(()),
-            Ok(Next::Request(req, keep_alive)) => {
-                let reply = handler.handle(req);
-                let streamed = matches!(reply, Reply::Stream { .. });
-                write_reply(&mut writer, reply, keep_alive)?;
-                if !keep_alive || streamed {
-                    return Ok(());
-                }
-            }
-            Err(rejected) => {
-                let (head, rejection) = *rejected;
-                // The body (if any) was not read: answer and close.
-                let reply = handler.reject(head.as_ref(), rejection);
-                write_reply(&mut writer, reply, false)?;
-                return Ok(());
-            }
-        }
-    }
-}
-
-type ReadResult = Result<Next, Box<(Option<Request>, Rejection)>>;
-
-fn reject(head: Option<Request>, status: u16, message: impl Into<String>) -> ReadResult {
-    Err(Box::new((
-        head,
-        Rejection {
-            status,
-            message: message.into(),
-        },
-    )))
-}
-
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-    max_body: usize,
-) -> ReadResult {
-    // The head, line by line, bounded.
-    let mut head = Vec::with_capacity(512);
-    loop {
-        let before = head.len();
-        let mut limited = reader
-            .by_ref()
-            .take((MAX_HEAD + 1 - before.min(MAX_HEAD)) as u64);
-        match limited.read_until(b'\n', &mut head) {
-            Ok(0) if head.is_empty() => return Ok(Next::Closed),
-            Ok(0) => return Ok(Next::Closed),
-            Ok(_) => {}
-            Err(e)
-                if head.is_empty()
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-            {
-                return Ok(Next::Closed)
-            }
-            Err(_) if head.is_empty() => return Ok(Next::Closed),
-            Err(_) => return reject(None, 408, "request head did not arrive in time"),
-        }
-        if head.len() > MAX_HEAD {
-            return reject(
-                None,
-                431,
-                format!("request head larger than {MAX_HEAD} bytes"),
-            );
-        }
-        // Leading empty lines before a request are allowed (RFC 9112 2.2).
-        if head == b"\r\n" || head == b"\n" {
-            head.clear();
-            continue;
-        }
-        if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
-            break;
-        }
-        if !head.ends_with(b"\n") {
-            return Ok(Next::Closed);
-        }
-    }
-    let Ok(text) = std::str::from_utf8(&head) else {
-        return reject(None, 400, "request head is not UTF-8");
-    };
-    let mut lines = text.lines();
-    let request_line = lines.next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return reject(None, 400, "malformed request line");
-    };
-    if !version.starts_with("HTTP/1.") || method.is_empty() || !target.starts_with('/') {
-        return reject(None, 400, "malformed request line");
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        if line.is_empty() {
-            break;
-        }
-        let Some((k, v)) = line.split_once(':') else {
-            return reject(None, 400, "malformed header line");
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.stopped() => break,
         };
-        headers.push((k.trim().to_string(), v.trim().to_string()));
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors and the like: wait a moment rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let over = active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections;
+        let guard = ActiveGuard(active.clone());
+        let shared = shared.clone();
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            let _guard = guard;
+            connection(stream, over, shared, stop).await;
+        });
+        // Reap finished connection tasks so the set does not grow.
+        while tasks.try_join_next().is_some() {}
     }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut req = Request {
-        method: method.to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
-        headers,
-        body: Vec::new(),
-    };
-    let connection = req.header("connection").unwrap_or("").to_ascii_lowercase();
-    let keep_alive = if version == "HTTP/1.0" {
-        connection.contains("keep-alive")
-    } else {
-        !connection.contains("close")
-    };
-    let chunked = req
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let length = match req.header("content-length") {
-        None => None,
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) => Some(n),
-            Err(_) => return reject(Some(req), 400, "Content-Length is not a number"),
-        },
-    };
-    if let Some(n) = length {
-        if n > max_body as u64 {
-            return reject(
-                Some(req),
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+}
+
+struct ActiveGuard(Arc<AtomicUsize>);
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    over: bool,
+    listener: Arc<Listener>,
+    stop: Arc<StopSignal>,
+) {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(MAX_HEAD.max(8192))
+        .keep_alive(!over);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEAD as u32)
+        .max_concurrent_streams(MAX_STREAMS)
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        let listener = listener.clone();
+        async move { Ok::<_, Infallible>(dispatch(&listener, req, over).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.stopped() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn).await;
+        }
+    }
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Refuses the request before its body is read, and closes the connection after answering
+/// (the unread body must not be taken for the next request).
+fn refuse(
+    listener: &Listener,
+    head: Option<&Request>,
+    status: u16,
+    message: String,
+) -> http::Response<Body> {
+    let reply = listener.handler.reject(head, Rejection { status, message });
+    let mut response = to_response(reply);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+async fn dispatch(
+    listener: &Listener,
+    req: http::Request<Incoming>,
+    over: bool,
+) -> http::Response<Body> {
+    let limits = listener.limits;
+    if over {
+        let mut response = refuse(
+            listener,
+            None,
+            503,
+            format!("too many connections (at most {})", limits.max_connections),
+        );
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return response;
+    }
+    if let Some(grpc) = &listener.grpc {
+        if req.version() == http::Version::HTTP_2 && is_grpc(req.headers()) {
+            return grpc(req).await;
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let mut head = Request::from_parts(&parts);
+    // A request framed two ways is how requests are smuggled past a proxy: refuse it outright.
+    if head.headers.contains_key(TRANSFER_ENCODING) && head.headers.contains_key(CONTENT_LENGTH) {
+        return refuse(
+            listener,
+            Some(&head),
+            400,
+            "Content-Length and Transfer-Encoding together are refused".to_string(),
+        );
+    }
+    if let Some(n) = head
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if n > limits.max_body as u64 {
+            return refuse(
+                listener,
+                Some(&head),
                 413,
-                format!("request body of {n} bytes is larger than the limit of {max_body} bytes"),
+                format!(
+                    "request body of {n} bytes is larger than the limit of {} bytes",
+                    limits.max_body
+                ),
             );
         }
     }
-    if req
-        .header("expect")
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-        && (chunked || length.unwrap_or(0) > 0)
-    {
-        let _ = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
-    }
-    if chunked {
-        match read_chunked(reader, max_body) {
-            Ok(body) => req.body = body,
-            Err(ChunkError::TooLarge) => {
-                return reject(
-                    Some(req),
-                    413,
-                    format!("request body larger than the limit of {max_body} bytes"),
-                )
-            }
-            Err(ChunkError::Bad) => return reject(Some(req), 400, "malformed chunked body"),
+    let collected = tokio::time::timeout(
+        REQUEST_DEADLINE,
+        Limited::new(body, limits.max_body).collect(),
+    )
+    .await;
+    match collected {
+        Ok(Ok(body)) => head.body = body.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return refuse(
+                listener,
+                Some(&head),
+                413,
+                format!(
+                    "request body larger than the limit of {} bytes",
+                    limits.max_body
+                ),
+            )
         }
-    } else if let Some(n) = length {
-        let mut body = Vec::with_capacity(n as usize);
-        if reader.by_ref().take(n).read_to_end(&mut body).is_err() || body.len() as u64 != n {
-            return reject(Some(req), 400, "request body shorter than Content-Length");
+        Ok(Err(e)) => {
+            return refuse(
+                listener,
+                Some(&head),
+                400,
+                format!("request body did not arrive whole: {e}"),
+            )
         }
-        req.body = body;
-    }
-    Ok(Next::Request(req, keep_alive))
-}
-
-enum ChunkError {
-    TooLarge,
-    Bad,
-}
-
-fn read_chunked(reader: &mut BufReader<TcpStream>, max_body: usize) -> Result<Vec<u8>, ChunkError> {
-    let mut body = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        reader
-            .by_ref()
-            .take(1024)
-            .read_until(b'\n', &mut line)
-            .map_err(|_| ChunkError::Bad)?;
-        let text = std::str::from_utf8(&line).map_err(|_| ChunkError::Bad)?;
-        let size_text = text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| ChunkError::Bad)?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            loop {
-                let mut t = Vec::new();
-                let n = reader
-                    .by_ref()
-                    .take(1024)
-                    .read_until(b'\n', &mut t)
-                    .map_err(|_| ChunkError::Bad)?;
-                if n == 0 || t == b"\r\n" || t == b"\n" {
-                    return Ok(body);
-                }
-            }
-        }
-        if body.len().saturating_add(size) > max_body {
-            return Err(ChunkError::TooLarge);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader
-            .read_exact(&mut body[start..])
-            .map_err(|_| ChunkError::Bad)?;
-        let mut crlf = [0u8; 2];
-        reader.read_exact(&mut crlf).map_err(|_| ChunkError::Bad)?;
-        if &crlf != b"\r\n" {
-            return Err(ChunkError::Bad);
+        Err(_) => {
+            return refuse(
+                listener,
+                Some(&head),
+                408,
+                format!(
+                    "request did not arrive within {} s",
+                    REQUEST_DEADLINE.as_secs()
+                ),
+            )
         }
     }
+    to_response(listener.handler.clone().handle(head).await)
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        303 => "See Other",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
+/// A boxed full body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
-fn write_reply(stream: &mut TcpStream, reply: Reply, keep_alive: bool) -> io::Result<()> {
+fn to_response(reply: Reply) -> http::Response<Body> {
     match reply {
         Reply::Full {
             status,
@@ -483,30 +426,51 @@ fn write_reply(stream: &mut TcpStream, reply: Reply, keep_alive: bool) -> io::Re
             headers,
             body,
         } => {
-            let mut head = format!(
-                "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {}\r\n",
-                reason(status),
-                body.len(),
-                if keep_alive { "keep-alive" } else { "close" }
-            );
+            let mut builder = http::Response::builder()
+                .status(status)
+                .header(CONTENT_TYPE, content_type);
             for (k, v) in headers {
-                head.push_str(&format!("{k}: {v}\r\n"));
+                builder = builder.header(k, v);
             }
-            head.push_str("\r\n");
-            let mut out = head.into_bytes();
-            out.extend_from_slice(&body);
-            stream.write_all(&out)?;
-            stream.flush()
+            builder.body(full(body)).unwrap_or_else(|e| {
+                let mut r = http::Response::new(full(format!("bad response: {e}\n")));
+                *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                r
+            })
         }
         Reply::Stream { content_type, body } => {
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
-            );
-            stream.write_all(head.as_bytes())?;
-            stream.flush()?;
-            body(stream)
+            let stream = futures_stream(body);
+            http::Response::builder()
+                .status(200)
+                .header(CONTENT_TYPE, content_type)
+                .header("cache-control", "no-store")
+                .header("x-accel-buffering", "no")
+                .body(StreamBody::new(stream).boxed_unsync())
+                .expect("a streamed response is well-formed")
         }
     }
+}
+
+/// The channel as a body stream (one data frame per message).
+fn futures_stream(
+    rx: mpsc::Receiver<Bytes>,
+) -> impl futures_core::Stream<Item = Result<Frame<Bytes>, BoxError>> + Send {
+    struct S(mpsc::Receiver<Bytes>);
+    impl futures_core::Stream for S {
+        type Item = Result<Frame<Bytes>, BoxError>;
+        fn poll_next(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            self.0.poll_recv(cx).map(|m| m.map(|b| Ok(Frame::data(b))))
+        }
+    }
+    S(rx)
+}
+
+/// Binds a loopback listener (std, so a busy port is an error before any runtime starts).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
 }
 
 #[cfg(test)]
@@ -519,8 +483,8 @@ mod tests {
             method: "GET".into(),
             path: "/".into(),
             query: "a=1&span=ab%20c+d&bad=%zz&tail=%4".into(),
-            headers: vec![],
-            body: vec![],
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
         };
         assert_eq!(req.query_param("a").as_deref(), Some("1"));
         assert_eq!(req.query_param("span").as_deref(), Some("ab c d"));

@@ -577,6 +577,26 @@ impl Store {
         }
     }
 
+    /// Whether the persister has anything to do.
+    pub fn has_persist_work(&self) -> bool {
+        self.wipe || !self.dirty.is_empty() || !self.removed.is_empty()
+    }
+
+    /// Gives back work the persister could not carry out, for its next turn.
+    pub fn requeue(&mut self, work: PersistWork) {
+        self.wipe |= work.wipe;
+        for (id, _) in work.write {
+            if self.traces.contains_key(&id) {
+                self.dirty.insert(id);
+            }
+        }
+        for id in work.remove {
+            if !self.traces.contains_key(&id) {
+                self.removed.insert(id);
+            }
+        }
+    }
+
     /// Loads persisted traces (oldest first) without marking them for writing again.
     pub fn restore(&mut self, traces: Vec<ExportTraceServiceRequest>) {
         for req in traces {

@@ -12,14 +12,18 @@
 //! | `GET /api/export[?trace=<id>][&since_unix_nano=<n>]` | stored traces as one OTLP/JSON request |
 //! | `POST /api/clear` | removes every stored trace (memory and disk), then `303` to `/` |
 //!
-//! Requests whose `Host` is not a loopback name are refused (`403`), and so is a `POST` whose
-//! `Origin` is another site: a web page elsewhere cannot read or clear the traces.
+//! Every request must name this viewer exactly in `Host` (`127.0.0.1`, `localhost` or `[::1]`
+//! with the viewer's port; anything else, such as a rebound DNS name, is refused with `403`),
+//! and a request that carries `Origin` must come from this viewer's own pages (`null`, what a
+//! sandboxed frame sends, is refused too): a web page elsewhere cannot read or clear the traces.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
 
 use serde::Serialize;
 
@@ -27,7 +31,7 @@ use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 
 use super::html::{self, escape, format_duration, format_time};
 use super::metrics::{self, NameStats};
-use super::server::{Handler, Reply, Request};
+use super::server::{Handler, Reply, ReplyFuture, Request};
 use super::store::{Change, Counters, Store, TraceSummary};
 use super::waterfall;
 use super::Shared;
@@ -47,6 +51,8 @@ pub const EMBEDDED_HEADER: &str = "X-Otelctl-Embedded";
 
 pub struct Viewer {
     pub(crate) shared: Arc<Shared>,
+    /// The port the viewer listens on: the only one `Host` and `Origin` may name.
+    pub(crate) port: u16,
 }
 
 fn html_reply(status: u16, body: String) -> Reply {
@@ -64,20 +70,55 @@ fn json_reply<T: Serialize>(value: &T) -> Reply {
     .with_header(EMBEDDED_HEADER, "1")
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+/// The names this viewer answers to: loopback, exactly, with its port.
+fn own_authority(authority: &str, port: u16) -> bool {
+    let Some((name, p)) = authority.rsplit_once(':') else {
+        return false;
     };
-    matches!(name, "127.0.0.1" | "localhost" | "::1") || name.starts_with("127.")
+    !p.starts_with('+')
+        && p.parse::<u16>().ok() == Some(port)
+        && (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost") || name == "[::1]")
+}
+
+const NOT_OWN_HOST: &str =
+    "the viewer answers requests addressed to 127.0.0.1, localhost or [::1] with its own port only\n";
+const NOT_OWN_ORIGIN: &str = "requests from other web pages are refused\n";
+
+/// Why a request does not come from this viewer's own pages, if it does not.
+fn foreign(req: &Request, port: u16) -> Option<&'static str> {
+    if req.header_count("host") != 1 || !req.header("host").is_some_and(|h| own_authority(h, port))
+    {
+        return Some(NOT_OWN_HOST);
+    }
+    match req.header_count("origin") {
+        0 => None,
+        1 => {
+            let own = req
+                .header("origin")
+                .and_then(|o| o.strip_prefix("http://"))
+                .is_some_and(|a| own_authority(a, port));
+            (!own).then_some(NOT_OWN_ORIGIN)
+        }
+        _ => Some(NOT_OWN_ORIGIN),
+    }
 }
 
 impl Handler for Viewer {
-    fn handle(&self, req: Request) -> Reply {
-        if !req.header("host").is_some_and(is_loopback_host) {
-            return Reply::text(403, "the viewer answers loopback host names only\n");
-        }
+    fn handle(self: Arc<Self>, req: Request) -> ReplyFuture {
+        Box::pin(async move {
+            if let Some(why) = foreign(&req, self.port) {
+                return Reply::text(403, why);
+            }
+            if (req.method.as_str(), req.path.as_str()) == ("POST", "/api/clear") {
+                return self.clear().await;
+            }
+            self.route(&req)
+        })
+    }
+}
+
+impl Viewer {
+    fn route(&self, req: &Request) -> Reply {
         let method = req.method.as_str();
         let path = req.path.as_str();
         match (method, path) {
@@ -92,10 +133,9 @@ impl Handler for Viewer {
                 ),
             ),
             ("GET", "/fragment/traces") => html_reply(200, self.list_fragment()),
-            ("GET", "/events") => self.events(&req),
+            ("GET", "/events") => self.events(req),
             ("GET", "/api/traces") => self.api_traces(),
-            ("GET", "/api/export") => self.api_export(&req),
-            ("POST", "/api/clear") => self.clear(&req),
+            ("GET", "/api/export") => self.api_export(req),
             ("GET", "/favicon.ico") => Reply::new(204, "image/x-icon", Vec::new()),
             ("GET", p) if p.starts_with("/trace/") => {
                 let id = &p["/trace/".len()..];
@@ -280,13 +320,14 @@ impl Viewer {
                 .with_header("Retry-After", "5");
         }
         let resume: Option<u64> = req.header("last-event-id").and_then(|v| v.parse().ok());
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            stream_events(&shared, resume, tx).await;
+            shared.sse_clients.fetch_sub(1, Ordering::SeqCst);
+        });
         Reply::Stream {
             content_type: "text/event-stream".to_string(),
-            body: Box::new(move |out: &mut dyn Write| {
-                let result = stream_events(&shared, resume, out);
-                shared.sse_clients.fetch_sub(1, Ordering::SeqCst);
-                result
-            }),
+            body: rx,
         }
     }
 
@@ -346,32 +387,16 @@ impl Viewer {
             .with_header(EMBEDDED_HEADER, "1")
     }
 
-    fn clear(&self, req: &Request) -> Reply {
-        if let Some(origin) = req.header("origin") {
-            let host = origin
-                .strip_prefix("http://")
-                .unwrap_or("not a loopback origin");
-            if origin != "null" && !is_loopback_host(host) {
-                return Reply::text(
-                    403,
-                    "clearing is allowed from this viewer's own pages only\n",
-                );
-            }
+    async fn clear(&self) -> Reply {
+        match self.shared.clear().await {
+            Ok(cleared) => Reply::new(
+                303,
+                "application/json",
+                format!("{{\"cleared\":{cleared}}}").into_bytes(),
+            )
+            .with_header("Location", "/"),
+            Err(e) => Reply::text(503, format!("{e}\n")),
         }
-        let cleared = {
-            let mut store = self.shared.lock();
-            let n = store.trace_count();
-            store.clear();
-            n
-        };
-        self.shared.changed.notify_all();
-        self.shared.persist_now();
-        Reply::new(
-            303,
-            "application/json",
-            format!("{{\"cleared\":{cleared}}}").into_bytes(),
-        )
-        .with_header("Location", "/")
     }
 }
 
@@ -459,10 +484,16 @@ fn attrs_section(resource: &[otlp::KeyValue], s: &Span, selected: Option<&str>) 
     out
 }
 
-/// Writes `change` events until the client leaves or the server stops.
-fn stream_events(shared: &Shared, resume: Option<u64>, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"retry: 1000\n: connected\n\n")?;
-    out.flush()?;
+/// Sends `change` events until the client leaves or the server stops.
+async fn stream_events(shared: &Shared, resume: Option<u64>, out: mpsc::Sender<Bytes>) {
+    if out
+        .send(Bytes::from_static(b"retry: 1000\n: connected\n\n"))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut generations = shared.generation.subscribe();
     let mut seen = {
         let store = shared.lock();
         resume
@@ -470,29 +501,31 @@ fn stream_events(shared: &Shared, resume: Option<u64>, out: &mut dyn Write) -> i
             .unwrap_or(store.generation())
     };
     loop {
+        let current = *generations.borrow_and_update();
+        if current == seen {
+            tokio::select! {
+                changed = tokio::time::timeout(KEEPALIVE, generations.changed()) => {
+                    if let Ok(Err(_)) = changed {
+                        return;
+                    }
+                }
+                _ = shared.stop_signal().stopped() => return,
+                _ = out.closed() => return,
+            }
+        }
+        if shared.stopping() {
+            return;
+        }
         let (changes, generation) = {
-            let mut store = shared.lock();
-            let mut waited = Duration::ZERO;
-            while store.generation() == seen && !shared.stopping() && waited < KEEPALIVE {
-                let step = Duration::from_millis(500);
-                store = shared
-                    .changed
-                    .wait_timeout(store, step)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|e| e.into_inner().0);
-                waited += step;
-            }
-            if shared.stopping() {
-                return Ok(());
-            }
+            let store = shared.lock();
             if store.generation() == seen {
                 (None, seen)
             } else {
                 (Some(store.changes_since(seen)), store.generation())
             }
         };
-        match changes {
-            None => out.write_all(b": keepalive\n\n")?,
+        let message = match changes {
+            None => ": keepalive\n\n".to_string(),
             Some(changes) => {
                 let reset = changes.is_none();
                 let changes = changes.unwrap_or_default();
@@ -511,12 +544,14 @@ fn stream_events(shared: &Shared, resume: Option<u64>, out: &mut dyn Write) -> i
                     "cleared": cleared,
                     "reset": reset,
                 });
-                write!(out, "id: {generation}\nevent: change\ndata: {data}\n\n")?;
                 seen = generation;
+                format!("id: {generation}\nevent: change\ndata: {data}\n\n")
             }
+        };
+        if out.send(Bytes::from(message)).await.is_err() {
+            return;
         }
-        out.flush()?;
-        std::thread::sleep(EVENT_SPACING);
+        tokio::time::sleep(EVENT_SPACING).await;
     }
 }
 
@@ -524,20 +559,71 @@ fn stream_events(shared: &Shared, resume: Option<u64>, out: &mut dyn Write) -> i
 mod tests {
     use super::*;
 
+    fn request(headers: &[(&str, &str)]) -> Request {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        Request {
+            method: "POST".into(),
+            path: "/api/clear".into(),
+            query: String::new(),
+            headers: map,
+            body: Bytes::new(),
+        }
+    }
+
     #[test]
-    fn loopback_hosts_only() {
+    fn only_this_viewer_by_host_and_origin() {
         for ok in [
             "127.0.0.1:4000",
-            "localhost:1",
-            "[::1]:80",
-            "localhost",
-            "127.1.2.3:9",
+            "localhost:4000",
+            "LOCALHOST:4000",
+            "[::1]:4000",
         ] {
-            assert!(is_loopback_host(ok), "{ok}");
+            assert_eq!(foreign(&request(&[("host", ok)]), 4000), None, "{ok}");
+            let origin = format!("http://{ok}");
+            assert_eq!(
+                foreign(&request(&[("host", ok), ("origin", &origin)]), 4000),
+                None,
+                "{ok}"
+            );
         }
-        for bad in ["evil.example:4000", "10.0.0.1:80", "[fe80::1]:80", ""] {
-            assert!(!is_loopback_host(bad), "{bad}");
+        for bad_host in [
+            "127.evil.example:4000",
+            "127.0.0.1.evil.example:4000",
+            "evil.example:4000",
+            "127.0.0.1:4001",
+            "127.0.0.1",
+            "localhost",
+            "127.1.2.3:4000",
+            "[fe80::1]:4000",
+            "127.0.0.1:+4000",
+            "",
+        ] {
+            assert!(
+                foreign(&request(&[("host", bad_host)]), 4000).is_some(),
+                "{bad_host}"
+            );
         }
+        assert!(foreign(&request(&[]), 4000).is_some(), "no Host");
+        for bad_origin in [
+            "null",
+            "http://evil.example",
+            "http://127.0.0.1:4001",
+            "https://127.0.0.1:4000",
+            "http://127.evil.example:4000",
+            "http://localhost:4000/x",
+            "",
+        ] {
+            let r = request(&[("host", "127.0.0.1:4000"), ("origin", bad_origin)]);
+            assert!(foreign(&r, 4000).is_some(), "{bad_origin:?}");
+        }
+        let two = request(&[("host", "127.0.0.1:4000"), ("host", "evil.example:4000")]);
+        assert!(foreign(&two, 4000).is_some());
     }
 
     #[test]

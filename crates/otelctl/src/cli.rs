@@ -377,6 +377,9 @@ pub struct UpArgs {
     /// Embedded: most MiB of spans kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 64
     #[arg(long, value_name = "MIB")]
     pub max_mb: Option<String>,
+    /// Embedded: answer an export once it is fsynced (fsync, the default: survives a machine crash) or once written (write: survives otelctl being killed, faster)
+    #[arg(long, value_name = "WHEN", value_parser = ["fsync", "write"])]
+    pub durability: Option<String>,
 }
 
 #[derive(Debug, Args)]

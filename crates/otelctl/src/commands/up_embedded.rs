@@ -16,6 +16,7 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
         &RawEmbedded {
             max_traces: args.max_traces.clone(),
             max_mb: args.max_mb.clone(),
+            durability: args.durability.clone(),
         },
     )?;
     let data = config.data_dir.clone();
@@ -25,10 +26,11 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
             output::stderr(&format!("otelctl: warning: {w}\n"));
         }
         let text = format!(
-            "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf)\n\
+            "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf) and http://{} (OTLP/gRPC)\n\
              otelctl: trace viewer       http://{}/\n\
              otelctl: traces kept in     {} ({} restored; at most {} traces and {} MiB, oldest dropped first)\n\
              otelctl: ready; stop with Ctrl-C\n",
+            server.receiver_addr(),
             server.receiver_addr(),
             server.viewer_addr(),
             data.display(),
@@ -38,6 +40,10 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
         );
         let _ = output::stdout(text.as_bytes());
     })?;
-    output::stderr("otelctl: stopped; traces saved\n");
+    // Reached only when the last save succeeded; a failed one is an error naming the cause.
+    output::stderr(&format!(
+        "otelctl: stopped; traces saved in {}\n",
+        data.display()
+    ));
     Ok(exit::SUCCESS)
 }
