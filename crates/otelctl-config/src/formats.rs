@@ -53,6 +53,17 @@ pub fn percent_decode(text: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
+/// Percent-encodes every byte but the unreserved characters of RFC 3986 (letters, digits,
+/// `-`, `_`, `.`, `~`): safe in a URL path segment or a query value.
+pub fn percent_encode(text: &str) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, RESERVED).to_string()
+}
+
 /// Every non-blank member of a list, in order: the decoded pair, or why it was rejected.
 pub fn members(
     raw: &str,
@@ -195,6 +206,14 @@ mod tests {
             ]
         );
         assert!(!errors[1].to_string().contains('\n'));
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        let text = "otelctl-project a/b?c=d&e%~é";
+        let encoded = percent_encode(text);
+        assert_eq!(encoded, "otelctl-project%20a%2Fb%3Fc%3Dd%26e%25~%C3%A9");
+        assert_eq!(percent_decode(&encoded).as_deref(), Some(text));
     }
 
     #[test]

@@ -13,11 +13,10 @@
 //!
 //! The token is sent as `Authorization: Bearer …` and never appears in any message.
 //!
-//! Transport: ureq (blocking, rustls) rather than the std-only client of `http.rs`, because a
-//! shared or remote Grafana is usually behind `https://`. It is used only here, off the hot
-//! paths (`env`, `span` never touch it).
+//! Transport: `otelctl-net` (reqwest, rustls), because a shared or remote Grafana is usually
+//! behind `https://`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -26,6 +25,8 @@ use super::files::{Action, Change};
 use super::{Dashboard, MANAGED_TAG, MAX_UID_LEN};
 use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Result};
+use otelctl_config::formats::percent_encode;
+use otelctl_net::HttpError;
 
 /// How long one API request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -106,9 +107,9 @@ fn hex8(text: &str) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-/// A Grafana HTTP API client (`http://` and `https://`, through ureq with rustls).
+/// A Grafana HTTP API client (`http://` and `https://`).
 pub struct Client {
-    agent: ureq::Agent,
+    client: otelctl_net::Client,
     base: String,
     token: Option<Token>,
 }
@@ -136,13 +137,12 @@ impl Client {
         if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
             return Err(bad());
         }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(REQUEST_TIMEOUT))
-            .http_status_as_error(false)
-            .user_agent("otelctl")
-            .build()
-            .into();
-        Ok(Client { agent, base, token })
+        let client = otelctl_net::Client::new().map_err(|e| Error::Failed(e.to_string()))?;
+        Ok(Client {
+            client,
+            base,
+            token,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -151,28 +151,28 @@ impl Client {
 
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply> {
         let url = format!("{}{path}", self.base);
-        let auth = self
-            .token
-            .as_ref()
-            .map(|t| format!("Bearer {}", t.expose()));
-        let sent = match (method, body) {
-            ("GET", _) => with_auth(self.agent.get(&url), &auth).call(),
-            ("DELETE", _) => with_auth(self.agent.delete(&url), &auth).call(),
-            (_, b) => {
-                let bytes = serde_json::to_vec(b.unwrap_or(&Value::Null)).expect("JSON serialises");
-                with_auth(self.agent.post(&url), &auth)
-                    .header("Content-Type", "application/json")
-                    .send(&bytes[..])
-            }
-        };
-        let mut resp = sent.map_err(|e| self.net_error(e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
+        let mut headers = Vec::new();
+        if let Some(t) = &self.token {
+            headers.push((
+                "Authorization".to_string(),
+                format!("Bearer {}", t.expose()),
+            ));
+        }
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON serialises"));
+        if bytes.is_some() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        let r = self
+            .client
+            .send(
+                method,
+                &url,
+                &headers,
+                bytes.as_deref(),
+                Instant::now() + REQUEST_TIMEOUT,
+            )
             .map_err(|e| self.net_error(e))?;
+        let (status, bytes) = (r.status, r.body);
         let reply = Reply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -183,14 +183,14 @@ impl Client {
         Ok(reply)
     }
 
-    fn net_error(&self, e: ureq::Error) -> Error {
+    fn net_error(&self, e: HttpError) -> Error {
+        // The client's messages name the URL at most, never headers, so the token stays out.
         let why = match &e {
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                "connection refused".to_string()
+            HttpError::Refused { .. } => "connection refused".to_string(),
+            HttpError::Timeout { .. } => {
+                format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
             }
-            ureq::Error::Timeout(_) => format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
-            ureq::Error::HostNotFound => "host not found".to_string(),
-            // ureq's messages name the URL at most, never headers, so the token stays out.
+            HttpError::Io { err, .. } => err.to_string(),
             other => other.to_string(),
         };
         Error::Failed(format!(
@@ -242,26 +242,6 @@ impl Client {
     }
 }
 
-fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: &Option<String>) -> ureq::RequestBuilder<B> {
-    match auth {
-        Some(a) => req.header("Authorization", a),
-        None => req,
-    }
-}
-
-/// Percent-encodes a query-string value.
-fn encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The dashboard JSON as we post it: our tags added, `id` null.
 pub fn prepared(d: &Dashboard, project: &str) -> Value {
     let mut json = d.json.clone();
@@ -301,13 +281,13 @@ pub fn sync(
         return Err(client.failed(&health, "GET", "/api/health"));
     }
     let folder = folder_uid(project);
-    let folder_path = format!("/api/folders/{}", encode(&folder));
+    let folder_path = format!("/api/folders/{}", percent_encode(&folder));
     let folder_exists = client.get_optional(&folder_path)?.is_some();
 
     let search_path = format!(
         "/api/search?type=dash-db&limit=5000&tag={}&tag={}",
-        encode(MANAGED_TAG),
-        encode(&project_tag(project))
+        percent_encode(MANAGED_TAG),
+        percent_encode(&project_tag(project))
     );
     let managed: Vec<String> = client
         .expect_ok("GET", &search_path, None)?
@@ -322,7 +302,7 @@ pub fn sync(
     let mut to_post = Vec::new();
     for d in dashboards {
         let wanted = prepared(d, project);
-        let path = format!("/api/dashboards/uid/{}", encode(&d.uid));
+        let path = format!("/api/dashboards/uid/{}", percent_encode(&d.uid));
         let action = match client.get_optional(&path)? {
             None => Action::Added,
             Some(stored) => {
@@ -378,7 +358,7 @@ pub fn sync(
         client.expect_ok("POST", "/api/dashboards/db", Some(&body))?;
     }
     for uid in &stale {
-        let path = format!("/api/dashboards/uid/{}", encode(uid));
+        let path = format!("/api/dashboards/uid/{}", percent_encode(uid));
         let reply = client.request("DELETE", &path, None)?;
         if !(200..300).contains(&reply.status) && reply.status != 404 {
             return Err(client.failed(&reply, "DELETE", &path));

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otelctl_config::error::{Error, Result, Source};
-use otelctl_http::{self as http, HttpError, HttpUrl};
+use otelctl_net::{Client, HttpError};
 use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, ResourceSpans};
 
 use super::persist;
@@ -77,18 +77,11 @@ pub fn collect(
     if let Some(s) = since {
         query.push(format!("since_unix_nano={s}"));
     }
-    let url = HttpUrl {
-        host: "127.0.0.1".to_string(),
-        port: viewer_port,
-        path: format!("/api/export?{}", query.join("&")),
-    };
-    let request = http::Request {
-        method: "GET",
-        url: &url,
-        headers: &[],
-        body: &[],
-    };
-    match http::send(&request, Instant::now() + VIEWER_TIMEOUT) {
+    let url = format!(
+        "http://127.0.0.1:{viewer_port}/api/export?{}",
+        query.join("&")
+    );
+    match Client::shared()?.get(&url, None, Instant::now() + VIEWER_TIMEOUT) {
         Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {
             let req = ExportTraceServiceRequest::from_json(&r.body).map_err(|e| {
                 Error::Failed(format!("the running viewer on port {viewer_port} sent {e}"))
@@ -174,18 +167,24 @@ pub struct Forwarded {
 /// Sends the traces to an OTLP/HTTP endpoint as OTLP/JSON.
 pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forwarded> {
     let target = traces_url(endpoint);
-    let url = HttpUrl::parse(&target)?;
+    if !(target.starts_with("http://") || target.starts_with("https://")) {
+        return Err(Error::InvalidValue {
+            what: "endpoint",
+            value: endpoint.to_string(),
+            origin: Source::Flag("--to"),
+            expected: "an OTLP/HTTP URL: http(s)://HOST[:PORT][/PATH]".to_string(),
+        });
+    }
+    let client = Client::shared()?;
     let headers = [("Content-Type".to_string(), "application/json".to_string())];
     let mut done = Forwarded::default();
     for part in split(req, FORWARD_BATCH_SPANS) {
         let body = part.to_json();
-        let r = http::send(
-            &http::Request {
-                method: "POST",
-                url: &url,
-                headers: &headers,
-                body: &body,
-            },
+        let r = client.send(
+            "POST",
+            &target,
+            &headers,
+            Some(&body),
             Instant::now() + FORWARD_TIMEOUT,
         )?;
         if !(200..300).contains(&r.status) {

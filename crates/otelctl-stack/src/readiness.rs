@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::render::Service;
 use otelctl_config::detect;
 use otelctl_config::error::{Error, Result};
-use otelctl_http::{self as http, HttpUrl};
+use otelctl_net::{Client, Response};
 
 /// The longest a single probe request may take.
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(2);
@@ -30,25 +30,17 @@ pub struct Target {
     pub metrics_port: Option<u16>,
 }
 
-fn get(port: u16, path: &str, deadline: Instant) -> std::result::Result<http::Response, String> {
-    let url = HttpUrl {
-        host: "127.0.0.1".to_string(),
-        port,
-        path: path.to_string(),
-    };
-    let req = http::Request {
-        method: "GET",
-        url: &url,
-        headers: &[],
-        body: b"",
-    };
-    http::send(&req, deadline.min(Instant::now() + REQUEST_BUDGET)).map_err(|e| e.to_string())
+fn get(port: u16, path: &str, deadline: Instant) -> std::result::Result<Response, String> {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    Client::shared()
+        .and_then(|c| c.get(&url, None, deadline.min(Instant::now() + REQUEST_BUDGET)))
+        .map_err(|e| e.to_string())
 }
 
 fn expect_ok(
     what: &str,
-    r: std::result::Result<http::Response, String>,
-) -> std::result::Result<http::Response, String> {
+    r: std::result::Result<Response, String>,
+) -> std::result::Result<Response, String> {
     let r = r?;
     if r.status == 200 {
         Ok(r)

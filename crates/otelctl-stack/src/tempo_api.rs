@@ -3,23 +3,14 @@
 
 use std::time::Instant;
 
-use otelctl_http::{self as http, HttpUrl};
+use otelctl_net::{Client, Response};
 use otelctl_otlp::{from_hex, ExportTraceServiceRequest};
 
-fn get(port: u16, path: String, accept: &str, deadline: Instant) -> Result<http::Response, String> {
-    let url = HttpUrl {
-        host: "127.0.0.1".to_string(),
-        port,
-        path,
-    };
-    let headers = [("Accept".to_string(), accept.to_string())];
-    let req = http::Request {
-        method: "GET",
-        url: &url,
-        headers: &headers,
-        body: b"",
-    };
-    http::send(&req, deadline).map_err(|e| e.to_string())
+fn get(port: u16, path: String, accept: &str, deadline: Instant) -> Result<Response, String> {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    Client::shared()
+        .and_then(|c| c.get(&url, Some(accept), deadline))
+        .map_err(|e| e.to_string())
 }
 
 /// The trace with this id (`Ok(None)`: Tempo does not have it, yet).
@@ -48,15 +39,7 @@ pub fn trace_by_id(
 
 /// Percent-encodes a query-string value.
 pub fn encode_query(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    otelctl_config::formats::percent_encode(text)
 }
 
 /// Trace ids (32 lowercase hex characters) matching a TraceQL query between two Unix times.

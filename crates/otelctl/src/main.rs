@@ -7,7 +7,7 @@ mod output;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    otelctl_span::exporter::install_https(otelctl_net::https::post);
+    otelctl_span::exporter::install_https(otelctl_net::post_https);
     let cli = cli::parse();
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
