@@ -24,6 +24,7 @@
 //! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 
+pub mod explore;
 pub mod export;
 pub mod grpc;
 pub mod html;

@@ -132,41 +132,49 @@ impl StoredTrace {
     }
 
     pub fn summary(&self) -> TraceSummary {
-        let ids: HashSet<&[u8]> = self.spans().map(|(_, s)| s.span_id.as_slice()).collect();
-        let is_root = |s: &Span| s.parent_span_id.is_empty() || !ids.contains(&*s.parent_span_id);
-        let mut root: Option<(&[KeyValue], &Span)> = None;
-        let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
-        for (res, s) in self.spans() {
-            start = start.min(s.start_time_unix_nano);
-            end = end.max(s.end_time_unix_nano.max(s.start_time_unix_nano));
-            errors += usize::from(metrics::is_error(s));
-            let better = match root {
-                None => true,
-                Some((_, r)) => {
-                    (is_root(s), std::cmp::Reverse(s.start_time_unix_nano))
-                        > (is_root(r), std::cmp::Reverse(r.start_time_unix_nano))
-                }
-            };
-            if better {
-                root = Some((res, s));
+        let spans: Vec<(&[KeyValue], &Span)> = self.spans().collect();
+        summarize(&self.id, &spans)
+    }
+}
+
+/// The list row of a trace made of `spans` (from the store, a file or Tempo). The root is the
+/// span without a parent in the trace (the earliest such when there are several); duration is
+/// from the first start to the last end; `error` when any span has status ERROR.
+pub fn summarize(id: &[u8], spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
+    let ids: HashSet<&[u8]> = spans.iter().map(|(_, s)| s.span_id.as_slice()).collect();
+    let is_root = |s: &Span| s.parent_span_id.is_empty() || !ids.contains(&*s.parent_span_id);
+    let mut root: Option<(&[KeyValue], &Span)> = None;
+    let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
+    for &(res, s) in spans {
+        start = start.min(s.start_time_unix_nano);
+        end = end.max(s.end_time_unix_nano.max(s.start_time_unix_nano));
+        errors += usize::from(metrics::is_error(s));
+        let better = match root {
+            None => true,
+            Some((_, r)) => {
+                (is_root(s), std::cmp::Reverse(s.start_time_unix_nano))
+                    > (is_root(r), std::cmp::Reverse(r.start_time_unix_nano))
             }
+        };
+        if better {
+            root = Some((res, s));
         }
-        let service = root
-            .and_then(|(res, _)| service_name(res))
-            .or_else(|| self.spans().find_map(|(res, _)| service_name(res)))
-            .unwrap_or_else(|| "unknown_service".to_string());
-        let start = if start == u64::MAX { 0 } else { start };
-        TraceSummary {
-            trace_id: otlp::to_hex(&self.id),
-            service,
-            root_name: root.map(|(_, s)| s.name.clone()).unwrap_or_default(),
-            start_unix_nano: start,
-            end_unix_nano: end,
-            duration_ns: end.saturating_sub(start),
-            span_count: self.span_count(),
-            error_count: errors,
-            status: if errors > 0 { "error" } else { "ok" },
-        }
+    }
+    let service = root
+        .and_then(|(res, _)| service_name(res))
+        .or_else(|| spans.iter().find_map(|(res, _)| service_name(res)))
+        .unwrap_or_else(|| "unknown_service".to_string());
+    let start = if start == u64::MAX { 0 } else { start };
+    TraceSummary {
+        trace_id: otlp::to_hex(id),
+        service,
+        root_name: root.map(|(_, s)| s.name.clone()).unwrap_or_default(),
+        start_unix_nano: start,
+        end_unix_nano: end,
+        duration_ns: end.saturating_sub(start),
+        span_count: ids.len(),
+        error_count: errors,
+        status: if errors > 0 { "error" } else { "ok" },
     }
 }
 

@@ -7,11 +7,11 @@
 //! cycles in hostile input are broken, so `n` spans always give `n` bars (up to [`MAX_BARS`]).
 //! The walk is iterative: a chain of 100 000 nested spans cannot overflow the stack.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use otelctl_otlp::{self as otlp, Span};
 
+use super::explore::Tree;
 use super::html::{escape, format_duration};
 use super::metrics;
 
@@ -77,61 +77,7 @@ pub fn layout(spans: &[&Span]) -> Layout {
         .unwrap_or(start);
     let total = end.saturating_sub(start).max(1) as f64;
 
-    let mut by_id: HashMap<&[u8], usize> = HashMap::with_capacity(spans.len());
-    for (i, s) in spans.iter().enumerate() {
-        by_id.entry(s.span_id.as_slice()).or_insert(i);
-    }
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    let mut orphan = vec![false; spans.len()];
-    for (i, s) in spans.iter().enumerate() {
-        match by_id.get(s.parent_span_id.as_slice()) {
-            Some(&p) if !s.parent_span_id.is_empty() && p != i => children[p].push(i),
-            _ => {
-                orphan[i] = !s.parent_span_id.is_empty();
-                roots.push(i);
-            }
-        }
-    }
-    let key = |&i: &usize| {
-        (
-            spans[i].start_time_unix_nano,
-            spans[i].span_id.as_slice(),
-            i,
-        )
-    };
-    for c in &mut children {
-        c.sort_by_key(key);
-    }
-    roots.sort_by_key(key);
-
-    let mut visited = vec![false; spans.len()];
-    let mut order: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-    let walk = |root: usize, visited: &mut Vec<bool>, order: &mut Vec<(usize, usize)>| {
-        let mut stack = vec![(root, 0usize)];
-        while let Some((i, depth)) = stack.pop() {
-            if visited[i] {
-                continue;
-            }
-            visited[i] = true;
-            order.push((i, depth));
-            for &c in children[i].iter().rev() {
-                if !visited[c] {
-                    stack.push((c, depth + 1));
-                }
-            }
-        }
-    };
-    for &r in &roots {
-        walk(r, &mut visited, &mut order);
-    }
-    // Spans caught in a parent cycle: each unvisited one, in start order, starts a tree.
-    let mut rest: Vec<usize> = (0..spans.len()).filter(|&i| !visited[i]).collect();
-    rest.sort_by_key(key);
-    for r in rest {
-        walk(r, &mut visited, &mut order);
-    }
-
+    let Tree { order, orphan, .. } = Tree::build(spans);
     let hidden = order.len().saturating_sub(MAX_BARS);
     let timeline_end = LABEL_WIDTH + TIMELINE_WIDTH;
     let bars = order
