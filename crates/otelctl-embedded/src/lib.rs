@@ -30,6 +30,7 @@ pub mod grpc;
 pub mod html;
 pub mod ingest;
 pub mod metrics;
+pub mod pages;
 pub mod persist;
 pub mod receiver;
 pub mod server;
