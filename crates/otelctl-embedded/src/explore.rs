@@ -421,6 +421,90 @@ impl From<&TraceSummary> for Row {
     }
 }
 
+/// A TraceQL string literal.
+fn ql_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An attribute name after `span.` / `resource.`: as is when made of letters, digits and
+/// `_ . : / -`, else quoted.
+fn ql_attribute(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-'))
+    {
+        key.to_string()
+    } else {
+        ql_string(key)
+    }
+}
+
+/// A TraceQL duration: whole milliseconds when exact, else nanoseconds.
+fn ql_duration(d: Duration) -> String {
+    if d.as_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
+}
+
+/// The TraceQL query for Tempo's `/api/search` that selects what `filter` selects, as far as
+/// TraceQL can say it: each condition is a spanset of its own, joined by `&&` (so, as in
+/// [`Filter`], different conditions may be met by different spans). `status = ok` (no span in
+/// error) has no TraceQL form; it and the time range are applied to the traces Tempo returns.
+/// An attribute value that reads as a number or boolean is compared in both its typed and
+/// its string form, since the local filter compares text.
+pub fn traceql(filter: &Filter) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(s) = &filter.service {
+        parts.push(format!("{{ resource.service.name = {} }}", ql_string(s)));
+    }
+    if let Some(n) = &filter.name {
+        parts.push(format!("{{ name = {} }}", ql_string(n)));
+    }
+    if filter.status == Some(StatusFilter::Error) {
+        parts.push("{ status = error }".to_string());
+    }
+    if let Some(d) = filter.min_duration {
+        parts.push(format!("{{ traceDuration >= {} }}", ql_duration(d)));
+    }
+    if let Some(d) = filter.max_duration {
+        parts.push(format!("{{ traceDuration <= {} }}", ql_duration(d)));
+    }
+    for (k, v) in &filter.attrs {
+        let key = ql_attribute(k);
+        let typed = v.parse::<i64>().is_ok()
+            || (v.parse::<f64>().is_ok_and(f64::is_finite) && v.contains('.'))
+            || v == "true"
+            || v == "false";
+        let mut alts = Vec::new();
+        for scope in ["span", "resource"] {
+            alts.push(format!("{scope}.{key} = {}", ql_string(v)));
+            if typed {
+                alts.push(format!("{scope}.{key} = {v}"));
+            }
+        }
+        parts.push(format!("{{ {} }}", alts.join(" || ")));
+    }
+    if parts.is_empty() {
+        "{ }".to_string()
+    } else {
+        parts.join(" && ")
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Critical path
 
@@ -1320,6 +1404,36 @@ mod tests {
         let root = text.lines().next().unwrap();
         assert!(root.contains(&"█".repeat(40)), "{text}");
         assert!(root.contains("*|"), "root is on the critical path: {text}");
+    }
+
+    #[test]
+    fn traceql_says_what_the_filter_says() {
+        assert_eq!(traceql(&Filter::default()), "{ }");
+        let f = Filter {
+            service: Some("web".into()),
+            name: Some("GET \"/\"".into()),
+            status: Some(StatusFilter::Error),
+            min_duration: Some(Duration::from_millis(1500)),
+            max_duration: Some(Duration::from_nanos(2_000_000_001)),
+            attrs: vec![
+                ("task.cached".into(), "false".into()),
+                ("my key".into(), "a b".into()),
+            ],
+            ..Filter::default()
+        };
+        assert_eq!(
+            traceql(&f),
+            r#"{ resource.service.name = "web" } && { name = "GET \"/\"" } && { status = error } && { traceDuration >= 1500ms } && { traceDuration <= 2000000001ns } && { span.task.cached = "false" || span.task.cached = false || resource.task.cached = "false" || resource.task.cached = false } && { span."my key" = "a b" || resource."my key" = "a b" }"#
+        );
+        let ok = Filter {
+            status: Some(StatusFilter::Ok),
+            ..Filter::default()
+        };
+        assert_eq!(
+            traceql(&ok),
+            "{ }",
+            "status ok is filtered after the search"
+        );
     }
 
     #[test]

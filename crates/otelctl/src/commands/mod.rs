@@ -4,6 +4,7 @@ mod dash;
 mod detect;
 mod env;
 mod export;
+mod import;
 mod ports;
 mod render;
 mod run;
@@ -13,6 +14,7 @@ mod status;
 mod telemetry;
 mod test_span;
 mod traceparent;
+mod traces;
 mod up;
 mod up_embedded;
 pub mod wait;
@@ -39,5 +41,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Up(args) => up::run(&settings()?, &cli.globals, args),
         Command::Status(args) => status::run(&settings()?, args),
         Command::Export(args) => export::run(&settings()?, args),
+        Command::Traces(args) => traces::run(&settings()?, args),
+        Command::Import(args) => import::run(&settings()?, args),
     }
 }
