@@ -814,9 +814,11 @@ pub fn runs_of<'a>(traces: impl IntoIterator<Item = Vec<SpanRef<'a>>>, key: &Tas
         }
     }
     runs.sort_by(|a, b| {
-        a.start_unix_nano
-            .cmp(&b.start_unix_nano)
-            .then_with(|| a.span_id.cmp(&b.span_id))
+        (a.start_unix_nano, &a.trace_id, &a.span_id).cmp(&(
+            b.start_unix_nano,
+            &b.trace_id,
+            &b.span_id,
+        ))
     });
     runs
 }
@@ -846,9 +848,10 @@ pub fn history(all: &[Run], this: Option<&Run>, n: usize) -> History {
     let comparable: Vec<&Run> = all
         .iter()
         .filter(|r| match this {
+            // Span ids are unique within a trace only: a run is (trace, span).
             Some(t) => {
-                (r.start_unix_nano, &r.span_id) < (t.start_unix_nano, &t.span_id)
-                    && r.span_id != t.span_id
+                (r.start_unix_nano, &r.trace_id, &r.span_id)
+                    < (t.start_unix_nano, &t.trace_id, &t.span_id)
             }
             None => true,
         })
@@ -1337,6 +1340,19 @@ mod tests {
             out_of_line(&this, &h).as_deref(),
             Some("2.3x the median of the last 20 runs (uncached runs only)")
         );
+        // Runs of other traces with the same span id still count (span ids are per trace).
+        let same_span: Vec<Run> = all
+            .iter()
+            .map(|r| Run {
+                span_id: "0101010101010101".into(),
+                ..r.clone()
+            })
+            .collect();
+        let this_same = Run {
+            span_id: "0101010101010101".into(),
+            ..this.clone()
+        };
+        assert_eq!(history(&same_span, Some(&this_same), 20).runs.len(), 20);
         // In line: no sentence.
         let normal = run(1_000, 1_100_000_000, Some(false));
         assert_eq!(
