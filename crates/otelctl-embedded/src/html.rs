@@ -152,7 +152,8 @@ const SCRIPT: &str = r#"
     });
   }
   bind();
-  if(!window.EventSource || body.dataset.page==='compare' || body.dataset.page==='history'){return;}
+  if(body.dataset.page==='compare' || body.dataset.page==='history'){status.textContent='snapshot'; return;}
+  if(!window.EventSource){return;}
   var es=new EventSource('/events');
   es.onopen=function(){body.dataset.sse='open'; status.textContent='live';};
   es.onerror=function(){body.dataset.sse='closed'; status.textContent='reconnecting…';};

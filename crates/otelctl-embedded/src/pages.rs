@@ -314,7 +314,7 @@ pub fn history_chart(key: &TaskKey, runs: &[Run], h: &History) -> String {
                 out,
                 r#"<line class="pct {label}" x1="{PAD_L}" y1="{y:.1}" x2="{xr}" y2="{y:.1}"/><text class="axis pct-label" x="{xr}" y="{ly:.1}" text-anchor="end">{label} {v}</text>"#,
                 xr = PAD_L + w,
-                ly = y - 3.0,
+                ly = if y < PAD_T + 14.0 { y + 12.0 } else { y - 3.0 },
                 v = escape(&format_duration(v)),
             );
         }
