@@ -273,20 +273,20 @@ impl Viewer {
         };
         let store = self.shared.lock();
         let mut out = facts(&store);
-        let mut services: Vec<String> = store
-            .traces()
-            .flat_map(|t| {
-                t.spans()
-                    .filter_map(|(res, _)| super::store::service_name(res))
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        services.truncate(200);
-        let names: Vec<String> = metrics::by_name(store.all_spans())
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
+        // The form's suggestions: every service and span name stored (one pass, no copies
+        // until the end).
+        let mut service_set: std::collections::BTreeSet<&str> = Default::default();
+        let mut name_set: std::collections::BTreeSet<&str> = Default::default();
+        for t in store.traces() {
+            for (res, s) in t.spans() {
+                if let Some(otlp::Value::StringValue(v)) = otlp::attribute(res, "service.name") {
+                    service_set.insert(v);
+                }
+                name_set.insert(&s.name);
+            }
+        }
+        let services: Vec<String> = service_set.iter().take(200).map(|s| s.to_string()).collect();
+        let names: Vec<String> = name_set.iter().take(500).map(|s| s.to_string()).collect();
         out.push_str(&pages::filter_form(&filter, &services, &names));
         let status = if let Some(p) = &problem {
             let _ = write!(
