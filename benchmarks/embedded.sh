@@ -10,7 +10,8 @@
 #
 # Writes benchmarks/results/embedded-$LABEL.md (LABEL defaults to the short commit id).
 # Usage: benchmarks/embedded.sh [ROUNDS] [SPANS_PER_ROUND]
-# Env: OTELCTL_BIN (a built otelctl; default: build the release binary), CLIENTS (4), SMALL_SPANS (200000, sent 1 per request), BIG_SPANS (2000000, 1000 per request)
+# Env: OTELCTL_BIN (a built otelctl; default: build the release binary), OTELCTL_BIN_BEFORE (an
+# older build measured in the same run, for before/after tables), CLIENTS (4), SMALL_SPANS (200000, sent 1 per request), BIG_SPANS (2000000, 1000 per request)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-8}
@@ -59,7 +60,7 @@ hwm() { awk '/^VmHWM:/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 start_embedded() { # BASE FLAGS...
   local base=$1; shift
   rm -rf "$WORK/root"; mkdir -p "$WORK/root"
-  HOME=$WORK OTELCTL_MODE=local "$BIN" --root "$WORK/root" --base-port "$base" up --embedded "$@" \
+  HOME=$WORK OTELCTL_MODE=local "${RUN_BIN:-$BIN}" --root "$WORK/root" --base-port "$base" up --embedded "$@" \
     >"$WORK/up.out" 2>"$WORK/up.err" &
   PID=$!
   for _ in $(seq 200); do grep -q ready "$WORK/up.out" 2>/dev/null && break; sleep 0.05; done
@@ -125,10 +126,22 @@ mkdir -p benchmarks/results
   echo
   echo "| server | spans/s, 1 span/request | spans/s, 1000 spans/request | peak RSS MiB |"
   echo "|---|---:|---:|---:|"
+  if [[ -n "${OTELCTL_BIN_BEFORE:-}" ]]; then
+    base=$(free_base)
+    RUN_BIN=$OTELCTL_BIN_BEFORE start_embedded "$base"
+    throughput_row "before: $(basename "$OTELCTL_BIN_BEFORE") up --embedded" "$base"
+    kill -TERM "$PID"; wait "$PID" || true
+  fi
   base=$(free_base)
   start_embedded "$base"
   throughput_row "otelctl up --embedded (default caps)" "$base"
   kill -TERM "$PID"; wait "$PID" || true
+  if "$BIN" up --help | grep -q -- --durability; then
+    base=$(free_base)
+    start_embedded "$base" --durability write
+    throughput_row "otelctl up --embedded --durability write" "$base"
+    kill -TERM "$PID"; wait "$PID" || true
+  fi
   if [[ -n "$COLLECTOR" && -x "$COLLECTOR" ]]; then
     base=$(free_base)
     start_collector "$base"

@@ -23,6 +23,7 @@
 //! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
 //! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
+//! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
 pub mod explore;
 pub mod export;
@@ -32,6 +33,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod pages;
 pub mod persist;
+pub mod probe;
 pub mod receiver;
 pub mod server;
 pub mod store;

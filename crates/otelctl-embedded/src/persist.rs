@@ -91,12 +91,43 @@ pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
             Err(e) => return Err(Error::io("cannot remove", file_for(dir, id), e)),
         }
     }
+    // On Linux one syncfs() after all the writes costs one flush instead of one fsync per file
+    // (thousands per turn under a flood); elsewhere each file is synced before its rename.
+    let one_flush = sync && cfg!(target_os = "linux");
     for (id, batches) in &work.write {
-        write_atomic(&file_for(dir, id), &encode_batches(batches), sync)?;
+        write_atomic(
+            &file_for(dir, id),
+            &encode_batches(batches),
+            sync && !one_flush,
+        )?;
     }
-    if sync {
+    if one_flush {
+        sync_filesystem(dir)?;
+    } else if sync {
         wal::sync_dir(dir);
     }
+    Ok(())
+}
+
+/// Flushes the file system holding `dir` (its files, their renames and removals).
+#[cfg(target_os = "linux")]
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = std::fs::File::open(dir).map_err(|e| Error::io("cannot open", dir, e))?;
+    // SAFETY: syncfs on a file descriptor this function owns for the duration of the call.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
+        return Err(Error::io(
+            "cannot sync",
+            dir,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    wal::sync_dir(dir);
     Ok(())
 }
 

@@ -88,7 +88,7 @@ impl Receiver {
             .map(|v| v.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("") | Some("identity") => req.body.to_vec(),
+            None | Some("") | Some("identity") => req.body.clone(),
             Some("gzip") | Some("x-gzip") => {
                 let mut out = Vec::new();
                 let limit = self.max_body as u64 + 1;
@@ -112,7 +112,7 @@ impl Receiver {
                         ),
                     );
                 }
-                out
+                bytes::Bytes::from(out)
             }
             Some(other) => {
                 return self.bad(

@@ -280,6 +280,13 @@ async fn connection(
     listener: Arc<Listener>,
     stop: Arc<StopSignal>,
 ) {
+    // hyper's head deadline starts with the first byte of a request: a connection that never
+    // sends one would hold its slot forever, so the first byte has the same deadline.
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(HEAD_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => return,
+    }
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

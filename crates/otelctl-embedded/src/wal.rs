@@ -179,8 +179,9 @@ pub struct SyncState {
 struct Inner {
     file: File,
     segment: u64,
-    /// Records in the current segment.
+    /// Records in the current segment, and its length in bytes.
     in_segment: u64,
+    len: u64,
     /// Segments from before this start are still on disk (until the first checkpoint).
     older: bool,
     /// Records appended so far (a sequence number, across segments).
@@ -216,6 +217,7 @@ impl Wal {
                 file,
                 segment: next,
                 in_segment: 0,
+                len: 0,
                 older: !existing.is_empty(),
                 appended: 0,
                 stopping: false,
@@ -235,16 +237,34 @@ impl Wal {
             Record::Export(p) => (KIND_EXPORT, p),
             Record::Clear => (KIND_CLEAR, &[]),
         };
-        let mut buf = Vec::with_capacity(HEADER + payload.len());
-        buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        buf.extend_from_slice(&checksum(kind, payload).to_le_bytes());
-        buf.push(kind);
-        buf.extend_from_slice(payload);
+        let mut head = [0u8; HEADER];
+        head[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        head[4..8].copy_from_slice(&checksum(kind, payload).to_le_bytes());
+        head[8] = kind;
+        // Small records in one write; big ones without copying the payload.
+        let small = payload.len() <= 64 * 1024;
+        let joined = small.then(|| [&head[..], payload].concat());
         let mut inner = self.lock();
-        inner
-            .file
-            .write_all(&buf)
-            .map_err(|e| NotDurable(format!("cannot append to the trace log: {e}")))?;
+        let written = match &joined {
+            Some(record) => inner.file.write_all(record),
+            None => inner
+                .file
+                .write_all(&head)
+                .and_then(|()| inner.file.write_all(payload)),
+        };
+        if let Err(e) = written {
+            // A partly written record would end the replay of this segment there: cut it off,
+            // and continue in a new segment so later records stay readable either way.
+            let _ = inner.file.set_len(inner.len);
+            let next = inner.segment + 1;
+            if let Ok(file) = open_segment(&segment_path(&self.dir, next)) {
+                inner.file = file;
+                inner.segment = next;
+                inner.len = 0;
+            }
+            return Err(NotDurable(format!("cannot append to the trace log: {e}")));
+        }
+        inner.len += (HEADER + payload.len()) as u64;
         inner.appended += 1;
         inner.in_segment += 1;
         let seq = inner.appended;
@@ -273,20 +293,26 @@ impl Wal {
         }
     }
 
-    /// Syncs and closes the current segment and opens the next; returns the closed segment's
-    /// number: once what the store held at this moment is on disk, segments up to it can go.
+    /// Closes the current segment (synced first with [`Durability::Fsync`]) and opens the next;
+    /// returns the closed segment's number: once what the store held at this moment is on disk,
+    /// segments up to it can go.
     pub fn rotate(&self) -> Result<u64> {
         let mut inner = self.lock();
         let closed = inner.segment;
         let old = segment_path(&self.dir, closed);
-        inner
-            .file
-            .sync_data()
-            .map_err(|e| Error::io("cannot sync", &old, e))?;
+        // With `Fsync` the sync thread keeps the segment nearly synced, so this is one short
+        // sync; with `Write` nothing waits for syncs (and appends must not wait behind one).
+        if self.durability == Durability::Fsync {
+            inner
+                .file
+                .sync_data()
+                .map_err(|e| Error::io("cannot sync", &old, e))?;
+        }
         let path = segment_path(&self.dir, closed + 1);
         inner.file = open_segment(&path).map_err(|e| Error::io("cannot create", &path, e))?;
         inner.segment = closed + 1;
         inner.in_segment = 0;
+        inner.len = 0;
         inner.older = false;
         // Everything appended so far is in the synced segment.
         let appended = inner.appended;

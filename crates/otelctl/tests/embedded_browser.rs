@@ -1,7 +1,9 @@
 //! The viewer in a real headless Chromium (Debian's `chromium`), driven over the DevTools
 //! protocol: an empty list, a trace appearing without a reload (server-sent events), the
 //! waterfall's bars, selection, a live update of an open trace page, and a refresh keeping the
-//! deep link and the selection. Screenshots go to `$CARGO_TARGET_TMPDIR/embedded-browser/`
+//! deep link and the selection, and a page on another origin that tries to clear the traces (a
+//! sandboxed iframe, whose Origin is `null`, and a plain cross-origin form) and fails, while the
+//! viewer's own button succeeds. Screenshots go to `$CARGO_TARGET_TMPDIR/embedded-browser/`
 //! (paths printed). Skips with the reason when chromium is not installed.
 
 mod common;
@@ -145,4 +147,96 @@ fn a_trace_appears_live_in_headless_chromium_with_its_waterfall() {
         json!(link)
     );
     cdp.screenshot(&out_dir.join("trace-after-refresh.png"));
+
+    // 6. Another site tries to clear the traces: a sandboxed iframe (its requests carry
+    //    `Origin: null`) and a plain frame, each submitting a form to /api/clear. Both navigate
+    //    (to the viewer's 403 answer), and the trace stays.
+    let form = format!(
+        r#"<form method=post action='{viewer}/api/clear'></form><script>window.onload = () => setTimeout(() => document.forms[0].submit(), 0)</script>"#
+    );
+    let attack = format!(
+        r#"<!doctype html><html><body><script>window.loads = 0;</script>
+<iframe sandbox="allow-forms allow-scripts" onload="window.loads++" srcdoc="{f}"></iframe>
+<iframe onload="window.loads++" srcdoc="{f}"></iframe></body></html>"#,
+        f = form.replace('"', "&quot;")
+    );
+    let other = PageServer::start(attack);
+    cdp.call(
+        "Page.navigate",
+        json!({"url": format!("http://127.0.0.1:{}/", other.port)}),
+    );
+    // Each frame loads twice: its own document, then the answer to the form it submits on load.
+    let submitted = std::time::Instant::now() + Duration::from_secs(30);
+    while cdp.eval("window.loads >= 4") != Value::Bool(true) {
+        let last = cdp.eval("JSON.stringify({loads: window.loads, url: location.href, html: document.documentElement.outerHTML.slice(0, 600)})");
+        assert!(
+            std::time::Instant::now() < submitted,
+            "both frames did not submit their form: {last}"
+        );
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+    assert!(
+        other.requests() >= 1,
+        "the page was served from the other origin"
+    );
+    assert_eq!(
+        traces_json(up.viewer())["traces"].as_array().unwrap().len(),
+        1,
+        "a page on another origin cleared the traces"
+    );
+    cdp.screenshot(&out_dir.join("other-origin-clear-refused.png"));
+
+    // 7. The viewer's own button still clears (the confirmation dialog accepted).
+    cdp.call("Page.navigate", json!({"url": format!("{viewer}/")}));
+    cdp.wait_for(
+        "the list page",
+        "document.body && document.body.dataset.sse === 'open' && !!document.getElementById('clear')",
+    );
+    cdp.eval("window.confirm = () => true; document.getElementById('clear').click()");
+    poll("the viewer's own clear", Duration::from_secs(20), || {
+        traces_json(up.viewer())["traces"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    });
+}
+
+/// A web page on another origin (another loopback port): answers every request with `page`.
+struct PageServer {
+    port: u16,
+    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl PageServer {
+    fn start(page: String) -> PageServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match conn.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+            }
+        });
+        PageServer { port, served }
+    }
+    fn requests(&self) -> usize {
+        self.served.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

@@ -1,4 +1,6 @@
-//! `otelctl status`: what runs for this project, on which ports, and whether it is healthy.
+//! `otelctl status`: what runs for this project, on which ports, and whether it is healthy, and
+//! which kind of stack it is: the programs (Collector, Tempo, Grafana) or otelctl's embedded
+//! server (`otelctl up --embedded`, which plays all three roles).
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use otelctl_config::detect::Mode;
 use otelctl_config::ports::in_use_on_loopback;
 use otelctl_config::settings::Settings;
 use otelctl_config::{exit, Result};
+use otelctl_embedded::probe as embedded_probe;
 use otelctl_stack::readiness;
 use otelctl_stack::render::Service;
 use otelctl_stack::stack;
@@ -18,6 +21,8 @@ use crate::output;
 #[derive(Serialize)]
 struct Report {
     mode: &'static str,
+    /// `embedded` (otelctl up --embedded), `programs` (Collector/Tempo/Grafana) or `none`.
+    stack: &'static str,
     root: String,
     services: Vec<ServiceStatus>,
 }
@@ -37,7 +42,41 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
     let ports = settings.ports();
     let data = settings.data_dir(Mode::Local);
     let mut services = Vec::new();
+    let embedded = detection.mode == Mode::Local
+        && embedded_probe::probe(
+            ports.collector_otlp_http,
+            ports.grafana_http,
+            Instant::now() + Duration::from_secs(2),
+        )
+        .is_ok();
     for service in Service::ALL {
+        if embedded {
+            let (port, detail) = match service {
+                Service::Collector => (
+                    ports.collector_otlp_http,
+                    format!(
+                        "embedded receiver http://127.0.0.1:{} (OTLP/HTTP and OTLP/gRPC)",
+                        ports.collector_otlp_http
+                    ),
+                ),
+                Service::Tempo => (
+                    ports.grafana_http,
+                    "embedded trace store (otelctl up --embedded)".to_string(),
+                ),
+                Service::Grafana => (
+                    ports.grafana_http,
+                    format!("embedded viewer http://127.0.0.1:{}", ports.grafana_http),
+                ),
+            };
+            services.push(ServiceStatus {
+                name: service.name(),
+                ports: vec![port],
+                pid: None,
+                state: "ready",
+                detail,
+            });
+            continue;
+        }
         let (target, listened) = match detection.mode {
             Mode::System => (
                 stack::system_target(service, &settings.system_ports),
@@ -73,16 +112,29 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
         "grafana" => s.state != "unhealthy",
         _ => s.state == "ready",
     });
+    let stack_kind = if embedded {
+        "embedded"
+    } else if services.iter().any(|s| s.state != "stopped") {
+        "programs"
+    } else {
+        "none"
+    };
     let report = Report {
         mode: detection.mode.as_str(),
+        stack: stack_kind,
         root: ports.root.clone(),
         services,
     };
     if args.json {
         output::stdout(&output::json(&report))?;
     } else {
+        let kind = match report.stack {
+            "embedded" => "the embedded stack (otelctl up --embedded)",
+            "programs" => "the Collector, Tempo and Grafana programs",
+            _ => "nothing running",
+        };
         let mut text = format!(
-            "{} mode ({}), root {}\n\n{:<10} {:<20} {:<8} {:<10} {}\n",
+            "{} mode ({}), root {}\nstack: {kind}\n\n{:<10} {:<20} {:<8} {:<10} {}\n",
             report.mode,
             detection.reason,
             report.root,

@@ -1,12 +1,16 @@
-//! `otelctl wait`: poll a service until it does real work, or exit 3 at the timeout.
+//! `otelctl wait`: poll a service until it does real work, or exit 3 at the timeout. In local
+//! mode otelctl's embedded server (`otelctl up --embedded`) counts for every service: it is the
+//! receiver, the store and the viewer; the answer says which kind is running.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use otelctl_config::detect::Mode;
 use otelctl_config::error::Source;
 use otelctl_config::exit;
 use otelctl_config::settings::Settings;
 use otelctl_config::{Error, Result};
+use otelctl_embedded::probe as embedded_probe;
+use otelctl_stack::render::Service;
 use otelctl_stack::{readiness, stack};
 
 use crate::cli::WaitArgs;
@@ -32,13 +36,58 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
         Mode::System => stack::system_target(service, &settings.system_ports),
         Mode::Local => stack::target(service, &settings.ports()),
     };
-    let took = readiness::wait(service, target, limit, || Ok(()))?;
+    let local = settings.detect().mode == Mode::Local;
+    let ports = settings.ports();
+    let start = Instant::now();
+    let deadline = start + limit;
+    // The embedded server is asked first (a quick GET); the programs' probes otherwise.
+    let embedded_ready = |until: Instant| {
+        local
+            && embedded_probe::probe(
+                ports.collector_otlp_http,
+                ports.grafana_http,
+                until.min(Instant::now() + readiness::REQUEST_BUDGET),
+            )
+            .is_ok()
+    };
+    let (port, kind) = loop {
+        if embedded_ready(deadline) {
+            let port = match service {
+                Service::Collector => ports.collector_otlp_http,
+                Service::Tempo | Service::Grafana => ports.grafana_http,
+            };
+            break (port, "the embedded stack, otelctl up --embedded");
+        }
+        // One probe of the programs, then the embedded server again, until the deadline.
+        let step = (Instant::now() + readiness::POLL_INTERVAL * 5).min(deadline);
+        match readiness::wait(
+            service,
+            target,
+            step.saturating_duration_since(Instant::now()),
+            || Ok(()),
+        ) {
+            Ok(_) => break (target.port, "the Collector/Tempo/Grafana programs"),
+            Err(Error::NotReady(_)) if Instant::now() >= deadline => {
+                let why =
+                    readiness::probe(service, target, Instant::now() + readiness::REQUEST_BUDGET)
+                        .err()
+                        .unwrap_or_default();
+                return Err(Error::NotReady(format!(
+                    "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}; otelctl's embedded server does not answer either (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)",
+                    service.name(),
+                    target.port,
+                    limit.as_secs_f64()
+                )));
+            }
+            Err(e @ Error::NotReady(_)) => drop(e),
+            Err(e) => return Err(e),
+        }
+    };
     output::stdout(
         format!(
-            "{} ready on http://127.0.0.1:{} ({:.1} s)\n",
+            "{} ready on http://127.0.0.1:{port} ({kind}; {:.1} s)\n",
             service.name(),
-            target.port,
-            took.as_secs_f64()
+            start.elapsed().as_secs_f64()
         )
         .as_bytes(),
     )?;
