@@ -43,10 +43,6 @@ pub enum Error {
         origin: &'static str,
         problem: String,
     },
-    /// Input read from a file is invalid (e.g. project dashboards); the message lists every
-    /// problem, each naming the file and the item. Nothing was written.
-    #[error("{0}")]
-    BadInput(String),
     /// A filesystem operation failed.
     #[error("{action} {path:?}: {err}")]
     Io {
@@ -55,35 +51,99 @@ pub enum Error {
         #[source]
         err: std::io::Error,
     },
+    /// Input read from a file (or a variable naming one) is invalid; nothing was written.
+    #[error("{}", render_bad_input(.input, .problems, .fix))]
+    BadInput {
+        /// What was read: a file, with the flag or variable that named it when there is one.
+        input: String,
+        /// Each problem, naming the item (line:column, JSON path, dashboard uid…).
+        problems: Vec<String>,
+        /// What to do about it.
+        fix: String,
+    },
     /// A network exchange failed.
     #[error("{0}")]
     Http(#[from] otelctl_http::HttpError),
     /// A port a service needs is held by another program.
     #[error("port {port} on 127.0.0.1 ({what}) is already in use: another program holds it; stop it, or pick another base with --base-port or OTELCTL_BASE_PORT")]
     PortInUse { port: u16, what: &'static str },
-    /// A program the stack needs was not found.
-    #[error("{0}")]
-    NotFound(String),
+    /// A program the stack needs was not found, or cannot be run.
+    #[error("{what}: {why}; {fix}")]
+    NotFound {
+        /// The program looked for, and where its name came from.
+        what: String,
+        why: String,
+        fix: String,
+    },
     /// A service did not become ready in time, or is unhealthy.
-    #[error("{0}")]
-    NotReady(String),
-    /// Anything else that failed at run time, already phrased for the user.
-    #[error("{0}")]
-    Failed(String),
+    #[error("{service} on {address} is not ready after {:.1} s: {why} ({fix})", .waited.as_secs_f64())]
+    NotReady {
+        service: String,
+        address: String,
+        waited: std::time::Duration,
+        /// The last probe's answer.
+        why: String,
+        fix: String,
+    },
+    /// Anything else that failed at run time: what was tried, why it failed, and what to do
+    /// when there is something to do.
+    #[error("{what}: {why}{}", .fix.as_ref().map(|f| format!("; {f}")).unwrap_or_default())]
+    Failed {
+        /// What was tried, phrased to read after "otelctl: " (e.g. "cannot start tempo").
+        what: String,
+        why: String,
+        fix: Option<String>,
+    },
 }
 
 impl Error {
     /// The process exit code this error maps to (see [`crate::exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidValue { .. } | Error::Root { .. } | Error::BadInput(_) => exit::USAGE,
-            Error::NotReady(_) => exit::NOT_READY,
+            Error::InvalidValue { .. } | Error::Root { .. } | Error::BadInput { .. } => exit::USAGE,
+            Error::NotReady { .. } => exit::NOT_READY,
             Error::Io { .. }
             | Error::Http(_)
-            | Error::Failed(_)
+            | Error::Failed { .. }
             | Error::PortInUse { .. }
-            | Error::NotFound(_) => exit::FAILURE,
+            | Error::NotFound { .. } => exit::FAILURE,
         }
+    }
+
+    /// A run-time failure: what was tried (read after "otelctl: ", e.g. "cannot start tempo")
+    /// and why it failed. Add what to do with [`Error::fix`].
+    pub fn failed(what: impl Into<String>, why: impl std::fmt::Display) -> Self {
+        Error::Failed {
+            what: what.into(),
+            why: why.to_string(),
+            fix: None,
+        }
+    }
+
+    /// Invalid input with one problem; see [`Error::BadInput`].
+    pub fn bad_input(
+        input: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::BadInput {
+            input: input.into(),
+            problems: vec![problem.into()],
+            fix: fix.into(),
+        }
+    }
+
+    /// The same error with what to do about it (for the variants that carry advice).
+    pub fn fix(mut self, advice: impl Into<String>) -> Self {
+        let advice = advice.into();
+        match &mut self {
+            Error::Failed { fix, .. } => *fix = Some(advice),
+            Error::BadInput { fix, .. }
+            | Error::NotFound { fix, .. }
+            | Error::NotReady { fix, .. } => *fix = advice,
+            _ => {}
+        }
+        self
     }
 
     /// Shorthand for an I/O error with the action and path it concerned.
@@ -93,5 +153,62 @@ impl Error {
             path: path.into(),
             err,
         }
+    }
+}
+
+/// One problem: `input: problem; fix`. Several: a count, one problem a line, then the fix.
+fn render_bad_input(input: &str, problems: &[String], fix: &str) -> String {
+    let fix = if fix.is_empty() {
+        String::new()
+    } else {
+        format!("; {fix}")
+    };
+    match problems {
+        [one] => format!("{input}: {one}{fix}"),
+        many => format!(
+            "{input} ({} problems):\n  {}\n{}",
+            many.len(),
+            many.join("\n  "),
+            fix.trim_start_matches("; ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structured_errors_render_what_why_and_fix_on_one_line() {
+        let e = Error::failed("cannot start tempo", "permission denied").fix("check --tempo-bin");
+        assert_eq!(
+            e.to_string(),
+            "cannot start tempo: permission denied; check --tempo-bin"
+        );
+        assert_eq!(e.exit_code(), exit::FAILURE);
+        let e = Error::bad_input("x.yaml (from $V)", "line 2: bad", "fix it");
+        assert_eq!(e.to_string(), "x.yaml (from $V): line 2: bad; fix it");
+        assert_eq!(e.exit_code(), exit::USAGE);
+        let e = Error::BadInput {
+            input: "project dashboards".into(),
+            problems: vec!["a.json: no title".into(), "b.json: bad uid".into()],
+            fix: "nothing was synced".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "project dashboards (2 problems):\n  a.json: no title\n  b.json: bad uid\nnothing was synced"
+        );
+        let e = Error::NotReady {
+            service: "tempo".into(),
+            address: "127.0.0.1:3200".into(),
+            waited: std::time::Duration::from_millis(500),
+            why: "refused".into(),
+            fix: "start it".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "tempo on 127.0.0.1:3200 is not ready after 0.5 s: refused (start it)"
+        );
+        assert_eq!(e.exit_code(), exit::NOT_READY);
     }
 }

@@ -62,10 +62,11 @@ impl SystemPorts {
             }
         };
         Self::parse(&text).map_err(|problem| {
-            Error::BadInput(format!(
-                "{}: {problem} (expected a JSON object of ports such as {{\"collector_otlp_http\": 4318, \"tempo_http\": 3200, \"grafana_http\": 3700, \"tempo_otlp_grpc\": 4317}}, as the NixOS module services.otel-stack writes it)",
-                path.display()
-            ))
+            Error::bad_input(
+                path.display().to_string(),
+                problem,
+                "expected a JSON object of ports such as {\"collector_otlp_http\": 4318, \"tempo_http\": 3200, \"grafana_http\": 3700, \"tempo_otlp_grpc\": 4317}, as the NixOS module services.otel-stack writes it",
+            )
         })
     }
 

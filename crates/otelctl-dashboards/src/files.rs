@@ -195,9 +195,12 @@ pub fn sync(lock_path: &Path, targets: &[DirTarget], dry_run: bool) -> Result<Ve
 
 /// Replaces the contents of `dir` with `files`, atomically (see the module docs).
 pub fn replace_dir(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
-    let parent = dir
-        .parent()
-        .ok_or_else(|| Error::Failed(format!("{} has no parent directory", dir.display())))?;
+    let parent = dir.parent().ok_or_else(|| {
+        Error::failed(
+            format!("cannot sync into {}", dir.display()),
+            "it has no parent directory",
+        )
+    })?;
     ensure_private_dir(parent)?;
     let name = dir
         .file_name()

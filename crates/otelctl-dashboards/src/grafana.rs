@@ -53,10 +53,11 @@ impl Token {
                 .map_err(|e| Error::io("cannot read the token file", file, e))?;
             return match Token::new(&text) {
                 Some(t) => Ok(Some(t)),
-                None => Err(Error::BadInput(format!(
-                    "token file {:?} is empty",
-                    file.display().to_string()
-                ))),
+                None => Err(Error::bad_input(
+                    format!("token file {:?}", file.display().to_string()),
+                    "it is empty",
+                    "write the Grafana service account token into it",
+                )),
             };
         }
         // Not through env::text: its error would quote the value.
@@ -64,8 +65,10 @@ impl Token {
             None => Ok(None),
             Some(v) => match v.into_string() {
                 Ok(t) => Ok(Token::new(&t)),
-                Err(_) => Err(Error::BadInput(
-                    "$OTELCTL_GRAFANA_TOKEN is not UTF-8 text".to_string(),
+                Err(_) => Err(Error::bad_input(
+                    "$OTELCTL_GRAFANA_TOKEN",
+                    "not UTF-8 text",
+                    "set it to the Grafana service account token",
                 )),
             },
         }
@@ -137,7 +140,8 @@ impl Client {
         if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
             return Err(bad());
         }
-        let client = otelctl_net::Client::new().map_err(|e| Error::Failed(e.to_string()))?;
+        let client = otelctl_net::Client::new()
+            .map_err(|e| Error::failed("cannot set up the HTTP client", e))?;
         Ok(Client {
             client,
             base,
@@ -193,10 +197,8 @@ impl Client {
             HttpError::Io { err, .. } => err.to_string(),
             other => other.to_string(),
         };
-        Error::Failed(format!(
-            "cannot reach Grafana at {}: {why}; is it running, and is --grafana-url right?",
-            self.base
-        ))
+        Error::failed(format!("cannot reach Grafana at {}", self.base), why)
+            .fix("is it running, and is --grafana-url right?")
     }
 
     fn auth_error(&self, status: u16, method: &str, path: &str) -> Error {
@@ -205,10 +207,11 @@ impl Client {
             (Some(_), 401) => "the token was refused: check $OTELCTL_GRAFANA_TOKEN or --token-file (a service account token of this Grafana)",
             (Some(_), _) => "the token is not allowed to do this: give its service account the Editor role (or folder and dashboard write permissions)",
         };
-        Error::Failed(format!(
-            "Grafana at {} answered HTTP {status} to {method} {path}: {advice}",
-            self.base
-        ))
+        Error::failed(
+            format!("Grafana at {}", self.base),
+            format!("answered HTTP {status} to {method} {path}"),
+        )
+        .fix(advice)
     }
 
     fn failed(&self, reply: &Reply, method: &str, path: &str) -> Error {
@@ -216,10 +219,10 @@ impl Client {
             .as_str()
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
-        Error::Failed(format!(
-            "Grafana at {} answered HTTP {} to {method} {path}{message}",
-            self.base, reply.status
-        ))
+        Error::failed(
+            format!("Grafana at {}", self.base),
+            format!("answered HTTP {} to {method} {path}{message}", reply.status),
+        )
     }
 
     fn expect_ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {

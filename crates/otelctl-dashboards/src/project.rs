@@ -63,10 +63,14 @@ fn extra_files(path: &Path) -> Result<Vec<PathBuf>> {
             found.sort();
             Ok(found)
         }
-        Err(e) => Err(Error::BadInput(format!(
-            "extra dashboards {:?} (from $OTELCTL_EXTRA_DASHBOARDS) cannot be read: {e}; list dashboard files or directories, separated by ':'",
-            path.display().to_string()
-        ))),
+        Err(e) => Err(Error::bad_input(
+            format!(
+                "extra dashboards {:?} (from $OTELCTL_EXTRA_DASHBOARDS)",
+                path.display().to_string()
+            ),
+            format!("cannot be read: {e}"),
+            "list dashboard files or directories, separated by ':'",
+        )),
     }
 }
 
@@ -163,12 +167,11 @@ pub fn load(root: &Path, extra: &[PathBuf], reserved: &[Dashboard]) -> Result<Ve
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(Error::BadInput(format!(
-            "invalid project dashboards ({} problem{}):\n  {}",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            problems.join("\n  ")
-        )))
+        Err(Error::BadInput {
+            input: "invalid project dashboards".to_string(),
+            problems,
+            fix: "fix them; nothing was synced".to_string(),
+        })
     }
 }
 

@@ -84,7 +84,10 @@ pub fn collect(
     match Client::shared()?.get(&url, None, Instant::now() + VIEWER_TIMEOUT) {
         Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {
             let req = ExportTraceServiceRequest::from_json(&r.body).map_err(|e| {
-                Error::Failed(format!("the running viewer on port {viewer_port} sent {e}"))
+                Error::failed(
+                    format!("the running viewer on port {viewer_port}"),
+                    format!("sent {e}"),
+                )
             })?;
             let origin = Origin::Running(format!("http://127.0.0.1:{viewer_port}"));
             return Ok((req, origin, Vec::new()));
@@ -92,9 +95,11 @@ pub fn collect(
         // Something else on the port (Grafana of the real stack), or nothing: use the files.
         Ok(_) | Err(HttpError::Refused { .. }) => {}
         Err(e) => {
-            return Err(Error::Failed(format!(
-                "the viewer port {viewer_port} did not answer properly ({e}); stop the program on it or retry"
-            )))
+            return Err(Error::failed(
+                format!("the viewer port {viewer_port}"),
+                format!("did not answer properly ({e})"),
+            )
+            .fix("stop the program on it or retry"))
         }
     }
     let dir = persist::traces_dir(embedded_dir);
@@ -190,13 +195,16 @@ pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forward
         if !(200..300).contains(&r.status) {
             let text = String::from_utf8_lossy(&r.body);
             let excerpt: String = text.chars().take(300).collect();
-            return Err(Error::Failed(format!(
-                "{target} answered HTTP {} after {} of the requests were accepted ({} spans): {}",
-                r.status,
-                done.requests,
-                done.spans,
-                excerpt.trim()
-            )));
+            return Err(Error::failed(
+                target.to_string(),
+                format!(
+                    "answered HTTP {} after {} of the requests were accepted ({} spans): {}",
+                    r.status,
+                    done.requests,
+                    done.spans,
+                    excerpt.trim()
+                ),
+            ));
         }
         if let Ok(resp) = serde_json::from_slice::<ExportTraceServiceResponse>(&r.body) {
             if let Some(p) = resp.partial_success {

@@ -193,9 +193,11 @@ pub struct Server {
 
 fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
     server::bind(addr).map_err(|e| {
-        Error::Failed(format!(
-            "cannot listen on {addr} for the {what} (port {offset}): {e}; is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports"
-        ))
+        Error::failed(
+            format!("cannot listen on {addr} for the {what} (port {offset})"),
+            e,
+        )
+        .fix("is the stack (or another `otelctl up`) already running for this project? `otelctl ports` shows what uses the ports")
     })
 }
 
@@ -206,10 +208,10 @@ impl Server {
         let viewer_listener = bind(config.viewer, "trace viewer", "+3")?;
         let receiver_addr = receiver_listener
             .local_addr()
-            .map_err(|e| Error::Failed(format!("cannot read the receiver's address: {e}")))?;
+            .map_err(|e| Error::failed("cannot read the receiver's address", e))?;
         let viewer_addr = viewer_listener
             .local_addr()
-            .map_err(|e| Error::Failed(format!("cannot read the viewer's address: {e}")))?;
+            .map_err(|e| Error::failed("cannot read the viewer's address", e))?;
         let traces_dir = persist::traces_dir(&config.data_dir);
         let (store, warnings) = persist::load_store(&config.data_dir, config.limits, true)?;
         let restored = store.trace_count();
@@ -233,7 +235,7 @@ impl Server {
             .thread_name("otelctl-server")
             .enable_all()
             .build()
-            .map_err(|e| Error::Failed(format!("cannot start the server's runtime: {e}")))?;
+            .map_err(|e| Error::failed("cannot start the server's runtime", e))?;
         let limits = server::Limits {
             max_connections: config.max_connections,
             max_body: config.max_body,
@@ -271,7 +273,7 @@ impl Server {
             std::thread::Builder::new()
                 .name("log-sync".into())
                 .spawn(move || wal.run_syncer())
-                .map_err(|e| Error::Failed(format!("cannot start the log thread: {e}")))?
+                .map_err(|e| Error::failed("cannot start the log thread", e))?
         };
         let persister = {
             let shared = shared.clone();
@@ -279,7 +281,7 @@ impl Server {
             std::thread::Builder::new()
                 .name("persister".into())
                 .spawn(move || run_persister(&shared, &traces_dir, sync))
-                .map_err(|e| Error::Failed(format!("cannot start the persister thread: {e}")))?
+                .map_err(|e| Error::failed("cannot start the persister thread", e))?
         };
         let spool = match config.spool_dir.clone() {
             Some(dir) => {
@@ -289,9 +291,7 @@ impl Server {
                     std::thread::Builder::new()
                         .name("spool".into())
                         .spawn(move || run_spool_ingester(&dir, &endpoint, &stop))
-                        .map_err(|e| {
-                            Error::Failed(format!("cannot start the spool thread: {e}"))
-                        })?,
+                        .map_err(|e| Error::failed("cannot start the spool thread", e))?,
                 )
             }
             None => None,
@@ -341,10 +341,10 @@ impl Server {
         let saved = self
             .persister
             .join()
-            .unwrap_or_else(|_| Err(Error::Failed("the persister thread panicked".into())))
+            .unwrap_or_else(|_| Err(Error::failed("cannot save the traces", "the persister thread panicked")))
             .map_err(|e| {
-                Error::Failed(format!(
-                    "stopped, but the traces were not saved: {e}; what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",
+                Error::failed("stopped, but the traces were not saved", e).fix(format!(
+                    "what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",
                     wal::wal_dir(&self.data_dir).display()
                 ))
             });
@@ -453,10 +453,13 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
         )
     })?;
     if let Some(first) = report.errors.first() {
-        return Err(otelctl_config::Error::Failed(format!(
-            "{} spooled file(s) not delivered: {first}",
-            report.failed_files + report.skipped_files + report.corrupt_files
-        )));
+        return Err(Error::failed(
+            format!(
+                "{} spooled file(s) not delivered",
+                report.failed_files + report.skipped_files + report.corrupt_files
+            ),
+            first,
+        ));
     }
     Ok(Some(report.delivered_files as usize))
 }
@@ -481,7 +484,10 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
         if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(Error::Failed("cannot block SIGINT/SIGTERM".into()));
+            return Err(Error::failed(
+                "cannot block SIGINT/SIGTERM",
+                std::io::Error::last_os_error(),
+            ));
         }
         set
     };
@@ -493,7 +499,7 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
             while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
             stop.trigger();
         })
-        .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
+        .map_err(|e| Error::failed("cannot start the signal thread", e))?;
     Ok(())
 }
 

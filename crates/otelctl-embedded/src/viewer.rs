@@ -285,7 +285,11 @@ impl Viewer {
                 name_set.insert(&s.name);
             }
         }
-        let services: Vec<String> = service_set.iter().take(200).map(|s| s.to_string()).collect();
+        let services: Vec<String> = service_set
+            .iter()
+            .take(200)
+            .map(|s| s.to_string())
+            .collect();
         let names: Vec<String> = name_set.iter().take(500).map(|s| s.to_string()).collect();
         out.push_str(&pages::filter_form(&filter, &services, &names));
         let status = if let Some(p) = &problem {

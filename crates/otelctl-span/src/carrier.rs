@@ -71,11 +71,11 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
-        return Err(Error::Failed(format!(
-            "carrier directory {} belongs to uid {}, not to you (uid {me}): set OTELCTL_CARRIER_DIR",
-            dir.display(),
-            meta.uid()
-        )));
+        return Err(Error::failed(
+            format!("cannot use carrier directory {}", dir.display()),
+            format!("it belongs to uid {}, not to you (uid {me})", meta.uid()),
+        )
+        .fix("set OTELCTL_CARRIER_DIR to a directory of your own"));
     }
     Ok(())
 }
@@ -107,10 +107,11 @@ pub fn write(path: &Path, carrier: &Carrier) -> Result<()> {
 pub fn read(path: &Path) -> Result<Carrier> {
     let bytes = fs::read(path).map_err(|e| Error::io("cannot read carrier file", path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Failed(format!(
-            "carrier file {} is not an otelctl carrier: {e}",
-            path.display()
-        ))
+        Error::bad_input(
+            format!("carrier file {}", path.display()),
+            format!("not an otelctl carrier: {e}"),
+            "pass the file `otelctl span begin` wrote (--carrier), or remove it",
+        )
     })
 }
 

@@ -62,11 +62,11 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
             };
             return match resolved {
                 Some(p) if is_executable(&p) => Ok(p),
-                _ => Err(Error::NotFound(format!(
-                    "{} program {:?} (from {origin}) is not an executable file",
-                    service.name(),
-                    path
-                ))),
+                _ => Err(Error::NotFound {
+                    what: format!("{} program {:?} (from {origin})", service.name(), path),
+                    why: "not an executable file".to_string(),
+                    fix: format!("name the {} program's executable", service.name()),
+                }),
             };
         }
     }
@@ -75,13 +75,16 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
             return Ok(p);
         }
     }
-    Err(Error::NotFound(format!(
-        "no {} program found: pass --bin PATH (`up`: --{}-bin), set {}, or put {} on PATH",
-        service.name(),
-        service.name(),
-        env_name(service),
-        path_names(service).join(" or ")
-    )))
+    Err(Error::NotFound {
+        what: format!("no {} program found", service.name()),
+        why: format!("none of {} is on PATH", path_names(service).join(", ")),
+        fix: format!(
+            "pass --bin PATH (`up`: --{}-bin), set {}, or put {} on PATH",
+            service.name(),
+            env_name(service),
+            path_names(service).join(" or ")
+        ),
+    })
 }
 
 /// The first executable file called `name` on `$PATH` (the `which` crate's search).
@@ -92,11 +95,10 @@ fn search_path(name: &std::ffi::OsStr) -> Option<PathBuf> {
 /// Runs `program args` and returns its stdout+stderr, killing it past [`QUERY_BUDGET`].
 fn query(program: &Path, args: &[&str]) -> Result<String> {
     let failed = |why: String| {
-        Error::Failed(format!(
-            "cannot ask {} {}: {why}",
-            program.display(),
-            args.join(" ")
-        ))
+        Error::failed(
+            format!("cannot ask {} {}", program.display(), args.join(" ")),
+            why,
+        )
     };
     let dir = std::env::temp_dir();
     let out = dir.join(format!(
@@ -143,11 +145,11 @@ fn query(program: &Path, args: &[&str]) -> Result<String> {
 pub fn tempo_version(program: &Path) -> Result<(TempoMajor, String)> {
     let text = query(program, &["-version"])?;
     tempo::parse_version_output(&text).ok_or_else(|| {
-        Error::Failed(format!(
-            "cannot tell the version of {} from `-version` ({:?}): pass --tempo-version 2 or 3, or set OTELCTL_TEMPO_VERSION",
-            program.display(),
-            text.lines().next().unwrap_or("")
-        ))
+        Error::failed(
+            format!("cannot tell the version of {}", program.display()),
+            format!("`-version` said {:?}", text.lines().next().unwrap_or("")),
+        )
+        .fix("pass --tempo-version 2 or 3, or set OTELCTL_TEMPO_VERSION")
     })
 }
 

@@ -129,11 +129,12 @@ pub fn wait(
             std::thread::sleep(POLL_INTERVAL.min(deadline - now));
             continue;
         }
-        return Err(Error::NotReady(format!(
-            "{} on 127.0.0.1:{} is not ready after {:.1} s: {why} (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)",
-            service.name(),
-            target.port,
-            timeout.as_secs_f64()
-        )));
+        return Err(Error::NotReady {
+            service: service.name().to_string(),
+            address: format!("127.0.0.1:{}", target.port),
+            waited: timeout,
+            why,
+            fix: "is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`".to_string(),
+        });
     }
 }

@@ -44,7 +44,7 @@ impl Supervised {
         }
         let mut child = cmd
             .spawn()
-            .map_err(|e| Error::Failed(format!("cannot start {name}: {e}")))?;
+            .map_err(|e| Error::failed(format!("cannot start {name}"), e))?;
         let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
         let mut readers = Vec::new();
         let out: Box<dyn Read + Send> = Box::new(child.stdout.take().expect("piped"));

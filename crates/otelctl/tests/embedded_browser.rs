@@ -9,7 +9,9 @@
 mod common;
 mod embedded_support;
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use embedded_support::*;
 use serde_json::{json, Value};

@@ -154,7 +154,7 @@ fn up_reports_which_program_died_and_why() {
     );
     assert!(text.contains("[tempo] failed parsing config"), "{text}");
     assert!(
-        text.contains("tempo exited unexpectedly (exit code 7); its last lines:")
+        text.contains("tempo exited unexpectedly (exit code 7): its last lines:")
             && text.contains("    failed parsing config: unknown key"),
         "{text}"
     );

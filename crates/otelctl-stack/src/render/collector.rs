@@ -325,9 +325,11 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
             Some("otlp_http") => "otlp_http/upstream",
             Some(_) => "otlphttp/upstream",
             None => {
-                return Err(Error::Failed(
-                    "the collector has no OTLP/HTTP exporter (otlp_http or otlphttp), so it cannot forward to $OTELCTL_UPSTREAM_ENDPOINT: use otelcol-contrib, or unset the variable".to_string(),
-                ))
+                return Err(Error::failed(
+                    "cannot forward to $OTELCTL_UPSTREAM_ENDPOINT",
+                    "the collector has no OTLP/HTTP exporter (otlp_http or otlphttp)",
+                )
+                .fix("use otelcol-contrib, or unset the variable"))
             }
         };
         let mut headers = BTreeMap::new();

@@ -12,28 +12,34 @@ use otelctl_config::error::{Error, Result};
 
 /// `base` (rendered YAML, with its leading comment lines) merged with the YAML file `extra`.
 pub fn merge_file(base: &str, extra: &Path, variable: &'static str) -> Result<String> {
-    let text = std::fs::read_to_string(extra).map_err(|e| Error::BadInput(format!(
-        "cannot read {:?} (from ${variable}): {e}; point it at a YAML file of settings to merge over the rendered config",
-        extra.display().to_string()
-    )))?;
+    let input = format!("{} (from ${variable})", extra.display());
+    let text = std::fs::read_to_string(extra).map_err(|e| {
+        Error::bad_input(
+            &input,
+            format!("cannot be read: {e}"),
+            "point it at a YAML file of settings to merge over the rendered config",
+        )
+    })?;
     let overlay: Value = serde_yaml::from_str(&text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(":{}:{}", l.line(), l.column()))
             .unwrap_or_default();
-        Error::BadInput(format!(
-            "{}{at} (from ${variable}) is not valid YAML: {e}",
-            extra.display()
-        ))
+        Error::bad_input(
+            format!("{}{at} (from ${variable})", extra.display()),
+            format!("not valid YAML ({e})"),
+            "fix the YAML",
+        )
     })?;
     if !matches!(overlay, Value::Mapping(_) | Value::Null) {
-        return Err(Error::BadInput(format!(
-            "{} (from ${variable}) must be a YAML mapping of settings, like the rendered config",
-            extra.display()
-        )));
+        return Err(Error::bad_input(
+            &input,
+            "not a YAML mapping",
+            "write a mapping of settings, like the rendered config",
+        ));
     }
     let mut merged: Value = serde_yaml::from_str(base)
-        .map_err(|e| Error::Failed(format!("the rendered config does not parse: {e}")))?;
+        .map_err(|e| Error::failed("the rendered config does not parse", e))?;
     merge(&mut merged, overlay);
     let header: String = base
         .lines()
@@ -41,7 +47,7 @@ pub fn merge_file(base: &str, extra: &Path, variable: &'static str) -> Result<St
         .map(|l| format!("{l}\n"))
         .collect();
     let body = serde_yaml::to_string(&merged)
-        .map_err(|e| Error::Failed(format!("cannot write the merged config: {e}")))?;
+        .map_err(|e| Error::failed("cannot write the merged config", e))?;
     Ok(format!(
         "{header}# Merged with {} (${variable}).\n{body}",
         extra.display()

@@ -141,10 +141,14 @@ fn sync(settings: &Settings, args: &DashSyncArgs) -> Result<u8> {
         }
         None => {
             let p = project::default_project_name(settings.root.path()).ok_or_else(|| {
-                Error::BadInput(format!(
-                    "cannot name the project after the root {:?}: pass --project NAME",
-                    settings.root.path().display().to_string()
-                ))
+                Error::bad_input(
+                    format!(
+                        "project root {:?}",
+                        settings.root.path().display().to_string()
+                    ),
+                    "its directory name cannot name a project",
+                    "pass --project NAME",
+                )
             })?;
             project::check_project_name(&p, "--project (default: the root directory's name)")?;
             p

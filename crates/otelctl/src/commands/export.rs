@@ -43,10 +43,10 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
     }
     if let Some(id) = &selection.trace {
         if request.span_count() == 0 {
-            return Err(Error::Failed(format!(
-                "trace {} is not stored (never received, dropped as the oldest, or cleared)",
-                otelctl_otlp::to_hex(id)
-            )));
+            return Err(Error::failed(
+                format!("trace {}", otelctl_otlp::to_hex(id)),
+                "not stored (never received, dropped as the oldest, or cleared)",
+            ));
         }
     }
     let from = match &origin {

@@ -24,11 +24,11 @@ use crate::output;
 /// The requests in one file (`path` only names it in errors).
 pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceRequest>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::BadInput(format!(
-            "{}: not UTF-8 text (byte {}): expected OTLP/JSON",
-            path.display(),
-            e.valid_up_to()
-        ))
+        Error::bad_input(
+            path.display().to_string(),
+            format!("not UTF-8 text (byte {})", e.valid_up_to()),
+            "expected OTLP/JSON",
+        )
     })?;
     if text.trim().is_empty() {
         return Ok(Vec::new());
@@ -44,11 +44,11 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceReq
             continue;
         }
         let req = ExportTraceServiceRequest::from_json(line.trim().as_bytes()).map_err(|e| {
-            Error::BadInput(format!(
-                "{}:{}: {e}: expected an OTLP/JSON ExportTraceServiceRequest (as `otelctl export` or a Collector's file exporter writes)",
-                path.display(),
-                n + 1
-            ))
+            Error::bad_input(
+                format!("{}:{}", path.display(), n + 1),
+                e.to_string(),
+                "expected an OTLP/JSON ExportTraceServiceRequest (as `otelctl export` or a Collector's file exporter writes); nothing was imported",
+            )
         })?;
         out.push(req);
     }
@@ -89,15 +89,18 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let ports = settings.ports();
     let receiver = ports.collector_otlp_http;
     let endpoint = format!("http://127.0.0.1:{receiver}");
-    if std::net::TcpStream::connect_timeout(
+    let probe = Duration::from_secs(2);
+    if let Err(e) = std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], receiver)),
-        Duration::from_secs(2),
-    )
-    .is_err()
-    {
-        return Err(Error::NotReady(format!(
-            "nothing receives OTLP on 127.0.0.1:{receiver}: start the store first (`otelctl up`, or `otelctl up --embedded`)"
-        )));
+        probe,
+    ) {
+        return Err(Error::NotReady {
+            service: "the OTLP receiver".to_string(),
+            address: format!("127.0.0.1:{receiver}"),
+            waited: probe,
+            why: e.to_string(),
+            fix: "start the store first: `otelctl up`, or `otelctl up --embedded`".to_string(),
+        });
     }
     let before = counters(ports.grafana_http);
     let done = export::forward(all, &endpoint)?;

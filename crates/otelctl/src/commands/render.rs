@@ -17,12 +17,10 @@ pub fn run(settings: &Settings, args: &RenderArgs) -> Result<u8> {
     // The program decides the details, as it will for `run`; without one, render for the
     // programs nixpkgs ships (otelcol-contrib, Tempo 2.x).
     let program = programs::find(service, args.bin.as_deref(), &stack_settings);
-    if args.bin.is_some() {
-        program
-            .as_ref()
-            .map_err(|e| otelctl_config::Error::NotFound(e.to_string()))?;
-    }
-    let program = program.ok();
+    let program = match program {
+        Err(e) if args.bin.is_some() => return Err(e),
+        p => p.ok(),
+    };
     let (tempo, features) = match service {
         Service::Tempo => {
             let (major, how) = stack::tempo_major(

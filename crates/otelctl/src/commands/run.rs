@@ -45,8 +45,8 @@ pub fn run(settings: &Settings, args: &RunArgs) -> Result<u8> {
     }
     let err = cmd.exec();
     let _ = std::fs::remove_file(&prepared.pid_file);
-    Err(Error::Failed(format!(
-        "cannot start {}: {err}",
-        inv.program.display()
-    )))
+    Err(Error::failed(
+        format!("cannot start {}", inv.program.display()),
+        err,
+    ))
 }

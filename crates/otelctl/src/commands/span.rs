@@ -190,7 +190,13 @@ fn end(globals: &GlobalArgs, args: &SpanEndArgs) -> Result<u8> {
         (StatusCode::Error, None, Some(c)) => format!("exited with code {c}"),
         _ => String::new(),
     };
-    let bad_id = || Error::Failed(format!("carrier file {} has invalid ids", path.display()));
+    let bad_id = || {
+        Error::bad_input(
+            format!("carrier file {}", path.display()),
+            "its trace or span id is invalid",
+            "pass the file `otelctl span begin` wrote (--carrier), or remove it",
+        )
+    };
     let mut span = Span {
         trace_id: from_hex(&c.trace_id)
             .filter(|v| v.len() == 16)

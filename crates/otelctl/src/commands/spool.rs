@@ -15,8 +15,13 @@ use crate::output;
 
 pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
     let env = telemetry::load_env();
-    let dir = emit::spool_dir(Some(settings))
-        .ok_or_else(|| Error::Failed("no spool directory".to_string()))?;
+    let dir = emit::spool_dir(Some(settings)).ok_or_else(|| {
+        Error::failed(
+            "cannot find the spool",
+            "neither $OTEL_SPOOL_DIR nor $HOME is set",
+        )
+        .fix("set OTEL_SPOOL_DIR")
+    })?;
     let spool = Spool::new(dir, env.spool_max_bytes);
     match args.action {
         SpoolAction::Status { json } => {

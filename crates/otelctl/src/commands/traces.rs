@@ -59,9 +59,10 @@ fn locate(settings: &Settings) -> Result<Backend> {
         }
         Ok(_) | Err(HttpError::Refused { .. }) => {}
         Err(e) => {
-            return Err(Error::Failed(format!(
-                "the viewer port {viewer} did not answer properly ({e}); stop the program on it or retry"
-            )))
+            return Err(
+                Error::failed(format!("cannot ask the viewer port {viewer}"), e)
+                    .fix("stop the program on it, or retry"),
+            )
         }
     }
     let tempo = ports.tempo_http;
@@ -187,16 +188,20 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
     let url = format!("http://127.0.0.1:{port}/api/search?{}", filter.to_query());
     let r = Client::shared()?.get(&url, Some("application/json"), Instant::now() + TIMEOUT)?;
     if r.status != 200 {
-        return Err(Error::Failed(format!(
-            "the viewer on port {port} answered HTTP {}: {}",
-            r.status,
-            String::from_utf8_lossy(&r.body).trim()
-        )));
+        return Err(Error::failed(
+            format!("cannot search the viewer on port {port}"),
+            format!(
+                "it answered HTTP {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body).trim()
+            ),
+        ));
     }
     let a: Answer = serde_json::from_slice(&r.body).map_err(|e| {
-        Error::Failed(format!(
-            "the viewer on port {port} sent an unreadable list: {e}"
-        ))
+        Error::failed(
+            format!("cannot read the list the viewer on port {port} sent"),
+            e,
+        )
     })?;
     Ok(a.traces)
 }
@@ -218,11 +223,11 @@ fn from_tempo(port: u16, filter: &Filter) -> Result<Vec<Row>> {
     let q = explore::traceql(filter);
     let deadline = Instant::now() + TIMEOUT;
     let ids = tempo_api::search(port, &q, start, end, ask as u32, deadline)
-        .map_err(|e| Error::Failed(format!("Tempo search {q:?} failed: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot search Tempo for {q:?}"), e))?;
     let mut found = Vec::new();
     for id in ids {
         let Some(req) = tempo_api::trace_by_id(port, &id, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::Failed(format!("reading trace {id} from Tempo failed: {e}")))?
+            .map_err(|e| Error::failed(format!("cannot read trace {id} from Tempo"), e))?
         else {
             continue;
         };
@@ -249,7 +254,7 @@ fn fetch(
     let hex = otelctl_otlp::to_hex(id);
     let req = match backend {
         Backend::Tempo(port) => tempo_api::trace_by_id(*port, &hex, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::Failed(format!("reading trace {hex} from Tempo failed: {e}")))?
+            .map_err(|e| Error::failed(format!("cannot read trace {hex} from Tempo"), e))?
             .unwrap_or_default(),
         Backend::Viewer(_) | Backend::Files => {
             let selection = Selection {
@@ -268,9 +273,10 @@ fn fetch(
         }
     };
     if req.span_count() == 0 {
-        return Err(Error::Failed(format!(
-            "trace {hex} is not stored (never received, dropped as the oldest, or cleared)"
-        )));
+        return Err(Error::failed(
+            format!("cannot show trace {hex}"),
+            "it is not stored (never received, dropped as the oldest, or cleared)",
+        ));
     }
     Ok(req)
 }

@@ -64,7 +64,7 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
     ] {
         match programs::find(service, bin, &stack_settings) {
             Ok(program) => plan.push((service, program)),
-            Err(e @ Error::NotFound(_)) if bin.is_none() => {
+            Err(e @ Error::NotFound { .. }) if bin.is_none() => {
                 say(&sink, &format!("{e}"));
                 say(
                     &sink,
@@ -94,7 +94,7 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
     supervise::catch_stop_signals();
     let started = Instant::now();
     let exe = std::env::current_exe()
-        .map_err(|e| Error::Failed(format!("cannot find the otelctl program itself: {e}")))?;
+        .map_err(|e| Error::failed("cannot find the otelctl program itself", e))?;
     // One after another, each once the previous is ready: the collector's first exports find
     // Tempo listening (its gRPC connection would otherwise back off for seconds), and Grafana
     // finds its datasource. Deaths and Ctrl-C are watched while waiting.
@@ -161,20 +161,27 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
 /// Fails when a stop was requested or a child has died (naming it, its status, its last lines).
 fn check(children: &mut [Supervised]) -> Result<()> {
     if let Some(sig) = supervise::stop_requested() {
-        return Err(Error::Failed(format!("stop requested (signal {sig})")));
+        return Err(Error::failed(
+            "stopped",
+            format!("signal {sig} asked to stop"),
+        ));
     }
     for child in children.iter_mut() {
         if let Some(status) = child.exited() {
             let lines = child.last_lines();
-            let mut msg = format!(
-                "{} exited unexpectedly ({})",
-                child.name,
-                supervise::describe(status)
-            );
-            if !lines.is_empty() {
-                msg.push_str(&format!("; its last lines:\n    {}", lines.join("\n    ")));
-            }
-            return Err(Error::Failed(msg));
+            let why = if lines.is_empty() {
+                "it printed nothing".to_string()
+            } else {
+                format!("its last lines:\n    {}", lines.join("\n    "))
+            };
+            return Err(Error::failed(
+                format!(
+                    "{} exited unexpectedly ({})",
+                    child.name,
+                    supervise::describe(status)
+                ),
+                why,
+            ));
         }
     }
     Ok(())

@@ -67,19 +67,20 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
             || Ok(()),
         ) {
             Ok(_) => break (target.port, "the Collector/Tempo/Grafana programs"),
-            Err(Error::NotReady(_)) if Instant::now() >= deadline => {
+            Err(Error::NotReady { .. }) if Instant::now() >= deadline => {
                 let why =
                     readiness::probe(service, target, Instant::now() + readiness::REQUEST_BUDGET)
                         .err()
                         .unwrap_or_default();
-                return Err(Error::NotReady(format!(
-                    "{} on 127.0.0.1:{} is not ready after {:.1} s: {why}; otelctl's embedded server does not answer either (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)",
-                    service.name(),
-                    target.port,
-                    limit.as_secs_f64()
-                )));
+                return Err(Error::NotReady {
+                    service: service.name().to_string(),
+                    address: format!("127.0.0.1:{}", target.port),
+                    waited: limit,
+                    why,
+                    fix: "otelctl's embedded server does not answer either (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)".to_string(),
+                });
             }
-            Err(e @ Error::NotReady(_)) => drop(e),
+            Err(e @ Error::NotReady { .. }) => drop(e),
             Err(e) => return Err(e),
         }
     };
