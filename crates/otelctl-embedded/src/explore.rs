@@ -244,7 +244,7 @@ impl Filter {
                 v.parse::<u64>().map_err(|_| Error::InvalidValue {
                     what: "time",
                     value: v.to_string(),
-                    origin: source.clone(),
+                    origin: source,
                     expected: "Unix nanoseconds".to_string(),
                 })
             };
@@ -1374,7 +1374,7 @@ mod tests {
     #[test]
     fn tasks_are_roots_and_task_cached_spans() {
         let res = vec![KeyValue::string("service.name", "dt-task")];
-        let spans = vec![
+        let spans = [
             named(span(1, 1, 0, 0, 100), "devenv"),
             with_attrs(
                 named(span(1, 2, 1, 0, 50), "pnpm:install"),

@@ -160,7 +160,7 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
     shot(&mut cdp, &out_dir, "list");
     // The duration filter through the URL.
     open(&mut cdp, &format!("{viewer}/?name=build&min=2s"), "list");
-    assert_eq!(rows(&mut cdp), [slow.clone()]);
+    assert_eq!(rows(&mut cdp), std::slice::from_ref(&slow));
 
     // 2. The trace page: critical path, keys in their case, the out-of-line sentence, collapse.
     open(&mut cdp, &format!("{viewer}/trace/{slow}"), "trace");
