@@ -132,7 +132,17 @@ const SCRIPT: &str = r#"
     if(busy){again=true;return;}
     busy=true;
     fetch(fragmentUrl(),{cache:'no-store'}).then(function(r){return r.text();}).then(function(html){
-      live.innerHTML=html; body.dataset.updates=String(Number(body.dataset.updates||0)+1); bind();
+      // Keep what the user is doing: a filter being typed, the A/B picks of a comparison.
+      var tpl=document.createElement('template'); tpl.innerHTML=html;
+      var oldForm=document.getElementById('filters'), newForm=tpl.content.getElementById('filters');
+      var focused=document.activeElement, keep=oldForm && newForm && oldForm.contains(focused);
+      var caret=keep && typeof focused.selectionStart==='number' ? [focused.selectionStart, focused.selectionEnd] : null;
+      if(keep){newForm.replaceWith(oldForm);}
+      var picked=[].slice.call(document.querySelectorAll('#compare-form input:checked')).map(function(i){return i.name+'='+i.value;});
+      live.replaceChildren(tpl.content);
+      if(keep){focused.focus(); if(caret){try{focused.setSelectionRange(caret[0],caret[1]);}catch(e){}}}
+      picked.forEach(function(p){var kv=p.split('='); var i=document.querySelector('#compare-form input[name="'+kv[0]+'"][value="'+kv[1]+'"]'); if(i){i.checked=true;}});
+      body.dataset.updates=String(Number(body.dataset.updates||0)+1); bind();
     }).catch(function(){}).then(function(){busy=false; if(again){again=false;refresh();}});
   }
   function select(sid){

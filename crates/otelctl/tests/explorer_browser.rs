@@ -128,6 +128,27 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         cdp.eval("document.querySelectorAll('#scatter a.dot').length"),
         json!(12)
     );
+    // A trace arriving while a filter is being typed and a comparison picked: the list grows
+    // live, the typing and the pick stay.
+    cdp.wait_for(
+        "the live connection",
+        "document.body.dataset.sse === 'open'",
+    );
+    cdp.eval("window.__same = 1; var i = document.querySelector('input[name=service]'); i.focus(); i.value = 'we'; document.querySelector('tr.trace input[name=a]').checked = true");
+    let now = now_ns();
+    let late = export_request("late", vec![span(0x40, 1, 0, "late", now, now + MS)]);
+    assert_eq!(
+        post(up.receiver(), "application/json", &late.to_json()).status,
+        200
+    );
+    cdp.wait_for(
+        "the late trace to appear live",
+        "document.querySelectorAll('tr.trace').length === 13",
+    );
+    assert_eq!(
+        cdp.eval("[window.__same, document.querySelector('input[name=service]').value, document.activeElement.name, document.querySelectorAll('#compare-form input:checked').length]"),
+        json!([1, "we", "service", 1])
+    );
     cdp.eval("document.querySelector('input[name=service]').value = 'web'; document.querySelector('select[name=status]').value = 'ok'");
     click(&mut cdp, "#apply");
     cdp.wait_for(

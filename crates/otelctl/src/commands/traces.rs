@@ -123,11 +123,17 @@ fn now_unix_nano() -> u64 {
 
 fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     let filter = filter_of(args)?;
-    let rows = match locate(settings)? {
+    let backend = locate(settings)?;
+    let dir = settings.data_dir(Mode::Local).embedded();
+    let origin = match &backend {
+        Backend::Viewer(port) => format!("the running viewer on port {port}"),
+        Backend::Tempo(port) => format!("Tempo on port {port}"),
+        Backend::Files => format!("the files in {}", dir.display()),
+    };
+    let rows = match backend {
         Backend::Viewer(port) => from_viewer(port, &filter)?,
         Backend::Tempo(port) => from_tempo(port, &filter)?,
         Backend::Files => {
-            let dir = settings.data_dir(Mode::Local).embedded();
             let (store, warnings) = persist::load_store(&dir, unlimited(), false)?;
             for w in warnings {
                 output::stderr(&format!("otelctl: warning: {w}\n"));
@@ -150,7 +156,9 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     }
     let mut out = String::new();
     if rows.is_empty() {
-        output::stderr("otelctl: no stored trace matches\n");
+        output::stderr(&format!(
+            "otelctl: no stored trace matches (searched {origin})\n"
+        ));
         return Ok(exit::SUCCESS);
     }
     out.push_str(&format!(
