@@ -178,6 +178,26 @@ pub fn parse_attr(text: &str, origin: Source) -> Result<(String, String)> {
     }
 }
 
+/// A point in time for `from`/`to`: Unix nanoseconds, or a UTC time `YYYY-MM-DD HH:MM[:SS]`
+/// (RFC 3339 with `T` and `Z` too).
+pub fn parse_time(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if let Ok(ns) = t.parse::<u64>() {
+        return Some(ns);
+    }
+    let t = t.trim_end_matches(" UTC");
+    let padded;
+    let t = if t.len() == 16 {
+        padded = format!("{t}:00");
+        padded.as_str()
+    } else {
+        t
+    };
+    let at = humantime::parse_rfc3339_weak(t).ok()?;
+    let d = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(d.as_nanos()).ok()
+}
+
 /// Parses `ok` or `error`.
 pub fn parse_status(text: &str, origin: Source) -> Result<StatusFilter> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -241,11 +261,11 @@ impl Filter {
                 _ => continue,
             };
             let unix = |v: &str| {
-                v.parse::<u64>().map_err(|_| Error::InvalidValue {
+                parse_time(v).ok_or_else(|| Error::InvalidValue {
                     what: "time",
                     value: v.to_string(),
                     origin: source,
-                    expected: "Unix nanoseconds".to_string(),
+                    expected: "a UTC time such as 2026-11-30 07:00 (or 07:00:00, or RFC 3339), or Unix nanoseconds".to_string(),
                 })
             };
             match k.as_str() {
@@ -1258,6 +1278,24 @@ mod tests {
             let e = Filter::from_query(&[(k.to_string(), v.to_string())]).unwrap_err();
             assert!(e.to_string().contains(v), "{e}");
         }
+        assert_eq!(
+            parse_time("2023-11-14 22:13"),
+            Some(1_699_999_980_000_000_000)
+        );
+        assert_eq!(
+            parse_time("2023-11-14 22:13:20"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time("2023-11-14 22:13:20 UTC"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(parse_time("17"), Some(17));
+        assert_eq!(parse_time("yesterday"), None);
         assert!(Filter::from_query(&[("min".into(), "".into())])
             .unwrap()
             .is_empty());

@@ -41,12 +41,13 @@ pub fn filter_form(f: &Filter, services: &[String], names: &[String]) -> String 
         );
     }
     out.push_str(r#"<label>attribute <input name="attr" value="" size="20" placeholder="key=value"></label>"#);
-    if let Some(t) = f.from_unix_nano {
-        let _ = write!(out, r#"<input type="hidden" name="from" value="{t}">"#);
-    }
-    if let Some(t) = f.to_unix_nano {
-        let _ = write!(out, r#"<input type="hidden" name="to" value="{t}">"#);
-    }
+    let time = |t: Option<u64>| t.map(format_time).unwrap_or_default();
+    let _ = write!(
+        out,
+        r#"<label>from <input name="from" value="{}" size="17" placeholder="2026-11-30 07:00"></label><label>to <input name="to" value="{}" size="17" placeholder="UTC"></label>"#,
+        time(f.from_unix_nano),
+        time(f.to_unix_nano),
+    );
     if let Some(l) = f.limit {
         let _ = write!(out, r#"<input type="hidden" name="limit" value="{l}">"#);
     }

@@ -179,6 +179,26 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         json!("web/ok")
     );
     shot(&mut cdp, &out_dir, "list");
+    // A time range through the URL, in UTC: everything is after 2000, nothing before.
+    open(
+        &mut cdp,
+        &format!("{viewer}/?from=2000-01-01+00%3A00"),
+        "list",
+    );
+    assert_eq!(rows(&mut cdp).len(), 13);
+    assert_eq!(
+        cdp.eval("document.querySelector('input[name=from]').value"),
+        json!("2000-01-01 00:00:00")
+    );
+    open(
+        &mut cdp,
+        &format!("{viewer}/?to=2000-01-01+00%3A00"),
+        "list",
+    );
+    assert_eq!(
+        cdp.eval("!!document.getElementById('no-matches')"),
+        json!(true)
+    );
     // The duration filter through the URL.
     open(&mut cdp, &format!("{viewer}/?name=build&min=2s"), "list");
     assert_eq!(rows(&mut cdp), std::slice::from_ref(&slow));
