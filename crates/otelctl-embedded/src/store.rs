@@ -133,7 +133,22 @@ impl StoredTrace {
 
     pub fn summary(&self) -> TraceSummary {
         let spans: Vec<(&[KeyValue], &Span)> = self.spans().collect();
-        summarize(&self.id, &spans)
+        self.summary_of(&spans)
+    }
+
+    /// The summary from this trace's spans (as [`StoredTrace::spans`] gives them), using the
+    /// trace's own id set to find the root instead of building one.
+    pub fn summary_of(&self, spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
+        summarize_with(
+            &self.id,
+            spans,
+            |parent| {
+                <[u8; 8]>::try_from(parent)
+                    .map(|p| self.span_ids.contains(&p))
+                    .unwrap_or(false)
+            },
+            self.span_count(),
+        )
     }
 }
 
@@ -142,7 +157,17 @@ impl StoredTrace {
 /// from the first start to the last end; `error` when any span has status ERROR.
 pub fn summarize(id: &[u8], spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
     let ids: HashSet<&[u8]> = spans.iter().map(|(_, s)| s.span_id.as_slice()).collect();
-    let is_root = |s: &Span| s.parent_span_id.is_empty() || !ids.contains(&*s.parent_span_id);
+    summarize_with(id, spans, |parent| ids.contains(parent), ids.len())
+}
+
+/// [`summarize`] with the trace's span-id test and span count given.
+fn summarize_with(
+    id: &[u8],
+    spans: &[(&[KeyValue], &Span)],
+    holds: impl Fn(&[u8]) -> bool,
+    span_count: usize,
+) -> TraceSummary {
+    let is_root = |s: &Span| s.parent_span_id.is_empty() || !holds(&s.parent_span_id);
     let mut root: Option<(&[KeyValue], &Span)> = None;
     let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
     for &(res, s) in spans {
@@ -172,7 +197,7 @@ pub fn summarize(id: &[u8], spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
         start_unix_nano: start,
         end_unix_nano: end,
         duration_ns: end.saturating_sub(start),
-        span_count: ids.len(),
+        span_count,
         error_count: errors,
         status: if errors > 0 { "error" } else { "ok" },
     }

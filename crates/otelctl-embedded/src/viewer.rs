@@ -246,7 +246,7 @@ fn all_traces(store: &Store) -> Vec<(TraceSummary, Vec<SpanRef<'_>>)> {
         .traces()
         .map(|t| {
             let spans: Vec<SpanRef> = t.spans().collect();
-            (super::store::summarize(&t.id, &spans), spans)
+            (t.summary_of(&spans), spans)
         })
         .collect()
 }
@@ -275,8 +275,8 @@ impl Viewer {
         let mut out = facts(&store);
         // The form's suggestions: every service and span name stored (one pass, no copies
         // until the end).
-        let mut service_set: std::collections::BTreeSet<&str> = Default::default();
-        let mut name_set: std::collections::BTreeSet<&str> = Default::default();
+        let mut service_set: std::collections::HashSet<&str> = Default::default();
+        let mut name_set: std::collections::HashSet<&str> = Default::default();
         for t in store.traces() {
             for (res, s) in t.spans() {
                 if let Some(otlp::Value::StringValue(v)) = otlp::attribute(res, "service.name") {
@@ -285,12 +285,16 @@ impl Viewer {
                 name_set.insert(&s.name);
             }
         }
-        let services: Vec<String> = service_set
-            .iter()
-            .take(200)
-            .map(|s| s.to_string())
-            .collect();
-        let names: Vec<String> = name_set.iter().take(500).map(|s| s.to_string()).collect();
+        let sorted = |set: std::collections::HashSet<&str>, most: usize| {
+            let mut v: Vec<&str> = set.into_iter().collect();
+            v.sort_unstable();
+            v.into_iter()
+                .take(most)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let services = sorted(service_set, 200);
+        let names = sorted(name_set, 500);
         out.push_str(&pages::filter_form(&filter, &services, &names));
         let status = if let Some(p) = &problem {
             let _ = write!(
@@ -479,7 +483,7 @@ impl Viewer {
             return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives");
         };
         let spans: Vec<(&[otlp::KeyValue], &Span)> = trace.spans().collect();
-        let summary = super::store::summarize(&trace.id, &spans);
+        let summary = trace.summary_of(&spans);
         let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
         let layout = waterfall::layout(&refs);
         let tree = Tree::build(&refs);

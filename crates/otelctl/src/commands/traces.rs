@@ -140,7 +140,7 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
             }
             let traces = store.traces().map(|t| {
                 let spans: Vec<SpanRef> = t.spans().collect();
-                (summarize(&t.id, &spans), spans)
+                (t.summary_of(&spans), spans)
             });
             explore::search(traces, &filter, now_unix_nano())
                 .iter()
