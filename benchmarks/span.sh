@@ -3,6 +3,9 @@
 # (a listener answering 200), down (connection refused) and silent (accepts, never answers).
 #
 #   benchmarks/span.sh            # results in benchmarks/results/span-*.json and a table on stdout
+#   OTELCTL=path/to/otelctl OTELCTL_ALT=path/to/other-build benchmarks/span.sh
+#                                 # a given build instead of a fresh release build, and a second
+#                                 # build measured in the same runs (column "alt")
 #
 # Needs: hyperfine (Debian), Go (otel-cli is built from the Go module proxy into
 # ${OTELCTL_BENCH_CACHE:-$HOME/.cache/otelctl-bench}), rustc (the stand-in collectors), python3.
@@ -21,9 +24,12 @@ mkdir -p "$OUT" "$CACHE"
 apt_ensure hyperfine hyperfine
 command -v hyperfine >/dev/null || { echo "hyperfine is required" >&2; exit 1; }
 
-step "building otelctl (release)"
-cargo build --release --locked --quiet -p otelctl
-OTELCTL=$PWD/target/release/otelctl
+if [ -z "${OTELCTL:-}" ]; then
+  step "building otelctl (release)"
+  cargo build --release --locked --quiet -p otelctl
+  OTELCTL=$PWD/target/release/otelctl
+fi
+OTELCTL_ALT=${OTELCTL_ALT:-}
 
 OTEL_CLI=$CACHE/bin/otel-cli
 if [ ! -x "$OTEL_CLI" ]; then
@@ -72,9 +78,12 @@ run() { # NAME PORT RUNS
   local name=$1 port=$2 runs=$3
   step "collector $name (127.0.0.1:$port)"
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$port \
+  local alt=()
+  [ -n "$OTELCTL_ALT" ] && alt=(-n alt "$OTELCTL_ALT span bench step -- true")
   hyperfine -N --warmup 10 --runs "$runs" --export-json "$OUT/span-$name.json" \
     -n bare 'true' \
     -n otelctl "$OTELCTL span bench step -- true" \
+    "${alt[@]}" \
     -n otel-cli "$OTEL_CLI exec --protocol http/protobuf --endpoint http://127.0.0.1:$port -s bench -n step -- true"
 }
 
@@ -86,13 +95,16 @@ step "summary (mean ms; added = mean - bare)"
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
-print("| collector | bare | otelctl | added | otel-cli | added | overhead ratio |")
-print("|---|---|---|---|---|---|---|")
-for name in ["up", "down", "silent"]:
-    r = {x["command"]: x for x in json.load(open(f"{out}/span-{name}.json"))["results"]}
+rows = {n: {x["command"]: x for x in json.load(open(f"{out}/span-{n}.json"))["results"]}
+        for n in ["up", "down", "silent"]}
+alt = all("alt" in r for r in rows.values())
+print("| collector | bare | otelctl | added |" + (" alt | added |" if alt else "") + " otel-cli | added | overhead ratio |")
+print("|---|---|---|---|" + ("---|---|" if alt else "") + "---|---|---|")
+for name, r in rows.items():
     b, o, c = (r[k]["mean"] * 1000 for k in ("bare", "otelctl", "otel-cli"))
     ao, ac = o - b, c - b
     ratio = ac / ao if ao > 0 else float("inf")
-    print(f"| {name} | {b:.2f} | {o:.2f} | {ao:.2f} | {c:.2f} | {ac:.2f} | {ratio:.1f}x |")
+    a = f" {r['alt']['mean'] * 1000:.2f} | {r['alt']['mean'] * 1000 - b:.2f} |" if alt else ""
+    print(f"| {name} | {b:.2f} | {o:.2f} | {ao:.2f} |{a} {c:.2f} | {ac:.2f} | {ratio:.1f}x |")
 PY
 echo "spooled files during the run: $(ls "$OTEL_SPOOL_DIR" 2>/dev/null | grep -c '\.json$' || true)"

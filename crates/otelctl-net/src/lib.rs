@@ -38,7 +38,7 @@ impl Client {
             .get_or_init(|| Client::new().map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| HttpError::Io {
-                url: String::new(),
+                url: "the HTTP client".to_string(),
                 err: std::io::Error::other(e.clone()),
             })
     }

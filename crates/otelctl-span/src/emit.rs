@@ -12,7 +12,6 @@ use crate::otelenv::OtelEnv;
 use crate::spool::Spool;
 use crate::traceparent::{TraceParent, FLAG_SAMPLED};
 use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
-use otelctl_config::env::EnvVars;
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
 use otelctl_config::system::SystemPorts;
@@ -97,18 +96,17 @@ pub fn traces_url(env: &OtelEnv, settings: Option<&Settings>) -> String {
 
 /// The spool directory: `$OTEL_SPOOL_DIR`, else the mode's (detected only now, and only in
 /// auto mode), else `$HOME/.otel/spool` when the settings could not be loaded.
-pub fn spool_dir(settings: Option<&Settings>) -> Option<PathBuf> {
+pub fn spool_dir(settings: Option<&Settings>, env: &OtelEnv) -> Option<PathBuf> {
     match settings {
         // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once.
         Some(s) => Some(s.spool_dir(s.detect().mode)),
         // The settings did not load (a bad OTELCTL_* value): still keep the span, in
         // $OTEL_SPOOL_DIR or the system layout's spool.
         None => {
-            let var = otelctl_config::env::path;
-            let explicit = var(EnvVars::OTEL_SPOOL_DIR);
-            match (explicit, var(EnvVars::HOME)) {
+            let (explicit, home) = &env.spool_fallback;
+            match (explicit.clone(), home) {
                 (Some(dir), _) => Some(dir),
-                (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(&home))),
+                (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(home))),
                 (None, None) => None,
             }
         }
@@ -127,7 +125,7 @@ pub fn deliver(
         Ok(accepted) => return Outcome::Exported { url, accepted },
         Err(e) => e.to_string(),
     };
-    let Some(dir) = spool_dir(settings) else {
+    let Some(dir) = spool_dir(settings, env) else {
         return Outcome::Lost {
             why: format!("{why}; and no spool directory (set OTEL_SPOOL_DIR or HOME)"),
         };

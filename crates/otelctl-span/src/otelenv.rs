@@ -99,6 +99,8 @@ pub struct OtelEnv {
     pub spool_max_bytes: u64,
     /// Where `span begin` keeps carrier files by default (see `carrier`).
     pub carrier_dir: std::path::PathBuf,
+    /// `$OTEL_SPOOL_DIR` and `$HOME`: where a span is spooled when the settings cannot load.
+    pub spool_fallback: (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
     /// One line per problem found, without the `otelctl: warning: ` prefix.
     pub warnings: Vec<String>,
 }
@@ -151,6 +153,7 @@ impl OtelEnv {
                 .filter(|v| !v.is_empty())
                 .map(std::path::PathBuf::from)
         };
+        let spool_fallback = (path(EnvVars::OTEL_SPOOL_DIR), path(EnvVars::HOME));
         let carrier_dir = path(EnvVars::OTELCTL_CARRIER_DIR)
             .or_else(|| path(EnvVars::XDG_RUNTIME_DIR).map(|d| d.join("otelctl")))
             .unwrap_or_else(|| {
@@ -302,6 +305,7 @@ impl OtelEnv {
             },
             spool_max_bytes,
             carrier_dir,
+            spool_fallback,
             warnings,
         }
     }

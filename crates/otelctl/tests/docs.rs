@@ -183,3 +183,110 @@ fn the_flag_scanner_reads_usage_and_help_alike() {
         ["--dry-run"].iter().map(|s| s.to_string()).collect()
     );
 }
+
+/// Every variable of the registry (`otelctl_config::env::EnvVars`) that a user sets or reads is
+/// documented in the README or a command page (`…_TRACES_X` stands for
+/// `OTEL_EXPORTER_OTLP_TRACES_X` there).
+#[test]
+fn every_registered_environment_variable_is_documented() {
+    const INTERNAL: [&str; 7] = [
+        "PWD",
+        "HOME",
+        "PATH",
+        "TMPDIR",
+        "XDG_RUNTIME_DIR",
+        "OTELCTL_TEST_FAULT",
+        "OTELCTL_UPSTREAM_HEADER_",
+    ];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let registry = std::fs::read_to_string(root.join("crates/otelctl-config/src/env.rs")).unwrap();
+    let names: Vec<&str> = registry
+        .split("&'static str =")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').nth(1))
+        .collect();
+    assert!(
+        names.len() >= 50,
+        "only {} names read from env.rs",
+        names.len()
+    );
+    let mut docs = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for page in std::fs::read_dir(docs_dir()).unwrap() {
+        docs.push_str(&std::fs::read_to_string(page.unwrap().path()).unwrap());
+    }
+    let undocumented: Vec<&&str> = names
+        .iter()
+        .filter(|n| !INTERNAL.contains(n))
+        .filter(|n| {
+            let short = n
+                .strip_prefix("OTEL_EXPORTER_OTLP_TRACES_")
+                .map(|rest| format!("…_TRACES_{rest}"));
+            !docs.contains(*n) && !short.is_some_and(|s| docs.contains(&s))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "variables without documentation: {undocumented:?}"
+    );
+}
+
+/// Variable names are written once, in the registry: code outside `env.rs` says
+/// `EnvVars::NAME`, never `"NAME"` (tests may spell them out).
+#[test]
+fn variable_names_are_string_literals_only_in_the_registry() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut files = 0;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("src"))
+        .filter(|p| p.is_dir())
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension() != Some(std::ffi::OsStr::new("rs"))
+                || path.ends_with("otelctl-config/src/env.rs")
+            {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Unit tests (at the end of a module) may spell names out.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for literal in line.split('"').skip(1).step_by(2) {
+                    let is_name = [
+                        "OTEL_",
+                        "OTELCTL_",
+                        "DEVENV_",
+                        "TEST_TRACE",
+                        "TRACEPARENT",
+                        "TRACESTATE",
+                    ]
+                    .iter()
+                    .any(|p| literal.starts_with(p))
+                        && literal
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                    if is_name {
+                        found.push(format!("{}:{}: \"{literal}\"", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 50, "only {files} source files read");
+    assert!(
+        found.is_empty(),
+        "variable names outside the registry (add them to otelctl_config::env::EnvVars):\n  {}",
+        found.join("\n  ")
+    );
+}

@@ -15,7 +15,7 @@ use crate::output;
 
 pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
     let env = telemetry::load_env();
-    let dir = emit::spool_dir(Some(settings)).ok_or_else(|| {
+    let dir = emit::spool_dir(Some(settings), &env).ok_or_else(|| {
         Error::failed(
             "cannot find the spool",
             "neither $OTEL_SPOOL_DIR nor $HOME is set",
