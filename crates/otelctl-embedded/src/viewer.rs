@@ -222,7 +222,7 @@ fn facts(store: &Store) -> String {
     let c = store.counters();
     let limits = store.limits();
     format!(
-        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank over stored spans</p>"#,
+        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank</p>"#,
         store.trace_count(),
         store.span_count(),
         limits.max_traces,
