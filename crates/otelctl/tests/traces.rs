@@ -1,5 +1,7 @@
 //! `otelctl traces` (list, show, compare) and `otelctl import` on the real binary, against the
-//! real `otelctl up --embedded` (its viewer, then its files), and against a stand-in for Tempo.
+//! real `otelctl up --embedded` (its viewer, then its files), and against a stand-in for Tempo;
+//! `import` also of what a real Collector's `file` exporter wrote (the e2e lane's spool-probe
+//! Collector; skipped with the reason when it is not built).
 //!
 //! Tempo cannot run on this machine (its licence keeps it out of the build), so the Tempo test
 //! uses a stand-in that speaks the two endpoints `otelctl traces` uses exactly as Tempo's HTTP
@@ -411,4 +413,103 @@ fn against_tempo_the_filter_becomes_traceql_and_is_applied_exactly() {
     let o = otelctl(dir.path(), base, &["traces", "show", &trace_hex(3)]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(common::stdout(&o).contains("  compile"));
+}
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a real Collector's `file` exporter writes (one OTLP/JSON request per line) imports
+/// whole: the Collector of the e2e lane's spool probe (it has the file exporter) receives the
+/// known set over OTLP/HTTP, writes it out, and `otelctl import` loads that file.
+#[test]
+fn a_real_collectors_file_exporter_output_imports_whole() {
+    // lane_program() prints the skip reason when there is none.
+    let Some(bin) =
+        common::stack::lane_program("OTELCTL_COLLECTOR_SPOOL_BIN", "otelcol-spool-probe-")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let base = free_base();
+    let up = Up::start(dir.path(), dir.path(), base, &[]);
+    let port = free_base();
+    let out = dir.path().join("collector-traces.jsonl");
+    let config = dir.path().join("collector.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
+exporters:\n  file:\n    path: {}\n\
+service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [file]\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
+    let _collector = Killed(
+        std::process::Command::new(&bin)
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the collector starts"),
+    );
+    let log_text = || std::fs::read_to_string(dir.path().join("collector.log")).unwrap_or_default();
+    poll(
+        "the Collector to accept an empty export",
+        std::time::Duration::from_secs(60),
+        || {
+            request(
+                "POST",
+                port,
+                "/v1/traces",
+                &[("Content-Type", "application/json")],
+                b"{}",
+            )
+            .ok()
+            .filter(|r| r.status == 200)
+        },
+    );
+    for r in dataset(now_ns()) {
+        let answer = request(
+            "POST",
+            port,
+            "/v1/traces",
+            &[("Content-Type", "application/json")],
+            &r.to_json(),
+        )
+        .unwrap();
+        assert_eq!(answer.status, 200, "{}", log_text());
+    }
+    // The exporter writes each batch as one line; wait until all nine spans are out.
+    poll(
+        "the Collector's file to hold the nine spans",
+        std::time::Duration::from_secs(60),
+        || {
+            let text = std::fs::read_to_string(&out).ok()?;
+            let spans: usize = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter_map(|l| ExportTraceServiceRequest::from_json(l.as_bytes()).ok())
+                .map(|r| r.span_count())
+                .sum();
+            (spans == 9 && text.ends_with('\n')).then_some(())
+        },
+    );
+    let o = otelctl(dir.path(), base, &["import", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("added 9 and already held 0"),
+        "{}",
+        common::stderr(&o)
+    );
+    assert_eq!(listed(dir.path(), base, &[]), [4, 3, 2, 1, 5]);
+    assert_eq!(listed(dir.path(), base, &["--service", "cli"]), [4, 3, 2]);
+    drop(up);
 }
