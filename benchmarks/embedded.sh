@@ -10,7 +10,7 @@
 #
 # Writes benchmarks/results/embedded-$LABEL.md (LABEL defaults to the short commit id).
 # Usage: benchmarks/embedded.sh [ROUNDS] [SPANS_PER_ROUND]
-# Env: OTELCTL_BIN (a built otelctl; default: build the release binary), OTELCTL_BIN_BEFORE (an
+# Env: MEMORY=0 (throughput only), OTELCTL_BIN (a built otelctl; default: build the release binary), OTELCTL_BIN_BEFORE (an
 # older build measured in the same run, for before/after tables), CLIENTS (4), SMALL_SPANS (200000, sent 1 per request), BIG_SPANS (2000000, 1000 per request)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -150,6 +150,7 @@ mkdir -p benchmarks/results
   else
     echo "| Collector | not measured: scripts/e2e-build --only collector failed | | |"
   fi
+  if [[ "${MEMORY:-1}" == 0 ]]; then exit 0; fi
   echo
   echo "## Bounded memory under a flood"
   echo

@@ -178,10 +178,10 @@ impl Settings {
 ///
 /// | variable | meaning |
 /// |---|---|
-/// | `OTEL_DEBUG` | `1`/`true`: the collector also prints every span (debug exporter) |
+/// | `OTEL_DEBUG` | a switch (`env::parse_switch`): the collector also prints every span (debug exporter) |
 /// | `OTELCTL_UPSTREAM_ENDPOINT` | `http(s)://…`: the collector forwards everything there too (OTLP/HTTP) |
 /// | `OTELCTL_UPSTREAM_HEADERS` | `k1=v1,k2=v2` sent with every upstream export (values never printed) |
-/// | `OTELCTL_TEMPO_RETENTION` | how long Tempo keeps traces, e.g. `72h` (default), `1h30m` |
+/// | `OTELCTL_TEMPO_RETENTION` | how long Tempo keeps traces, at least `1m`: `72h` (default), `7d`, `1h30m` |
 /// | `OTELCTL_TEMPO_VERSION` | `2` or `3` (or a full version): skip detecting the Tempo binary's version |
 /// | `OTELCTL_GRAFANA_HOMEPATH` | Grafana's static files (default: `<grafana>/../share/grafana`) |
 /// | `OTELCTL_COLLECTOR_BIN`, `OTELCTL_TEMPO_BIN`, `OTELCTL_GRAFANA_BIN` | the programs to run |

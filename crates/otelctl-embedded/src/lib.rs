@@ -22,6 +22,7 @@
 //! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
 //! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
 //! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
+//! | [`explore`], [`pages`] | filter, critical path, compare, per-task history; their HTML |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 //! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
@@ -341,7 +342,12 @@ impl Server {
         let saved = self
             .persister
             .join()
-            .unwrap_or_else(|_| Err(Error::failed("cannot save the traces", "the persister thread panicked")))
+            .unwrap_or_else(|_| {
+                Err(Error::failed(
+                    "cannot save the traces",
+                    "the persister thread panicked",
+                ))
+            })
             .map_err(|e| {
                 Error::failed("stopped, but the traces were not saved", e).fix(format!(
                     "what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",

@@ -67,20 +67,22 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
             || Ok(()),
         ) {
             Ok(_) => break (target.port, "the Collector/Tempo/Grafana programs"),
-            Err(Error::NotReady { .. }) if Instant::now() >= deadline => {
-                let why =
-                    readiness::probe(service, target, Instant::now() + readiness::REQUEST_BUDGET)
-                        .err()
-                        .unwrap_or_default();
+            Err(Error::NotReady {
+                service: name,
+                address,
+                why,
+                fix,
+                ..
+            }) if Instant::now() >= deadline => {
                 return Err(Error::NotReady {
-                    service: service.name().to_string(),
-                    address: format!("127.0.0.1:{}", target.port),
+                    service: name,
+                    address,
                     waited: limit,
-                    why,
-                    fix: "otelctl's embedded server does not answer either (is it running? `otelctl status` shows what runs; start it with `otelctl up` or `devenv up`)".to_string(),
+                    why: format!("{why}; otelctl's embedded server does not answer either"),
+                    fix,
                 });
             }
-            Err(e @ Error::NotReady { .. }) => drop(e),
+            Err(Error::NotReady { .. }) => {}
             Err(e) => return Err(e),
         }
     };
