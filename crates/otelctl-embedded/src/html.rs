@@ -75,7 +75,7 @@ button{font:inherit;padding:4px 12px;border:1px solid #aab;border-radius:4px;bac
 main{padding:16px 20px}h2{font-size:15px;margin:18px 0 8px}
 table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line)}
 th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
-th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
+th{font-weight:600;color:var(--muted);font-size:12px}thead th{text-transform:uppercase;letter-spacing:.03em}th.key{font-family:ui-monospace,monospace;color:var(--fg);font-weight:500}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td.status{color:var(--err);font-weight:600}td.name{white-space:normal}
 .facts{color:var(--muted);margin:0 0 10px}.facts b{color:var(--fg);font-weight:600}
@@ -88,6 +88,23 @@ svg .tick{stroke:var(--line)}svg .axis{fill:var(--muted);font-size:11px}
 section.attrs{background:var(--card);border:1px solid var(--line);padding:8px 12px;margin-top:10px}
 section.attrs h3{margin:0 0 6px;font-size:14px}section.attrs td{white-space:normal;word-break:break-all}
 .hint{color:var(--muted);font-size:12px}
+form.filters{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center;background:var(--card);border:1px solid var(--line);padding:8px 12px;margin:0 0 10px}
+form.filters label{font-size:12px;color:var(--muted)}form.filters input,form.filters select{font:inherit;padding:2px 4px}
+.problem{color:var(--err);font-weight:600}
+svg.scatter,svg.history{background:var(--card);border:1px solid var(--line);font-size:11px;margin-bottom:10px}
+svg .axisline{stroke:#aab}svg a.dot circle{fill:var(--bar);opacity:.75}svg a.dot.error circle{fill:var(--err)}svg a.dot:hover circle{opacity:1;stroke:#000}
+svg a.run rect{fill:var(--bar)}svg a.run.cached rect{fill:#9db8e8}svg a.run.error rect{fill:var(--err)}
+svg .pct{stroke-dasharray:5 3;stroke-width:1.5}svg .pct.p50{stroke:#1f8a4c}svg .pct.p95{stroke:#c46a00}svg .pct-label{fill:var(--fg)}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+.legend .svc{margin-right:12px;font-size:12px}.critical-swatch{background:transparent;border:2px solid #111}
+svg a.bar.critical .span{stroke:#111;stroke-width:2}svg a.bar.critical .label{font-weight:700}
+svg .toggle{fill:var(--muted);cursor:pointer;font-size:11px}svg a.bar.collapsed .toggle{fill:var(--fg)}
+.badge{font-size:11px;padding:1px 6px;border-radius:8px;background:#111;color:#fff;font-weight:500}
+section.attrs h4{margin:8px 0 4px;font-size:12px;color:var(--muted)}
+p.task{margin:2px 0;font-size:13px}p.task.out-of-line{color:#a04000}p.task.out-of-line b{color:#a04000}
+table.compare tr.slower td.delta{color:var(--err)}table.compare tr.faster td.delta{color:#1f8a4c}
+table.compare tr.only-a td,table.compare tr.only-b td{color:var(--muted);font-style:italic}
+b.slower{color:var(--err)}b.faster{color:#1f8a4c}.verdict{font-weight:600}
 "#;
 
 const SCRIPT: &str = r#"
@@ -95,13 +112,37 @@ const SCRIPT: &str = r#"
   var body=document.body, live=document.getElementById('live'), status=document.getElementById('live-status');
   var busy=false, again=false;
   function fragmentUrl(){
-    return body.dataset.page==='trace' ? '/fragment/trace/'+body.dataset.trace+location.search : '/fragment/traces';
+    return body.dataset.page==='trace' ? '/fragment/trace/'+body.dataset.trace+location.search : '/fragment/traces'+location.search;
+  }
+  function relayout(){
+    var svg=document.querySelector('svg.waterfall'); if(!svg){return;}
+    var rh=Number(svg.dataset.rowHeight), ah=Number(svg.dataset.axisHeight);
+    var bars=[].slice.call(svg.querySelectorAll('a.bar')), hideBelow=-1, shown=0;
+    bars.forEach(function(a){
+      var d=Number(a.dataset.depth);
+      if(hideBelow>=0 && d>hideBelow){a.style.display='none';return;}
+      hideBelow=-1; a.style.display='';
+      a.setAttribute('transform','translate(0,'+((shown-Number(a.dataset.row))*rh)+')'); shown++;
+      if(a.classList.contains('collapsed')){hideBelow=d;}
+    });
+    var h=ah+rh*shown+4, vb=svg.viewBox.baseVal; svg.setAttribute('viewBox','0 0 '+vb.width+' '+h);
+    svg.querySelectorAll('line.tick').forEach(function(l){l.setAttribute('y2',h);});
   }
   function refresh(){
     if(busy){again=true;return;}
     busy=true;
     fetch(fragmentUrl(),{cache:'no-store'}).then(function(r){return r.text();}).then(function(html){
-      live.innerHTML=html; body.dataset.updates=String(Number(body.dataset.updates||0)+1); bind();
+      // Keep what the user is doing: a filter being typed, the A/B picks of a comparison.
+      var tpl=document.createElement('template'); tpl.innerHTML=html;
+      var oldForm=document.getElementById('filters'), newForm=tpl.content.getElementById('filters');
+      var focused=document.activeElement, keep=oldForm && newForm && oldForm.contains(focused);
+      var caret=keep && typeof focused.selectionStart==='number' ? [focused.selectionStart, focused.selectionEnd] : null;
+      if(keep){newForm.replaceWith(oldForm);}
+      var picked=[].slice.call(document.querySelectorAll('#compare-form input:checked')).map(function(i){return i.name+'='+i.value;});
+      live.replaceChildren(tpl.content);
+      if(keep){focused.focus(); if(caret){try{focused.setSelectionRange(caret[0],caret[1]);}catch(e){}}}
+      picked.forEach(function(p){var kv=p.split('='); var i=document.querySelector('#compare-form input[name="'+kv[0]+'"][value="'+kv[1]+'"]'); if(i){i.checked=true;}});
+      body.dataset.updates=String(Number(body.dataset.updates||0)+1); bind();
     }).catch(function(){}).then(function(){busy=false; if(again){again=false;refresh();}});
   }
   function select(sid){
@@ -111,10 +152,17 @@ const SCRIPT: &str = r#"
   }
   function bind(){
     document.querySelectorAll('a.bar').forEach(function(a){
-      a.addEventListener('click',function(ev){ev.preventDefault(); select(a.dataset.span);});
+      a.addEventListener('click',function(ev){
+        ev.preventDefault();
+        if(ev.target.classList && ev.target.classList.contains('toggle')){
+          a.classList.toggle('collapsed'); ev.target.textContent=a.classList.contains('collapsed')?'▸':'▾'; relayout(); return;
+        }
+        select(a.dataset.span);
+      });
     });
   }
   bind();
+  if(body.dataset.page==='compare' || body.dataset.page==='history'){status.textContent='snapshot'; return;}
   if(!window.EventSource){return;}
   var es=new EventSource('/events');
   es.onopen=function(){body.dataset.sse='open'; status.textContent='live';};
@@ -126,7 +174,7 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-/// A whole page around a fragment. `page` is `list` or `trace`.
+/// A whole page around a fragment. `page` is `list`, `trace`, `compare` or `history`.
 pub fn page(title: &str, page: &str, trace: Option<&str>, heading: &str, fragment: &str) -> String {
     let mut out = String::with_capacity(fragment.len() + 8192);
     let _ = write!(

@@ -22,14 +22,17 @@
 //! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
 //! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
 //! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
+//! | [`explore`], [`pages`] | filter, critical path, compare, per-task history; their HTML |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 //! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
+pub mod explore;
 pub mod export;
 pub mod grpc;
 pub mod html;
 pub mod ingest;
 pub mod metrics;
+pub mod pages;
 pub mod persist;
 pub mod probe;
 pub mod receiver;

@@ -88,6 +88,18 @@ impl Request {
             (k == name).then(|| percent_decode(v))
         })
     }
+
+    /// Every query parameter in order, decoded (a name may repeat: `attr=a&attr=b`).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect()
+    }
 }
 
 fn percent_decode(text: &str) -> String {

@@ -132,41 +132,74 @@ impl StoredTrace {
     }
 
     pub fn summary(&self) -> TraceSummary {
-        let ids: HashSet<&[u8]> = self.spans().map(|(_, s)| s.span_id.as_slice()).collect();
-        let is_root = |s: &Span| s.parent_span_id.is_empty() || !ids.contains(&*s.parent_span_id);
-        let mut root: Option<(&[KeyValue], &Span)> = None;
-        let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
-        for (res, s) in self.spans() {
-            start = start.min(s.start_time_unix_nano);
-            end = end.max(s.end_time_unix_nano.max(s.start_time_unix_nano));
-            errors += usize::from(metrics::is_error(s));
-            let better = match root {
-                None => true,
-                Some((_, r)) => {
-                    (is_root(s), std::cmp::Reverse(s.start_time_unix_nano))
-                        > (is_root(r), std::cmp::Reverse(r.start_time_unix_nano))
-                }
-            };
-            if better {
-                root = Some((res, s));
+        let spans: Vec<(&[KeyValue], &Span)> = self.spans().collect();
+        self.summary_of(&spans)
+    }
+
+    /// The summary from this trace's spans (as [`StoredTrace::spans`] gives them), using the
+    /// trace's own id set to find the root instead of building one.
+    pub fn summary_of(&self, spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
+        summarize_with(
+            &self.id,
+            spans,
+            |parent| {
+                <[u8; 8]>::try_from(parent)
+                    .map(|p| self.span_ids.contains(&p))
+                    .unwrap_or(false)
+            },
+            self.span_count(),
+        )
+    }
+}
+
+/// The list row of a trace made of `spans` (from the store, a file or Tempo). The root is the
+/// span without a parent in the trace (the earliest such when there are several); duration is
+/// from the first start to the last end; `error` when any span has status ERROR.
+pub fn summarize(id: &[u8], spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
+    let ids: HashSet<&[u8]> = spans.iter().map(|(_, s)| s.span_id.as_slice()).collect();
+    summarize_with(id, spans, |parent| ids.contains(parent), ids.len())
+}
+
+/// [`summarize`] with the trace's span-id test and span count given.
+fn summarize_with(
+    id: &[u8],
+    spans: &[(&[KeyValue], &Span)],
+    holds: impl Fn(&[u8]) -> bool,
+    span_count: usize,
+) -> TraceSummary {
+    let is_root = |s: &Span| s.parent_span_id.is_empty() || !holds(&s.parent_span_id);
+    let mut root: Option<(&[KeyValue], &Span)> = None;
+    let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
+    for &(res, s) in spans {
+        start = start.min(s.start_time_unix_nano);
+        end = end.max(s.end_time_unix_nano.max(s.start_time_unix_nano));
+        errors += usize::from(metrics::is_error(s));
+        let better = match root {
+            None => true,
+            Some((_, r)) => {
+                (is_root(s), std::cmp::Reverse(s.start_time_unix_nano))
+                    > (is_root(r), std::cmp::Reverse(r.start_time_unix_nano))
             }
+        };
+        if better {
+            root = Some((res, s));
         }
-        let service = root
-            .and_then(|(res, _)| service_name(res))
-            .or_else(|| self.spans().find_map(|(res, _)| service_name(res)))
-            .unwrap_or_else(|| "unknown_service".to_string());
-        let start = if start == u64::MAX { 0 } else { start };
-        TraceSummary {
-            trace_id: otlp::to_hex(&self.id),
-            service,
-            root_name: root.map(|(_, s)| s.name.clone()).unwrap_or_default(),
-            start_unix_nano: start,
-            end_unix_nano: end,
-            duration_ns: end.saturating_sub(start),
-            span_count: self.span_count(),
-            error_count: errors,
-            status: if errors > 0 { "error" } else { "ok" },
-        }
+    }
+    let service = root
+        .and_then(|(res, _)| service_name(res))
+        .or_else(|| spans.iter().find_map(|(res, _)| service_name(res)))
+        .unwrap_or_else(|| "unknown_service".to_string());
+    let start = if start == u64::MAX { 0 } else { start };
+    TraceSummary {
+        trace_id: otlp::to_hex(id),
+        service,
+        root_name: root.map(|(_, s)| s.name.clone()).unwrap_or_default(),
+        start_unix_nano: start,
+        end_unix_nano: end,
+        duration_ns: end.saturating_sub(start),
+        span_count,
+        error_count: errors,
+        status: if errors > 0 { "error" } else { "ok" },
     }
 }
 

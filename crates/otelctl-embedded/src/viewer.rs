@@ -29,8 +29,10 @@ use serde::Serialize;
 
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 
+use super::explore::{self, Filter, Row, SpanRef, TaskKey, Tree};
 use super::html::{self, escape, format_duration, format_time};
 use super::metrics::{self, NameStats};
+use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};
 use super::store::{Change, Counters, Store, TraceSummary};
 use super::waterfall;
@@ -122,17 +124,32 @@ impl Viewer {
         let method = req.method.as_str();
         let path = req.path.as_str();
         match (method, path) {
-            ("GET", "/") => html_reply(
-                200,
-                html::page(
-                    "otelctl · traces",
-                    "list",
-                    None,
-                    "traces",
-                    &self.list_fragment(),
-                ),
-            ),
-            ("GET", "/fragment/traces") => html_reply(200, self.list_fragment()),
+            ("GET", "/") => {
+                let (status, fragment) = self.list_fragment(&req.query_pairs());
+                html_reply(
+                    status,
+                    html::page("otelctl · traces", "list", None, "traces", &fragment),
+                )
+            }
+            ("GET", "/fragment/traces") => {
+                let (status, fragment) = self.list_fragment(&req.query_pairs());
+                html_reply(status, fragment)
+            }
+            ("GET", "/compare") => {
+                let (status, fragment) = self.compare_page(req);
+                html_reply(
+                    status,
+                    html::page("otelctl · compare", "compare", None, "compare", &fragment),
+                )
+            }
+            ("GET", "/history") => {
+                let (status, fragment, heading) = self.history_page(req);
+                html_reply(
+                    status,
+                    html::page("otelctl · history", "history", None, &heading, &fragment),
+                )
+            }
+            ("GET", "/api/search") => self.api_search(req),
             ("GET", "/events") => self.events(req),
             ("GET", "/api/traces") => self.api_traces(),
             ("GET", "/api/export") => self.api_export(req),
@@ -205,7 +222,7 @@ fn facts(store: &Store) -> String {
     let c = store.counters();
     let limits = store.limits();
     format!(
-        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank over stored spans</p>"#,
+        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank</p>"#,
         store.trace_count(),
         store.span_count(),
         limits.max_traces,
@@ -215,44 +232,235 @@ fn facts(store: &Store) -> String {
     )
 }
 
+/// Now, in Unix nanoseconds.
+fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
+        .unwrap_or(0)
+}
+
+/// Every stored trace with its summary and spans.
+fn all_traces(store: &Store) -> Vec<(TraceSummary, Vec<SpanRef<'_>>)> {
+    store
+        .traces()
+        .map(|t| {
+            let spans: Vec<SpanRef> = t.spans().collect();
+            (t.summary_of(&spans), spans)
+        })
+        .collect()
+}
+
+/// The traces matching `filter` (all of them, newest first; the caller applies the limit).
+fn matching(store: &Store, filter: &Filter) -> Vec<TraceSummary> {
+    let unlimited = Filter {
+        limit: None,
+        ..filter.clone()
+    };
+    explore::search(all_traces(store), &unlimited, now_unix_nano())
+}
+
+/// Every run of a task among the stored traces, oldest first.
+fn task_runs(store: &Store, key: &TaskKey) -> Vec<explore::Run> {
+    explore::runs_of(store.traces().map(|t| t.spans().collect()), key)
+}
+
 impl Viewer {
-    fn list_fragment(&self) -> String {
+    fn list_fragment(&self, pairs: &[(String, String)]) -> (u16, String) {
+        let (filter, problem) = match Filter::from_query(pairs) {
+            Ok(f) => (f, None),
+            Err(e) => (Filter::default(), Some(e.to_string())),
+        };
         let store = self.shared.lock();
-        let rows = store.summaries();
         let mut out = facts(&store);
-        if rows.is_empty() {
-            out.push_str(r#"<p class="empty" id="no-traces">No traces yet. Send OTLP/HTTP to this project's collector port (run <code>otelctl env</code> to see it), e.g. with <code>otelctl test-span</code>; they appear here as they arrive.</p>"#);
-            return out;
+        // The form's suggestions: every service and span name stored (one pass, no copies
+        // until the end).
+        let mut service_set: std::collections::HashSet<&str> = Default::default();
+        let mut name_set: std::collections::HashSet<&str> = Default::default();
+        for t in store.traces() {
+            for (res, s) in t.spans() {
+                if let Some(otlp::Value::StringValue(v)) = otlp::attribute(res, "service.name") {
+                    service_set.insert(v);
+                }
+                name_set.insert(&s.name);
+            }
         }
-        out.push_str(&strip(&metrics::by_name(store.all_spans()), "span names"));
-        drop(store);
-        out.push_str(r#"<h2>recent traces</h2><table class="traces"><thead><tr><th>started (UTC)</th><th>service</th><th>root span</th><th class="num">duration</th><th class="num">spans</th><th>status</th></tr></thead><tbody>"#);
-        for r in rows.iter().take(MAX_LIST_ROWS) {
+        let sorted = |set: std::collections::HashSet<&str>, most: usize| {
+            let mut v: Vec<&str> = set.into_iter().collect();
+            v.sort_unstable();
+            v.into_iter()
+                .take(most)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let services = sorted(service_set, 200);
+        let names = sorted(name_set, 500);
+        out.push_str(&pages::filter_form(&filter, &services, &names));
+        let status = if let Some(p) = &problem {
             let _ = write!(
                 out,
-                r#"<tr class="trace {status}" data-trace="{id}"><td>{time}</td><td>{service}</td><td class="name"><a href="/trace/{id}">{root}</a></td><td class="num">{dur}</td><td class="num">{spans}</td><td class="status">{status}</td></tr>"#,
-                status = r.status,
-                id = r.trace_id,
-                time = format_time(r.start_unix_nano),
-                service = escape(&r.service),
-                root = if r.root_name.is_empty() {
-                    "(unnamed)".to_string()
-                } else {
-                    escape(&r.root_name)
-                },
-                dur = format_duration(r.duration_ns),
-                spans = r.span_count,
+                r#"<p class="problem" id="filter-problem">{}</p>"#,
+                escape(p)
             );
+            400
+        } else {
+            200
+        };
+        if store.trace_count() == 0 {
+            out.push_str(r#"<p class="empty" id="no-traces">No traces yet. Send OTLP/HTTP to this project's collector port (run <code>otelctl env</code> to see it), e.g. with <code>otelctl test-span</code>; they appear here as they arrive.</p>"#);
+            return (status, out);
         }
-        out.push_str("</tbody></table>");
-        if rows.len() > MAX_LIST_ROWS {
+        let rows = matching(&store, &filter);
+        let shown = rows
+            .len()
+            .min(filter.limit.unwrap_or(MAX_LIST_ROWS).min(MAX_LIST_ROWS));
+        let _ = write!(
+            out,
+            r#"<h2 id="matches" data-matches="{n}">{n} of {total} traces {what}</h2>"#,
+            n = rows.len(),
+            total = store.trace_count(),
+            what = if filter.is_empty() {
+                "(no filter)"
+            } else {
+                "match"
+            },
+        );
+        if rows.is_empty() {
+            out.push_str(r#"<p class="empty" id="no-matches">No stored trace matches these filters. <a href="/">Show all traces</a></p>"#);
+            return (status, out);
+        }
+        out.push_str(&pages::scatter(&rows[..shown]));
+        out.push_str(&pages::trace_table(&rows[..shown]));
+        if rows.len() > shown {
             let _ = write!(
                 out,
-                r#"<p class="hint">Showing the newest {MAX_LIST_ROWS} of {} traces; <code>otelctl export</code> writes them all.</p>"#,
+                r#"<p class="hint">Showing the newest {shown} of {} matching traces; narrow the filters, or <code>otelctl traces --limit N</code> lists more.</p>"#,
                 rows.len()
             );
         }
-        out
+        let spans = rows
+            .iter()
+            .filter_map(|r| otlp::parse_trace_id(&r.trace_id))
+            .filter_map(|id| store.get(&id))
+            .flat_map(|t| t.spans().map(|(_, s)| s));
+        let stats = metrics::by_name(spans);
+        drop(store);
+        out.push_str(&strip(&stats, "span names in the matching traces"));
+        (status, out)
+    }
+
+    fn api_search(&self, req: &Request) -> Reply {
+        let filter = match Filter::from_query(&req.query_pairs()) {
+            Ok(f) => f,
+            Err(e) => return Reply::text(400, format!("{e}\n")),
+        };
+        #[derive(Serialize)]
+        struct Out<'a> {
+            traces: Vec<Row>,
+            matched: usize,
+            stored_traces: usize,
+            span_count: usize,
+            counters: &'a Counters,
+        }
+        let store = self.shared.lock();
+        let rows = matching(&store, &filter);
+        let limit = filter.limit.unwrap_or(explore::MAX_LIMIT);
+        json_reply(&Out {
+            traces: rows.iter().take(limit).map(Row::from).collect(),
+            matched: rows.len(),
+            stored_traces: store.trace_count(),
+            span_count: store.span_count(),
+            counters: store.counters(),
+        })
+    }
+
+    /// (status, fragment) of `/compare?a=ID&b=ID`.
+    fn compare_page(&self, req: &Request) -> (u16, String) {
+        let a = req.query_param("a").unwrap_or_default();
+        let b = req.query_param("b").unwrap_or_default();
+        let (Some(ia), Some(ib)) = (otlp::parse_trace_id(&a), otlp::parse_trace_id(&b)) else {
+            return (
+                if a.is_empty() && b.is_empty() { 200 } else { 400 },
+                pages::compare_form(&a, &b, "Pick two traces to compare: A and B in the trace list, or two trace ids (32 hex digits)."),
+            );
+        };
+        let store = self.shared.lock();
+        let (Some(ta), Some(tb)) = (store.get(&ia), store.get(&ib)) else {
+            return (
+                404,
+                pages::compare_form(&a, &b, "One of these traces is not stored (never received, dropped as the oldest, or cleared)."),
+            );
+        };
+        let sa: Vec<&Span> = ta.spans().map(|(_, s)| s).collect();
+        let sb: Vec<&Span> = tb.spans().map(|(_, s)| s).collect();
+        let c = explore::compare(&sa, &sb);
+        (200, pages::comparison(&ta.summary(), &tb.summary(), &c))
+    }
+
+    /// (status, fragment, heading) of `/history?service=S&name=N[&cached=true|false]`.
+    fn history_page(&self, req: &Request) -> (u16, String, String) {
+        let (Some(service), Some(name)) = (req.query_param("service"), req.query_param("name"))
+        else {
+            return (
+                400,
+                r#"<p class="empty">A task is named by <code>service</code> and <code>name</code> (links from a trace page lead here).</p>"#.to_string(),
+                "history".to_string(),
+            );
+        };
+        let cached = match req.query_param("cached").as_deref() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        };
+        let key = TaskKey { service, name };
+        let store = self.shared.lock();
+        let runs: Vec<explore::Run> = task_runs(&store, &key)
+            .into_iter()
+            .filter(|r| cached.is_none() || r.cached == cached)
+            .collect();
+        drop(store);
+        let h = explore::history(&runs, None, pages::CHART_RUNS);
+        let heading = format!(
+            "history of {} ({})",
+            escape(&key.name),
+            escape(&key.service)
+        );
+        let mut out = format!(
+            r#"<p class="facts" id="history-facts"><b>{}</b> runs stored{} · last {}: p50 <b>{}</b>, p95 <b>{}</b> (nearest rank) · <a href="{}">all</a> · <a href="{}">cached only</a> · <a href="{}">not cached only</a></p>"#,
+            runs.len(),
+            match cached {
+                Some(true) => " (cached only)",
+                Some(false) => " (not cached only)",
+                None => "",
+            },
+            h.runs.len(),
+            h.p50_ns.map(format_duration).unwrap_or_else(|| "–".into()),
+            h.p95_ns.map(format_duration).unwrap_or_else(|| "–".into()),
+            escape(&pages::history_href(&key, None)),
+            escape(&pages::history_href(&key, Some(true))),
+            escape(&pages::history_href(&key, Some(false))),
+        );
+        if let Some(last) = runs.last() {
+            let before = explore::history(&runs, Some(last), explore::HISTORY_RUNS);
+            let _ = write!(
+                out,
+                r#"<p class="verdict" id="history-verdict">Latest run ({} at {} UTC): {}</p>"#,
+                format_duration(last.duration_ns),
+                format_time(last.start_unix_nano),
+                escape(&explore::out_of_line(last, &before).unwrap_or_else(|| {
+                    if before.runs.len() < explore::MIN_HISTORY {
+                        format!(
+                            "too few comparable earlier runs ({}) to judge",
+                            before.runs.len()
+                        )
+                    } else {
+                        format!("in line with the last {} runs", before.runs.len())
+                    }
+                })),
+            );
+        }
+        out.push_str(&pages::history_chart(&key, &runs, &h));
+        (200, out, heading)
     }
 
     /// (status, fragment, title) for a trace page.
@@ -274,13 +482,75 @@ impl Viewer {
         let Some(trace) = store.get(&id) else {
             return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives");
         };
-        let summary = trace.summary();
         let spans: Vec<(&[otlp::KeyValue], &Span)> = trace.spans().collect();
+        let summary = trace.summary_of(&spans);
         let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
         let layout = waterfall::layout(&refs);
+        let tree = Tree::build(&refs);
+        let path = explore::critical_path(&refs, &tree);
+        let services: Vec<String> = spans
+            .iter()
+            .map(|(res, _)| {
+                super::store::service_name(res).unwrap_or_else(|| "unknown_service".to_string())
+            })
+            .collect();
+        let has_children: Vec<bool> = tree.children.iter().map(|c| !c.is_empty()).collect();
+        let decor = waterfall::Decor {
+            services: &services,
+            on_path: &path.on_path,
+            has_children: &has_children,
+        };
         let hex = otlp::to_hex(&id);
         let mut out = trace_facts(&summary);
-        out.push_str(&waterfall::render_svg(&hex, &refs, &layout, selected));
+        // Each task of this trace against its earlier comparable runs.
+        for (key, i) in explore::tasks(&spans, &tree).into_iter().take(10) {
+            let this = explore::run_of(spans[i].1);
+            let runs = task_runs(&store, &key);
+            let h = explore::history(&runs, Some(&this), explore::HISTORY_RUNS);
+            let verdict = explore::out_of_line(&this, &h);
+            let previous = h.runs.last();
+            let _ = write!(
+                out,
+                r#"<p class="task{cls}" data-task="{name}"><b>{name}</b> {dur}: {text} · <a href="{href}">history</a>{prev}</p>"#,
+                cls = if verdict.is_some() { " out-of-line" } else { "" },
+                name = escape(&key.name),
+                dur = format_duration(this.duration_ns),
+                text = escape(&verdict.unwrap_or_else(|| match (h.p50_ns, h.p95_ns) {
+                    (Some(p50), Some(p95)) => format!(
+                        "{} earlier comparable runs, p50 {}, p95 {}",
+                        h.runs.len(),
+                        format_duration(p50),
+                        format_duration(p95)
+                    ),
+                    _ => "first run of this task".to_string(),
+                })),
+                href = escape(&pages::history_href(&key, this.cached)),
+                prev = previous
+                    .filter(|p| p.trace_id != hex)
+                    .map(|p| format!(
+                        r#" · <a href="/compare?a={}&amp;b={hex}" class="compare-previous">compare with the previous run</a>"#,
+                        p.trace_id
+                    ))
+                    .unwrap_or_default(),
+            );
+        }
+        // The services' colours.
+        let mut legend: Vec<&str> = services.iter().map(String::as_str).collect();
+        legend.sort_unstable();
+        legend.dedup();
+        out.push_str(r#"<p class="legend" id="legend">"#);
+        for svc in legend {
+            let _ = write!(
+                out,
+                r#"<span class="svc"><span class="swatch" style="background:{}"></span>{}</span> "#,
+                waterfall::service_colour(svc),
+                escape(svc)
+            );
+        }
+        out.push_str(r#"<span class="svc"><span class="swatch critical-swatch"></span>critical path</span></p>"#);
+        out.push_str(&waterfall::render_svg(
+            &hex, &refs, &layout, &decor, selected,
+        ));
         if layout.hidden > 0 {
             let _ = write!(
                 out,
@@ -291,12 +561,18 @@ impl Viewer {
         }
         let _ = write!(
             out,
-            r#"<p class="hint" id="select-hint"{}>Select a bar to see its span's attributes.</p>"#,
+            r#"<p class="hint" id="select-hint"{}>Select a bar to see its span's attributes; ▾ collapses a subtree.</p>"#,
             if selected.is_some() { " hidden" } else { "" }
         );
         for bar in &layout.bars {
             let (res, s) = spans[bar.span];
-            out.push_str(&attrs_section(res, s, selected));
+            out.push_str(&attrs_section(
+                res,
+                s,
+                layout.start_unix_nano,
+                path.on_path[bar.span],
+                selected,
+            ));
         }
         let names: std::collections::HashSet<&str> = refs.iter().map(|s| s.name.as_str()).collect();
         let stats: Vec<NameStats> = metrics::by_name(
@@ -413,26 +689,58 @@ fn trace_facts(s: &TraceSummary) -> String {
     )
 }
 
-fn attrs_section(resource: &[otlp::KeyValue], s: &Span, selected: Option<&str>) -> String {
+fn attrs_section(
+    resource: &[otlp::KeyValue],
+    s: &Span,
+    trace_start: u64,
+    critical: bool,
+    selected: Option<&str>,
+) -> String {
     let sid = otlp::to_hex(&s.span_id);
     let mut out = format!(
-        r#"<section class="attrs" data-span="{sid}"{}><h3>{}</h3><table><tbody>"#,
+        r#"<section class="attrs" data-span="{sid}"{}><h3>{}{}</h3><table><tbody>"#,
         if selected == Some(sid.as_str()) {
             ""
         } else {
             " hidden"
         },
         escape(&s.name),
+        if critical {
+            r#" <span class="badge critical-badge">critical path</span>"#
+        } else {
+            ""
+        },
     );
+    // Keys are shown exactly as sent (attribute keys are case-sensitive).
     let row = |out: &mut String, k: &str, v: &str| {
-        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
+        let _ = write!(
+            out,
+            r#"<tr><th class="key">{}</th><td>{}</td></tr>"#,
+            escape(k),
+            escape(v)
+        );
     };
+    let text = |kv: &otlp::KeyValue| kv.get().map(otlp::Value::to_text).unwrap_or_default();
     row(&mut out, "span id", &sid);
     row(&mut out, "parent span id", &otlp::to_hex(&s.parent_span_id));
+    row(&mut out, "kind", waterfall::kind_name(s.kind));
+    row(
+        &mut out,
+        "service",
+        &super::store::service_name(resource).unwrap_or_else(|| "unknown_service".into()),
+    );
     row(
         &mut out,
         "duration",
         &format_duration(metrics::duration_ns(s)),
+    );
+    row(
+        &mut out,
+        "start offset",
+        &format!(
+            "+{}",
+            format_duration(s.start_time_unix_nano.saturating_sub(trace_start))
+        ),
     );
     row(
         &mut out,
@@ -453,32 +761,47 @@ fn attrs_section(resource: &[otlp::KeyValue], s: &Span, selected: Option<&str>) 
         row(&mut out, "status", &text);
     }
     for kv in &s.attributes {
-        row(
-            &mut out,
-            &kv.key,
-            &kv.get().map(otlp::Value::to_text).unwrap_or_default(),
-        );
+        row(&mut out, &kv.key, &text(kv));
     }
-    for ev in &s.events {
-        let attrs: Vec<String> = ev
-            .attributes
-            .iter()
-            .map(|kv| {
-                format!(
-                    "{}={}",
-                    kv.key,
-                    kv.get().map(otlp::Value::to_text).unwrap_or_default()
-                )
-            })
-            .collect();
-        row(&mut out, &format!("event {}", ev.name), &attrs.join(", "));
+    out.push_str("</tbody></table>");
+    if !s.events.is_empty() {
+        out.push_str(r#"<h4>events</h4><table class="events"><tbody>"#);
+        for ev in &s.events {
+            let attrs: Vec<String> = ev
+                .attributes
+                .iter()
+                .map(|kv| format!("{}={}", kv.key, text(kv)))
+                .collect();
+            let _ = write!(
+                out,
+                r#"<tr><th class="key">+{}</th><td><b>{}</b> {}</td></tr>"#,
+                format_duration(ev.time_unix_nano.saturating_sub(trace_start)),
+                escape(&ev.name),
+                escape(&attrs.join(", "))
+            );
+        }
+        out.push_str("</tbody></table>");
     }
+    if !s.links.is_empty() {
+        out.push_str(r#"<h4>links</h4><table class="links"><tbody>"#);
+        for l in &s.links {
+            let (t, sp) = (otlp::to_hex(&l.trace_id), otlp::to_hex(&l.span_id));
+            let attrs: Vec<String> = l
+                .attributes
+                .iter()
+                .map(|kv| format!("{}={}", kv.key, text(kv)))
+                .collect();
+            let _ = write!(
+                out,
+                r#"<tr><th class="key"><a href="/trace/{t}?span={sp}">{t}</a></th><td>span {sp} {}</td></tr>"#,
+                escape(&attrs.join(", "))
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    out.push_str(r#"<h4>resource</h4><table class="resource"><tbody>"#);
     for kv in resource {
-        row(
-            &mut out,
-            &format!("resource {}", kv.key),
-            &kv.get().map(otlp::Value::to_text).unwrap_or_default(),
-        );
+        row(&mut out, &kv.key, &text(kv));
     }
     out.push_str("</tbody></table></section>");
     out

@@ -7,11 +7,11 @@
 //! cycles in hostile input are broken, so `n` spans always give `n` bars (up to [`MAX_BARS`]).
 //! The walk is iterative: a chain of 100 000 nested spans cannot overflow the stack.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use otelctl_otlp::{self as otlp, Span};
 
+use super::explore::Tree;
 use super::html::{escape, format_duration};
 use super::metrics;
 
@@ -77,61 +77,7 @@ pub fn layout(spans: &[&Span]) -> Layout {
         .unwrap_or(start);
     let total = end.saturating_sub(start).max(1) as f64;
 
-    let mut by_id: HashMap<&[u8], usize> = HashMap::with_capacity(spans.len());
-    for (i, s) in spans.iter().enumerate() {
-        by_id.entry(s.span_id.as_slice()).or_insert(i);
-    }
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    let mut orphan = vec![false; spans.len()];
-    for (i, s) in spans.iter().enumerate() {
-        match by_id.get(s.parent_span_id.as_slice()) {
-            Some(&p) if !s.parent_span_id.is_empty() && p != i => children[p].push(i),
-            _ => {
-                orphan[i] = !s.parent_span_id.is_empty();
-                roots.push(i);
-            }
-        }
-    }
-    let key = |&i: &usize| {
-        (
-            spans[i].start_time_unix_nano,
-            spans[i].span_id.as_slice(),
-            i,
-        )
-    };
-    for c in &mut children {
-        c.sort_by_key(key);
-    }
-    roots.sort_by_key(key);
-
-    let mut visited = vec![false; spans.len()];
-    let mut order: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-    let walk = |root: usize, visited: &mut Vec<bool>, order: &mut Vec<(usize, usize)>| {
-        let mut stack = vec![(root, 0usize)];
-        while let Some((i, depth)) = stack.pop() {
-            if visited[i] {
-                continue;
-            }
-            visited[i] = true;
-            order.push((i, depth));
-            for &c in children[i].iter().rev() {
-                if !visited[c] {
-                    stack.push((c, depth + 1));
-                }
-            }
-        }
-    };
-    for &r in &roots {
-        walk(r, &mut visited, &mut order);
-    }
-    // Spans caught in a parent cycle: each unvisited one, in start order, starts a tree.
-    let mut rest: Vec<usize> = (0..spans.len()).filter(|&i| !visited[i]).collect();
-    rest.sort_by_key(key);
-    for r in rest {
-        walk(r, &mut visited, &mut order);
-    }
-
+    let Tree { order, orphan, .. } = Tree::build(spans);
     let hidden = order.len().saturating_sub(MAX_BARS);
     let timeline_end = LABEL_WIDTH + TIMELINE_WIDTH;
     let bars = order
@@ -164,19 +110,54 @@ pub fn layout(spans: &[&Span]) -> Layout {
     }
 }
 
+/// What the waterfall shows about each span beyond its timing (indexed like the spans).
+#[derive(Debug, Clone, Copy)]
+pub struct Decor<'a> {
+    /// `service.name` of each span's resource.
+    pub services: &'a [String],
+    /// Spans on the critical path.
+    pub on_path: &'a [bool],
+    /// Spans with children (they get a collapse toggle).
+    pub has_children: &'a [bool],
+}
+
+/// A stable colour for a service: the hue comes from a hash of its name (FNV-1a), so the same
+/// service has the same colour on every page and every run.
+pub fn service_colour(service: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in service.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("hsl({}, 60%, 48%)", h % 360)
+}
+
+/// The OTLP span kind as a word.
+pub fn kind_name(kind: i32) -> &'static str {
+    match kind {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "unspecified",
+    }
+}
+
 /// Renders the waterfall as an inline SVG. Each bar links to `/trace/<id>?span=<span id>`, so a
-/// selection is a URL too; the page's script shows the attributes without a reload.
+/// selection is a URL too; the page's script shows the attributes without a reload. Bars are
+/// coloured by service (red when in error); bars on the critical path carry `critical`.
 pub fn render_svg(
     trace_hex: &str,
     spans: &[&Span],
     layout: &Layout,
+    decor: &Decor,
     selected: Option<&str>,
 ) -> String {
     let height = AXIS_HEIGHT + ROW_HEIGHT * layout.bars.len() as f64 + 4.0;
-    let mut svg = String::with_capacity(256 + layout.bars.len() * 420);
+    let mut svg = String::with_capacity(256 + layout.bars.len() * 520);
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="waterfall of {n} spans" data-bars="{n}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="waterfall of {n} spans" data-bars="{n}" data-row-height="{ROW_HEIGHT}" data-axis-height="{AXIS_HEIGHT}">"#,
         n = layout.bars.len()
     );
     // Time axis: 0, 25, 50, 75 and 100 % of the trace.
@@ -202,27 +183,58 @@ pub fn render_svg(
         if bar.error {
             class.push_str(" error");
         }
+        let critical = decor.on_path.get(bar.span).copied().unwrap_or(false);
+        if critical {
+            class.push_str(" critical");
+        }
         if selected == Some(sid.as_str()) {
             class.push_str(" selected");
         }
+        let service = decor
+            .services
+            .get(bar.span)
+            .map(String::as_str)
+            .unwrap_or("unknown_service");
         let dur = format_duration(metrics::duration_ns(s));
+        let offset = format_duration(
+            s.start_time_unix_nano
+                .saturating_sub(layout.start_unix_nano),
+        );
         let name = escape(&s.name);
-        let label_x = 4.0 + INDENT * bar.depth.min(MAX_INDENT_DEPTH) as f64;
+        let indent = INDENT * bar.depth.min(MAX_INDENT_DEPTH) as f64;
+        let label_x = 16.0 + indent;
         let _ = write!(
             svg,
-            r#"<a href="/trace/{trace_hex}?span={sid}" class="{class}" data-span="{sid}" data-depth="{depth}"><title>{name} — {dur}{err}{orph}</title><rect class="row" x="0" y="{y:.1}" width="{WIDTH}" height="{ROW_HEIGHT}"/><text class="label" x="{label_x:.1}" y="{ty:.1}">{name}</text><rect class="span" x="{x:.2}" y="{by:.1}" width="{w:.2}" height="{bh:.1}" rx="2"/>"#,
+            r#"<a href="/trace/{trace_hex}?span={sid}" class="{class}" data-span="{sid}" data-depth="{depth}" data-row="{row}" data-service="{svc}"><title>{name} — {dur}, at +{offset} · {svc} · {kind}{err}{orph}{crit}</title><rect class="row" x="0" y="{y:.1}" width="{WIDTH}" height="{ROW_HEIGHT}"/>"#,
             depth = bar.depth,
+            row = bar.row,
+            svc = escape(service),
+            kind = kind_name(s.kind),
             err = if bar.error { " (error)" } else { "" },
             orph = if bar.orphan {
                 " (parent not received)"
             } else {
                 ""
             },
+            crit = if critical { " · critical path" } else { "" },
+        );
+        if decor.has_children.get(bar.span).copied().unwrap_or(false) {
+            let _ = write!(
+                svg,
+                r#"<text class="toggle" x="{tx:.1}" y="{ty:.1}" data-toggle="{sid}">▾</text>"#,
+                tx = 4.0 + indent,
+                ty = y + 15.0,
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text class="label" x="{label_x:.1}" y="{ty:.1}">{name}</text><rect class="span" x="{x:.2}" y="{by:.1}" width="{w:.2}" height="{bh:.1}" rx="2" style="fill:{colour}"/>"#,
             ty = y + 15.0,
             x = bar.x,
             by = y + 4.0,
             w = bar.width,
             bh = ROW_HEIGHT - 8.0,
+            colour = service_colour(service),
         );
         let after = bar.x + bar.width + 4.0;
         let (tx, anchor) = if after > WIDTH - 60.0 {
@@ -307,8 +319,21 @@ mod tests {
         });
         let refs: Vec<&Span> = spans.iter().collect();
         let l = layout(&refs);
-        let svg = render_svg("01", &refs, &l, Some("0505050505050505"));
+        let services = vec!["svc".to_string(); spans.len()];
+        let mut on_path = vec![false; spans.len()];
+        on_path[1] = true;
+        let has_children = vec![false; spans.len()];
+        let decor = Decor {
+            services: &services,
+            on_path: &on_path,
+            has_children: &has_children,
+        };
+        let svg = render_svg("01", &refs, &l, &decor, Some("0505050505050505"));
         assert_eq!(svg.matches(r#"<rect class="span""#).count(), spans.len());
+        assert_eq!(svg.matches(r#"class="bar critical""#).count(), 1);
+        assert!(svg.contains(&service_colour("svc")));
+        assert_eq!(service_colour("svc"), service_colour("svc"));
+        assert_ne!(service_colour("svc"), service_colour("web"));
         assert_eq!(svg.matches(r#"class="bar error selected""#).count(), 1);
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;"));

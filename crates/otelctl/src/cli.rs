@@ -84,6 +84,12 @@ pub enum Command {
     /// What dt runs devenv under: a relay on 127.0.0.1 that puts devenv's own spans (and the
     /// tasks') into the trace of $TRACEPARENT, then forwards them (exits with the command's status)
     Relay(RelayArgs),
+    /// List stored traces matching filters, newest first (embedded store or Tempo); `traces show
+    /// ID` draws one as a text waterfall, `traces compare A B` prints per-span deltas
+    Traces(TracesArgs),
+    /// Load OTLP/JSON files (from `otelctl export` or a Collector's file exporter) into the
+    /// running store, through the project's OTLP receiver; spans already stored are not added
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -462,4 +468,82 @@ pub struct EnvArgs {
 
 pub fn parse() -> Cli {
     Cli::parse()
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TracesArgs {
+    #[command(subcommand)]
+    pub command: Option<TracesCommand>,
+    #[command(flatten)]
+    pub filter: TraceFilterArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TracesCommand {
+    /// Print one trace as a text waterfall: a line per span, indented by depth, a bar scaled to
+    /// the trace, the duration, ✖ for errors, * on the critical path
+    Show(TraceShowArgs),
+    /// Print the per-span duration deltas B - A of two traces (spans matched by name and
+    /// position among siblings), and the spans found in only one
+    Compare(TraceCompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TraceShowArgs {
+    /// The trace id (32 hex digits)
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Width of the bars in characters (10 to 200)
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub width: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceCompareArgs {
+    /// Trace A (32 hex digits)
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// Trace B (32 hex digits)
+    #[arg(value_name = "B")]
+    pub b: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceFilterArgs {
+    /// Only traces with a span of this service (`service.name`)
+    #[arg(long, value_name = "S")]
+    pub service: Option<String>,
+    /// Only traces with a span of exactly this name
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+    /// ok (no span in error) or error (some span in error)
+    #[arg(long, value_name = "ok|error")]
+    pub status: Option<String>,
+    /// Only traces lasting at least this long: 500ms, 2s, 1m
+    #[arg(long, value_name = "D")]
+    pub min_duration: Option<String>,
+    /// Only traces lasting at most this long
+    #[arg(long, value_name = "D")]
+    pub max_duration: Option<String>,
+    /// Only traces with a span (or resource) attribute KEY whose value is VALUE; repeatable
+    #[arg(long, value_name = "K=V")]
+    pub attr: Vec<String>,
+    /// Only traces that started within this long ago: 15m, 2h, 7d
+    #[arg(long, value_name = "D")]
+    pub since: Option<String>,
+    /// At most this many traces (default 20)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<String>,
+    /// Print a JSON list of {trace_id, service, name, start, start_unix_nano, duration_ms, status, spans}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// OTLP/JSON files: one ExportTraceServiceRequest (what `otelctl export` writes), or one
+    /// per line (a Collector's file exporter)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 }

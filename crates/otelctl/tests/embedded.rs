@@ -223,7 +223,24 @@ fn traces_survive_a_restart_deep_links_keep_working_and_clear_empties_disk_too()
     assert_eq!(page.status, 200);
     let html = String::from_utf8(page.body).unwrap();
     assert_eq!(html.matches(r#"<rect class="span""#).count(), 2);
-    assert!(html.contains(r#"class="bar error selected""#));
+    // The selected span's bar: marked in error and selected (and, here, on the critical path).
+    let sid = "02".repeat(8);
+    let bar = html
+        .split("<a ")
+        .find(|tag| tag.contains(&format!(r#"data-span="{sid}""#)) && tag.contains(r#"class="bar"#))
+        .expect("the selected span's bar");
+    let class = bar
+        .split(r#"class=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let words: Vec<&str> = class.split(' ').collect();
+    assert!(
+        words.contains(&"error") && words.contains(&"selected"),
+        "{class}"
+    );
     assert!(
         html.contains("value-of-child"),
         "the selected span's attributes are shown"

@@ -5,6 +5,7 @@ mod detect;
 mod doctor;
 mod env;
 mod export;
+mod import;
 mod ports;
 mod relay;
 mod render;
@@ -15,6 +16,7 @@ mod status;
 mod telemetry;
 mod test_span;
 mod traceparent;
+mod traces;
 mod up;
 mod up_embedded;
 pub mod wait;
@@ -43,5 +45,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Doctor(args) => doctor::run(&settings()?, args),
         Command::Export(args) => export::run(&settings()?, args),
         Command::Relay(args) => relay::run(&cli.globals, args),
+        Command::Traces(args) => traces::run(&settings()?, args),
+        Command::Import(args) => import::run(&settings()?, args),
     }
 }

@@ -13,6 +13,8 @@ use otelctl_otlp::{
 
 use super::common;
 
+pub mod browser;
+
 /// A base port whose six ports are all free on 127.0.0.1 right now (never 4318's range).
 pub fn free_base() -> u16 {
     let seed = std::process::id() as u64
