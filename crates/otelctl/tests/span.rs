@@ -654,9 +654,10 @@ fn every_forwardable_signal_reaches_the_child_and_the_span_says_how_it_ended() {
 
 #[test]
 fn sigtstp_stops_child_and_wrapper_and_sigcont_resumes_both() {
+    use std::os::unix::process::CommandExt;
     let c = Collector::up();
     let env = Env::new().endpoint(&c.base());
-    let (mut otelctl, pid) = spawn_reporting_pid(env.cmd([
+    let mut cmd = env.cmd([
         "span",
         "s",
         "job",
@@ -664,7 +665,13 @@ fn sigtstp_stops_child_and_wrapper_and_sigcont_resumes_both() {
         "sh",
         "-c",
         "echo $$; exec sleep 100",
-    ]));
+    ]);
+    // A process group of its own, whose parent (this test) is in another group of the same
+    // session, as a shell's job is: the kernel discards SIGTSTP sent to a process of an orphaned
+    // group, which is what otelctl's group would be under a harness whose own parent has gone
+    // (CI runs the suite detached, with no terminal).
+    cmd.process_group(0);
+    let (mut otelctl, pid) = spawn_reporting_pid(cmd);
     let me = otelctl.id() as i32;
     // SAFETY: signalling the process we spawned.
     unsafe { libc::kill(me, libc::SIGTSTP) };
