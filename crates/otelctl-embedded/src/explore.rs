@@ -229,7 +229,7 @@ pub fn parse_limit(text: &str, origin: Source) -> Result<usize> {
 fn duration_text(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())
-    } else if d.as_nanos() % 1_000_000 == 0 {
+    } else if d.as_nanos().is_multiple_of(1_000_000) {
         format!("{}ms", d.as_millis())
     } else {
         format!("{}ns", d.as_nanos())
@@ -473,7 +473,7 @@ fn ql_attribute(key: &str) -> String {
 
 /// A TraceQL duration: whole milliseconds when exact, else nanoseconds.
 fn ql_duration(d: Duration) -> String {
-    if d.as_nanos() % 1_000_000 == 0 {
+    if d.as_nanos().is_multiple_of(1_000_000) {
         format!("{}ms", d.as_millis())
     } else {
         format!("{}ns", d.as_nanos())
