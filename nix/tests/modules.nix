@@ -249,7 +249,7 @@ let
     scripts = { expr = builtins.attrNames dv.scripts; expected = [ "dt" "otel" "otel-span" ]; };
     dtScript = {
       expr = lib.hasInfix
-        "exec '${otelctl}' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- \"\${BASH:-bash}\" -c"
+        "exec '${otelctl}' span dt \"$task_name\" --attr \"dt.args=$dt_args\" -- '${otelctl}' relay -- devenv tasks run \"$@\""
         dv.scripts.dt.exec;
       expected = true;
     };
