@@ -71,43 +71,42 @@ pub fn exports(
     vars
 }
 
+/// A quoting function: [`quote_sh`] or [`quote_fish`].
+type Quote = fn(&[u8]) -> Vec<u8>;
+
 /// Renders exports for a shell. Values are bytes (paths need not be UTF-8) except in JSON.
 pub fn render(shell: Shell, vars: &[(&'static str, OsString)]) -> Result<Vec<u8>> {
+    // sh and fish differ only in the command, the separator, the quoting and the terminator.
+    let (command, separator, quote, end): (&[u8], u8, Quote, &[u8]) = match shell {
+        Shell::Sh => (b"export ", b'=', quote_sh, b"\n"),
+        Shell::Fish => (b"set -gx ", b' ', quote_fish, b";\n"),
+        Shell::Json => return render_json(vars),
+    };
     let mut out = Vec::new();
-    match shell {
-        Shell::Sh => {
-            for (k, v) in vars {
-                out.extend_from_slice(b"export ");
-                out.extend_from_slice(k.as_bytes());
-                out.push(b'=');
-                out.extend_from_slice(&quote_sh(v.as_bytes()));
-                out.push(b'\n');
-            }
-        }
-        Shell::Fish => {
-            for (k, v) in vars {
-                out.extend_from_slice(b"set -gx ");
-                out.extend_from_slice(k.as_bytes());
-                out.push(b' ');
-                out.extend_from_slice(&quote_fish(v.as_bytes()));
-                out.extend_from_slice(b";\n");
-            }
-        }
-        Shell::Json => {
-            let mut map = serde_json::Map::new();
-            for (k, v) in vars {
-                let text = v.clone().into_string().map_err(|v| Error::InvalidValue {
-                    what: "value of",
-                    value: format!("{k}={}", v.to_string_lossy()),
-                    origin: Source::Flag("--shell json"),
-                    expected: "UTF-8 (use --shell sh for non-UTF-8 paths)".to_string(),
-                })?;
-                map.insert((*k).to_string(), serde_json::Value::String(text));
-            }
-            out = serde_json::to_vec_pretty(&map).expect("a map of strings serialises");
-            out.push(b'\n');
-        }
+    for (k, v) in vars {
+        out.extend_from_slice(command);
+        out.extend_from_slice(k.as_bytes());
+        out.push(separator);
+        out.extend_from_slice(&quote(v.as_bytes()));
+        out.extend_from_slice(end);
     }
+    Ok(out)
+}
+
+/// The exports as one JSON object (values must be UTF-8).
+fn render_json(vars: &[(&'static str, OsString)]) -> Result<Vec<u8>> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in vars {
+        let text = v.clone().into_string().map_err(|v| Error::InvalidValue {
+            what: "value of",
+            value: format!("{k}={}", v.to_string_lossy()),
+            origin: Source::Flag("--shell json"),
+            expected: "UTF-8 (use --shell sh for non-UTF-8 paths)".to_string(),
+        })?;
+        map.insert((*k).to_string(), serde_json::Value::String(text));
+    }
+    let mut out = serde_json::to_vec_pretty(&map).expect("a map of strings serialises");
+    out.push(b'\n');
     Ok(out)
 }
 
@@ -164,6 +163,19 @@ mod tests {
     fn quoting_survives_quotes_and_backslashes() {
         assert_eq!(quote_sh(b"a'b"), b"'a'\\''b'".to_vec());
         assert_eq!(quote_fish(b"a'b\\c"), b"'a\\'b\\\\c'".to_vec());
+    }
+
+    #[test]
+    fn sh_and_fish_lines() {
+        let vars = [("A", os(b"x'y")), ("B", os(b"z"))];
+        assert_eq!(
+            render(Shell::Sh, &vars).unwrap(),
+            b"export A='x'\\''y'\nexport B='z'\n".to_vec()
+        );
+        assert_eq!(
+            render(Shell::Fish, &vars).unwrap(),
+            b"set -gx A 'x\\'y';\nset -gx B 'z';\n".to_vec()
+        );
     }
 
     #[test]
