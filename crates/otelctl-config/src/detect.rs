@@ -146,20 +146,31 @@ pub struct Endpoints {
 impl Endpoints {
     /// The system stack's, on the ports it published (see [`crate::system`]).
     pub fn system(system: &SystemPorts) -> Self {
-        Endpoints {
-            collector: format!("http://127.0.0.1:{}", system.collector),
-            tempo: format!("http://127.0.0.1:{}", system.tempo_http),
-            grafana: format!("http://127.0.0.1:{}", system.grafana),
-            tempo_otlp_grpc: format!("http://127.0.0.1:{}", system.tempo_otlp_grpc),
-        }
+        Endpoints::on_loopback(
+            system.collector,
+            system.tempo_http,
+            system.grafana,
+            system.tempo_otlp_grpc,
+        )
     }
 
     pub fn local(ports: &Ports) -> Self {
+        Endpoints::on_loopback(
+            ports.collector_otlp_http,
+            ports.tempo_http,
+            ports.grafana_http,
+            ports.tempo_otlp_grpc,
+        )
+    }
+
+    /// Every stack listens on 127.0.0.1 only; the two stacks differ only in their ports.
+    fn on_loopback(collector: u16, tempo: u16, grafana: u16, tempo_otlp_grpc: u16) -> Self {
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
         Endpoints {
-            collector: format!("http://127.0.0.1:{}", ports.collector_otlp_http),
-            tempo: format!("http://127.0.0.1:{}", ports.tempo_http),
-            grafana: format!("http://127.0.0.1:{}", ports.grafana_http),
-            tempo_otlp_grpc: format!("http://127.0.0.1:{}", ports.tempo_otlp_grpc),
+            collector: url(collector),
+            tempo: url(tempo),
+            grafana: url(grafana),
+            tempo_otlp_grpc: url(tempo_otlp_grpc),
         }
     }
 
