@@ -104,17 +104,23 @@ impl RootInputs {
 
 /// Resolves and validates the project root.
 pub fn resolve(inputs: &RootInputs) -> Result<ProjectRoot> {
-    let cwd = logical_cwd(inputs.pwd.as_deref())?;
-    let (raw, source) = if let Some(flag) = &inputs.flag {
-        (PathBuf::from(flag), RootSource::Flag)
-    } else if let Some(devenv) = &inputs.devenv_root {
-        (PathBuf::from(devenv), RootSource::DevenvRoot)
-    } else if let Some(git) = enclosing_git_work_tree(&cwd) {
-        (git, RootSource::GitWorkTree)
-    } else {
-        (cwd.clone(), RootSource::CurrentDir)
+    let explicit = match (&inputs.flag, &inputs.devenv_root) {
+        (Some(flag), _) => Some((PathBuf::from(flag), RootSource::Flag)),
+        (None, Some(devenv)) => Some((PathBuf::from(devenv), RootSource::DevenvRoot)),
+        (None, None) => None,
     };
-    let path = normalize(&cwd.join(raw));
+    let (path, source) = match explicit {
+        // The usual case inside a devenv shell ($DEVENV_ROOT is absolute): no need for the
+        // current directory, which costs a getcwd and two stats on every `span` and `env`.
+        Some((raw, source)) if raw.is_absolute() => (normalize(&raw), source),
+        explicit => {
+            let cwd = logical_cwd(inputs.pwd.as_deref())?;
+            let (raw, source) = explicit
+                .or_else(|| enclosing_git_work_tree(&cwd).map(|g| (g, RootSource::GitWorkTree)))
+                .unwrap_or_else(|| (cwd.clone(), RootSource::CurrentDir));
+            (normalize(&cwd.join(raw)), source)
+        }
+    };
     check_readable_dir(&path, source)?;
     Ok(ProjectRoot { path, source })
 }
