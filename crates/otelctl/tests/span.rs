@@ -1505,8 +1505,14 @@ fn span_begin_and_end_make_a_parent_across_commands() {
         attr(&parent.attributes, "exit.code"),
         Some(&Value::IntValue(1))
     );
-    // Ending twice is an error, and emits nothing.
-    assert_eq!(child_env.run(["span", "end"]).status.code(), Some(2));
+    // Ending twice is an error naming where the carrier's path came from, and emits nothing.
+    let again = child_env.run(["span", "end"]);
+    assert_eq!(again.status.code(), Some(2));
+    let msg = text(&again.stderr);
+    assert!(
+        msg.contains("$TRACEPARENT") && msg.contains("has not consumed yet"),
+        "{msg}"
+    );
     assert!(c.drain().is_empty());
 }
 

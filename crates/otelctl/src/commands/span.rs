@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use otelctl_config::env::EnvVars;
 use otelctl_config::error::{Error, Source};
 use otelctl_config::exit;
 use otelctl_config::Result;
@@ -18,7 +19,6 @@ use otelctl_span::runner::{self, ChildEnv};
 use crate::cli::{EndStatus, GlobalArgs, SpanAction, SpanArgs, SpanBeginArgs, SpanEndArgs};
 use crate::commands::telemetry;
 use crate::output;
-use otelctl_config::env::EnvVars;
 
 pub fn run(globals: &GlobalArgs, args: &SpanArgs) -> Result<u8> {
     match &args.action {
@@ -158,9 +158,12 @@ fn begin(args: &SpanBeginArgs) -> Result<u8> {
 
 fn end(globals: &GlobalArgs, args: &SpanEndArgs) -> Result<u8> {
     let env = telemetry::load_env();
-    let path = match (&args.carrier, &env.parent) {
-        (Some(p), _) => PathBuf::from(p),
-        (None, Some(tp)) => carrier::path_in(&env.carrier_dir, tp),
+    let (path, origin) = match (&args.carrier, &env.parent) {
+        (Some(p), _) => (PathBuf::from(p), Source::Flag("--carrier")),
+        (None, Some(tp)) => (
+            carrier::path_in(&env.carrier_dir, tp),
+            Source::Env(EnvVars::TRACEPARENT),
+        ),
         (None, None) => {
             return Err(Error::InvalidValue {
                 what: "span to end",
@@ -171,16 +174,20 @@ fn end(globals: &GlobalArgs, args: &SpanEndArgs) -> Result<u8> {
             })
         }
     };
-    if !path.exists() {
-        return Err(Error::InvalidValue {
-            what: "carrier file",
-            value: path.display().to_string(),
-            origin: Source::Flag("--carrier"),
-            expected: "a file written by `otelctl span begin` that `span end` has not consumed yet"
-                .to_string(),
-        });
-    }
-    let c = carrier::read(&path)?;
+    // No separate exists() check: the read itself tells a missing carrier apart.
+    let c = match carrier::read(&path) {
+        Err(Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::InvalidValue {
+                what: "carrier file",
+                value: path.display().to_string(),
+                origin,
+                expected:
+                    "a file written by `otelctl span begin` that `span end` has not consumed yet"
+                        .to_string(),
+            })
+        }
+        read => read?,
+    };
     let extra = telemetry::attributes(&args.attrs);
     let mut attrs = c.attributes.clone();
     for kv in extra {
