@@ -707,15 +707,8 @@ fn positions(spans: &[&Span], tree: &Tree) -> Vec<(usize, usize, String)> {
 }
 
 fn trace_duration(spans: &[&Span]) -> u64 {
-    let start = spans.iter().map(|s| s.start_time_unix_nano).min();
-    let end = spans
-        .iter()
-        .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
-        .max();
-    match (start, end) {
-        (Some(s), Some(e)) => e.saturating_sub(s),
-        _ => 0,
-    }
+    let (start, end) = metrics::extent(spans);
+    end - start
 }
 
 /// Compares trace `a` with trace `b` (deltas are `b - a`).
@@ -920,12 +913,8 @@ pub fn out_of_line(this: &Run, h: &History) -> Option<String> {
 pub fn text_waterfall(spans: &[&Span], width: usize) -> String {
     let tree = Tree::build(spans);
     let path = critical_path(spans, &tree);
-    let start = spans
-        .iter()
-        .map(|s| s.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let total = trace_duration(spans).max(1) as f64;
+    let (start, end) = metrics::extent(spans);
+    let total = (end - start).max(1) as f64;
     let label_width = tree
         .order
         .iter()

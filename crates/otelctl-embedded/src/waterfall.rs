@@ -65,16 +65,7 @@ impl Layout {
 
 /// Lays out `spans` (one trace).
 pub fn layout(spans: &[&Span]) -> Layout {
-    let start = spans
-        .iter()
-        .map(|s| s.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let end = spans
-        .iter()
-        .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
-        .max()
-        .unwrap_or(start);
+    let (start, end) = metrics::extent(spans);
     let total = end.saturating_sub(start).max(1) as f64;
 
     let Tree { order, orphan, .. } = Tree::build(spans);
