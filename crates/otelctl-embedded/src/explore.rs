@@ -15,7 +15,7 @@ use otelctl_otlp::{self as otlp, KeyValue, Span};
 
 use super::html::format_time;
 use super::metrics;
-use super::store::{service_name, TraceSummary};
+use super::store::{service_name, TraceSummary, UNKNOWN_SERVICE};
 
 /// A span with its resource's attributes.
 pub type SpanRef<'a> = (&'a [KeyValue], &'a Span);
@@ -789,7 +789,7 @@ pub fn tasks(spans: &[SpanRef], tree: &Tree) -> Vec<(TaskKey, usize)> {
         if is_root || cached(s).is_some() {
             out.push((
                 TaskKey {
-                    service: service_name(res).unwrap_or_else(|| "unknown_service".to_string()),
+                    service: service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string()),
                     name: s.name.clone(),
                 },
                 i,

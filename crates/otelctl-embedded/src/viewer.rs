@@ -34,7 +34,7 @@ use super::html::{self, escape, format_duration, format_time};
 use super::metrics::{self, NameStats};
 use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};
-use super::store::{Change, Counters, Store, TraceSummary};
+use super::store::{Change, Counters, Store, TraceSummary, UNKNOWN_SERVICE};
 use super::waterfall;
 use super::Shared;
 
@@ -491,7 +491,7 @@ impl Viewer {
         let services: Vec<String> = spans
             .iter()
             .map(|(res, _)| {
-                super::store::service_name(res).unwrap_or_else(|| "unknown_service".to_string())
+                super::store::service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string())
             })
             .collect();
         let has_children: Vec<bool> = tree.children.iter().map(|c| !c.is_empty()).collect();
@@ -727,7 +727,7 @@ fn attrs_section(
     row(
         &mut out,
         "service",
-        &super::store::service_name(resource).unwrap_or_else(|| "unknown_service".into()),
+        &super::store::service_name(resource).unwrap_or_else(|| UNKNOWN_SERVICE.into()),
     );
     row(
         &mut out,

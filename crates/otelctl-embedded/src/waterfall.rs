@@ -185,7 +185,7 @@ pub fn render_svg(
             .services
             .get(bar.span)
             .map(String::as_str)
-            .unwrap_or("unknown_service");
+            .unwrap_or(super::store::UNKNOWN_SERVICE);
         let dur = format_duration(metrics::duration_ns(s));
         let offset = format_duration(
             s.start_time_unix_nano
