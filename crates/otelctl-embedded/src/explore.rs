@@ -160,11 +160,6 @@ fn nanos(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
-/// Percent-encodes a URL query value.
-pub fn encode(text: &str) -> String {
-    percent_encode(text)
-}
-
 /// Splits `key=value` (`=` inside the value allowed); the key must not be empty.
 pub fn parse_attr(text: &str, origin: Source) -> Result<(String, String)> {
     match text.split_once('=') {
