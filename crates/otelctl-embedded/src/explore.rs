@@ -15,7 +15,7 @@ use otelctl_otlp::{self as otlp, KeyValue, Span};
 
 use super::html::format_time;
 use super::metrics;
-use super::store::{service_name, TraceSummary};
+use super::store::{service_name, TraceSummary, UNKNOWN_SERVICE};
 
 /// A span with its resource's attributes.
 pub type SpanRef<'a> = (&'a [KeyValue], &'a Span);
@@ -158,11 +158,6 @@ pub const MAX_LIMIT: usize = 10_000;
 
 fn nanos(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
-}
-
-/// Percent-encodes a URL query value.
-pub fn encode(text: &str) -> String {
-    percent_encode(text)
 }
 
 /// Splits `key=value` (`=` inside the value allowed); the key must not be empty.
@@ -707,15 +702,8 @@ fn positions(spans: &[&Span], tree: &Tree) -> Vec<(usize, usize, String)> {
 }
 
 fn trace_duration(spans: &[&Span]) -> u64 {
-    let start = spans.iter().map(|s| s.start_time_unix_nano).min();
-    let end = spans
-        .iter()
-        .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
-        .max();
-    match (start, end) {
-        (Some(s), Some(e)) => e.saturating_sub(s),
-        _ => 0,
-    }
+    let (start, end) = metrics::extent(spans);
+    end - start
 }
 
 /// Compares trace `a` with trace `b` (deltas are `b - a`).
@@ -796,7 +784,7 @@ pub fn tasks(spans: &[SpanRef], tree: &Tree) -> Vec<(TaskKey, usize)> {
         if is_root || cached(s).is_some() {
             out.push((
                 TaskKey {
-                    service: service_name(res).unwrap_or_else(|| "unknown_service".to_string()),
+                    service: service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string()),
                     name: s.name.clone(),
                 },
                 i,
@@ -920,12 +908,8 @@ pub fn out_of_line(this: &Run, h: &History) -> Option<String> {
 pub fn text_waterfall(spans: &[&Span], width: usize) -> String {
     let tree = Tree::build(spans);
     let path = critical_path(spans, &tree);
-    let start = spans
-        .iter()
-        .map(|s| s.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let total = trace_duration(spans).max(1) as f64;
+    let (start, end) = metrics::extent(spans);
+    let total = (end - start).max(1) as f64;
     let label_width = tree
         .order
         .iter()

@@ -121,16 +121,14 @@ pub fn collect(
     Ok((req, Origin::Files(dir.display().to_string()), warnings))
 }
 
-/// The traces URL for an endpoint: used as is when its path ends in `/v1/traces`, else
-/// `v1/traces` is appended with one slash (as for `OTEL_EXPORTER_OTLP_ENDPOINT`).
+/// The traces URL for an endpoint: used as is when its path ends in `/v1/traces`, else a base
+/// as `OTEL_EXPORTER_OTLP_ENDPOINT` is (the exporter's rule: `v1/traces` after one slash).
 pub fn traces_url(endpoint: &str) -> String {
     let e = endpoint.trim();
     if e.trim_end_matches('/').ends_with("/v1/traces") {
-        e.to_string()
-    } else if e.ends_with('/') {
-        format!("{e}v1/traces")
+        otelctl_span::exporter::traces_url_as_is(e)
     } else {
-        format!("{e}/v1/traces")
+        otelctl_span::exporter::traces_url_from_base(e)
     }
 }
 

@@ -48,6 +48,22 @@ pub fn duration_ns(span: &Span) -> u64 {
         .saturating_sub(span.start_time_unix_nano)
 }
 
+/// The first start and the last end of `spans` (a span ending before it starts ends at its
+/// start), in Unix nanoseconds; `(0, 0)` when there is none.
+pub fn extent(spans: &[&Span]) -> (u64, u64) {
+    let start = spans
+        .iter()
+        .map(|s| s.start_time_unix_nano)
+        .min()
+        .unwrap_or(0);
+    let end = spans
+        .iter()
+        .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
+        .max()
+        .unwrap_or(start);
+    (start, end)
+}
+
 /// Whether a span's status is ERROR.
 pub fn is_error(span: &Span) -> bool {
     span.status

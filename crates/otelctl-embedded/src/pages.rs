@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use otelctl_config::formats::percent_encode;
+
 use super::explore::{Comparison, Filter, History, Run, StatusFilter, TaskKey};
 use super::html::{escape, format_duration, format_time};
 use super::store::TraceSummary;
@@ -328,8 +330,8 @@ pub fn history_chart(key: &TaskKey, runs: &[Run], h: &History) -> String {
 pub fn history_href(key: &TaskKey, cached: Option<bool>) -> String {
     let mut q = format!(
         "/history?service={}&name={}",
-        super::explore::encode(&key.service),
-        super::explore::encode(&key.name)
+        percent_encode(&key.service),
+        percent_encode(&key.name)
     );
     if let Some(c) = cached {
         let _ = write!(q, "&cached={c}");

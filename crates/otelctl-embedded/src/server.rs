@@ -102,28 +102,12 @@ impl Request {
     }
 }
 
+/// A query component decoded: `+` is a space (the form encoding), `%xx` through the config
+/// crate's decoder; text that does not decode (a bad escape, not UTF-8) is kept as written, so a
+/// filter reports the value the user sent.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    otelctl_config::formats::percent_decode(&text.replace('+', "%20"))
+        .unwrap_or_else(|| text.to_string())
 }
 
 /// What a handler answers.

@@ -188,7 +188,7 @@ fn summarize_with(
     let service = root
         .and_then(|(res, _)| service_name(res))
         .or_else(|| spans.iter().find_map(|(res, _)| service_name(res)))
-        .unwrap_or_else(|| "unknown_service".to_string());
+        .unwrap_or_else(|| UNKNOWN_SERVICE.to_string());
     let start = if start == u64::MAX { 0 } else { start };
     TraceSummary {
         trace_id: otlp::to_hex(id),
@@ -202,6 +202,9 @@ fn summarize_with(
         status: if errors > 0 { "error" } else { "ok" },
     }
 }
+
+/// The service a span is shown under when its resource names none (the OpenTelemetry default).
+pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
 /// `service.name` of a resource, when set.
 pub fn service_name(resource: &[KeyValue]) -> Option<String> {

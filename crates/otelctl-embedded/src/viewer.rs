@@ -34,7 +34,7 @@ use super::html::{self, escape, format_duration, format_time};
 use super::metrics::{self, NameStats};
 use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};
-use super::store::{Change, Counters, Store, TraceSummary};
+use super::store::{Change, Counters, Store, TraceSummary, UNKNOWN_SERVICE};
 use super::waterfall;
 use super::Shared;
 
@@ -491,7 +491,7 @@ impl Viewer {
         let services: Vec<String> = spans
             .iter()
             .map(|(res, _)| {
-                super::store::service_name(res).unwrap_or_else(|| "unknown_service".to_string())
+                super::store::service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string())
             })
             .collect();
         let has_children: Vec<bool> = tree.children.iter().map(|c| !c.is_empty()).collect();
@@ -721,13 +721,21 @@ fn attrs_section(
         );
     };
     let text = |kv: &otlp::KeyValue| kv.get().map(otlp::Value::to_text).unwrap_or_default();
+    // An event's or a link's attributes on one line: `k=v, k=v`.
+    let inline = |attrs: &[otlp::KeyValue]| {
+        attrs
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, text(kv)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     row(&mut out, "span id", &sid);
     row(&mut out, "parent span id", &otlp::to_hex(&s.parent_span_id));
     row(&mut out, "kind", waterfall::kind_name(s.kind));
     row(
         &mut out,
         "service",
-        &super::store::service_name(resource).unwrap_or_else(|| "unknown_service".into()),
+        &super::store::service_name(resource).unwrap_or_else(|| UNKNOWN_SERVICE.into()),
     );
     row(
         &mut out,
@@ -767,17 +775,12 @@ fn attrs_section(
     if !s.events.is_empty() {
         out.push_str(r#"<h4>events</h4><table class="events"><tbody>"#);
         for ev in &s.events {
-            let attrs: Vec<String> = ev
-                .attributes
-                .iter()
-                .map(|kv| format!("{}={}", kv.key, text(kv)))
-                .collect();
             let _ = write!(
                 out,
                 r#"<tr><th class="key">+{}</th><td><b>{}</b> {}</td></tr>"#,
                 format_duration(ev.time_unix_nano.saturating_sub(trace_start)),
                 escape(&ev.name),
-                escape(&attrs.join(", "))
+                escape(&inline(&ev.attributes))
             );
         }
         out.push_str("</tbody></table>");
@@ -786,15 +789,10 @@ fn attrs_section(
         out.push_str(r#"<h4>links</h4><table class="links"><tbody>"#);
         for l in &s.links {
             let (t, sp) = (otlp::to_hex(&l.trace_id), otlp::to_hex(&l.span_id));
-            let attrs: Vec<String> = l
-                .attributes
-                .iter()
-                .map(|kv| format!("{}={}", kv.key, text(kv)))
-                .collect();
             let _ = write!(
                 out,
                 r#"<tr><th class="key"><a href="/trace/{t}?span={sp}">{t}</a></th><td>span {sp} {}</td></tr>"#,
-                escape(&attrs.join(", "))
+                escape(&inline(&l.attributes))
             );
         }
         out.push_str("</tbody></table>");

@@ -65,16 +65,7 @@ impl Layout {
 
 /// Lays out `spans` (one trace).
 pub fn layout(spans: &[&Span]) -> Layout {
-    let start = spans
-        .iter()
-        .map(|s| s.start_time_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let end = spans
-        .iter()
-        .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
-        .max()
-        .unwrap_or(start);
+    let (start, end) = metrics::extent(spans);
     let total = end.saturating_sub(start).max(1) as f64;
 
     let Tree { order, orphan, .. } = Tree::build(spans);
@@ -194,7 +185,7 @@ pub fn render_svg(
             .services
             .get(bar.span)
             .map(String::as_str)
-            .unwrap_or("unknown_service");
+            .unwrap_or(super::store::UNKNOWN_SERVICE);
         let dur = format_duration(metrics::duration_ns(s));
         let offset = format_duration(
             s.start_time_unix_nano
