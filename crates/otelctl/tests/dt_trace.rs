@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use embedded_support::{free_base, Up};
+use embedded_support::{free_base, RealCollector, Up};
 use otelctl_otlp::{attribute, to_hex, ExportTraceServiceRequest, KeyValue, Span};
 
 fn main() {
@@ -574,10 +574,11 @@ fn dt_run_through_the_real_collector_is_one_trace() {
     // The real Collector as the project's endpoint: OTLP/HTTP in, otlphttp out to the store.
     let port = free_base();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let collector_process = RealCollector::start(
+        &collector,
+        dir.path(),
+        port,
+        &format!(
             r#"receivers:
   otlp:
     protocols:
@@ -600,31 +601,6 @@ service:
       exporters: [otlphttp]
 "#
         ),
-    )
-    .unwrap();
-    let log = dir.path().join("collector.log");
-    let child = Command::new(&collector)
-        .arg("--config")
-        .arg(&config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("the collector starts");
-    let _collector = Killed(child);
-    embedded_support::poll(
-        "the Collector to accept an empty export",
-        std::time::Duration::from_secs(60),
-        || {
-            embedded_support::request(
-                "POST",
-                port,
-                "/v1/traces",
-                &[("Content-Type", "application/json")],
-                b"{}",
-            )
-            .ok()
-            .filter(|r| r.status == 200)
-        },
     );
 
     let out = project.dt_to(
@@ -651,22 +627,8 @@ service:
         },
     );
     check_one_dt_trace(&spans);
-    drop(_collector);
+    let log_lines = collector_process.log().lines().count();
+    drop(collector_process);
     up.stop();
-    println!(
-        "collector {}: log {} lines",
-        collector.display(),
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .count()
-    );
-}
-
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    println!("collector {}: log {log_lines} lines", collector.display());
 }

@@ -415,14 +415,6 @@ fn against_tempo_the_filter_becomes_traceql_and_is_applied_exactly() {
     assert!(common::stdout(&o).contains("  compile"));
 }
 
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// What a real Collector's `file` exporter writes (one OTLP/JSON request per line) imports
 /// whole: the Collector of the e2e lane's spool probe (it has the file exporter) receives the
 /// known set over OTLP/HTTP, writes it out, and `otelctl import` loads that file.
@@ -439,43 +431,18 @@ fn a_real_collectors_file_exporter_output_imports_whole() {
     let up = Up::start(dir.path(), dir.path(), base, &[]);
     let port = free_base();
     let out = dir.path().join("collector-traces.jsonl");
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let collector = RealCollector::start(
+        &bin,
+        dir.path(),
+        port,
+        &format!(
             "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
 exporters:\n  file:\n    path: {}\n\
 service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [file]\n",
             out.display()
         ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
-    let _collector = Killed(
-        std::process::Command::new(&bin)
-            .arg("--config")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the collector starts"),
     );
-    let log_text = || std::fs::read_to_string(dir.path().join("collector.log")).unwrap_or_default();
-    poll(
-        "the Collector to accept an empty export",
-        std::time::Duration::from_secs(60),
-        || {
-            request(
-                "POST",
-                port,
-                "/v1/traces",
-                &[("Content-Type", "application/json")],
-                b"{}",
-            )
-            .ok()
-            .filter(|r| r.status == 200)
-        },
-    );
+    let log_text = || collector.log();
     for r in dataset(now_ns()) {
         let answer = request(
             "POST",
