@@ -201,17 +201,7 @@ impl Project {
 
     /// `dt ARGS` with `OTEL_EXPORTER_OTLP_ENDPOINT=endpoint` (e.g. a Collector's).
     fn dt_to(&self, base: u16, endpoint: &str, devenv_trace: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new(self.bin.join("dt"));
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if k.starts_with("OTEL")
-                || k.starts_with("DEVENV")
-                || k == "TRACEPARENT"
-                || k == "TRACESTATE"
-            {
-                cmd.env_remove(&key);
-            }
-        }
+        let mut cmd = without_telemetry_env(self.bin.join("dt"));
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -430,17 +420,7 @@ fn devenv_outside_dt_reaches_the_embedded_store() {
     );
 
     // devenv run directly (no dt, no relay): its own spans, in traces of its own.
-    let mut cmd = Command::new(project.bin.join("devenv"));
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("OTEL")
-            || k.starts_with("DEVENV")
-            || k == "TRACEPARENT"
-            || k == "TRACESTATE"
-        {
-            cmd.env_remove(&key);
-        }
-    }
+    let mut cmd = without_telemetry_env(project.bin.join("devenv"));
     let out = cmd
         .args(["tasks", "run", "app:lint", "--mode", "single"])
         .current_dir(&project.root)
