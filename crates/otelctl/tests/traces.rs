@@ -197,8 +197,8 @@ fn check_show_and_compare(dir: &std::path::Path, base: u16, from: &str) {
     assert!(line("test").contains("only in B"), "{text}");
 }
 
-#[test]
-fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
+/// `otelctl up --embedded` in a fresh directory, holding the known set (posted over OTLP/HTTP).
+fn up_with_the_known_set() -> (tempfile::TempDir, u16, Up) {
     let dir = tempfile::tempdir().unwrap();
     let base = free_base();
     let up = Up::start(dir.path(), dir.path(), base, &[]);
@@ -208,6 +208,12 @@ fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
             200
         );
     }
+    (dir, base, up)
+}
+
+#[test]
+fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
+    let (dir, base, up) = up_with_the_known_set();
     check_filters(dir.path(), base, "the running viewer");
     check_show_and_compare(dir.path(), base, "the running viewer");
     let (status, _, _) = up.stop();
@@ -228,15 +234,7 @@ fn span_count(viewer: u16) -> u64 {
 
 #[test]
 fn import_of_an_export_after_a_clear_brings_back_the_same_traces_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = free_base();
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
-    for r in dataset(now_ns()) {
-        assert_eq!(
-            post(up.receiver(), "application/json", &r.to_json()).status,
-            200
-        );
-    }
+    let (dir, base, up) = up_with_the_known_set();
     let before = otelctl(dir.path(), base, &["traces", "--json"]);
     let exported = dir.path().join("export.json");
     let o = otelctl(
