@@ -146,6 +146,16 @@ fn render_scripts() -> Option<Scripts> {
 }
 
 /// A project directory with `dt`, the `devenv` stand-in and the task scripts.
+/// A project with the rendered scripts and its embedded store running on a free base port;
+/// `None` (with the skip reason printed) when the scripts cannot be rendered here.
+fn project_with_store() -> Option<(Project, u16, Up)> {
+    let scripts = render_scripts()?;
+    let project = Project::new(&scripts);
+    let base = free_base();
+    let up = Up::start(&project.root, &project.home, base, &[]);
+    Some((project, base, up))
+}
+
 struct Project {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -279,12 +289,9 @@ fn one<'a>(spans: &'a [(String, Span)], svc: &str, name: &str) -> &'a Span {
 }
 
 fn dt_run_is_one_trace_with_devenvs_spans() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     let out = project.dt(base, "otlp-grpc", &["app:lint", "app:build", "app:cached"]);
     assert_eq!(
@@ -305,12 +312,9 @@ fn dt_run_is_one_trace_with_devenvs_spans() {
 }
 
 fn dt_with_devenv_trace_off_keeps_task_spans_under_dt() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     let out = project.dt(base, "off", &["app:lint", "app:fail"]);
     assert_eq!(out.status.code(), Some(1), "devenv's exit code is dt's");
@@ -389,12 +393,9 @@ fn dt_run_while_the_store_is_down_is_spooled_then_one_trace() {
 }
 
 fn devenv_outside_dt_reaches_the_embedded_store() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     // What a devenv shell has after `otelctl env` (devenvTrace = "otlp-grpc").
     let mut env = otelctl(&project.home);
@@ -540,16 +541,13 @@ fn check_one_dt_trace(spans: &[(String, Span)]) {
 }
 
 fn dt_run_through_the_real_collector_is_one_trace() {
-    let Some(scripts) = render_scripts() else {
-        return;
-    };
     // collector_program() prints the skip reason when there is none.
     let Some(collector) = common::stack::collector_program() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
+    let Some((project, base, up)) = project_with_store() else {
+        return;
+    };
 
     // The real Collector as the project's endpoint: OTLP/HTTP in, otlphttp out to the store.
     let port = free_base();
