@@ -6,18 +6,10 @@ mod common;
 mod embedded_support;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use embedded_support::*;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `otelctl doctor ARGS` for a project at `root` on `base`, with extra variables.
 fn doctor(root: &Path, home: &Path, base: u16, vars: &[(&str, &str)], args: &[&str]) -> Output {
@@ -191,33 +183,19 @@ fn a_healthy_real_collector_passes() {
     std::fs::create_dir_all(&store_root).unwrap();
     let store = Up::start(&store_root, &home, free_base(), &[]);
     let port = free_base();
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let _collector = RealCollector::start(
+        &bin,
+        dir.path(),
+        port,
+        &format!(
             "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
              exporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:{}\n\
              service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n  \
              telemetry:\n    metrics:\n      level: none\n",
             store.receiver()
         ),
-    )
-    .unwrap();
-    let _collector = Killed(
-        Command::new(&bin)
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
     );
     let endpoint = format!("http://127.0.0.1:{port}");
-    poll(
-        "the real Collector to listen",
-        Duration::from_secs(30),
-        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
-    );
     let o = doctor(
         &root,
         &home,

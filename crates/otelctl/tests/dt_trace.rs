@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use embedded_support::{free_base, Up};
+use embedded_support::{free_base, RealCollector, Up};
 use otelctl_otlp::{attribute, to_hex, ExportTraceServiceRequest, KeyValue, Span};
 
 fn main() {
@@ -146,6 +146,16 @@ fn render_scripts() -> Option<Scripts> {
 }
 
 /// A project directory with `dt`, the `devenv` stand-in and the task scripts.
+/// A project with the rendered scripts and its embedded store running on a free base port;
+/// `None` (with the skip reason printed) when the scripts cannot be rendered here.
+fn project_with_store() -> Option<(Project, u16, Up)> {
+    let scripts = render_scripts()?;
+    let project = Project::new(&scripts);
+    let base = free_base();
+    let up = Up::start(&project.root, &project.home, base, &[]);
+    Some((project, base, up))
+}
+
 struct Project {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -201,17 +211,7 @@ impl Project {
 
     /// `dt ARGS` with `OTEL_EXPORTER_OTLP_ENDPOINT=endpoint` (e.g. a Collector's).
     fn dt_to(&self, base: u16, endpoint: &str, devenv_trace: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new(self.bin.join("dt"));
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if k.starts_with("OTEL")
-                || k.starts_with("DEVENV")
-                || k == "TRACEPARENT"
-                || k == "TRACESTATE"
-            {
-                cmd.env_remove(&key);
-            }
-        }
+        let mut cmd = without_telemetry_env(self.bin.join("dt"));
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -289,12 +289,9 @@ fn one<'a>(spans: &'a [(String, Span)], svc: &str, name: &str) -> &'a Span {
 }
 
 fn dt_run_is_one_trace_with_devenvs_spans() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     let out = project.dt(base, "otlp-grpc", &["app:lint", "app:build", "app:cached"]);
     assert_eq!(
@@ -315,12 +312,9 @@ fn dt_run_is_one_trace_with_devenvs_spans() {
 }
 
 fn dt_with_devenv_trace_off_keeps_task_spans_under_dt() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     let out = project.dt(base, "off", &["app:lint", "app:fail"]);
     assert_eq!(out.status.code(), Some(1), "devenv's exit code is dt's");
@@ -399,12 +393,9 @@ fn dt_run_while_the_store_is_down_is_spooled_then_one_trace() {
 }
 
 fn devenv_outside_dt_reaches_the_embedded_store() {
-    let Some(scripts) = render_scripts() else {
+    let Some((project, base, up)) = project_with_store() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
 
     // What a devenv shell has after `otelctl env` (devenvTrace = "otlp-grpc").
     let mut env = otelctl(&project.home);
@@ -430,17 +421,7 @@ fn devenv_outside_dt_reaches_the_embedded_store() {
     );
 
     // devenv run directly (no dt, no relay): its own spans, in traces of its own.
-    let mut cmd = Command::new(project.bin.join("devenv"));
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("OTEL")
-            || k.starts_with("DEVENV")
-            || k == "TRACEPARENT"
-            || k == "TRACESTATE"
-        {
-            cmd.env_remove(&key);
-        }
-    }
+    let mut cmd = without_telemetry_env(project.bin.join("devenv"));
     let out = cmd
         .args(["tasks", "run", "app:lint", "--mode", "single"])
         .current_dir(&project.root)
@@ -560,24 +541,22 @@ fn check_one_dt_trace(spans: &[(String, Span)]) {
 }
 
 fn dt_run_through_the_real_collector_is_one_trace() {
-    let Some(scripts) = render_scripts() else {
-        return;
-    };
     // collector_program() prints the skip reason when there is none.
     let Some(collector) = common::stack::collector_program() else {
         return;
     };
-    let project = Project::new(&scripts);
-    let base = free_base();
-    let up = Up::start(&project.root, &project.home, base, &[]);
+    let Some((project, base, up)) = project_with_store() else {
+        return;
+    };
 
     // The real Collector as the project's endpoint: OTLP/HTTP in, otlphttp out to the store.
     let port = free_base();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let collector_process = RealCollector::start(
+        &collector,
+        dir.path(),
+        port,
+        &format!(
             r#"receivers:
   otlp:
     protocols:
@@ -600,31 +579,6 @@ service:
       exporters: [otlphttp]
 "#
         ),
-    )
-    .unwrap();
-    let log = dir.path().join("collector.log");
-    let child = Command::new(&collector)
-        .arg("--config")
-        .arg(&config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("the collector starts");
-    let _collector = Killed(child);
-    embedded_support::poll(
-        "the Collector to accept an empty export",
-        std::time::Duration::from_secs(60),
-        || {
-            embedded_support::request(
-                "POST",
-                port,
-                "/v1/traces",
-                &[("Content-Type", "application/json")],
-                b"{}",
-            )
-            .ok()
-            .filter(|r| r.status == 200)
-        },
     );
 
     let out = project.dt_to(
@@ -651,22 +605,8 @@ service:
         },
     );
     check_one_dt_trace(&spans);
-    drop(_collector);
+    let log_lines = collector_process.log().lines().count();
+    drop(collector_process);
     up.stop();
-    println!(
-        "collector {}: log {} lines",
-        collector.display(),
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .count()
-    );
-}
-
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    println!("collector {}: log {log_lines} lines", collector.display());
 }

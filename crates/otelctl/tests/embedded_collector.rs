@@ -9,19 +9,10 @@
 mod common;
 mod embedded_support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use embedded_support::*;
 use otelctl_otlp::ExportTraceServiceRequest;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn exported_json_goes_through_the_real_collector_and_back() {
@@ -59,10 +50,11 @@ fn exported_json_goes_through_the_real_collector_and_back() {
 
     // The Collector: OTLP/HTTP in on a free port, otlphttp out to B, plus the debug exporter.
     let port = free_base();
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let collector = RealCollector::start(
+        &bin,
+        dir.path(),
+        port,
+        &format!(
             r#"receivers:
   otlp:
     protocols:
@@ -90,33 +82,8 @@ service:
 "#,
             b_rx = b.receiver()
         ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
-    let child = Command::new(&bin)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the collector starts");
-    let _collector = Killed(child);
-    let log_text = || std::fs::read_to_string(dir.path().join("collector.log")).unwrap_or_default();
-    poll(
-        "the Collector to accept an empty export",
-        Duration::from_secs(60),
-        || {
-            request(
-                "POST",
-                port,
-                "/v1/traces",
-                &[("Content-Type", "application/json")],
-                b"{}",
-            )
-            .ok()
-            .filter(|r| r.status == 200)
-        },
     );
+    let log_text = || collector.log();
 
     // 1. `otelctl export --to` the Collector.
     let mut cmd = common::otelctl(dir.path());

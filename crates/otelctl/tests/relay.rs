@@ -19,6 +19,8 @@ fn relay_env(
     code: i32,
 ) -> (Option<i32>, HashMap<String, String>) {
     let file = home.join("child.env");
+    // A call that reuses `home` must not read what an earlier command wrote.
+    let _ = std::fs::remove_file(&file);
     let mut cmd = otelctl(home);
     for (k, v) in vars {
         cmd.env(k, v);

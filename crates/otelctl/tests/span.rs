@@ -774,20 +774,24 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
     }
 }
 
-#[test]
-fn a_late_answer_and_a_later_flush_store_each_span_once() {
-    // The collector stores the span, then answers 200 after the deadline.
+/// `otelctl span` (100 ms deadline) against a collector that stores the span and answers
+/// `status` only after 800 ms, then 200 to whatever comes next.
+fn span_answered_late(status: u16, name: &str) -> (Collector, Env) {
     let c = Collector::start(vec![
-        Answer::After(std::time::Duration::from_millis(800), 200),
+        Answer::After(std::time::Duration::from_millis(800), status),
         Answer::Ok,
     ]);
     let env = Env::new()
         .endpoint(&c.base())
         .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
-    assert!(env
-        .run(["span", "s", "late", "--", "true"])
-        .status
-        .success());
+    assert!(env.run(["span", "s", name, "--", "true"]).status.success());
+    (c, env)
+}
+
+#[test]
+fn a_late_answer_and_a_later_flush_store_each_span_once() {
+    // The collector stores the span, then answers 200 after the deadline.
+    let (c, env) = span_answered_late(200, "late");
     let first = c.next();
     assert_eq!(first.span().1.name, "late");
     assert!(
@@ -813,17 +817,7 @@ fn a_late_answer_and_a_later_flush_store_each_span_once() {
     assert!(c.drain().is_empty(), "the collector holds the span once");
 
     // The same, but the late answer is a refusal: the span is published and flushed once.
-    let c = Collector::start(vec![
-        Answer::After(std::time::Duration::from_millis(800), 503),
-        Answer::Ok,
-    ]);
-    let env = Env::new()
-        .endpoint(&c.base())
-        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
-    assert!(env
-        .run(["span", "s", "refused-late", "--", "true"])
-        .status
-        .success());
+    let (c, env) = span_answered_late(503, "refused-late");
     c.next();
     eventually("the late 503 publishes the file", || {
         env.spooled().len() == 1

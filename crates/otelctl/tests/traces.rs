@@ -197,8 +197,8 @@ fn check_show_and_compare(dir: &std::path::Path, base: u16, from: &str) {
     assert!(line("test").contains("only in B"), "{text}");
 }
 
-#[test]
-fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
+/// `otelctl up --embedded` in a fresh directory, holding the known set (posted over OTLP/HTTP).
+fn up_with_the_known_set() -> (tempfile::TempDir, u16, Up) {
     let dir = tempfile::tempdir().unwrap();
     let base = free_base();
     let up = Up::start(dir.path(), dir.path(), base, &[]);
@@ -208,6 +208,12 @@ fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
             200
         );
     }
+    (dir, base, up)
+}
+
+#[test]
+fn filters_show_and_compare_from_the_running_viewer_and_from_its_files() {
+    let (dir, base, up) = up_with_the_known_set();
     check_filters(dir.path(), base, "the running viewer");
     check_show_and_compare(dir.path(), base, "the running viewer");
     let (status, _, _) = up.stop();
@@ -228,15 +234,7 @@ fn span_count(viewer: u16) -> u64 {
 
 #[test]
 fn import_of_an_export_after_a_clear_brings_back_the_same_traces_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = free_base();
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
-    for r in dataset(now_ns()) {
-        assert_eq!(
-            post(up.receiver(), "application/json", &r.to_json()).status,
-            200
-        );
-    }
+    let (dir, base, up) = up_with_the_known_set();
     let before = otelctl(dir.path(), base, &["traces", "--json"]);
     let exported = dir.path().join("export.json");
     let o = otelctl(
@@ -415,14 +413,6 @@ fn against_tempo_the_filter_becomes_traceql_and_is_applied_exactly() {
     assert!(common::stdout(&o).contains("  compile"));
 }
 
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// What a real Collector's `file` exporter writes (one OTLP/JSON request per line) imports
 /// whole: the Collector of the e2e lane's spool probe (it has the file exporter) receives the
 /// known set over OTLP/HTTP, writes it out, and `otelctl import` loads that file.
@@ -439,43 +429,18 @@ fn a_real_collectors_file_exporter_output_imports_whole() {
     let up = Up::start(dir.path(), dir.path(), base, &[]);
     let port = free_base();
     let out = dir.path().join("collector-traces.jsonl");
-    let config = dir.path().join("collector.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let collector = RealCollector::start(
+        &bin,
+        dir.path(),
+        port,
+        &format!(
             "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
 exporters:\n  file:\n    path: {}\n\
 service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [file]\n",
             out.display()
         ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
-    let _collector = Killed(
-        std::process::Command::new(&bin)
-            .arg("--config")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the collector starts"),
     );
-    let log_text = || std::fs::read_to_string(dir.path().join("collector.log")).unwrap_or_default();
-    poll(
-        "the Collector to accept an empty export",
-        std::time::Duration::from_secs(60),
-        || {
-            request(
-                "POST",
-                port,
-                "/v1/traces",
-                &[("Content-Type", "application/json")],
-                b"{}",
-            )
-            .ok()
-            .filter(|r| r.status == 200)
-        },
-    );
+    let log_text = || collector.log();
     for r in dataset(now_ns()) {
         let answer = request(
             "POST",

@@ -21,7 +21,20 @@ pub fn bin() -> &'static str {
 /// `home`, `OTELCTL_MODE=local` (tests that exercise detection remove it) and no published
 /// system ports.
 pub fn otelctl(home: &Path) -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = without_telemetry_env(bin());
+    cmd.env("HOME", home).env("OTELCTL_MODE", "local");
+    // The machine's own /etc/otel-stack/ports.json (a NixOS system stack) must not leak in.
+    cmd.env(
+        "OTELCTL_SYSTEM_PORTS_FILE",
+        home.join("no-system-ports.json"),
+    );
+    cmd
+}
+
+/// `program` with every `OTEL*`/`DEVENV*` variable, `TRACEPARENT` and `TRACESTATE` of the test's
+/// own environment removed, so the machine's telemetry settings cannot leak into a test.
+pub fn without_telemetry_env(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
         if k.starts_with("OTEL")
@@ -32,12 +45,6 @@ pub fn otelctl(home: &Path) -> Command {
             cmd.env_remove(&key);
         }
     }
-    cmd.env("HOME", home).env("OTELCTL_MODE", "local");
-    // The machine's own /etc/otel-stack/ports.json (a NixOS system stack) must not leak in.
-    cmd.env(
-        "OTELCTL_SYSTEM_PORTS_FILE",
-        home.join("no-system-ports.json"),
-    );
     cmd
 }
 

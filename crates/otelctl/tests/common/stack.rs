@@ -80,16 +80,18 @@ pub fn lane_program(var: &str, cache_prefix: &str) -> Option<PathBuf> {
         super::skip(&format!("${var}={} is not a file", p.display()));
         return None;
     }
-    let cache = std::env::var_os("OTELCTL_E2E_CACHE")
+    // No cache (no $HOME, or the lane never built here) is a skip with its reason like a cache
+    // without the program, not a silent pass.
+    let newest = std::env::var_os("OTELCTL_E2E_CACHE")
         .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/otelctl-e2e"))
-        })?;
-    let newest = std::fs::read_dir(cache.join("bin"))
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(cache_prefix))
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/otelctl-e2e")))
+        .and_then(|cache| std::fs::read_dir(cache.join("bin")).ok())
+        .and_then(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with(cache_prefix))
+                .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        });
     match newest {
         Some(e) => Some(e.path()),
         None => {

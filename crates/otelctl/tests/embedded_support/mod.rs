@@ -220,3 +220,55 @@ impl Drop for Up {
         let _ = self.child.wait();
     }
 }
+
+/// A real OpenTelemetry Collector (a program of the e2e lane) running `config` (YAML) from
+/// `dir/collector.yaml`, its stderr in `dir/collector.log`; ready once its OTLP/HTTP receiver on
+/// `port` accepts an empty export. Killed on drop.
+pub struct RealCollector {
+    child: Child,
+    log: PathBuf,
+}
+
+impl RealCollector {
+    pub fn start(program: &Path, dir: &Path, port: u16, config: &str) -> Self {
+        let config_path = dir.join("collector.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = dir.join("collector.log");
+        let child = Command::new(program)
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the collector starts");
+        let collector = RealCollector { child, log };
+        poll(
+            "the Collector to accept an empty export",
+            Duration::from_secs(60),
+            || {
+                request(
+                    "POST",
+                    port,
+                    "/v1/traces",
+                    &[("Content-Type", "application/json")],
+                    b"{}",
+                )
+                .ok()
+                .filter(|r| r.status == 200)
+            },
+        );
+        collector
+    }
+
+    /// What the Collector has written to stderr so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for RealCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
