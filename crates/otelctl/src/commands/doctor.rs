@@ -397,7 +397,7 @@ fn check_export(f: &mut Findings, env: &OtelEnv, url: &str, mode: Mode) -> bool 
         Err(e) => {
             let start = match mode {
                 Mode::Local => "start the project's stack: `otelctl up` (or `otelctl up --embedded`)",
-                Mode::System => "start the system stack (services.otelctl on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
+                Mode::System => "start the system stack (services.otel-stack on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
             };
             let fix = match &e {
                 exporter::ExportError::Http(h) if h.is_unreachable() => start.to_string(),
