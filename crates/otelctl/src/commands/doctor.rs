@@ -2,7 +2,7 @@
 //! (mode, endpoint, ports, collector, trace store, Grafana, spool, devenv, clocks), and says what
 //! to do, one line per finding. Exit 0 only when a span sent now would arrive.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -431,7 +431,7 @@ fn check_embedded_store(f: &mut Findings, viewer: u16) {
                 "trace store",
                 format!("the embedded viewer answers a search ({traces} trace(s) stored) at http://127.0.0.1:{viewer}/"),
             );
-            let now = unix_nanos();
+            let now = emit::now_nanos();
             let newest = body["traces"]
                 .as_array()
                 .into_iter()
@@ -456,7 +456,7 @@ fn check_embedded_store(f: &mut Findings, viewer: u16) {
 }
 
 fn check_tempo(f: &mut Findings, port: u16) {
-    let now = unix_nanos() / 1_000_000_000;
+    let now = emit::now_nanos() / 1_000_000_000;
     let url = format!(
         "http://127.0.0.1:{port}/api/search?q=%7B%7D&limit=1&start={}&end={}",
         now.saturating_sub(3600),
@@ -564,7 +564,7 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
         ),
     }
     if let Some((secs, url, why)) = spool.last_failure() {
-        let ago = (unix_nanos() / 1_000_000_000).saturating_sub(secs);
+        let ago = (emit::now_nanos() / 1_000_000_000).saturating_sub(secs);
         f.info(
             "last failure",
             format!(
@@ -656,13 +656,6 @@ fn check_future(f: &mut Findings, t: u64, now: u64, what: &str) -> bool {
 /// A variable's text; a non-UTF-8 value counts as unset here (the owning command reports it).
 fn var(name: &'static str) -> Option<String> {
     otelctl_config::env::text(name).ok().flatten()
-}
-
-fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 fn human_age(secs: u64) -> String {

@@ -6,7 +6,7 @@
 //! +2, `/api/search` with the filter as TraceQL, then each trace by id); else the embedded
 //! server's files under `<root>/.devenv/otel/embedded/` (read only).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use otelctl_config::detect::Mode;
 use otelctl_config::error::{Error, Source};
@@ -22,6 +22,7 @@ use otelctl_embedded::store::{summarize, Limits, TraceId};
 use otelctl_embedded::viewer::EMBEDDED_HEADER;
 use otelctl_net::{Client, HttpError};
 use otelctl_otlp::{ExportTraceServiceRequest, Span};
+use otelctl_span::emit::now_nanos;
 use otelctl_stack::tempo_api;
 
 use crate::cli::{TraceCompareArgs, TraceFilterArgs, TraceShowArgs, TracesArgs, TracesCommand};
@@ -114,13 +115,6 @@ fn filter_of(a: &TraceFilterArgs) -> Result<Filter> {
     })
 }
 
-fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
 fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     let filter = filter_of(args)?;
     let backend = locate(settings)?;
@@ -142,7 +136,7 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
                 let spans: Vec<SpanRef> = t.spans().collect();
                 (t.summary_of(&spans), spans)
             });
-            explore::search(traces, &filter, now_unix_nano())
+            explore::search(traces, &filter, now_nanos())
                 .iter()
                 .map(Row::from)
                 .collect()
@@ -217,7 +211,7 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
 /// Tempo: the filter as TraceQL narrows the search; each trace found is then read whole and the
 /// filter applied exactly (what TraceQL cannot say: `--status ok`, trace-level semantics).
 fn from_tempo(port: u16, filter: &Filter) -> Result<Vec<Row>> {
-    let now = now_unix_nano();
+    let now = now_nanos();
     let window = filter.since.unwrap_or(TEMPO_DEFAULT_WINDOW);
     let start = now.saturating_sub(window.as_nanos() as u64) / 1_000_000_000;
     let end = now / 1_000_000_000 + 1;
