@@ -33,6 +33,9 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// How far back Tempo is searched without `--since`.
 pub const TEMPO_DEFAULT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// What to do when Tempo does not answer a search or a read.
+const TEMPO_FIX: &str =
+    "`otelctl wait tempo` waits until it answers; `otelctl status` shows what runs";
 
 pub fn run(settings: &Settings, args: &TracesArgs) -> Result<u8> {
     match &args.command {
@@ -197,13 +200,15 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
                 r.status,
                 String::from_utf8_lossy(&r.body).trim()
             ),
-        ));
+        )
+        .fix("restart `otelctl up --embedded`, or check the filter flags"));
     }
     let a: Answer = serde_json::from_slice(&r.body).map_err(|e| {
         Error::failed(
             format!("cannot read the list the viewer on port {port} sent"),
             e,
         )
+        .fix("the viewer may be another otelctl version: restart `otelctl up --embedded`")
     })?;
     Ok(a.traces)
 }
@@ -225,11 +230,13 @@ fn from_tempo(port: u16, filter: &Filter) -> Result<Vec<Row>> {
     let q = explore::traceql(filter);
     let deadline = Instant::now() + TIMEOUT;
     let ids = tempo_api::search(port, &q, start, end, ask as u32, deadline)
-        .map_err(|e| Error::failed(format!("cannot search Tempo for {q:?}"), e))?;
+        .map_err(|e| Error::failed(format!("cannot search Tempo for {q:?}"), e).fix(TEMPO_FIX))?;
     let mut found = Vec::new();
     for id in ids {
-        let Some(req) = tempo_api::trace_by_id(port, &id, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::failed(format!("cannot read trace {id} from Tempo"), e))?
+        let Some(req) =
+            tempo_api::trace_by_id(port, &id, Instant::now() + TIMEOUT).map_err(|e| {
+                Error::failed(format!("cannot read trace {id} from Tempo"), e).fix(TEMPO_FIX)
+            })?
         else {
             continue;
         };
@@ -256,7 +263,9 @@ fn fetch(
     let hex = otelctl_otlp::to_hex(id);
     let req = match backend {
         Backend::Tempo(port) => tempo_api::trace_by_id(*port, &hex, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::failed(format!("cannot read trace {hex} from Tempo"), e))?
+            .map_err(|e| {
+                Error::failed(format!("cannot read trace {hex} from Tempo"), e).fix(TEMPO_FIX)
+            })?
             .unwrap_or_default(),
         Backend::Viewer(_) | Backend::Files => {
             let selection = Selection {
@@ -278,7 +287,8 @@ fn fetch(
         return Err(Error::failed(
             format!("cannot show trace {hex}"),
             "it is not stored (never received, dropped as the oldest, or cleared)",
-        ));
+        )
+        .fix("`otelctl traces` lists the stored traces and their ids"));
     }
     Ok(req)
 }
