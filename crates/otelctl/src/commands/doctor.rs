@@ -16,7 +16,7 @@ use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::spool::Spool;
 use otelctl_span::{emit, exporter};
 use otelctl_stack::render::Service;
-use otelctl_stack::stack;
+use otelctl_stack::{readiness, stack};
 
 use crate::cli::DoctorArgs;
 use crate::output;
@@ -455,31 +455,22 @@ fn check_embedded_store(f: &mut Findings, viewer: u16) {
     }
 }
 
+/// Tempo through the same probe `otelctl wait tempo` and `up` use (`/ready`, then a search).
 fn check_tempo(f: &mut Findings, port: u16) {
-    let now = emit::now_nanos() / 1_000_000_000;
-    let url = format!(
-        "http://127.0.0.1:{port}/api/search?q=%7B%7D&limit=1&start={}&end={}",
-        now.saturating_sub(3600),
-        now + 60
-    );
-    match get(&url) {
-        Ok(r) if r.status == 200 => f.ok(
+    let target = readiness::Target {
+        port,
+        metrics_port: None,
+    };
+    match readiness::probe(Service::Tempo, target, Instant::now() + PROBE) {
+        Ok(()) => f.ok(
             "trace store",
             format!("Tempo answers a search at http://127.0.0.1:{port}"),
         ),
-        Ok(r) => f.fail(
+        Err(why) => f.fail(
             "trace store",
-            format!(
-                "Tempo answered HTTP {} to a search: {}",
-                r.status,
-                shorten(String::from_utf8_lossy(&r.body).trim())
-            ),
-            "Tempo may still be starting (`otelctl wait tempo`); else see its log",
-        ),
-        Err(e) => f.fail(
-            "trace store",
-            format!("Tempo does not answer a search: {e}"),
-            "start it (`otelctl up` starts the whole stack); `otelctl status` shows what runs",
+            format!("Tempo at http://127.0.0.1:{port} does not answer a search: {why}"),
+            "if it is starting, `otelctl wait tempo`; else start it (`otelctl up` starts the \
+             whole stack) and see its log; `otelctl status` shows what runs",
         ),
     }
 }
