@@ -82,15 +82,7 @@ let
 
   portOption = default: description: mkOption { type = types.port; inherit default description; };
 
-  executableOption = name: default: defaultText: mkOption {
-    type = types.str;
-    inherit default;
-    defaultText = literalExpression defaultText;
-    description = ''
-      The ${name} executable otelctl runs. Taken from the package's `meta.mainProgram`; set it
-      when a package names its binary differently or lacks `mainProgram`.
-    '';
-  };
+  inherit (import ../lib/options.nix { inherit lib; }) executableOption;
 
   # What /etc/otel-stack/ports.json holds: the names of `otelctl ports`.
   published = {
