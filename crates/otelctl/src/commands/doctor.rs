@@ -551,7 +551,7 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
         Err(e) => f.warn(
             "spool",
             format!("cannot read the spool: {e}"),
-            "check its permissions",
+            format!("make {dir} readable by you (`ls -ld {dir}`; otelctl creates it 0700)"),
         ),
     }
     if let Some((secs, url, why)) = spool.last_failure() {
