@@ -82,15 +82,7 @@ let
 
   portOption = default: description: mkOption { type = types.port; inherit default description; };
 
-  executableOption = name: default: defaultText: mkOption {
-    type = types.str;
-    inherit default;
-    defaultText = literalExpression defaultText;
-    description = ''
-      The ${name} executable otelctl runs. Taken from the package's `meta.mainProgram`; set it
-      when a package names its binary differently or lacks `mainProgram`.
-    '';
-  };
+  inherit (import ../lib/options.nix { inherit lib; }) executableOption;
 
   # What /etc/otel-stack/ports.json holds: the names of `otelctl ports`.
   published = {
@@ -121,14 +113,6 @@ let
     ++ lib.optionals (enabled "opentelemetry-collector") (
       otlpPorts (collectorSettings.receivers.otlp.protocols or { }) "services.opentelemetry-collector (OTLP receiver)"
       ++ [{ port = 8888; what = "services.opentelemetry-collector (its own telemetry)"; }]);
-  portNames = {
-    collector = "ports.collector";
-    tempoHttp = "ports.tempoHttp";
-    grafana = "ports.grafana";
-    tempoOtlpGrpc = "ports.tempoOtlpGrpc";
-    collectorMetrics = "ports.collectorMetrics";
-    tempoGrpc = "ports.tempoGrpc";
-  };
   collisions = lib.concatLists (lib.mapAttrsToList
     (name: port: map (other: { inherit name port; inherit (other) what; }) (builtins.filter (o: o.port == port) nixpkgsPorts))
     cfg.ports);
@@ -245,7 +229,7 @@ in
     ] ++ map
       (c: {
         assertion = false;
-        message = "services.otel-stack.${portNames.${c.name}} (${toString c.port}) is also taken by nixpkgs' ${c.what}: move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json).";
+        message = "services.otel-stack.ports.${c.name} (${toString c.port}) is also taken by nixpkgs' ${c.what}: move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json).";
       })
       collisions;
 

@@ -49,16 +49,7 @@ let
     description = "The ${name} package.";
   };
 
-  executableOption = name: default: defaultText: mkOption {
-    type = types.str;
-    inherit default;
-    defaultText = literalExpression defaultText;
-    example = "/opt/otelcol/bin/otelcol-contrib";
-    description = ''
-      The ${name} executable otelctl runs. Taken from the package's `meta.mainProgram`; set it
-      when a package names its binary differently or lacks `mainProgram`.
-    '';
-  };
+  inherit (import ../../lib/options.nix { inherit lib; }) executableOption;
 in
 {
   _file = ./module.nix;

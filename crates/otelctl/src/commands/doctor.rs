@@ -2,7 +2,7 @@
 //! (mode, endpoint, ports, collector, trace store, Grafana, spool, devenv, clocks), and says what
 //! to do, one line per finding. Exit 0 only when a span sent now would arrive.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::spool::Spool;
 use otelctl_span::{emit, exporter};
 use otelctl_stack::render::Service;
-use otelctl_stack::stack;
+use otelctl_stack::{readiness, stack};
 
 use crate::cli::DoctorArgs;
 use crate::output;
@@ -397,7 +397,7 @@ fn check_export(f: &mut Findings, env: &OtelEnv, url: &str, mode: Mode) -> bool 
         Err(e) => {
             let start = match mode {
                 Mode::Local => "start the project's stack: `otelctl up` (or `otelctl up --embedded`)",
-                Mode::System => "start the system stack (services.otelctl on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
+                Mode::System => "start the system stack (services.otel-stack on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
             };
             let fix = match &e {
                 exporter::ExportError::Http(h) if h.is_unreachable() => start.to_string(),
@@ -431,7 +431,7 @@ fn check_embedded_store(f: &mut Findings, viewer: u16) {
                 "trace store",
                 format!("the embedded viewer answers a search ({traces} trace(s) stored) at http://127.0.0.1:{viewer}/"),
             );
-            let now = unix_nanos();
+            let now = emit::now_nanos();
             let newest = body["traces"]
                 .as_array()
                 .into_iter()
@@ -455,31 +455,22 @@ fn check_embedded_store(f: &mut Findings, viewer: u16) {
     }
 }
 
+/// Tempo through the same probe `otelctl wait tempo` and `up` use (`/ready`, then a search).
 fn check_tempo(f: &mut Findings, port: u16) {
-    let now = unix_nanos() / 1_000_000_000;
-    let url = format!(
-        "http://127.0.0.1:{port}/api/search?q=%7B%7D&limit=1&start={}&end={}",
-        now.saturating_sub(3600),
-        now + 60
-    );
-    match get(&url) {
-        Ok(r) if r.status == 200 => f.ok(
+    let target = readiness::Target {
+        port,
+        metrics_port: None,
+    };
+    match readiness::probe(Service::Tempo, target, Instant::now() + PROBE) {
+        Ok(()) => f.ok(
             "trace store",
             format!("Tempo answers a search at http://127.0.0.1:{port}"),
         ),
-        Ok(r) => f.fail(
+        Err(why) => f.fail(
             "trace store",
-            format!(
-                "Tempo answered HTTP {} to a search: {}",
-                r.status,
-                shorten(String::from_utf8_lossy(&r.body).trim())
-            ),
-            "Tempo may still be starting (`otelctl wait tempo`); else see its log",
-        ),
-        Err(e) => f.fail(
-            "trace store",
-            format!("Tempo does not answer a search: {e}"),
-            "start it (`otelctl up` starts the whole stack); `otelctl status` shows what runs",
+            format!("Tempo at http://127.0.0.1:{port} does not answer a search: {why}"),
+            "if it is starting, `otelctl wait tempo`; else start it (`otelctl up` starts the \
+             whole stack) and see its log; `otelctl status` shows what runs",
         ),
     }
 }
@@ -560,11 +551,11 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
         Err(e) => f.warn(
             "spool",
             format!("cannot read the spool: {e}"),
-            "check its permissions",
+            format!("make {dir} readable by you (`ls -ld {dir}`; otelctl creates it 0700)"),
         ),
     }
     if let Some((secs, url, why)) = spool.last_failure() {
-        let ago = (unix_nanos() / 1_000_000_000).saturating_sub(secs);
+        let ago = (emit::now_nanos() / 1_000_000_000).saturating_sub(secs);
         f.info(
             "last failure",
             format!(
@@ -656,13 +647,6 @@ fn check_future(f: &mut Findings, t: u64, now: u64, what: &str) -> bool {
 /// A variable's text; a non-UTF-8 value counts as unset here (the owning command reports it).
 fn var(name: &'static str) -> Option<String> {
     otelctl_config::env::text(name).ok().flatten()
-}
-
-fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 fn human_age(secs: u64) -> String {

@@ -27,7 +27,7 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceReq
         Error::bad_input(
             path.display().to_string(),
             format!("not UTF-8 text (byte {})", e.valid_up_to()),
-            "expected OTLP/JSON",
+            "give OTLP/JSON files (as `otelctl export` writes); nothing was imported",
         )
     })?;
     if text.trim().is_empty() {

@@ -6,7 +6,7 @@
 //! +2, `/api/search` with the filter as TraceQL, then each trace by id); else the embedded
 //! server's files under `<root>/.devenv/otel/embedded/` (read only).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use otelctl_config::detect::Mode;
 use otelctl_config::error::{Error, Source};
@@ -22,6 +22,7 @@ use otelctl_embedded::store::{summarize, Limits, TraceId};
 use otelctl_embedded::viewer::EMBEDDED_HEADER;
 use otelctl_net::{Client, HttpError};
 use otelctl_otlp::{ExportTraceServiceRequest, Span};
+use otelctl_span::emit::now_nanos;
 use otelctl_stack::tempo_api;
 
 use crate::cli::{TraceCompareArgs, TraceFilterArgs, TraceShowArgs, TracesArgs, TracesCommand};
@@ -32,6 +33,9 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// How far back Tempo is searched without `--since`.
 pub const TEMPO_DEFAULT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// What to do when Tempo does not answer a search or a read.
+const TEMPO_FIX: &str =
+    "`otelctl wait tempo` waits until it answers; `otelctl status` shows what runs";
 
 pub fn run(settings: &Settings, args: &TracesArgs) -> Result<u8> {
     match &args.command {
@@ -114,13 +118,6 @@ fn filter_of(a: &TraceFilterArgs) -> Result<Filter> {
     })
 }
 
-fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
 fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     let filter = filter_of(args)?;
     let backend = locate(settings)?;
@@ -142,7 +139,7 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
                 let spans: Vec<SpanRef> = t.spans().collect();
                 (t.summary_of(&spans), spans)
             });
-            explore::search(traces, &filter, now_unix_nano())
+            explore::search(traces, &filter, now_nanos())
                 .iter()
                 .map(Row::from)
                 .collect()
@@ -203,13 +200,15 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
                 r.status,
                 String::from_utf8_lossy(&r.body).trim()
             ),
-        ));
+        )
+        .fix("restart `otelctl up --embedded`, or check the filter flags"));
     }
     let a: Answer = serde_json::from_slice(&r.body).map_err(|e| {
         Error::failed(
             format!("cannot read the list the viewer on port {port} sent"),
             e,
         )
+        .fix("the viewer may be another otelctl version: restart `otelctl up --embedded`")
     })?;
     Ok(a.traces)
 }
@@ -217,7 +216,7 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
 /// Tempo: the filter as TraceQL narrows the search; each trace found is then read whole and the
 /// filter applied exactly (what TraceQL cannot say: `--status ok`, trace-level semantics).
 fn from_tempo(port: u16, filter: &Filter) -> Result<Vec<Row>> {
-    let now = now_unix_nano();
+    let now = now_nanos();
     let window = filter.since.unwrap_or(TEMPO_DEFAULT_WINDOW);
     let start = now.saturating_sub(window.as_nanos() as u64) / 1_000_000_000;
     let end = now / 1_000_000_000 + 1;
@@ -231,11 +230,13 @@ fn from_tempo(port: u16, filter: &Filter) -> Result<Vec<Row>> {
     let q = explore::traceql(filter);
     let deadline = Instant::now() + TIMEOUT;
     let ids = tempo_api::search(port, &q, start, end, ask as u32, deadline)
-        .map_err(|e| Error::failed(format!("cannot search Tempo for {q:?}"), e))?;
+        .map_err(|e| Error::failed(format!("cannot search Tempo for {q:?}"), e).fix(TEMPO_FIX))?;
     let mut found = Vec::new();
     for id in ids {
-        let Some(req) = tempo_api::trace_by_id(port, &id, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::failed(format!("cannot read trace {id} from Tempo"), e))?
+        let Some(req) =
+            tempo_api::trace_by_id(port, &id, Instant::now() + TIMEOUT).map_err(|e| {
+                Error::failed(format!("cannot read trace {id} from Tempo"), e).fix(TEMPO_FIX)
+            })?
         else {
             continue;
         };
@@ -262,7 +263,9 @@ fn fetch(
     let hex = otelctl_otlp::to_hex(id);
     let req = match backend {
         Backend::Tempo(port) => tempo_api::trace_by_id(*port, &hex, Instant::now() + TIMEOUT)
-            .map_err(|e| Error::failed(format!("cannot read trace {hex} from Tempo"), e))?
+            .map_err(|e| {
+                Error::failed(format!("cannot read trace {hex} from Tempo"), e).fix(TEMPO_FIX)
+            })?
             .unwrap_or_default(),
         Backend::Viewer(_) | Backend::Files => {
             let selection = Selection {
@@ -284,7 +287,8 @@ fn fetch(
         return Err(Error::failed(
             format!("cannot show trace {hex}"),
             "it is not stored (never received, dropped as the oldest, or cleared)",
-        ));
+        )
+        .fix("`otelctl traces` lists the stored traces and their ids"));
     }
     Ok(req)
 }
