@@ -18,6 +18,7 @@ use std::ffi::{OsStr, OsString};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use otelctl_config::env::EnvVars;
 use otelctl_config::settings::{DevenvTrace, Settings};
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue};
 use otelctl_span::emit::{self, Outcome};
@@ -27,8 +28,6 @@ use otelctl_span::traceparent::TraceParent;
 
 /// The attribute an adopted span carries: the trace id it was exported with (hex).
 pub const ORIGINAL_TRACE_ID: &str = "otelctl.relay.original_trace_id";
-
-use otelctl_config::env::EnvVars;
 
 pub mod server;
 
@@ -202,6 +201,7 @@ impl Relay {
                         }
                     }
                     Outcome::Spooled { .. } => t.spooled_spans += spans,
+                    // Answered above; named so a new outcome must be counted here.
                     Outcome::Lost { .. } => {}
                 }
                 Ok(Some(o))
