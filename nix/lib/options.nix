@@ -8,7 +8,7 @@
     type = lib.types.str;
     inherit default;
     defaultText = lib.literalExpression defaultText;
-    example = "/opt/otelcol/bin/otelcol-contrib";
+    example = "/opt/${lib.toLower name}/bin/${lib.toLower name}";
     description = ''
       The ${name} executable otelctl runs. Taken from the package's `meta.mainProgram`; set it
       when a package names its binary differently or lacks `mainProgram`.
