@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 use otelctl_config::settings::RawGlobals;
 
 #[derive(Debug, Parser)]
@@ -466,8 +466,32 @@ pub struct EnvArgs {
     pub quiet: bool,
 }
 
+/// Parses the process's command line (see [`parse_from`]).
 pub fn parse() -> Cli {
-    Cli::parse()
+    parse_from(std::env::args_os().collect())
+}
+
+/// Parses a command line. `span` and `env` run on every wrapped task and every shell entry, so
+/// for them clap builds only their own argument tree, not all twenty commands' (about 40 page
+/// faults and 0.1 ms per start here: benchmarks/span.md). Whatever is not a clean parse there
+/// (help, a usage error) goes through the whole tree, so every message is the one the full
+/// command line prints.
+pub fn parse_from(args: Vec<OsString>) -> Cli {
+    parse_hot(&args).unwrap_or_else(|| Cli::parse_from(args))
+}
+
+/// The hot commands' parse: `otelctl span …` or `otelctl env …` with the global flags after
+/// the command name (where the Nix modules put them). `None` sends everything else, and
+/// every error, to the full parse.
+fn parse_hot(args: &[OsString]) -> Option<Cli> {
+    let command = match args.get(1)?.to_str()? {
+        "span" => SpanArgs::augment_args(clap::Command::new("span")),
+        "env" => EnvArgs::augment_args(clap::Command::new("env")),
+        _ => return None,
+    };
+    let root = GlobalArgs::augment_args(clap::Command::new("otelctl")).subcommand(command);
+    let matches = root.try_get_matches_from(args).ok()?;
+    Cli::from_arg_matches(&matches).ok()
 }
 
 #[derive(Debug, Args)]
@@ -546,4 +570,58 @@ pub struct ImportArgs {
     /// per line (a Collector's file exporter)
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &[&str]) -> Vec<OsString> {
+        line.iter().map(OsString::from).collect()
+    }
+
+    /// The hot parse must read every `span`/`env` line exactly as the whole tree does.
+    #[test]
+    fn hot_parse_agrees_with_the_full_parse() {
+        let lines: &[&[&str]] = &[
+            &["otelctl", "span", "svc", "build", "--", "make", "-j4"],
+            &["otelctl", "span", "svc", "build", "--attr", "a=1", "--kind", "client", "--", "x"],
+            &["otelctl", "span", "svc", "step", "--root", "/p", "--base-port", "20000", "--", "true"],
+            &["otelctl", "span", "svc", "step", "--", "cmd", "--root", "--help", "-x"],
+            &["otelctl", "span", "begin", "--help"],
+            &["otelctl", "env"],
+            &["otelctl", "env", "--shell", "fish", "-q"],
+            &["otelctl", "env", "--port-range", "20000-30000", "--root", "/p"],
+        ];
+        for line in lines {
+            let full = Cli::try_parse_from(argv(line));
+            let hot = parse_hot(&argv(line));
+            match full {
+                Ok(full) => assert_eq!(
+                    format!("{:?}", hot.expect("the hot parse took a valid line")),
+                    format!("{full:?}"),
+                    "{line:?}"
+                ),
+                Err(_) => assert!(hot.is_none(), "hot parse accepted what the full one refuses: {line:?}"),
+            }
+        }
+    }
+
+    /// Help, version and usage errors are left to the whole tree, which prints them.
+    #[test]
+    fn hot_parse_leaves_help_and_errors_to_the_full_parse() {
+        let lines: &[&[&str]] = &[
+            &["otelctl", "span", "--help"],
+            &["otelctl", "span", "svc"],
+            &["otelctl", "span", "svc", "name", "--kind", "sideways", "--", "true"],
+            &["otelctl", "env", "--shell"],
+            &["otelctl", "env", "--bogus"],
+            &["otelctl", "env", "-h"],
+            &["otelctl", "--root", "/p", "env"],
+            &["otelctl", "ports"],
+        ];
+        for line in lines {
+            assert!(parse_hot(&argv(line)).is_none(), "{line:?}");
+        }
+    }
 }
