@@ -224,3 +224,29 @@ fn a_healthy_real_collector_passes() {
             .map(|_| ())
     });
 }
+
+#[test]
+fn a_broken_system_ports_file_is_a_failed_check_that_names_it() {
+    let (_d, root, home) = project();
+    let file = home.join("ports.json");
+    std::fs::write(&file, "[4318]").unwrap();
+    let file_var = ("OTELCTL_SYSTEM_PORTS_FILE", file.to_str().unwrap());
+    for (mode, check) in [("system", "ports"), ("auto", "mode")] {
+        let o = doctor(
+            &root,
+            &home,
+            free_base(),
+            &[("OTELCTL_MODE", mode), file_var],
+            &[],
+        );
+        let out = common::stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {out}");
+        let l = line(&out, "FAIL", check).unwrap_or_else(|| panic!("{mode}: {out}"));
+        assert!(
+            l.contains(file.to_str().unwrap())
+                && l.contains("not a JSON object")
+                && l.contains("→ the NixOS module"),
+            "{mode}: {l}"
+        );
+    }
+}

@@ -86,6 +86,16 @@ impl Findings {
     fn fail(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
         self.add(check, Level::Fail, message, Some(fix.into()));
     }
+    /// An error of the configuration as a failed check, with its own advice.
+    fn error(mut self, check: &'static str, error: otelctl_config::Error) -> Self {
+        let (message, fix) = error.split_fix();
+        self.fail(
+            check,
+            message,
+            fix.unwrap_or_else(|| "fix what the message names".to_string()),
+        );
+        self
+    }
 }
 
 /// What the project's services are expected to be, by mode.
@@ -102,11 +112,21 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
     let mut f = Findings::default();
 
     // 1. Mode.
-    let detection = settings.detect();
+    let detection = match settings.detect() {
+        Ok(d) => d,
+        Err(e) => return report(args, f.error("mode", e)),
+    };
     f.info(
         "mode",
         format!("{} mode: {}", detection.mode.as_str(), detection.reason),
     );
+    let system = match detection.mode {
+        Mode::Local => Default::default(),
+        Mode::System => match settings.system_ports() {
+            Ok(p) => p,
+            Err(e) => return report(args, f.error("ports", e)),
+        },
+    };
     let expected = match detection.mode {
         Mode::Local => {
             let p = settings.ports();
@@ -118,13 +138,13 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
             }
         }
         Mode::System => Expected {
-            collector: settings.system_ports.collector,
-            tempo: settings.system_ports.tempo_http,
-            grafana: settings.system_ports.grafana,
+            collector: system.collector,
+            tempo: system.tempo_http,
+            grafana: system.grafana,
             named: vec![
-                ("Collector OTLP/HTTP", settings.system_ports.collector),
-                ("Tempo HTTP API", settings.system_ports.tempo_http),
-                ("Grafana HTTP", settings.system_ports.grafana),
+                ("Collector OTLP/HTTP", system.collector),
+                ("Tempo HTTP API", system.tempo_http),
+                ("Grafana HTTP", system.grafana),
             ],
         },
     };
@@ -222,6 +242,11 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
         check_clock(&mut f, dir);
     }
 
+    report(args, f)
+}
+
+/// Prints the findings; exit 0 only without a failed one.
+fn report(args: &DoctorArgs, f: Findings) -> Result<u8> {
     let ok = f.0.iter().all(|x| x.level != Level::Fail);
     let report = Report { ok, findings: f.0 };
     if args.json {
