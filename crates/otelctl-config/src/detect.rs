@@ -67,9 +67,14 @@ pub struct Detection {
     pub reason: String,
 }
 
-/// Detects the mode. `home` is `$HOME`; `collector_port` is the system collector's port.
-pub fn detect(setting: ModeSetting, home: Option<&Path>, collector_port: u16) -> Detection {
-    match setting {
+/// Detects the mode. `home` is `$HOME`; `collector_port` gives the system collector's port,
+/// asked only when the probe runs (auto mode without a system spool).
+pub fn detect(
+    setting: ModeSetting,
+    home: Option<&Path>,
+    collector_port: impl FnOnce() -> Result<u16>,
+) -> Result<Detection> {
+    Ok(match setting {
         ModeSetting::System => Detection {
             mode: Mode::System,
             reason: "OTELCTL_MODE=system".to_string(),
@@ -81,12 +86,13 @@ pub fn detect(setting: ModeSetting, home: Option<&Path>, collector_port: u16) ->
         ModeSetting::Auto => {
             if let Some(spool) = home.map(|h| h.join(".otel").join("spool")) {
                 if spool.is_dir() {
-                    return Detection {
+                    return Ok(Detection {
                         mode: Mode::System,
                         reason: format!("system spool {} exists", spool.display()),
-                    };
+                    });
                 }
             }
+            let collector_port = collector_port()?;
             match probe_collector(collector_port, Instant::now() + PROBE_BUDGET) {
                 Ok(()) => Detection {
                     mode: Mode::System,
@@ -100,7 +106,7 @@ pub fn detect(setting: ModeSetting, home: Option<&Path>, collector_port: u16) ->
                 },
             }
         }
-    }
+    })
 }
 
 /// Whether an OTLP/HTTP collector on `127.0.0.1:port` accepts `POST /v1/traces {}`.
@@ -173,13 +179,6 @@ impl Endpoints {
             tempo_otlp_grpc: url(tempo_otlp_grpc),
         }
     }
-
-    pub fn for_mode(mode: Mode, ports: &Ports, system: &SystemPorts) -> Self {
-        match mode {
-            Mode::System => Endpoints::system(system),
-            Mode::Local => Endpoints::local(ports),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -187,9 +186,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn explicit_modes_need_no_probe() {
-        assert_eq!(detect(ModeSetting::System, None, 1).mode, Mode::System);
-        assert_eq!(detect(ModeSetting::Local, None, 1).mode, Mode::Local);
+    fn explicit_modes_need_no_probe_and_no_ports() {
+        let never = || -> Result<u16> { panic!("the system ports were asked for") };
+        assert_eq!(
+            detect(ModeSetting::System, None, never).unwrap().mode,
+            Mode::System
+        );
+        assert_eq!(
+            detect(ModeSetting::Local, None, never).unwrap().mode,
+            Mode::Local
+        );
+    }
+
+    #[test]
+    fn auto_detection_fails_with_the_ports_files_error_only_when_it_probes() {
+        let home = tempfile::tempdir().unwrap();
+        let broken =
+            || -> Result<u16> { Err(Error::bad_input("ports.json", "not JSON", "fix it")) };
+        let err = detect(ModeSetting::Auto, Some(home.path()), broken).unwrap_err();
+        assert!(err.to_string().contains("ports.json"), "{err}");
+        // A system spool decides without the probe, so without the file.
+        std::fs::create_dir_all(home.path().join(".otel/spool")).unwrap();
+        let d = detect(ModeSetting::Auto, Some(home.path()), broken).unwrap();
+        assert_eq!(d.mode, Mode::System);
     }
 
     #[test]

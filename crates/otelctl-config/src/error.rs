@@ -159,6 +159,17 @@ impl Error {
         self
     }
 
+    /// The message without its advice, and the advice, for an edge that shows the two apart
+    /// (`doctor`'s findings). Only variants whose advice is a separable field are split.
+    pub fn split_fix(mut self) -> (String, Option<String>) {
+        let fix = match &mut self {
+            Error::Failed { fix, .. } => fix.take(),
+            Error::BadInput { fix, .. } => Some(std::mem::take(fix)).filter(|f| !f.is_empty()),
+            _ => None,
+        };
+        (self.to_string(), fix)
+    }
+
     /// Shorthand for an I/O error with the action and path it concerned.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         Error::Io {
@@ -190,6 +201,20 @@ fn render_bad_input(input: &str, problems: &[String], fix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fix_can_be_shown_apart() {
+        let e = Error::bad_input("ports.json", "not JSON", "rebuild the system");
+        assert_eq!(
+            e.split_fix(),
+            (
+                "ports.json: not JSON".to_string(),
+                Some("rebuild the system".to_string())
+            )
+        );
+        let e = Error::failed("cannot read x", "denied");
+        assert_eq!(e.split_fix(), ("cannot read x: denied".to_string(), None));
+    }
 
     #[test]
     fn structured_errors_render_what_why_and_fix_on_one_line() {

@@ -1,5 +1,6 @@
-//! The text formats of flags and variables, each parsed in one place: `key=value` lists (with
-//! their percent-decoding) and durations.
+//! The text formats of flags, variables and URL parameters, each parsed (and, where otelctl
+//! writes it too, formatted) in one place: `key=value` lists (with their percent-decoding),
+//! durations, and points in time.
 //!
 //! Lists follow the OpenTelemetry SDK configuration spec, which uses the W3C Baggage format for
 //! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` (and so for
@@ -137,6 +138,75 @@ pub fn parse_duration(text: &str, what: &'static str, origin: Source) -> Result<
     })
 }
 
+/// A duration as [`parse_duration`] reads it, in its largest exact unit (`1500ms`, `2m`, `90s`,
+/// `3h`, `250ns`): the explorer's URLs and form fields.
+pub fn duration_text(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ns", d.as_nanos())
+    } else if ms.is_multiple_of(3_600_000) && ms > 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms.is_multiple_of(60_000) && ms > 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// A point in time: Unix nanoseconds, or a UTC time `YYYY-MM-DD HH:MM[:SS]` (what
+/// [`format_time`] writes, optionally followed by ` UTC`; RFC 3339 with `T` and `Z` too).
+pub fn parse_time(text: &str, origin: Source) -> Result<u64> {
+    let t = text.trim();
+    let invalid = || Error::InvalidValue {
+        what: "time",
+        value: text.to_string(),
+        origin,
+        expected: "a UTC time such as 2026-11-30 07:00 (or 07:00:00, or RFC 3339), or Unix \
+                   nanoseconds"
+            .to_string(),
+    };
+    if let Ok(ns) = t.parse::<u64>() {
+        return Ok(ns);
+    }
+    let t = t.trim_end_matches(" UTC");
+    let padded;
+    let t = if t.len() == 16 {
+        padded = format!("{t}:00");
+        padded.as_str()
+    } else {
+        t
+    };
+    let at = humantime::parse_rfc3339_weak(t).map_err(|_| invalid())?;
+    let d = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| invalid())?;
+    u64::try_from(d.as_nanos()).map_err(|_| invalid())
+}
+
+/// A UTC time `YYYY-MM-DD HH:MM:SS` from Unix nanoseconds (read back by [`parse_time`]).
+pub fn format_time(unix_nano: u64) -> String {
+    let secs = unix_nano / 1_000_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
 /// A duration as Go writes it, in hours, minutes and seconds (`72h`, `1h30m`, `90s`), for the
 /// configs of Go programs (Tempo). Sub-second parts are dropped.
 pub fn go_duration(d: Duration) -> String {
@@ -232,5 +302,46 @@ mod tests {
         assert_eq!(go_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(go_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn duration_text_is_read_back_exactly() {
+        let src = Source::Flag("min");
+        for (d, text) in [
+            (Duration::from_millis(1500), "1500ms"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(3 * 3600), "3h"),
+            (Duration::from_nanos(250), "250ns"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(duration_text(d), text);
+            assert_eq!(parse_duration(text, "duration", src).unwrap(), d, "{text}");
+        }
+    }
+
+    #[test]
+    fn times_are_written_and_read_back() {
+        let src = Source::Flag("from");
+        let t = |text: &str| parse_time(text, src).unwrap();
+        assert_eq!(t("2023-11-14 22:13"), 1_699_999_980_000_000_000);
+        assert_eq!(t("2023-11-14 22:13:20"), 1_700_000_000_000_000_000);
+        assert_eq!(t("2023-11-14T22:13:20Z"), 1_700_000_000_000_000_000);
+        assert_eq!(t("2023-11-14 22:13:20 UTC"), 1_700_000_000_000_000_000);
+        assert_eq!(t("17"), 17);
+        let e = parse_time("yesterday", src).unwrap_err().to_string();
+        assert!(
+            e.contains("yesterday") && e.contains("2026-11-30 07:00"),
+            "{e}"
+        );
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(
+            format_time(1_700_000_000_000_000_000),
+            "2023-11-14 22:13:20"
+        );
+        assert_eq!(format_time(951_782_400_000_000_000), "2000-02-29 00:00:00");
+        for ns in [0, 951_782_400_000_000_000, 1_700_000_000_000_000_000] {
+            assert_eq!(t(&format_time(ns)), ns);
+        }
     }
 }

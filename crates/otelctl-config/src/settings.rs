@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::detect::{self, Detection, Endpoints, Mode, ModeSetting};
@@ -45,8 +46,9 @@ pub struct Settings {
     pub extra_dashboards: Vec<PathBuf>,
     /// `$OTELCTL_DEVENV_TRACE`: where `otelctl env` points devenv's own tracing.
     pub devenv_trace: DevenvTrace,
-    /// The system stack's ports (`/etc/otel-stack/ports.json`, else the defaults).
-    pub system_ports: SystemPorts,
+    /// The system stack's ports, read the first time something needs them: see
+    /// [`Settings::system_ports`].
+    system_ports: OnceLock<SystemPorts>,
     /// `$OTELCTL_RELAY_ENDPOINT`: set by `dt`'s relay for the command it runs; `otelctl env`
     /// then exports it as `OTEL_EXPORTER_OTLP_ENDPOINT`, so spans keep going through the relay.
     pub relay_endpoint: Option<String>,
@@ -110,7 +112,6 @@ impl Settings {
             Some(t) => DevenvTrace::parse(&t, Source::Env(EnvVars::OTELCTL_DEVENV_TRACE))?,
             None => DevenvTrace::Off,
         };
-        let system_ports = SystemPorts::load()?;
         let relay_endpoint =
             match env::text(EnvVars::OTELCTL_RELAY_ENDPOINT)? {
                 Some(url) if !url.starts_with("http://") => return Err(Error::InvalidValue {
@@ -135,7 +136,7 @@ impl Settings {
             dashboards_override: env::path(EnvVars::OTELCTL_DASHBOARDS_DIR),
             port_overrides,
             devenv_trace,
-            system_ports,
+            system_ports: OnceLock::new(),
             relay_endpoint,
             extra_dashboards: env::os(EnvVars::OTELCTL_EXTRA_DASHBOARDS)
                 .map(|v| {
@@ -153,18 +154,33 @@ impl Settings {
             .with_overrides(&self.port_overrides)
     }
 
-    /// The mode in effect, probing the system stack when the setting is `auto`.
-    pub fn detect(&self) -> Detection {
-        detect::detect(
-            self.mode_setting,
-            self.home.as_deref(),
-            self.system_ports.collector,
-        )
+    /// The system stack's ports (`/etc/otel-stack/ports.json`, `$OTELCTL_SYSTEM_PORTS_FILE`,
+    /// else the defaults), read on first use: only system mode and auto detection's probe need
+    /// them, so a broken file fails those commands with an error naming it and never a command
+    /// in local mode.
+    pub fn system_ports(&self) -> Result<SystemPorts> {
+        if let Some(p) = self.system_ports.get() {
+            return Ok(*p);
+        }
+        let p = SystemPorts::load()?;
+        Ok(*self.system_ports.get_or_init(|| p))
     }
 
-    /// The stack endpoints for a mode.
-    pub fn endpoints(&self, mode: Mode) -> Endpoints {
-        Endpoints::for_mode(mode, &self.ports(), &self.system_ports)
+    /// The mode in effect, probing the system stack when the setting is `auto`. An explicit
+    /// mode, or an existing system spool, needs no ports file; the probe needs the system
+    /// collector's port.
+    pub fn detect(&self) -> Result<Detection> {
+        detect::detect(self.mode_setting, self.home.as_deref(), || {
+            self.system_ports().map(|p| p.collector)
+        })
+    }
+
+    /// The stack endpoints for a mode (system mode reads the system stack's ports).
+    pub fn endpoints(&self, mode: Mode) -> Result<Endpoints> {
+        Ok(match mode {
+            Mode::System => Endpoints::system(&self.system_ports()?),
+            Mode::Local => Endpoints::local(&self.ports()),
+        })
     }
 
     /// The data directory for a mode (`$OTELCTL_DATA_DIR` wins).

@@ -33,25 +33,35 @@ impl Shell {
     }
 }
 
-/// The variables `otelctl env` exports, in output order.
+/// One line of `otelctl env`: a variable and its value, or `None` to unset it.
+pub type Export = (&'static str, Option<OsString>);
+
+/// The variables `otelctl env` exports (or unsets), in output order.
 ///
 /// `relay` is `$OTELCTL_RELAY_ENDPOINT`: inside a `dt` run (devenv 2.x re-runs `enterShell`,
 /// hence `otelctl env`, before its tasks) spans must keep going to `dt`'s relay, which adopts
-/// them into the `dt` trace, instead of the stack's endpoint.
+/// them into the `dt` trace, instead of the stack's endpoint. The relay is then the base
+/// endpoint and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is unset, whatever the project's own
+/// environment (devenv.nix `env`) put there: that variable wins over the base in every SDK and
+/// would send the tasks' spans past the relay. Unset rather than pointed at `<relay>/v1/traces`,
+/// because gRPC exporters take the signal's endpoint as a host and port (Node's refuses a path);
+/// from the base each client derives its own URL. The relay itself forwards where `dt`'s own
+/// span goes, the user's traces endpoint included (ARCHITECTURE.md, the `dt` relay).
 pub fn exports(
     detection: &Detection,
     endpoints: &Endpoints,
     data: &DataDir,
     devenv_trace: DevenvTrace,
     relay: Option<&str>,
-) -> Vec<(&'static str, OsString)> {
+) -> Vec<Export> {
     let otlp = relay.unwrap_or(&endpoints.collector);
+    let set = |name, value: OsString| (name, Some(value));
     let mut vars = vec![
-        (EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, otlp.into()),
-        (EnvVars::OTEL_GRAFANA_URL, endpoints.grafana.clone().into()),
-        (EnvVars::OTEL_TEMPO_URL, endpoints.tempo.clone().into()),
-        (EnvVars::OTELCTL_MODE, detection.mode.as_str().into()),
-        (
+        set(EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT, otlp.into()),
+        set(EnvVars::OTEL_GRAFANA_URL, endpoints.grafana.clone().into()),
+        set(EnvVars::OTEL_TEMPO_URL, endpoints.tempo.clone().into()),
+        set(EnvVars::OTELCTL_MODE, detection.mode.as_str().into()),
+        set(
             EnvVars::OTELCTL_DATA_DIR,
             data.path().as_os_str().to_owned(),
         ),
@@ -60,13 +70,14 @@ pub fn exports(
     // build speaks only OTLP/gRPC, which our Collector does not receive: that goes to Tempo.
     let grpc = relay.unwrap_or(&endpoints.tempo_otlp_grpc);
     if devenv_trace == DevenvTrace::OtlpGrpc {
-        vars.push((
+        vars.push(set(
             EnvVars::DEVENV_TRACE_DEFAULT_TO,
             format!("otlp-grpc:{grpc}").into(),
         ));
     }
     if let Some(relay) = relay {
-        vars.push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay.into()));
+        vars.push((EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, None));
+        vars.push(set(EnvVars::OTELCTL_RELAY_ENDPOINT, relay.into()));
     }
     vars
 }
@@ -75,28 +86,40 @@ pub fn exports(
 type Quote = fn(&[u8]) -> Vec<u8>;
 
 /// Renders exports for a shell. Values are bytes (paths need not be UTF-8) except in JSON.
-pub fn render(shell: Shell, vars: &[(&'static str, OsString)]) -> Result<Vec<u8>> {
-    // sh and fish differ only in the command, the separator, the quoting and the terminator.
-    let (command, separator, quote, end): (&[u8], u8, Quote, &[u8]) = match shell {
-        Shell::Sh => (b"export ", b'=', quote_sh, b"\n"),
-        Shell::Fish => (b"set -gx ", b' ', quote_fish, b";\n"),
+pub fn render(shell: Shell, vars: &[Export]) -> Result<Vec<u8>> {
+    // sh and fish differ only in the commands, the separator, the quoting and the terminator.
+    let (command, unset, separator, quote, end): (&[u8], &[u8], u8, Quote, &[u8]) = match shell {
+        Shell::Sh => (b"export ", b"unset ", b'=', quote_sh, b"\n"),
+        Shell::Fish => (b"set -gx ", b"set -e ", b' ', quote_fish, b";\n"),
         Shell::Json => return render_json(vars),
     };
     let mut out = Vec::new();
     for (k, v) in vars {
-        out.extend_from_slice(command);
-        out.extend_from_slice(k.as_bytes());
-        out.push(separator);
-        out.extend_from_slice(&quote(v.as_bytes()));
+        match v {
+            Some(v) => {
+                out.extend_from_slice(command);
+                out.extend_from_slice(k.as_bytes());
+                out.push(separator);
+                out.extend_from_slice(&quote(v.as_bytes()));
+            }
+            None => {
+                out.extend_from_slice(unset);
+                out.extend_from_slice(k.as_bytes());
+            }
+        }
         out.extend_from_slice(end);
     }
     Ok(out)
 }
 
-/// The exports as one JSON object (values must be UTF-8).
-fn render_json(vars: &[(&'static str, OsString)]) -> Result<Vec<u8>> {
+/// The exports as one JSON object (values must be UTF-8; `null` for a variable to unset).
+fn render_json(vars: &[Export]) -> Result<Vec<u8>> {
     let mut map = serde_json::Map::new();
     for (k, v) in vars {
+        let Some(v) = v else {
+            map.insert((*k).to_string(), serde_json::Value::Null);
+            continue;
+        };
         let text = v.clone().into_string().map_err(|v| Error::InvalidValue {
             what: "value of",
             value: format!("{k}={}", v.to_string_lossy()),
@@ -167,14 +190,18 @@ mod tests {
 
     #[test]
     fn sh_and_fish_lines() {
-        let vars = [("A", os(b"x'y")), ("B", os(b"z"))];
+        let vars = [("A", Some(os(b"x'y"))), ("B", Some(os(b"z"))), ("C", None)];
         assert_eq!(
             render(Shell::Sh, &vars).unwrap(),
-            b"export A='x'\\''y'\nexport B='z'\n".to_vec()
+            b"export A='x'\\''y'\nexport B='z'\nunset C\n".to_vec()
         );
         assert_eq!(
             render(Shell::Fish, &vars).unwrap(),
-            b"set -gx A 'x\\'y';\nset -gx B 'z';\n".to_vec()
+            b"set -gx A 'x\\'y';\nset -gx B 'z';\nset -e C;\n".to_vec()
+        );
+        assert_eq!(
+            render(Shell::Json, &vars).unwrap(),
+            b"{\n  \"A\": \"x'y\",\n  \"B\": \"z\",\n  \"C\": null\n}\n".to_vec()
         );
     }
 

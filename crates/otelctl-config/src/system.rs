@@ -1,10 +1,12 @@
 //! The system stack's ports: what the NixOS module configured (published in
 //! `/etc/otel-stack/ports.json`), else the defaults 4318/3200/3700/4317.
 //!
-//! Every project's detection, `otelctl env`, `wait`, `status` and the span exporter's default
-//! destination ask this one place, so moving a port in the NixOS module moves it for all of them.
+//! Every project's detection, `otelctl env`, `wait`, `status`, `doctor` and the span exporter's
+//! default destination ask this one place, so moving a port in the NixOS module moves it for all
+//! of them. The file is read only by what needs it (`Settings::system_ports`): system mode, or
+//! auto detection's probe; a broken file never touches a local-mode command.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -14,6 +16,13 @@ use crate::error::{Error, Result};
 /// Where the NixOS module (`services.otel-stack`) publishes its ports;
 /// `$OTELCTL_SYSTEM_PORTS_FILE` names another file (tests, non-NixOS installs).
 pub const PORTS_FILE: &str = "/etc/otel-stack/ports.json";
+
+/// What to do about a ports file otelctl cannot use.
+const FIX: &str = "the NixOS module services.otel-stack writes this file: rebuild the system \
+     (nixos-rebuild switch), or fix it by hand as a JSON object of ports such as \
+     {\"collector_otlp_http\": 4318, \"tempo_http\": 3200, \"grafana_http\": 3700, \
+     \"tempo_otlp_grpc\": 4317}; a project that does not use the system stack can set \
+     OTELCTL_MODE=local, which never reads it";
 
 /// The system stack's ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,31 +52,38 @@ impl SystemPorts {
     /// `$OTELCTL_SYSTEM_PORTS_FILE`, else [`PORTS_FILE`]; the defaults when that file does not
     /// exist. A file that exists but cannot be read or parsed is an error naming it.
     pub fn load() -> Result<Self> {
-        let path = env::path(EnvVars::OTELCTL_SYSTEM_PORTS_FILE)
-            .unwrap_or_else(|| PathBuf::from(PORTS_FILE));
-        Self::read(&path)
+        match env::path(EnvVars::OTELCTL_SYSTEM_PORTS_FILE) {
+            Some(path) => Self::read(&path, Some(EnvVars::OTELCTL_SYSTEM_PORTS_FILE)),
+            None => Self::read(Path::new(PORTS_FILE), None),
+        }
     }
 
-    /// Reads a ports file; the defaults when it does not exist.
-    pub fn read(path: &Path) -> Result<Self> {
+    /// Reads a ports file (`named_by`: the variable that named it); the defaults when it does
+    /// not exist.
+    pub fn read(path: &Path, named_by: Option<&'static str>) -> Result<Self> {
+        let input = match named_by {
+            Some(var) => format!(
+                "the system stack's ports file {} (from ${var})",
+                path.display()
+            ),
+            None => format!("the system stack's ports file {}", path.display()),
+        };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(err) => {
-                return Err(Error::Io {
-                    action: "read the system stack's ports from",
-                    path: path.to_path_buf(),
-                    err,
-                })
-            }
+            Err(e) => return Err(Error::failed(format!("cannot read {input}"), e).fix(FIX)),
         };
-        Self::parse(&text).map_err(|problem| {
-            Error::bad_input(
-                path.display().to_string(),
-                problem,
-                "write a JSON object of ports such as {\"collector_otlp_http\": 4318, \"tempo_http\": 3200, \"grafana_http\": 3700, \"tempo_otlp_grpc\": 4317}, as the NixOS module services.otel-stack does",
-            )
-        })
+        Self::parse(&text).map_err(|problem| Error::bad_input(input, problem, FIX))
+    }
+
+    /// Each port with the name [`crate::ports::Ports::named`] gives the project's same port.
+    pub fn named(&self) -> [(&'static str, u16); 4] {
+        [
+            ("Collector OTLP/HTTP", self.collector),
+            ("Tempo OTLP gRPC ingest", self.tempo_otlp_grpc),
+            ("Tempo HTTP API", self.tempo_http),
+            ("Grafana HTTP", self.grafana),
+        ]
     }
 
     /// Parses the file's JSON; absent keys keep their defaults, unknown keys are ignored.
@@ -103,7 +119,7 @@ mod tests {
     #[test]
     fn a_missing_file_means_the_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let ports = SystemPorts::read(&dir.path().join("ports.json")).unwrap();
+        let ports = SystemPorts::read(&dir.path().join("ports.json"), None).unwrap();
         assert_eq!(ports, SystemPorts::default());
         assert_eq!(
             (ports.collector, ports.tempo_http, ports.grafana),
@@ -120,7 +136,7 @@ mod tests {
             r#"{"collector_otlp_http": 14318, "grafana_http": 13700, "collector_metrics": 18888}"#,
         )
         .unwrap();
-        let ports = SystemPorts::read(&file).unwrap();
+        let ports = SystemPorts::read(&file, None).unwrap();
         assert_eq!(
             ports,
             SystemPorts {
@@ -137,13 +153,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ports.json");
         std::fs::write(&file, r#"{"tempo_http": 70000}"#).unwrap();
-        let msg = SystemPorts::read(&file).unwrap_err().to_string();
+        let msg = SystemPorts::read(&file, None).unwrap_err().to_string();
         assert!(
             msg.contains("ports.json") && msg.contains("$.tempo_http is 70000"),
             "{msg}"
         );
+        assert!(
+            msg.contains("nixos-rebuild") && msg.contains("OTELCTL_MODE=local"),
+            "says what to do: {msg}"
+        );
         std::fs::write(&file, "[1]").unwrap();
-        let msg = SystemPorts::read(&file).unwrap_err().to_string();
+        let msg = SystemPorts::read(&file, None).unwrap_err().to_string();
         assert!(msg.contains("not a JSON object"), "{msg}");
     }
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use otelctl_config::error::{Error, Result, Source};
-use otelctl_config::formats::{parse_duration, percent_encode};
+use otelctl_config::formats::{
+    duration_text, format_time, parse_duration, parse_time, percent_encode,
+};
 use otelctl_otlp::{self as otlp, KeyValue, Span};
 
-use super::html::format_time;
 use super::metrics;
 use super::store::{service_name, TraceSummary, UNKNOWN_SERVICE};
 
@@ -173,26 +174,6 @@ pub fn parse_attr(text: &str, origin: Source) -> Result<(String, String)> {
     }
 }
 
-/// A point in time for `from`/`to`: Unix nanoseconds, or a UTC time `YYYY-MM-DD HH:MM[:SS]`
-/// (RFC 3339 with `T` and `Z` too).
-pub fn parse_time(text: &str) -> Option<u64> {
-    let t = text.trim();
-    if let Ok(ns) = t.parse::<u64>() {
-        return Some(ns);
-    }
-    let t = t.trim_end_matches(" UTC");
-    let padded;
-    let t = if t.len() == 16 {
-        padded = format!("{t}:00");
-        padded.as_str()
-    } else {
-        t
-    };
-    let at = humantime::parse_rfc3339_weak(t).ok()?;
-    let d = at.duration_since(std::time::UNIX_EPOCH).ok()?;
-    u64::try_from(d.as_nanos()).ok()
-}
-
 /// Parses `ok` or `error`.
 pub fn parse_status(text: &str, origin: Source) -> Result<StatusFilter> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -220,17 +201,6 @@ pub fn parse_limit(text: &str, origin: Source) -> Result<usize> {
     }
 }
 
-/// A duration as the URL form writes it (the shortest exact `humantime` text).
-fn duration_text(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d.as_nanos().is_multiple_of(1_000_000) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}ns", d.as_nanos())
-    }
-}
-
 impl Filter {
     /// Reads the URL form: `service`, `name`, `status`, `min`, `max`, `attr` (repeated,
     /// `KEY=VALUE`), `since`, `from`, `to` (Unix nanoseconds), `limit`. Empty values are
@@ -255,14 +225,6 @@ impl Filter {
                 "limit" => Source::Flag("the URL parameter limit"),
                 _ => continue,
             };
-            let unix = |v: &str| {
-                parse_time(v).ok_or_else(|| Error::InvalidValue {
-                    what: "time",
-                    value: v.to_string(),
-                    origin: source,
-                    expected: "a UTC time such as 2026-11-30 07:00 (or 07:00:00, or RFC 3339), or Unix nanoseconds".to_string(),
-                })
-            };
             match k.as_str() {
                 "service" => f.service = Some(v.to_string()),
                 "name" => f.name = Some(v.to_string()),
@@ -271,8 +233,8 @@ impl Filter {
                 "max" => f.max_duration = Some(parse_duration(v, "duration", source)?),
                 "attr" => f.attrs.push(parse_attr(v, source)?),
                 "since" => f.since = Some(parse_duration(v, "duration", source)?),
-                "from" => f.from_unix_nano = Some(unix(v)?),
-                "to" => f.to_unix_nano = Some(unix(v)?),
+                "from" => f.from_unix_nano = Some(parse_time(v, source)?),
+                "to" => f.to_unix_nano = Some(parse_time(v, source)?),
                 _ => f.limit = Some(parse_limit(v, source)?),
             }
         }
@@ -1262,24 +1224,6 @@ mod tests {
             let e = Filter::from_query(&[(k.to_string(), v.to_string())]).unwrap_err();
             assert!(e.to_string().contains(v), "{e}");
         }
-        assert_eq!(
-            parse_time("2023-11-14 22:13"),
-            Some(1_699_999_980_000_000_000)
-        );
-        assert_eq!(
-            parse_time("2023-11-14 22:13:20"),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(
-            parse_time("2023-11-14T22:13:20Z"),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(
-            parse_time("2023-11-14 22:13:20 UTC"),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(parse_time("17"), Some(17));
-        assert_eq!(parse_time("yesterday"), None);
         assert!(Filter::from_query(&[("min".into(), "".into())])
             .unwrap()
             .is_empty());

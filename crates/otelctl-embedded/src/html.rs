@@ -42,28 +42,6 @@ pub fn format_duration(ns: u64) -> String {
     }
 }
 
-/// A UTC timestamp `YYYY-MM-DD HH:MM:SS` from Unix nanoseconds.
-pub fn format_time(unix_nano: u64) -> String {
-    let secs = unix_nano / 1_000_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
 const STYLE: &str = r#"
 :root{--fg:#1d2330;--muted:#6b7385;--bg:#f7f8fa;--card:#fff;--line:#e3e6ec;--bar:#3d7eea;--err:#d83a3a;--sel:#f5b400}
 *{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);background:var(--bg)}
@@ -203,11 +181,5 @@ mod tests {
         assert_eq!(format_duration(4_560_000), "4.56 ms");
         assert_eq!(format_duration(1_230_000_000), "1.23 s");
         assert_eq!(format_duration(125_000_000_000), "2m 05s");
-        assert_eq!(format_time(0), "1970-01-01 00:00:00");
-        assert_eq!(
-            format_time(1_700_000_000_000_000_000),
-            "2023-11-14 22:13:20"
-        );
-        assert_eq!(format_time(951_782_400_000_000_000), "2000-02-29 00:00:00");
     }
 }

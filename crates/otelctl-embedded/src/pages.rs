@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use otelctl_config::formats::percent_encode;
+use otelctl_config::formats::{duration_text, format_time, percent_encode};
 
 use super::explore::{Comparison, Filter, History, Run, StatusFilter, TaskKey};
-use super::html::{escape, format_duration, format_time};
+use super::html::{escape, format_duration};
 use super::store::TraceSummary;
 
 /// The filter form. `GET /` with the fields as query parameters, so the URL is the filter:
@@ -15,7 +15,7 @@ use super::store::TraceSummary;
 pub fn filter_form(f: &Filter, services: &[String], names: &[String]) -> String {
     let val = |v: &Option<String>| escape(v.as_deref().unwrap_or(""));
     let dur =
-        |d: Option<std::time::Duration>| d.map(|d| escape(&humantime_text(d))).unwrap_or_default();
+        |d: Option<std::time::Duration>| d.map(|d| escape(&duration_text(d))).unwrap_or_default();
     let sel = |s: Option<StatusFilter>, want: &str| {
         if s.map(StatusFilter::as_str) == Some(want) {
             " selected"
@@ -66,22 +66,6 @@ pub fn filter_form(f: &Filter, services: &[String], names: &[String]) -> String 
     }
     out.push_str("</datalist></form>");
     out
-}
-
-/// A duration in the form's text (`1500ms`, `2m`, `90s`).
-fn humantime_text(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if !d.subsec_nanos().is_multiple_of(1_000_000) {
-        format!("{}ns", d.as_nanos())
-    } else if ms.is_multiple_of(3_600_000) && ms > 0 {
-        format!("{}h", ms / 3_600_000)
-    } else if ms.is_multiple_of(60_000) && ms > 0 {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
 }
 
 const PLOT_W: f64 = 1000.0;

@@ -27,10 +27,11 @@ use tokio::sync::mpsc;
 
 use serde::Serialize;
 
+use otelctl_config::formats::format_time;
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 
 use super::explore::{self, Filter, Row, SpanRef, TaskKey, Tree};
-use super::html::{self, escape, format_duration, format_time};
+use super::html::{self, escape, format_duration};
 use super::metrics::{self, NameStats};
 use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};

@@ -13,21 +13,37 @@
 //!   [`ORIGINAL_TRACE_ID`]);
 //! - of those, a root (no parent) is parented under `dt`'s root span; a span with a parent keeps
 //!   it, so a `trace.exec` task span stays under devenv's span of its task.
+//!
+//! A span whose parent has not come through the relay yet (children end, and are exported,
+//! before their parents) is held back ([`split_waiting`]) in the spool's [`Hold`] (on disk,
+//! never sent by anyone else while the relay lives) and forwarded as soon as its parent
+//! arrives. At the end of the run ([`Relay::finish`]) what is still waiting has a parent that
+//! never came (devenv dropped or filtered it): [`reparent_orphans`] puts those spans under
+//! `dt`'s span, keeping the parent they named in [`ORIGINAL_PARENT_SPAN_ID`], and they are
+//! forwarded. Whatever the relay cannot forward that way (it is killed) the spool publishes
+//! as it was: a dangling parent at worst, never a lost span.
 
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use otelctl_config::env::EnvVars;
 use otelctl_config::settings::{DevenvTrace, Settings};
-use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue};
+use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue, ResourceSpans};
 use otelctl_span::emit::{self, Outcome};
 use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::runner::ChildEnv;
+use otelctl_span::spool::{Hold, Spool};
 use otelctl_span::traceparent::TraceParent;
 
 /// The attribute an adopted span carries: the trace id it was exported with (hex).
 pub const ORIGINAL_TRACE_ID: &str = "otelctl.relay.original_trace_id";
+
+/// The attribute a span re-parented under `dt`'s span at the end of the run carries: the parent
+/// span id it was exported with (hex), which never came through the relay.
+pub const ORIGINAL_PARENT_SPAN_ID: &str = "otelctl.relay.original_parent_span_id";
 
 pub mod server;
 
@@ -70,6 +86,77 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
         }
     }
     done
+}
+
+/// Splits `req` into the spans that can go now (no parent, or one `known`) and those waiting for
+/// their parent; each part keeps its resources and scopes, and empty groups are dropped.
+pub fn split_waiting(
+    req: ExportTraceServiceRequest,
+    known: impl Fn(&[u8]) -> bool,
+) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
+    let (mut ready, mut waiting) = (
+        ExportTraceServiceRequest::default(),
+        ExportTraceServiceRequest::default(),
+    );
+    for rs in req.resource_spans {
+        let (mut now, mut later) = (shell_of(&rs), shell_of(&rs));
+        for ss in rs.scope_spans {
+            let (go, wait): (Vec<_>, Vec<_>) = ss
+                .spans
+                .iter()
+                .cloned()
+                .partition(|s| s.parent_span_id.is_empty() || known(&s.parent_span_id));
+            for (part, spans) in [(&mut now, go), (&mut later, wait)] {
+                if !spans.is_empty() {
+                    part.scope_spans.push(otlp::ScopeSpans {
+                        spans,
+                        ..ss.clone()
+                    });
+                }
+            }
+        }
+        for (part, into) in [(now, &mut ready), (later, &mut waiting)] {
+            if !part.scope_spans.is_empty() {
+                into.resource_spans.push(part);
+            }
+        }
+    }
+    (ready, waiting)
+}
+
+/// `rs` without its spans.
+fn shell_of(rs: &ResourceSpans) -> ResourceSpans {
+    ResourceSpans {
+        scope_spans: Vec::new(),
+        ..rs.clone()
+    }
+}
+
+/// Parents every span of `req` whose parent is not `known` under `dt`'s span, keeping the
+/// parent it named in [`ORIGINAL_PARENT_SPAN_ID`]; returns how many.
+pub fn reparent_orphans(
+    req: &mut ExportTraceServiceRequest,
+    dt: &TraceParent,
+    known: impl Fn(&[u8]) -> bool,
+) -> usize {
+    let mut n = 0;
+    for span in req
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| rs.scope_spans.iter_mut())
+        .flat_map(|ss| ss.spans.iter_mut())
+    {
+        if span.parent_span_id.is_empty() || known(&span.parent_span_id) {
+            continue;
+        }
+        let original = otlp::to_hex(&span.parent_span_id);
+        span.attributes
+            .push(KeyValue::string(ORIGINAL_PARENT_SPAN_ID, original));
+        span.parent_span_id = dt.span_id.to_vec();
+        span.flags |= SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+        n += 1;
+    }
+    n
 }
 
 /// How the child is pointed at the relay listening at `relay_url` (`http://127.0.0.1:PORT`).
@@ -138,6 +225,31 @@ pub struct Tally {
     /// Exports answered with an error (neither forwarded nor spooled; the client may retry).
     pub not_taken: usize,
     pub last_error: Option<String>,
+    /// Spans held back until their parent came (or the run ended).
+    pub held_spans: usize,
+    /// Of those, spans whose parent never came, re-parented under `dt`'s span at the end.
+    pub orphans: usize,
+    /// Held spans that could be neither forwarded nor spooled at once: left in the spool's
+    /// hold, published as they were.
+    pub left_held: usize,
+}
+
+/// What the relay knows of the run so far.
+#[derive(Debug, Default)]
+struct Run {
+    /// Every span id that came through the relay.
+    seen: HashSet<Vec<u8>>,
+    /// Requests waiting for a parent, with the file that keeps each.
+    held: Vec<(ExportTraceServiceRequest, PathBuf)>,
+    /// Where they are kept (made when the first one is held).
+    hold: Option<Hold>,
+}
+
+impl Run {
+    /// Whether `parent` is `dt`'s span or came through the relay.
+    fn knows(&self, parent: &[u8], dt: &TraceParent) -> bool {
+        parent == dt.span_id.as_slice() || self.seen.contains(parent)
+    }
 }
 
 /// The relay's sink: adopt, then export to the real endpoint, else spool.
@@ -148,6 +260,7 @@ pub struct Relay {
     env: OtelEnv,
     settings: Option<Settings>,
     tally: Mutex<Tally>,
+    run: Mutex<Run>,
 }
 
 impl Relay {
@@ -161,12 +274,21 @@ impl Relay {
             env,
             settings,
             tally: Mutex::new(Tally::default()),
+            run: Mutex::new(Run::default()),
         }
     }
 
     /// What the relay has done so far.
     pub fn tally(&self) -> Tally {
-        self.tally.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.counts().clone()
+    }
+
+    fn counts(&self) -> MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run(&self) -> MutexGuard<'_, Run> {
+        self.run.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The `dt` span everything is adopted under.
@@ -174,24 +296,54 @@ impl Relay {
         &self.dt
     }
 
-    /// Adopts and delivers one export (`None`: it held no span, as a client's probe does).
-    /// Blocking, bounded by the forward timeout plus a spool write: call it off async workers.
+    /// Adopts and delivers one export (`None`: nothing was delivered now: it held no span, as a
+    /// client's probe does, or every span waits for its parent). Spans whose parent has not come
+    /// yet are held, on disk, until it does or the run ends ([`Relay::finish`]); the spans they
+    /// waited for are forwarded right after this export's. Blocking, bounded by the forward
+    /// timeout plus spool writes: call it off async workers.
     pub fn take(&self, mut req: ExportTraceServiceRequest) -> Result<Option<Outcome>, NotTaken> {
         let adopted = adopt(&mut req, &self.dt);
+        let (mut ready, waiting) = {
+            let mut run = self.run();
+            for (_, s) in req.spans() {
+                run.seen.insert(s.span_id.clone());
+            }
+            split_waiting(req, |parent| run.knows(parent, &self.dt))
+        };
+        let waiting_spans = waiting.span_count();
+        if waiting_spans > 0 {
+            match self.hold(waiting) {
+                Ok(()) => self.counts().held_spans += waiting_spans,
+                // Not kept: it goes now, its parent dangling rather than the span lost.
+                Err(waiting) => ready.resource_spans.extend(waiting.resource_spans),
+            }
+        }
+        {
+            let mut t = self.counts();
+            t.requests += 1;
+            t.adopted.moved += adopted.moved;
+            t.adopted.reparented += adopted.reparented;
+        }
+        let answer = self.deliver(&ready);
+        self.release_known();
+        answer
+    }
+
+    /// Forwards or spools `req` (`None` when it holds no span), counting what happened.
+    fn deliver(&self, req: &ExportTraceServiceRequest) -> Result<Option<Outcome>, NotTaken> {
         let spans = req.span_count();
-        let outcome = (spans > 0).then(|| emit::deliver(&self.env, self.settings.as_ref(), &req));
-        let mut t = self.tally.lock().unwrap_or_else(|p| p.into_inner());
-        t.requests += 1;
-        t.adopted.moved += adopted.moved;
-        t.adopted.reparented += adopted.reparented;
+        if spans == 0 {
+            return Ok(None);
+        }
+        let outcome = emit::deliver(&self.env, self.settings.as_ref(), req);
+        let mut t = self.counts();
         match outcome {
-            None => Ok(None),
-            Some(Outcome::Lost { why }) => {
+            Outcome::Lost { why } => {
                 t.not_taken += 1;
                 t.last_error = Some(why.clone());
                 Err(NotTaken(why))
             }
-            Some(o) => {
+            o => {
                 match &o {
                     Outcome::Exported { accepted, .. } => {
                         t.exported_spans += spans;
@@ -207,6 +359,75 @@ impl Relay {
                 Ok(Some(o))
             }
         }
+    }
+
+    /// Keeps `req` in the spool's hold (made on first use); gives it back when it cannot.
+    fn hold(&self, req: ExportTraceServiceRequest) -> Result<(), ExportTraceServiceRequest> {
+        let mut run = self.run();
+        if run.hold.is_none() {
+            run.hold = emit::spool_dir(self.settings.as_ref(), &self.env)
+                .and_then(|dir| Spool::new(dir, self.env.spool_max_bytes).hold().ok());
+        }
+        let written = match &run.hold {
+            Some(hold) => hold.write(&req),
+            None => return Err(req),
+        };
+        match written {
+            Ok(path) => {
+                run.held.push((req, path));
+                Ok(())
+            }
+            Err(_) => Err(req),
+        }
+    }
+
+    /// Forwards the held requests whose every parent has come by now.
+    fn release_known(&self) {
+        let ready: Vec<_> = {
+            let mut run = self.run();
+            let held = std::mem::take(&mut run.held);
+            let (ready, still): (Vec<_>, Vec<_>) = held.into_iter().partition(|(req, _)| {
+                req.spans()
+                    .all(|(_, s)| run.knows(&s.parent_span_id, &self.dt))
+            });
+            run.held = still;
+            ready
+        };
+        for (req, path) in ready {
+            self.forward_held(&req, &path);
+        }
+    }
+
+    /// Delivers a held request; its file goes once it is forwarded or spooled.
+    fn forward_held(&self, req: &ExportTraceServiceRequest, path: &std::path::Path) {
+        if self.deliver(req).is_ok() {
+            if let Some(hold) = &self.run().hold {
+                let _ = hold.release(path);
+            }
+        } else {
+            self.counts().left_held += req.span_count();
+        }
+    }
+
+    /// The end of the run (call it once no export can come any more): what still waits has a
+    /// parent that never came; those spans go under `dt`'s span ([`reparent_orphans`]) and are
+    /// forwarded. Then the hold is let go: what could not be forwarded or spooled is published
+    /// to the spool as it was.
+    pub fn finish(&self) {
+        let held = {
+            let mut run = self.run();
+            let mut held = std::mem::take(&mut run.held);
+            let mut orphans = 0;
+            for (req, _) in &mut held {
+                orphans += reparent_orphans(req, &self.dt, |p| run.knows(p, &self.dt));
+            }
+            self.counts().orphans += orphans;
+            held
+        };
+        for (req, path) in held {
+            self.forward_held(&req, &path);
+        }
+        drop(self.run().hold.take());
     }
 }
 
@@ -407,6 +628,68 @@ mod tests {
         assert_eq!(back, req);
         let back = ExportTraceServiceRequest::from_json(&req.to_json()).unwrap();
         assert_eq!(find(&back, "root").parent_span_id, DT_SPAN.to_vec());
+    }
+
+    #[test]
+    fn spans_whose_parent_has_not_come_wait_with_their_resource() {
+        let req = request(vec![
+            (
+                "dt-task",
+                vec![
+                    span(DT_TRACE, 9, Some(2), "app:build"),
+                    span(DT_TRACE, 8, Some(0xd5), "under dt"),
+                ],
+            ),
+            ("devenv", vec![span(DT_TRACE, 2, Some(1), "task app:build")]),
+        ]);
+        let seen = [vec![1u8; 8]];
+        let (ready, waiting) =
+            split_waiting(req.clone(), |p| p == DT_SPAN || seen.iter().any(|s| s == p));
+        let names = |r: &ExportTraceServiceRequest| -> Vec<String> {
+            r.spans().map(|(_, s)| s.name.clone()).collect()
+        };
+        assert_eq!(names(&ready), ["under dt", "task app:build"]);
+        assert_eq!(names(&waiting), ["app:build"]);
+        let service = |r: &ExportTraceServiceRequest| {
+            r.spans()
+                .map(|(res, _)| otlp::attribute(res, "service.name").unwrap().to_text())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            service(&waiting),
+            ["dt-task"],
+            "the resource goes with the span"
+        );
+        assert_eq!(waiting.resource_spans.len(), 1, "no empty groups");
+        // Nothing is lost or doubled by a split.
+        assert_eq!(ready.span_count() + waiting.span_count(), req.span_count());
+    }
+
+    #[test]
+    fn orphans_go_under_dt_and_keep_the_parent_they_named() {
+        let mut req = request(vec![(
+            "dt-task",
+            vec![
+                span(DT_TRACE, 9, Some(0x77), "orphan"),
+                span(DT_TRACE, 8, Some(9), "child of the orphan"),
+                span(DT_TRACE, 7, None, "root"),
+            ],
+        )]);
+        let known = |p: &[u8]| p == DT_SPAN || p == [9; 8];
+        assert_eq!(reparent_orphans(&mut req, &dt(), known), 1);
+        let orphan = find(&req, "orphan");
+        assert_eq!(orphan.parent_span_id, DT_SPAN.to_vec());
+        assert_eq!(
+            otlp::attribute(&orphan.attributes, ORIGINAL_PARENT_SPAN_ID)
+                .map(|v| v.to_text())
+                .as_deref(),
+            Some("7777777777777777")
+        );
+        assert_eq!(orphan.flags, 0x101 | 0x200, "dt's span is remote");
+        assert_eq!(find(&req, "child of the orphan").parent_span_id, vec![9; 8]);
+        assert!(find(&req, "root").parent_span_id.is_empty());
+        // Once re-parented it is no orphan any more.
+        assert_eq!(reparent_orphans(&mut req, &dt(), known), 0);
     }
 
     fn get<'a>(vars: &'a ChildEnv, key: &str) -> Option<&'a OsStr> {

@@ -11,10 +11,9 @@ use crate::exporter::{self, Accepted};
 use crate::otelenv::OtelEnv;
 use crate::spool::Spool;
 use crate::traceparent::{TraceParent, FLAG_SAMPLED};
-use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
+use otelctl_config::detect::{Endpoints, ModeSetting};
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
-use otelctl_config::system::SystemPorts;
 use otelctl_otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
 
 /// The instrumentation scope of every otelctl span.
@@ -75,13 +74,18 @@ pub enum Outcome {
 }
 
 /// Where spans go when nothing else says: the project's collector in local mode, else the
-/// system collector's (and the spec's default) port on loopback.
+/// system collector's (and the spec's default) port on loopback. A system ports file that
+/// cannot be used counts as absent here, as settings that cannot be loaded do: the span is
+/// sent to the default port, else spooled, never lost over a configuration file.
 pub fn default_url(settings: Option<&Settings>) -> String {
     // No probe here (this runs on every span): only an explicit local mode picks the project's.
+    let system = |s: Option<&Settings>| {
+        let ports = s.and_then(|s| s.system_ports().ok()).unwrap_or_default();
+        Endpoints::system(&ports).collector
+    };
     let base = match settings {
-        Some(s) if s.mode_setting == ModeSetting::Local => s.endpoints(Mode::Local).collector,
-        Some(s) => Endpoints::system(&s.system_ports).collector,
-        None => Endpoints::system(&SystemPorts::default()).collector,
+        Some(s) if s.mode_setting == ModeSetting::Local => Endpoints::local(&s.ports()).collector,
+        other => system(other),
     };
     exporter::traces_url_from_base(&base)
 }
@@ -97,19 +101,19 @@ pub fn traces_url(env: &OtelEnv, settings: Option<&Settings>) -> String {
 /// The spool directory: `$OTEL_SPOOL_DIR`, else the mode's (detected only now, and only in
 /// auto mode), else `$HOME/.otel/spool` when the settings could not be loaded.
 pub fn spool_dir(settings: Option<&Settings>, env: &OtelEnv) -> Option<PathBuf> {
-    match settings {
-        // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once.
-        Some(s) => Some(s.spool_dir(s.detect().mode)),
-        // The settings did not load (a bad OTELCTL_* value): still keep the span, in
-        // $OTEL_SPOOL_DIR or the system layout's spool.
-        None => {
-            let (explicit, home) = &env.spool_fallback;
-            match (explicit.clone(), home) {
-                (Some(dir), _) => Some(dir),
-                (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(home))),
-                (None, None) => None,
-            }
+    // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once.
+    if let Some(s) = settings {
+        if let Ok(detection) = s.detect() {
+            return Some(s.spool_dir(detection.mode));
         }
+    }
+    // The settings did not load (a bad OTELCTL_* value), or auto detection could not read the
+    // system ports file: still keep the span, in $OTEL_SPOOL_DIR or the system layout's spool.
+    let (explicit, home) = &env.spool_fallback;
+    match (explicit.clone(), home) {
+        (Some(dir), _) => Some(dir),
+        (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(home))),
+        (None, None) => None,
     }
 }
 

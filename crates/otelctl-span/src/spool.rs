@@ -12,6 +12,11 @@
 //!   ARCHITECTURE.md, "Exactly once"). Neither the Collector (`*.json`) nor a flush sends it:
 //!   the waiter that holds the connection deletes it on a 2xx and publishes it as `<name>.json`
 //!   otherwise; a flush publishes one whose waiter is gone ([`UNCONFIRMED_STALE`]).
+//! - `.held-<pid>-<random>/<name>.json`: requests a live process holds back (`dt`'s relay: spans
+//!   waiting for their parent), see [`Hold`]. Its `.lock` is `flock`ed by the holder for as long
+//!   as it lives; neither the Collector (`*.json` of the spool itself) nor a flush sends them
+//!   meanwhile. What a holder leaves, dropped or killed, is published as `<name>.json`: by the
+//!   holder as it lets go, else by the next flush, once the lock is free.
 //! - `.lock`: `flock`ed while the size cap is enforced and the counters change.
 //! - `.counters`: `bytes=<upper bound of the spool size>` and `dropped_spans=<total>`.
 //!
@@ -36,6 +41,8 @@ const LOCK: &str = ".lock";
 const COUNTERS: &str = ".counters";
 const CLAIM_SUFFIX: &str = ".flushing";
 const UNCONFIRMED_SUFFIX: &str = ".unconfirmed";
+/// A [`Hold`]'s directory: `.held-<pid>-<random>`; `.hold-new-…` while it is being set up.
+const HELD_PREFIX: &str = ".held-";
 /// The last export failure of a span: `<unix seconds> <url> <why>`, one line, rewritten only
 /// when an export fails (so `span` pays nothing when exports succeed); read by `doctor`.
 const LAST_FAILURE: &str = ".last-failure";
@@ -175,29 +182,60 @@ impl Spool {
 
     fn write_as(&self, req: &ExportTraceServiceRequest, suffix: &str) -> Result<PathBuf> {
         ensure_private_dir(&self.dir)?;
-        let mut line = req.to_json();
-        line.push(b'\n');
-        let name = format!("{}{suffix}", new_file_name());
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let path = self.dir.join(&name);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io("cannot create spool file", &tmp, e))?;
-        if let Err(e) = f.write_all(&line) {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io("cannot write spool file", &tmp, e));
-        }
-        drop(f);
-        if let Err(e) = fs::rename(&tmp, &path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io("cannot publish spool file", &path, e));
-        }
+        let (path, len) = write_file(&self.dir, req, suffix)?;
         // The span is safely spooled now; a failure to enforce the cap must not report it lost.
-        let _ = self.account(line.len() as u64);
+        let _ = self.account(len);
         Ok(path)
+    }
+
+    /// A new [`Hold`] in this spool.
+    pub fn hold(&self) -> Result<Hold> {
+        ensure_private_dir(&self.dir)?;
+        let mut r = [0u8; 8];
+        random_bytes(&mut r);
+        let id = format!("{}-{}", std::process::id(), to_hex(&r));
+        // Set up under a name a flush ignores, locked, then renamed: a flush never sees a hold
+        // whose lock is not taken yet.
+        let new = self.dir.join(format!(".hold-new-{id}"));
+        ensure_private_dir(&new)?;
+        let lock = self.lock_at(&new.join(LOCK))?;
+        // SAFETY: flock on a file descriptor we own; held until the Hold is dropped.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            let _ = fs::remove_dir_all(&new);
+            return Err(Error::io("cannot lock", new.join(LOCK), e));
+        }
+        let dir = self.dir.join(format!("{HELD_PREFIX}{id}"));
+        if let Err(e) = fs::rename(&new, &dir) {
+            let _ = fs::remove_dir_all(&new);
+            return Err(Error::io("cannot set up", dir, e));
+        }
+        Ok(Hold {
+            spool: self.clone(),
+            dir,
+            _lock: lock,
+        })
+    }
+
+    /// Publishes the files of `held` (a hold's directory) into the spool, then removes it.
+    fn publish_held(&self, held: &Path) {
+        let mut bytes = 0;
+        if let Ok(rd) = fs::read_dir(held) {
+            for e in rd.filter_map(|e| e.ok()) {
+                let name = e.file_name();
+                if name.to_string_lossy().ends_with(".json")
+                    && fs::rename(e.path(), self.dir.join(&name)).is_ok()
+                {
+                    bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+        let _ = fs::remove_file(held.join(LOCK));
+        // Only an empty directory goes (a file that could not be moved stays for next time).
+        let _ = fs::remove_dir(held);
+        if bytes > 0 {
+            let _ = self.account(bytes);
+        }
     }
 
     /// Adds `added` bytes to the running bound; measures and trims when over the cap.
@@ -371,6 +409,18 @@ impl Spool {
                 }
             } else if name.starts_with('.') && name.ends_with(".tmp") && age > STALE_TMP {
                 let _ = fs::remove_file(&path);
+            } else if name.starts_with(".hold-new-") && age > STALE_TMP {
+                // A hold whose setup died before it held anything.
+                let _ = fs::remove_dir_all(&path);
+            } else if name.starts_with(HELD_PREFIX) && meta.is_dir() {
+                // The holder lives while it holds the lock.
+                let Ok(lock) = File::open(path.join(LOCK)) else {
+                    continue;
+                };
+                // SAFETY: flock on a file descriptor we own, released when `lock` is closed.
+                if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                    self.publish_held(&path);
+                }
             }
         }
         Ok(())
@@ -397,15 +447,7 @@ impl Spool {
     }
 
     fn lock(&self, exclusive: bool) -> Result<File> {
-        let path = self.dir.join(LOCK);
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open spool lock", &path, e))?;
+        let f = self.lock_at(&self.dir.join(LOCK))?;
         let op = if exclusive {
             libc::LOCK_EX
         } else {
@@ -418,13 +460,85 @@ impl Spool {
             }
             let err = std::io::Error::last_os_error();
             if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(Error::io("cannot lock spool", &path, err));
+                return Err(Error::io("cannot lock spool", self.dir.join(LOCK), err));
             }
         }
+    }
+
+    /// Opens (creating, 0600) a lock file.
+    fn lock_at(&self, path: &Path) -> Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io("cannot open spool lock", path, e))
     }
 }
 
 /// `<unix_nanos, 20 digits>-<pid>-<16 hex>.json`: sorts by time; unique across processes.
+/// Writes `req` as one line of OTLP/JSON to a new file `<name><suffix>` in `dir` (as a hidden
+/// `.tmp`, then renamed: a reader never sees a partial file); returns its path and size.
+fn write_file(dir: &Path, req: &ExportTraceServiceRequest, suffix: &str) -> Result<(PathBuf, u64)> {
+    let mut line = req.to_json();
+    line.push(b'\n');
+    let name = format!("{}{suffix}", new_file_name());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(&name);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot create spool file", &tmp, e))?;
+    if let Err(e) = f.write_all(&line) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("cannot write spool file", &tmp, e));
+    }
+    drop(f);
+    if let Err(e) = fs::rename(&tmp, &path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("cannot publish spool file", &path, e));
+    }
+    Ok((path, line.len() as u64))
+}
+
+/// Requests held back from delivery by this process, kept on disk in the spool (see the module
+/// doc): nobody sends them while the hold lives. [`Hold::release`] deletes one that was
+/// delivered another way; whatever is still held when the hold is dropped, or when its process
+/// dies, is published to the spool as it is: delivered late, never lost.
+#[derive(Debug)]
+pub struct Hold {
+    spool: Spool,
+    dir: PathBuf,
+    /// `flock`ed: the sign that the holder lives.
+    _lock: File,
+}
+
+impl Hold {
+    /// Keeps `req` until it is released.
+    pub fn write(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+        write_file(&self.dir, req, "").map(|(path, _)| path)
+    }
+
+    /// The request in `held` was delivered: it is no longer kept.
+    pub fn release(&self, held: &Path) -> Result<()> {
+        fs::remove_file(held).map_err(|e| Error::io("cannot remove held spool file", held, e))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.spool.publish_held(&self.dir);
+    }
+}
+
 fn new_file_name() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -586,6 +700,63 @@ mod tests {
         assert_eq!(r.delivered_spans, 2);
         let s = spool.status().unwrap();
         assert_eq!((s.files, s.flushing), (0, 0));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn held_requests_wait_for_their_holder_and_are_never_lost() {
+        let dir = tempdir("hold");
+        let spool = Spool::new(&dir, 1 << 20);
+        let nothing = |spool: &Spool| {
+            let mut sent = 0;
+            spool
+                .flush(&mut |_| {
+                    sent += 1;
+                    Ok(Accepted {
+                        rejected_spans: 0,
+                        error_message: String::new(),
+                    })
+                })
+                .unwrap();
+            sent
+        };
+
+        // While the holder lives: neither waiting nor flushed; released means gone.
+        let hold = spool.hold().unwrap();
+        let kept = hold.write(&request(1)).unwrap();
+        let released = hold.write(&request(2)).unwrap();
+        assert_eq!(spool.status().unwrap().files, 0);
+        assert_eq!(nothing(&spool), 0);
+        hold.release(&released).unwrap();
+        assert!(kept.exists() && !released.exists());
+
+        // Let go with a request still held: it is published for the Collector or a flush.
+        let hold_dir = hold.dir().to_path_buf();
+        drop(hold);
+        assert!(!hold_dir.exists());
+        assert_eq!(spool.status().unwrap().files, 1);
+        assert_eq!(nothing(&spool), 1);
+
+        // A holder that died (its lock is gone, nothing else happened): the next flush
+        // publishes and sends what it held.
+        let hold = spool.hold().unwrap();
+        hold.write(&request(3)).unwrap();
+        // SAFETY: unlocking our own descriptor, as the kernel does when the holder dies.
+        unsafe { libc::flock(hold._lock.as_raw_fd(), libc::LOCK_UN) };
+        let hold_dir = hold.dir().to_path_buf();
+        std::mem::forget(hold);
+        let mut spans = 0;
+        spool
+            .flush(&mut |req| {
+                spans += req.span_count();
+                Ok(Accepted {
+                    rejected_spans: 0,
+                    error_message: String::new(),
+                })
+            })
+            .unwrap();
+        assert_eq!(spans, 3);
+        assert!(!hold_dir.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

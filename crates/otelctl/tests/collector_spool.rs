@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::stack::*;
+use common::{bin, free_base, TempDir};
 
 /// Stops the collector however the test ends.
 struct Running(Child);
@@ -24,7 +25,7 @@ impl Drop for Running {
 }
 
 fn start(collector: &Path, env: &[(&str, String)]) -> Running {
-    let mut cmd = Command::new(OTELCTL);
+    let mut cmd = Command::new(bin());
     cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     cmd.args(["run", "collector", "--bin"]).arg(collector);
     let child = cmd
@@ -33,7 +34,7 @@ fn start(collector: &Path, env: &[(&str, String)]) -> Running {
         .spawn()
         .unwrap();
     let running = Running(child);
-    let mut wait = Command::new(OTELCTL);
+    let mut wait = Command::new(bin());
     wait.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     let out = wait
         .args(["wait", "collector", "--timeout", "30"])
@@ -103,7 +104,7 @@ fn the_collector_ingests_each_spool_file_once_and_keeps_the_span_queued_across_a
     };
 
     // Nothing listens: the span goes to the spool.
-    let out = Command::new(OTELCTL)
+    let out = Command::new(bin())
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["span", "spool-e2e", "while-down", "--", "true"])
@@ -138,7 +139,7 @@ fn the_collector_ingests_each_spool_file_once_and_keeps_the_span_queued_across_a
     );
     assert_eq!(accepted, 1.0);
     drop(first);
-    let status = Command::new(OTELCTL)
+    let status = Command::new(bin())
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["spool", "status", "--json"])

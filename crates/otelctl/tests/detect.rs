@@ -194,3 +194,81 @@ fn published_system_ports_move_detection_and_env() {
         "{err}"
     );
 }
+
+/// A broken ports file fails only the commands that need the system stack's ports, with an
+/// error naming the file, what is wrong and what to do; local mode never reads it.
+#[test]
+fn a_broken_system_ports_file_breaks_only_what_needs_it() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("ports.json");
+    std::fs::write(&file, "{\"collector_otlp_http\": \"x\"").unwrap();
+    let with = |mode: Option<&str>, args: &[&str]| {
+        let mut cmd = otelctl(home.path());
+        cmd.env("OTELCTL_SYSTEM_PORTS_FILE", &file);
+        match mode {
+            Some(m) => cmd.env("OTELCTL_MODE", m),
+            None => cmd.env_remove("OTELCTL_MODE"),
+        };
+        run(cmd, args)
+    };
+
+    // Local mode: env, detect and ports work as if the file were not there.
+    for args in [
+        &["env", "--quiet", "--root", "/work/project"][..],
+        &["detect", "--root", "/work/project"],
+        &["ports", "--root", "/work/project"],
+    ] {
+        let out = with(Some("local"), args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    // `ports` needs no mode at all: auto mode does not read it either.
+    let out = with(None, &["ports", "--root", "/work/project"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // System mode and auto detection need it: exit 2, the file, the problem, the fix.
+    for (mode, args) in [
+        (
+            Some("system"),
+            &["env", "--quiet", "--root", "/work/project"][..],
+        ),
+        (None, &["env", "--quiet", "--root", "/work/project"]),
+        (None, &["detect", "--root", "/work/project"]),
+        (Some("system"), &["status", "--root", "/work/project"]),
+    ] {
+        let out = with(mode, args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{mode:?} {args:?}: {err}");
+        assert!(
+            err.contains(file.to_str().unwrap())
+                && err.contains("OTELCTL_SYSTEM_PORTS_FILE")
+                && err.contains("not JSON")
+                && err.contains("OTELCTL_MODE=local"),
+            "{mode:?} {args:?}: {err}"
+        );
+    }
+
+    // A span still goes out (or is spooled): a configuration file never loses it.
+    let spool = home.path().join("spool");
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_SYSTEM_PORTS_FILE", &file)
+        .env("OTELCTL_MODE", "system")
+        .env("OTEL_SPOOL_DIR", &spool)
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", refused_port()),
+        );
+    let out = run(cmd, ["span", "s", "n", "--", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(&spool)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".json"))
+            .count(),
+        1
+    );
+}

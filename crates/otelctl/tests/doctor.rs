@@ -60,11 +60,15 @@ fn nothing_running_fails_and_says_how_to_start_it() {
     let o = doctor(&root, &home, free_base(), &[], &["--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    assert!(v["findings"]
-        .as_array()
-        .unwrap()
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings
         .iter()
         .any(|f| f["check"] == "collector" && f["level"] == "fail" && f["fix"].is_string()));
+    // Every finding but an ok one says what to do, info included.
+    assert!(findings.iter().any(|f| f["level"] == "info"), "{v}");
+    for f in findings.iter().filter(|f| f["level"] != "ok") {
+        assert!(f["fix"].as_str().is_some_and(|t| !t.is_empty()), "{f}");
+    }
 }
 
 #[test]
@@ -223,4 +227,125 @@ fn a_healthy_real_collector_passes() {
             .filter(|t| t.iter().any(|t| t["root_name"] == "after-doctor"))
             .map(|_| ())
     });
+}
+
+#[test]
+fn a_broken_system_ports_file_is_a_failed_check_that_names_it() {
+    let (_d, root, home) = project();
+    let file = home.join("ports.json");
+    std::fs::write(&file, "[4318]").unwrap();
+    let file_var = ("OTELCTL_SYSTEM_PORTS_FILE", file.to_str().unwrap());
+    for (mode, check) in [("system", "ports"), ("auto", "mode")] {
+        let o = doctor(
+            &root,
+            &home,
+            free_base(),
+            &[("OTELCTL_MODE", mode), file_var],
+            &[],
+        );
+        let out = common::stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {out}");
+        let l = line(&out, "FAIL", check).unwrap_or_else(|| panic!("{mode}: {out}"));
+        assert!(
+            l.contains(file.to_str().unwrap())
+                && l.contains("not a JSON object")
+                && l.contains("→ the NixOS module"),
+            "{mode}: {l}"
+        );
+    }
+}
+
+/// The system stack publishes four ports; each is checked, Tempo's OTLP/gRPC ingest included.
+#[test]
+fn system_mode_checks_every_published_port() {
+    let (_d, root, home) = project();
+    // This test process takes what the file publishes as Tempo's OTLP/gRPC port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let grpc = taken.local_addr().unwrap().port();
+    let file = home.join("ports.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"collector_otlp_http": {}, "tempo_http": {}, "grafana_http": {}, "tempo_otlp_grpc": {grpc}}}"#,
+            common::refused_port(),
+            common::refused_port(),
+            common::refused_port()
+        ),
+    )
+    .unwrap();
+    let o = doctor(
+        &root,
+        &home,
+        free_base(),
+        &[
+            ("OTELCTL_MODE", "system"),
+            ("OTELCTL_SYSTEM_PORTS_FILE", file.to_str().unwrap()),
+        ],
+        &[],
+    );
+    let out = common::stdout(&o);
+    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        l.contains(&format!(
+            "{grpc} (Tempo OTLP gRPC ingest) is held by another program"
+        )),
+        "{l}"
+    );
+}
+
+/// A program named `otelctl` on the project's ports is not taken for the embedded stack unless
+/// it answers as one (the probe `status` and `wait` use).
+#[test]
+fn an_otelctl_process_is_the_embedded_stack_only_when_it_answers_as_one() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    // This test binary, run through a symlink named otelctl, holds the collector port.
+    let named = home.join("otelctl");
+    std::os::unix::fs::symlink(std::env::current_exe().unwrap(), &named).unwrap();
+    let mut holder = std::process::Command::new(&named)
+        .args([
+            "--exact",
+            "hold_a_port_for_other_tests",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("DOCTOR_TEST_HOLD_PORT", base.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(holder.stdout.take().unwrap());
+    while !ready.contains("holding") {
+        ready.clear();
+        assert!(
+            lines.read_line(&mut ready).unwrap() > 0,
+            "the holder exited"
+        );
+    }
+    let o = doctor(&root, &home, base, &[], &[]);
+    drop(holder.stdin.take()); // the holder exits at the end of its input
+    holder.wait().unwrap();
+    let out = common::stdout(&o);
+    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        l.contains(&format!(
+            "{base} (Collector OTLP/HTTP) is held by another program: otelctl"
+        )),
+        "{l}"
+    );
+    assert!(!out.contains("the embedded stack"), "{out}");
+}
+
+/// Not a test: the port holder of the test above (runs only when asked for by name).
+#[test]
+#[ignore]
+fn hold_a_port_for_other_tests() {
+    let Some(port) = std::env::var("DOCTOR_TEST_HOLD_PORT").ok() else {
+        return;
+    };
+    let _l = std::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+    println!("holding {port}");
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
 }

@@ -31,7 +31,7 @@ fn main() {
         std::process::exit(devenv_standin::main(&args[1..]));
     }
     let filter = args[1..].iter().find(|a| !a.starts_with('-')).cloned();
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
         (
             "dt_run_is_one_trace_with_devenvs_spans",
             dt_run_is_one_trace_with_devenvs_spans,
@@ -51,6 +51,10 @@ fn main() {
         (
             "dt_run_through_the_real_collector_is_one_trace",
             dt_run_through_the_real_collector_is_one_trace,
+        ),
+        (
+            "dt_run_with_the_projects_own_traces_endpoint_is_one_trace_there",
+            dt_run_with_the_projects_own_traces_endpoint_is_one_trace_there,
         ),
     ];
     let (mut passed, mut failed, mut filtered) = (0, 0, 0);
@@ -211,6 +215,32 @@ impl Project {
 
     /// `dt ARGS` with `OTEL_EXPORTER_OTLP_ENDPOINT=endpoint` (e.g. a Collector's).
     fn dt_to(&self, base: u16, endpoint: &str, devenv_trace: &str, args: &[&str]) -> Output {
+        self.dt_with(base, endpoint, devenv_trace, args, &[], &self.hook)
+    }
+
+    /// The shell hook after the project's own variables (devenv.nix `env`), which the dev
+    /// environment exports before `enterShell` runs.
+    fn hook_after(&self, project_env: &[(&str, &str)]) -> PathBuf {
+        let exports: String = project_env
+            .iter()
+            .map(|(k, v)| format!("export {k}='{v}'\n"))
+            .collect();
+        let hook = self.hook.with_file_name("enterShell-with-env.sh");
+        let body = std::fs::read_to_string(&self.hook).unwrap();
+        std::fs::write(&hook, exports + &body).unwrap();
+        hook
+    }
+
+    /// `dt ARGS` with more variables in the user's shell and another shell hook.
+    fn dt_with(
+        &self,
+        base: u16,
+        endpoint: &str,
+        devenv_trace: &str,
+        args: &[&str],
+        vars: &[(&str, &str)],
+        hook: &Path,
+    ) -> Output {
         let mut cmd = without_telemetry_env(self.bin.join("dt"));
         let path = format!(
             "{}:{}",
@@ -230,7 +260,8 @@ impl Project {
             // a span that misses its deadline is spooled, not lost, but would arrive only later.
             .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
             .env("STANDIN_TASKS", &self.tasks)
-            .env("STANDIN_SHELL_HOOK", &self.hook);
+            .env("STANDIN_SHELL_HOOK", hook)
+            .envs(vars.iter().copied());
         cmd.output().expect("dt runs")
     }
 
@@ -452,6 +483,49 @@ fn devenv_outside_dt_reaches_the_embedded_store() {
         "the task joined devenv's trace"
     );
     assert_eq!(task.parent_span_id, devenv_task.span_id);
+    up.stop();
+}
+
+/// A project whose devenv.nix sets `env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (its own backend,
+/// here the store's receiver) while the base endpoint points nowhere: that variable is in the
+/// user's shell, so in `dt`'s, and comes back in the environment devenv captures for its tasks.
+/// The tasks' spans still go through the relay (one trace), and the relay forwards everything
+/// where the project's endpoint points, as `dt`'s own span goes.
+fn dt_run_with_the_projects_own_traces_endpoint_is_one_trace_there() {
+    let Some((project, base, up)) = project_with_store() else {
+        return;
+    };
+    let traces = format!("http://127.0.0.1:{base}/v1/traces");
+    let own = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces.as_str())];
+    let hook = project.hook_after(&own);
+    let nowhere = format!("http://127.0.0.1:{}", refused_port());
+    let out = project.dt_with(
+        base,
+        &nowhere,
+        "otlp-grpc",
+        &["app:lint", "app:build", "app:cached"],
+        &own,
+        &hook,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_one_dt_trace(&project.export(base));
+    let spool = project.root.join(".devenv/otel/spool");
+    let spooled = std::fs::read_dir(&spool)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(
+        spooled, 0,
+        "everything went to the project's endpoint, nothing was spooled"
+    );
     up.stop();
 }
 

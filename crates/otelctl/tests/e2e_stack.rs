@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::stack::*;
+use common::{free_base, otelctl_without_programs, TempDir};
 use otelctl_http::{self as http, HttpUrl};
 use otelctl_otlp::{
     self as otlp, attribute, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span, Value,
@@ -50,7 +51,7 @@ impl Project {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = otelctl(self.home.path());
+        let mut c = otelctl_without_programs(self.home.path());
         c.arg("--root")
             .arg(&self.root)
             .arg("--base-port")

@@ -223,3 +223,64 @@ fn data_dir_override_and_devenv_tracing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("\"zipkin\"") && stderr(&out).contains("otlp-grpc"));
 }
+
+/// Inside a `dt` run a project's own `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (devenv.nix `env`,
+/// exported before the shell hook runs `otelctl env`) would win over the relay in every SDK:
+/// the hook unsets it, sh and fish alike, and only then.
+#[test]
+fn inside_dt_the_projects_own_traces_endpoint_gives_way_to_the_relay() {
+    let home = tempfile::tempdir().unwrap();
+    let relay = "http://127.0.0.1:41234";
+    let mine = "http://team.example:4318/v1/traces";
+    let show = r#"printf '%s|%s' "${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT-unset}" "$OTEL_EXPORTER_OTLP_ENDPOINT""#;
+    let sh = |relayed: bool| {
+        let mut template = otelctl(home.path());
+        if relayed {
+            template.env("OTELCTL_RELAY_ENDPOINT", relay);
+        }
+        let script = format!(
+            r#"export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={mine}; eval "$("$OTELCTL_UNDER_TEST" env -q --root /work/project)" || exit 9; {show}"#
+        );
+        let out = sh_command(&template, "sh", &["-c", &script])
+            .env("OTELCTL_UNDER_TEST", bin())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(sh(true), format!("unset|{relay}"));
+    assert_eq!(
+        sh(false),
+        format!("{mine}|http://127.0.0.1:13938"),
+        "outside dt the project's own endpoint stays"
+    );
+
+    // JSON says null for a variable to unset.
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_RELAY_ENDPOINT", relay);
+    let out = run(
+        cmd,
+        ["env", "--shell", "json", "-q", "--root", "/work/project"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].is_null(), "{v}");
+    assert!(v
+        .as_object()
+        .unwrap()
+        .contains_key("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+
+    if Command::new("fish").arg("--version").output().is_err() {
+        return skip("fish is not installed (scripts/test installs it from Debian)");
+    }
+    let mut template = otelctl(home.path());
+    template.env("OTELCTL_RELAY_ENDPOINT", relay);
+    let script = format!(
+        r#"set -gx OTEL_EXPORTER_OTLP_TRACES_ENDPOINT {mine}; $OTELCTL_UNDER_TEST env --shell fish -q --root /work/project | source; or exit 9; set -q OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; and echo -n set; or echo -n unset"#
+    );
+    let out = sh_command(&template, "fish", &["--no-config", "-c", &script])
+        .env("OTELCTL_UNDER_TEST", bin())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "unset");
+}

@@ -142,3 +142,84 @@ fn a_bad_relay_endpoint_in_env_is_named() {
         stderr(&out)
     );
 }
+
+/// Children end, and are exported, before their parents: a span whose parent has not come
+/// through the relay yet waits for it (on disk, in the spool's hold) and follows it. A span
+/// whose parent never comes goes under dt's span at the end of the run, the parent it named
+/// kept as an attribute. Nothing is left held or spooled.
+#[test]
+fn spans_wait_for_their_parent_and_orphans_end_up_under_dt() {
+    let home = tempfile::tempdir().unwrap();
+    let collector = Collector::start(vec![Answer::Ok]);
+    let spool = home.path().join("spool");
+    let mut cmd = otelctl(home.path());
+    cmd.env("TRACEPARENT", SAMPLED)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.base())
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
+        .env("OTEL_SPOOL_DIR", &spool)
+        .env("OTELCTL_CARRIER_DIR", home.path().join("carriers"))
+        .env("OTELCTL_UNDER_TEST", bin());
+    // In the relayed command (its OTEL_EXPORTER_OTLP_ENDPOINT is the relay):
+    // - `orphan`, under a parent that never comes through the relay;
+    // - `parent` (begun first, ended last) and its `child`, exported before it.
+    let script = r#"set -e
+o="$OTELCTL_UNDER_TEST"
+TRACEPARENT=00-4bf92f3577b34da6a3ce929d0e0e4736-7777777777777777-01 "$o" span t orphan -- true
+export TRACEPARENT=$("$o" span begin t parent)
+"$o" span t child -- true
+"$o" span end
+"#;
+    let out = run(cmd, ["relay", "--", "sh", "-c", script]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let spans: Vec<(usize, otelctl_otlp::Span)> = collector
+        .drain()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.request()
+                .spans()
+                .map(|(_, s)| (i, s.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let find = |name: &str| {
+        let found: Vec<_> = spans.iter().filter(|(_, s)| s.name == name).collect();
+        assert_eq!(found.len(), 1, "{name} once: {spans:?}");
+        found[0].clone()
+    };
+    let (dt_trace, dt_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let (_, orphan) = find("orphan");
+    assert_eq!(otelctl_otlp::to_hex(&orphan.trace_id), dt_trace);
+    assert_eq!(otelctl_otlp::to_hex(&orphan.parent_span_id), dt_span);
+    assert_eq!(
+        attr(&orphan.attributes, "otelctl.relay.original_parent_span_id")
+            .map(|v| v.to_text())
+            .as_deref(),
+        Some("7777777777777777")
+    );
+    let (parent_request, parent) = find("parent");
+    let (child_request, child) = find("child");
+    assert_eq!(
+        child.parent_span_id, parent.span_id,
+        "kept under its parent"
+    );
+    assert!(
+        attr(&child.attributes, "otelctl.relay.original_parent_span_id").is_none(),
+        "its parent came"
+    );
+    assert!(
+        child_request >= parent_request,
+        "the child followed its parent out"
+    );
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|n| {
+            let n = n.to_string_lossy();
+            !n.ends_with(".json") && !n.starts_with(".held-")
+        }),
+        "nothing held or spooled: {left:?}"
+    );
+}

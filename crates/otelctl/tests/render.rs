@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::stack::*;
+use common::{otelctl_without_programs, TempDir};
 
 const BASE: u16 = 47100;
 
@@ -56,7 +57,7 @@ impl Project {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = otelctl(self.home.path());
+        let mut c = otelctl_without_programs(self.home.path());
         c.arg("--root")
             .arg(&self.root)
             .arg("--base-port")

@@ -10,7 +10,7 @@ use std::process::Stdio;
 
 use std::os::unix::process::CommandExt;
 
-use common::{attr, refused_port, text, Answer, Collector, Env};
+use common::{attr, refused_port, text, Answer, Collector, Env, Gate};
 use otelctl_otlp::{to_hex, Value};
 
 const HEX32: fn(&str) -> bool = |s| {
@@ -775,23 +775,22 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
 }
 
 /// `otelctl span` (100 ms deadline) against a collector that stores the span and answers
-/// `status` only after 800 ms, then 200 to whatever comes next.
-fn span_answered_late(status: u16, name: &str) -> (Collector, Env) {
-    let c = Collector::start(vec![
-        Answer::After(std::time::Duration::from_millis(800), status),
-        Answer::Ok,
-    ]);
+/// `status` only when the test opens the returned gate (after `span` has given up, whatever the
+/// machine's speed), then 200 to whatever comes next.
+fn span_answered_late(status: u16, name: &str) -> (Collector, Env, Gate) {
+    let gate = Gate::default();
+    let c = Collector::start(vec![Answer::WhenOpened(gate.clone(), status), Answer::Ok]);
     let env = Env::new()
         .endpoint(&c.base())
         .with("OTEL_EXPORTER_OTLP_TIMEOUT", "100");
     assert!(env.run(["span", "s", name, "--", "true"]).status.success());
-    (c, env)
+    (c, env, gate)
 }
 
 #[test]
 fn a_late_answer_and_a_later_flush_store_each_span_once() {
     // The collector stores the span, then answers 200 after the deadline.
-    let (c, env) = span_answered_late(200, "late");
+    let (c, env, gate) = span_answered_late(200, "late");
     let first = c.next();
     assert_eq!(first.span().1.name, "late");
     assert!(
@@ -808,6 +807,7 @@ fn a_late_answer_and_a_later_flush_store_each_span_once() {
         text(&out.stdout)
     );
     // The late 200 arrives: the unconfirmed file goes; a flush after that sends nothing either.
+    gate.open();
     eventually("the late 200 settles the file", || {
         env.unconfirmed().is_empty()
     });
@@ -817,8 +817,10 @@ fn a_late_answer_and_a_later_flush_store_each_span_once() {
     assert!(c.drain().is_empty(), "the collector holds the span once");
 
     // The same, but the late answer is a refusal: the span is published and flushed once.
-    let (c, env) = span_answered_late(503, "refused-late");
+    let (c, env, gate) = span_answered_late(503, "refused-late");
     c.next();
+    assert_eq!(env.unconfirmed().len(), 1, "awaited until the answer comes");
+    gate.open();
     eventually("the late 503 publishes the file", || {
         env.spooled().len() == 1
     });

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::stack::*;
+use common::{free_base, otelctl_without_programs, TempDir};
 
 fn project(tag: &str) -> (TempDir, std::path::PathBuf, u16) {
     let home = TempDir::new(tag);
@@ -16,7 +17,7 @@ fn project(tag: &str) -> (TempDir, std::path::PathBuf, u16) {
 }
 
 fn cmd(home: &TempDir, root: &std::path::Path, base: u16) -> Command {
-    let mut c = otelctl(home.path());
+    let mut c = otelctl_without_programs(home.path());
     c.arg("--root")
         .arg(root)
         .arg("--base-port")

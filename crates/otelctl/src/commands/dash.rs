@@ -166,7 +166,7 @@ fn sync(settings: &Settings, args: &DashSyncArgs) -> Result<u8> {
             let client = grafana::Client::new(url, token)?;
             // One sync per dashboards directory at a time (the lock file is all this writes locally).
             let lock_path = settings
-                .dashboards_dir(settings.detect().mode)
+                .dashboards_dir(settings.detect()?.mode)
                 .join(".lock");
             let _lock = match args.dry_run && !lock_path.exists() {
                 true => None,
@@ -176,7 +176,7 @@ fn sync(settings: &Settings, args: &DashSyncArgs) -> Result<u8> {
             (format!("{} (folder {:?})", client.url(), name), changes)
         }
         None => {
-            let detection = settings.detect();
+            let detection = settings.detect()?;
             let dir = settings.dashboards_dir(detection.mode);
             let targets = [
                 DirTarget {

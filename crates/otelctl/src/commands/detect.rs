@@ -19,8 +19,8 @@ struct Report<'a> {
 }
 
 pub fn run(settings: &Settings, args: &DetectArgs) -> Result<u8> {
-    let detection = settings.detect();
-    let endpoints = settings.endpoints(detection.mode);
+    let detection = settings.detect()?;
+    let endpoints = settings.endpoints(detection.mode)?;
     let report = Report {
         mode: detection.mode.as_str(),
         reason: &detection.reason,

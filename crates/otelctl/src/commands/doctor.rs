@@ -11,6 +11,7 @@ use otelctl_config::env::EnvVars;
 use otelctl_config::ports::{self, Holder};
 use otelctl_config::settings::Settings;
 use otelctl_config::{exit, Result};
+use otelctl_embedded::probe as embedded_probe;
 use otelctl_otlp::ExportTraceServiceRequest;
 use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::spool::Spool;
@@ -77,14 +78,23 @@ impl Findings {
     fn ok(&mut self, check: &'static str, message: String) {
         self.add(check, Level::Ok, message, None);
     }
-    fn info(&mut self, check: &'static str, message: String) {
-        self.add(check, Level::Info, message, None);
+    fn info(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
+        self.add(check, Level::Info, message, Some(fix.into()));
     }
     fn warn(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
         self.add(check, Level::Warn, message, Some(fix.into()));
     }
     fn fail(&mut self, check: &'static str, message: String, fix: impl Into<String>) {
         self.add(check, Level::Fail, message, Some(fix.into()));
+    }
+    /// An error of the configuration as a failed check: its message, and its own advice.
+    fn error(&mut self, check: &'static str, error: otelctl_config::Error) {
+        let (message, fix) = error.split_fix();
+        self.fail(
+            check,
+            message,
+            fix.unwrap_or_else(|| "fix what the message names".to_string()),
+        );
     }
 }
 
@@ -98,14 +108,44 @@ struct Expected {
 }
 
 pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
-    let env = OtelEnv::load();
     let mut f = Findings::default();
+    check(settings, &mut f);
+    let ok = f.0.iter().all(|x| x.level != Level::Fail);
+    let report = Report { ok, findings: f.0 };
+    if args.json {
+        output::stdout(&output::json(&report))?;
+    } else {
+        let mut text = String::new();
+        for x in &report.findings {
+            text.push_str(&format!("{} {:<12} {}", x.level.tag(), x.check, x.message));
+            if let Some(fix) = &x.fix {
+                text.push_str(&format!(" → {fix}"));
+            }
+            text.push('\n');
+        }
+        text.push_str(if ok {
+            "spans would arrive\n"
+        } else {
+            "spans would NOT arrive: fix the FAIL lines above\n"
+        });
+        output::stdout(text.as_bytes())?;
+    }
+    Ok(if ok { exit::SUCCESS } else { exit::FAILURE })
+}
+
+/// Every check, in the order a span travels; stops where nothing after could be checked.
+fn check(settings: &Settings, f: &mut Findings) {
+    let env = OtelEnv::load();
 
     // 1. Mode.
-    let detection = settings.detect();
+    let detection = match settings.detect() {
+        Ok(d) => d,
+        Err(e) => return f.error("mode", e),
+    };
     f.info(
         "mode",
         format!("{} mode: {}", detection.mode.as_str(), detection.reason),
+        "OTELCTL_MODE=local or OTELCTL_MODE=system chooses the mode yourself",
     );
     let expected = match detection.mode {
         Mode::Local => {
@@ -117,15 +157,14 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
                 named: p.named().to_vec(),
             }
         }
-        Mode::System => Expected {
-            collector: settings.system_ports.collector,
-            tempo: settings.system_ports.tempo_http,
-            grafana: settings.system_ports.grafana,
-            named: vec![
-                ("Collector OTLP/HTTP", settings.system_ports.collector),
-                ("Tempo HTTP API", settings.system_ports.tempo_http),
-                ("Grafana HTTP", settings.system_ports.grafana),
-            ],
+        Mode::System => match settings.system_ports() {
+            Ok(p) => Expected {
+                collector: p.collector,
+                tempo: p.tempo_http,
+                grafana: p.grafana,
+                named: p.named().to_vec(),
+            },
+            Err(e) => return f.error("ports", e),
         },
     };
 
@@ -138,12 +177,19 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
         );
     }
     let url = emit::traces_url(&env, Some(settings));
-    let endpoint_ok = check_endpoint(&mut f, &url, expected.collector);
+    let endpoint_ok = check_endpoint(f, &url, expected.collector);
     let ours = is_loopback_port(&url, expected.collector);
 
-    // 3. Ports.
+    // 3. Ports. otelctl's embedded server (local mode) is recognised by its answer, not by a
+    // process name: the same probe `status` and `wait` use.
     let data = settings.data_dir(Mode::Local);
-    let mut embedded = false;
+    let embedded = detection.mode == Mode::Local
+        && embedded_probe::probe(expected.collector, expected.grafana, Instant::now() + PROBE)
+            .is_ok();
+    let embedded_pid = embedded
+        .then(|| ports::holder(expected.collector).ok().flatten())
+        .flatten()
+        .map(|h| h.pid);
     for (name, port) in &expected.named {
         match ports::holder(*port) {
             Ok(None) => {}
@@ -151,13 +197,12 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
                 let service = service_of(name);
                 let recorded = detection.mode == Mode::Local
                     && service.is_some_and(|s| stack::running_pid(&data, s) == Some(h.pid));
-                if h.name == "otelctl" {
-                    embedded |= *port == expected.collector;
+                if embedded_pid == Some(h.pid) {
                     f.ok(
                         "ports",
                         format!(
-                            "{port} ({name}): otelctl (pid {}), the embedded stack",
-                            h.pid
+                            "{port} ({name}): {} (pid {}), the embedded stack",
+                            h.name, h.pid
                         ),
                     );
                 } else if recorded || expected_program(name, &h) {
@@ -191,7 +236,7 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
     }
 
     // 4. The collector (or whatever the endpoint is) accepts an empty export.
-    let collector_up = endpoint_ok && check_export(&mut f, &env, &url, detection.mode);
+    let collector_up = endpoint_ok && check_export(f, &env, &url, detection.mode);
 
     // 5-6. The trace store answers a search; Grafana's datasource is healthy.
     if !endpoint_ok {
@@ -200,49 +245,29 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
         f.info(
             "trace store",
             format!("spans go to {url}, not to this project's stack: its store is not checked"),
+            "look for them where that endpoint stores them; unset \
+             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (and re-enter the shell) to use this project's stack",
         );
     } else if embedded {
-        check_embedded_store(&mut f, expected.grafana);
+        check_embedded_store(f, expected.grafana);
     } else if collector_up {
-        check_tempo(&mut f, expected.tempo);
-        check_grafana(&mut f, expected.grafana);
+        check_tempo(f, expected.tempo);
+        check_grafana(f, expected.grafana);
     }
 
     // 7. Spool backlog and the last export failure.
     let spool_dir = emit::spool_dir(Some(settings), &env);
     if let Some(dir) = &spool_dir {
-        check_spool(&mut f, &Spool::new(dir, env.spool_max_bytes));
+        check_spool(f, &Spool::new(dir, env.spool_max_bytes));
     }
 
     // 8. devenv's own spans.
-    check_devenv(&mut f, expected.collector);
+    check_devenv(f, expected.collector);
 
     // 9. Clocks: spans waiting in the spool against the time they were written.
     if let Some(dir) = &spool_dir {
-        check_clock(&mut f, dir);
+        check_clock(f, dir);
     }
-
-    let ok = f.0.iter().all(|x| x.level != Level::Fail);
-    let report = Report { ok, findings: f.0 };
-    if args.json {
-        output::stdout(&output::json(&report))?;
-    } else {
-        let mut text = String::new();
-        for x in &report.findings {
-            text.push_str(&format!("{} {:<12} {}", x.level.tag(), x.check, x.message));
-            if let Some(fix) = &x.fix {
-                text.push_str(&format!(" → {fix}"));
-            }
-            text.push('\n');
-        }
-        text.push_str(if ok {
-            "spans would arrive\n"
-        } else {
-            "spans would NOT arrive: fix the FAIL lines above\n"
-        });
-        output::stdout(text.as_bytes())?;
-    }
-    Ok(if ok { exit::SUCCESS } else { exit::FAILURE })
 }
 
 fn service_of(port_name: &str) -> Option<Service> {
@@ -498,6 +523,7 @@ fn check_grafana(f: &mut Findings, port: u16) {
         Ok(r) if r.status == 401 || r.status == 403 => f.info(
             "grafana",
             format!("Grafana at http://127.0.0.1:{port} wants a login: datasource not checked"),
+            format!("open http://127.0.0.1:{port}/connections/datasources and test the `tempo` datasource there"),
         ),
         Ok(r) => f.warn(
             "grafana",
@@ -510,6 +536,7 @@ fn check_grafana(f: &mut Findings, port: u16) {
         Err(_) => f.info(
             "grafana",
             format!("Grafana is not running on {port} (spans still arrive; dashboards need it)"),
+            "`otelctl up` starts the whole stack, `otelctl run grafana` Grafana alone",
         ),
     }
 }
@@ -535,6 +562,8 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
                         "{} request(s) sent whose answer was late are awaited (not flushed)",
                         s.unconfirmed
                     ),
+                    "nothing to do: each is settled when its answer comes (within 30 s), or \
+                     published by `otelctl spool flush` after 2 minutes",
                 );
             }
             if s.dropped_spans > 0 {
@@ -563,6 +592,7 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
                 human_age(ago),
                 otelctl_http::mask_userinfo(&url)
             ),
+            "if it recurs, `OTEL_DEBUG=1 otelctl span test check -- true` shows each export",
         );
     }
 }
@@ -573,7 +603,8 @@ fn check_devenv(f: &mut Findings, collector: u16) {
     match (to, default_to) {
         (None, None) => f.info(
             "devenv",
-            "devenv's own spans are off (OTELCTL_DEVENV_TRACE=otlp-grpc|otlp-http-protobuf|otlp-http-json turns them on)".to_string(),
+            "devenv's own spans are off".to_string(),
+            "set OTELCTL_DEVENV_TRACE=otlp-grpc (the devenv module's devenvTrace) and re-enter the shell",
         ),
         (Some(dest), _) | (None, Some(dest)) => {
             let which = if var(EnvVars::DEVENV_TRACE_TO).is_some() {

@@ -10,8 +10,8 @@ use crate::output;
 
 pub fn run(settings: &Settings, args: &EnvArgs) -> Result<u8> {
     let shell = Shell::parse(&args.shell)?;
-    let detection = settings.detect();
-    let endpoints = settings.endpoints(detection.mode);
+    let detection = settings.detect()?;
+    let endpoints = settings.endpoints(detection.mode)?;
     let data = settings.data_dir(detection.mode);
     let rendered = shellenv::render(
         shell,

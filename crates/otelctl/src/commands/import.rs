@@ -9,13 +9,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use otelctl_config::detect::probe_collector;
 use otelctl_config::error::Error;
 use otelctl_config::exit;
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 use otelctl_embedded::export;
-use otelctl_embedded::viewer::EMBEDDED_HEADER;
-use otelctl_net::Client;
+use otelctl_embedded::probe::{self as embedded_probe, Viewer};
 use otelctl_otlp::ExportTraceServiceRequest;
 
 use crate::cli::ImportArgs;
@@ -57,14 +57,10 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceReq
 
 /// The embedded store's span counters, when its viewer answers: (accepted, duplicate).
 fn counters(viewer: u16) -> Option<(u64, u64)> {
-    let url = format!("http://127.0.0.1:{viewer}/api/search?limit=1");
-    let r = Client::shared()
-        .ok()?
-        .get(&url, None, Instant::now() + Duration::from_secs(5))
-        .ok()?;
-    if r.status != 200 || r.header(EMBEDDED_HEADER).is_none() {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let Ok(Viewer::Embedded(r)) = embedded_probe::viewer(viewer, deadline) else {
         return None;
-    }
+    };
     let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
     let c = v.get("counters")?;
     Some((
@@ -89,16 +85,15 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let ports = settings.ports();
     let receiver = ports.collector_otlp_http;
     let endpoint = format!("http://127.0.0.1:{receiver}");
+    // The receiver (embedded, or the full stack's Collector) must accept an empty export: the
+    // probe detection and readiness use.
     let probe = Duration::from_secs(2);
-    if let Err(e) = std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], receiver)),
-        probe,
-    ) {
+    if let Err(why) = probe_collector(receiver, Instant::now() + probe) {
         return Err(Error::NotReady {
             service: "the OTLP receiver".to_string(),
             address: format!("127.0.0.1:{receiver}"),
             waited: probe,
-            why: e.to_string(),
+            why,
             fix: "start the store first: `otelctl up`, or `otelctl up --embedded`".to_string(),
         });
     }

@@ -4,9 +4,10 @@
 //! own. The relay listens on 127.0.0.1 (an ephemeral port), points the command's devenv tracing
 //! (`DEVENV_TRACE_TO`) and span exports (`OTEL_EXPORTER_OTLP_ENDPOINT`,
 //! `OTELCTL_RELAY_ENDPOINT`) at itself, adopts every span into the trace of `$TRACEPARENT`
-//! (`otelctl_relay::adopt`), and exports it where `$OTEL_EXPORTER_OTLP_ENDPOINT` pointed, else
-//! spools it. It stops once the command has exited (devenv flushes its exporter before it
-//! exits), after the exports in progress are answered. The command's exit status, stdio and
+//! (`otelctl_relay::adopt`), and exports it where `dt`'s own span goes, else spools it; a span
+//! whose parent has not come yet waits for it, and at the end goes under dt's span if it never
+//! came. It stops once the command has exited (devenv flushes its exporter before it exits),
+//! after the exports in progress are answered. The command's exit status, stdio and
 //! signals are the user's, as with `otelctl span`.
 
 use std::net::TcpListener;
@@ -67,6 +68,8 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
     let child = child_vars(&url, user_trace_to.as_deref(), devenv_trace);
     let run = runner::run(program, program_args, &child);
     server.stop();
+    // No export can come any more: spans still waiting for a parent never get one.
+    relay.finish();
 
     let t = relay.tally();
     if t.rejected_spans > 0 {
@@ -83,10 +86,25 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
             t.last_error.as_deref().unwrap_or("")
         ));
     }
+    if t.left_held > 0 {
+        telemetry::warn(&format!(
+            "relay: {} span(s) waiting for their parent could be neither forwarded nor spooled; \
+             they stay in the spool's hold and are published as they are (last: {})",
+            t.left_held,
+            t.last_error.as_deref().unwrap_or("")
+        ));
+    }
     if env.debug {
         output::stderr(&format!(
-            "otelctl: debug: relay {url}: {} export(s), {} span(s) adopted ({} roots under dt), {} exported, {} spooled\n",
-            t.requests, t.adopted.moved, t.adopted.reparented, t.exported_spans, t.spooled_spans
+            "otelctl: debug: relay {url}: {} export(s), {} span(s) adopted ({} roots under dt), \
+             {} held for their parent ({} never came: under dt), {} exported, {} spooled\n",
+            t.requests,
+            t.adopted.moved,
+            t.adopted.reparented,
+            t.held_spans,
+            t.orphans,
+            t.exported_spans,
+            t.spooled_spans
         ));
     }
     Ok(span::finish_child(program, &run))

@@ -14,7 +14,7 @@ use crate::output;
 
 pub fn run(settings: &Settings, args: &RunArgs) -> Result<u8> {
     let service = args.service.service();
-    let detection = settings.detect();
+    let detection = settings.detect()?;
     if detection.mode == Mode::System {
         output::stderr(&format!(
             "otelctl: system mode ({}): the system stack serves this project; not starting the {}\n",

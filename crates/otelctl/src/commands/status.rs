@@ -38,7 +38,7 @@ struct ServiceStatus {
 }
 
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
-    let detection = settings.detect();
+    let detection = settings.detect()?;
     let ports = settings.ports();
     let data = settings.data_dir(Mode::Local);
     let mut services = Vec::new();
@@ -78,10 +78,10 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
             continue;
         }
         let (target, listened) = match detection.mode {
-            Mode::System => (
-                stack::system_target(service, &settings.system_ports),
-                vec![stack::system_target(service, &settings.system_ports).port],
-            ),
+            Mode::System => {
+                let target = stack::system_target(service, &settings.system_ports()?);
+                (target, vec![target.port])
+            }
             Mode::Local => (
                 stack::target(service, &ports),
                 service.ports(&ports).iter().map(|p| p.1).collect(),

@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 use otelctl_config::detect::Mode;
 use otelctl_config::error::{Error, Source};
 use otelctl_config::exit;
-use otelctl_config::formats::parse_duration;
+use otelctl_config::formats::{format_time, parse_duration};
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 use otelctl_embedded::explore::{self, Filter, Row, SpanRef};
 use otelctl_embedded::export::{self, Selection};
-use otelctl_embedded::html::{format_duration, format_time};
+use otelctl_embedded::html::format_duration;
 use otelctl_embedded::persist;
+use otelctl_embedded::probe as embedded_probe;
 use otelctl_embedded::store::{summarize, Limits, TraceId};
-use otelctl_embedded::viewer::EMBEDDED_HEADER;
-use otelctl_net::{Client, HttpError};
+use otelctl_net::Client;
 use otelctl_otlp::{ExportTraceServiceRequest, Span};
 use otelctl_span::emit::now_nanos;
 use otelctl_stack::tempo_api;
@@ -54,14 +54,10 @@ enum Backend {
 
 fn locate(settings: &Settings) -> Result<Backend> {
     let ports = settings.ports();
-    let client = Client::shared()?;
     let viewer = ports.grafana_http;
-    let url = format!("http://127.0.0.1:{viewer}/api/search?limit=1");
-    match client.get(&url, None, Instant::now() + TIMEOUT) {
-        Ok(r) if r.status == 200 && r.header(EMBEDDED_HEADER).is_some() => {
-            return Ok(Backend::Viewer(viewer))
-        }
-        Ok(_) | Err(HttpError::Refused { .. }) => {}
+    match embedded_probe::viewer(viewer, Instant::now() + TIMEOUT) {
+        Ok(embedded_probe::Viewer::Embedded(_)) => return Ok(Backend::Viewer(viewer)),
+        Ok(_) => {}
         Err(e) => {
             return Err(
                 Error::failed(format!("cannot ask the viewer port {viewer}"), e)
@@ -71,7 +67,7 @@ fn locate(settings: &Settings) -> Result<Backend> {
     }
     let tempo = ports.tempo_http;
     let url = format!("http://127.0.0.1:{tempo}/api/echo");
-    match client.get(&url, None, Instant::now() + TIMEOUT) {
+    match Client::shared()?.get(&url, None, Instant::now() + TIMEOUT) {
         Ok(r) if r.status == 200 => Ok(Backend::Tempo(tempo)),
         _ => Ok(Backend::Files),
     }

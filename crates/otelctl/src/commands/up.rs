@@ -36,7 +36,7 @@ fn say(sink: &Sink, text: &str) {
 
 pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<u8> {
     let sink: Sink = Arc::new(Mutex::new(std::io::stdout()));
-    let detection = settings.detect();
+    let detection = settings.detect()?;
     if detection.mode == Mode::System {
         say(
             &sink,

@@ -32,11 +32,12 @@ pub fn timeout(seconds: f64, flag: &'static str) -> Result<Duration> {
 pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
     let service = args.service.service();
     let limit = timeout(args.timeout, "--timeout")?;
-    let target = match settings.detect().mode {
-        Mode::System => stack::system_target(service, &settings.system_ports),
+    let mode = settings.detect()?.mode;
+    let target = match mode {
+        Mode::System => stack::system_target(service, &settings.system_ports()?),
         Mode::Local => stack::target(service, &settings.ports()),
     };
-    let local = settings.detect().mode == Mode::Local;
+    let local = mode == Mode::Local;
     let ports = settings.ports();
     let start = Instant::now();
     let deadline = start + limit;

@@ -4,40 +4,20 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use otelctl_otlp::{to_hex, ExportTraceServiceRequest, KeyValue, Span, Value};
+use otelctl_otlp::{ExportTraceServiceRequest, KeyValue, Span, Value};
+
+use super::TempDir;
 
 /// How long a test waits for something that should already have happened (a hang guard,
 /// not a timing assertion).
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
-
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let mut id = [0u8; 8];
-        otelctl_otlp::random_bytes(&mut id);
-        let p = std::env::temp_dir().join(format!("otelctl-it-{tag}-{}", to_hex(&id)));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// What the server answers.
 #[derive(Clone, Debug)]
@@ -48,11 +28,29 @@ pub enum Answer {
     Status(u16, Vec<(String, String)>, Vec<u8>),
     /// Read the request, record it, never answer (the connection stays open).
     Never,
-    /// A slow server: record the request, answer this status after this long.
-    After(Duration, u16),
+    /// A server that answers late: record the request, answer this status once the test opens
+    /// the gate (so "late" is an event the test decides, not a race against a timer).
+    WhenOpened(Gate, u16),
     /// A careless server: this status, with every request header echoed in the error body
     /// (`{"message": "<request line and headers>"}`), as some proxies and debug endpoints do.
     Echo(u16),
+}
+
+/// Held closed until [`Gate::open`]; every clone is the same gate.
+#[derive(Clone, Debug, Default)]
+pub struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Gate {
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+    fn wait(&self) {
+        let mut open = self.0 .0.lock().unwrap();
+        while !*open {
+            open = self.0 .1.wait(open).unwrap();
+        }
+    }
 }
 
 /// One recorded request.
@@ -206,8 +204,8 @@ fn serve(
             vec![],
             serde_json::to_vec(&serde_json::json!({ "message": head })).unwrap(),
         ),
-        Answer::After(delay, status) => {
-            thread::sleep(delay);
+        Answer::WhenOpened(gate, status) => {
+            gate.wait();
             (status, vec![], Vec::new())
         }
     };

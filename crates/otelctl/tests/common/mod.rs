@@ -9,8 +9,9 @@ pub mod stack;
 pub use collector::*;
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The built binary under test.
 pub fn bin() -> &'static str {
@@ -29,6 +30,64 @@ pub fn otelctl(home: &Path) -> Command {
         home.join("no-system-ports.json"),
     );
     cmd
+}
+
+/// [`otelctl`] whose `PATH` is only `home/bin` (created here): the stack commands then find no
+/// Collector, Tempo or Grafana of the machine, only the programs a test puts there.
+pub fn otelctl_without_programs(home: &Path) -> Command {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mut cmd = otelctl(home);
+    cmd.env("PATH", &bin);
+    cmd
+}
+
+/// A fresh directory under the system temp dir, removed on drop (kept with
+/// `$OTELCTL_TEST_KEEP`, to look at what a failed test left).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let mut id = [0u8; 8];
+        otelctl_otlp::random_bytes(&mut id);
+        let dir =
+            std::env::temp_dir().join(format!("otelctl-test-{tag}-{}", otelctl_otlp::to_hex(&id)));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("OTELCTL_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A base port whose six ports are all free on 127.0.0.1 now, in 20000-49999 (away from the
+/// system stack's 4318/3200/3700/4317). Each call in this process gets another block (tests run
+/// on parallel threads); each process starts at a random block, so parallel test binaries
+/// rarely meet.
+pub fn free_base() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let mut r = [0u8; 4];
+        otelctl_otlp::random_bytes(&mut r);
+        u32::from_le_bytes(r) % 3000
+    });
+    for _ in 0..3000 {
+        let block = (start + NEXT.fetch_add(1, Ordering::SeqCst)) % 3000;
+        let base = 20000 + (block * 10) as u16;
+        if (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no block of six free ports in 20000-49999");
 }
 
 /// `program` with every `OTEL*`/`DEVENV*` variable, `TRACEPARENT` and `TRACESTATE` of the test's

@@ -1,52 +1,8 @@
-//! Helpers shared by the integration tests: a clean environment for the real `otelctl`
-//! binary, temporary project roots, the real programs of the end-to-end lane, free ports.
+//! Helpers of the stack tests: running a command that must succeed, fake programs, and the real
+//! programs of the end-to-end lane.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-pub const OTELCTL: &str = env!("CARGO_BIN_EXE_otelctl");
-
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "otelctl-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("OTELCTL_TEST_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// `otelctl` with an environment holding only what is given: HOME and PATH point into `home`
-/// (so no program on the machine's PATH and no system stack can leak into a test).
-pub fn otelctl(home: &Path) -> Command {
-    let mut cmd = Command::new(OTELCTL);
-    let bin = home.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("PATH", &bin)
-        .env("OTELCTL_MODE", "local");
-    cmd
-}
 
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("otelctl runs");
@@ -151,20 +107,4 @@ pub fn tempo_major(program: &Path) -> Option<u32> {
         .trim()
         .parse()
         .ok()
-}
-
-/// A base port whose six ports are free on 127.0.0.1 now, away from the system stack's
-/// 4318/3200/3700. Each call in this process gets a different base.
-pub fn free_base() -> u16 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = (std::process::id() % 500) * 40;
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let base = 20000 + ((seed + n * 10) % 30000) as u16;
-        let all_free =
-            (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
 }

@@ -15,22 +15,7 @@ use super::common;
 
 pub mod browser;
 
-/// A base port whose six ports are all free on 127.0.0.1 right now (never 4318's range).
-pub fn free_base() -> u16 {
-    let seed = std::process::id() as u64
-        ^ SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as u64;
-    for i in 0..2000u64 {
-        let base = 20000 + ((seed.wrapping_mul(7919) + i * 97) % 30000) as u16;
-        let all_free = (0..6).all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no free block of six ports found");
-}
+pub use super::common::free_base;
 
 /// Polls `check` until it returns `Some`, or panics with `what` at the deadline.
 pub fn poll<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
