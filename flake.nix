@@ -45,6 +45,12 @@
       packages = forAllSystems (_system: pkgs: rec {
         otelctl = pkgs.callPackage ./nix/package.nix { };
         default = otelctl;
+      } // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+        # musl, statically linked: the quickest `otelctl span` and `otelctl env` (no dynamic loader,
+        # no glibc start-up probing; benchmarks/span.md). Opt in with the modules' `package`
+        # option. nixpkgs' binary cache holds no musl Rust toolchain, so the first build may
+        # compile one. Its tests are the default package's (same sources), so none run here.
+        otelctl-static = pkgs.pkgsStatic.callPackage ./nix/package.nix { doCheck = false; };
       });
 
       # ports, moduleEnv, trace, cache, scripts (see nix/lib/default.nix).

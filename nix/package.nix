@@ -2,7 +2,11 @@
 #
 # Used by the flake's packages/overlay and, through `pkgs.callPackage`, by the devenv and NixOS
 # modules when no `otelctl` package is given, so the modules work with whatever nixpkgs the user has.
-{ lib, rustPlatform }:
+{ lib
+, rustPlatform
+  # false for the static variant (flake.nix): the same tests run in the default package's build.
+, doCheck ? true
+}:
 
 let
   root = ../.;
@@ -31,6 +35,7 @@ rustPlatform.buildRustPackage {
   cargoLock.lockFile = root + "/Cargo.lock";
 
   cargoBuildFlags = [ "--package" "otelctl" ];
+  inherit doCheck;
   # The check phase runs the whole workspace's unit and integration tests.
   cargoTestFlags = [ "--workspace" ];
 

@@ -47,7 +47,17 @@ let
     };
     packagesPerSystem = {
       expr = lib.mapAttrs (_: p: builtins.attrNames p) self.packages;
-      expected = lib.genAttrs systems (_: [ "default" "otelctl" ]);
+      expected = lib.genAttrs systems (system:
+        [ "default" "otelctl" ] ++ lib.optional (lib.hasSuffix "-linux" system) "otelctl-static");
+    };
+    staticPackage = {
+      # the same package.nix, built by pkgsStatic (musl, static), without a second test run
+      expr = with self.packages.x86_64-linux.otelctl-static; {
+        inherit static;
+        fromPackageNix = lib.hasSuffix "/nix/package.nix" calledWith;
+        inherit args;
+      };
+      expected = { static = true; fromPackageNix = true; args = { doCheck = false; }; };
     };
     packageFromPackageNix = {
       expr = lib.hasSuffix "/nix/package.nix" self.packages.x86_64-linux.otelctl.calledWith

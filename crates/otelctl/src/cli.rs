@@ -585,13 +585,35 @@ mod tests {
     fn hot_parse_agrees_with_the_full_parse() {
         let lines: &[&[&str]] = &[
             &["otelctl", "span", "svc", "build", "--", "make", "-j4"],
-            &["otelctl", "span", "svc", "build", "--attr", "a=1", "--kind", "client", "--", "x"],
-            &["otelctl", "span", "svc", "step", "--root", "/p", "--base-port", "20000", "--", "true"],
-            &["otelctl", "span", "svc", "step", "--", "cmd", "--root", "--help", "-x"],
+            &[
+                "otelctl", "span", "svc", "build", "--attr", "a=1", "--kind", "client", "--", "x",
+            ],
+            &[
+                "otelctl",
+                "span",
+                "svc",
+                "step",
+                "--root",
+                "/p",
+                "--base-port",
+                "20000",
+                "--",
+                "true",
+            ],
+            &[
+                "otelctl", "span", "svc", "step", "--", "cmd", "--root", "--help", "-x",
+            ],
             &["otelctl", "span", "begin", "--help"],
             &["otelctl", "env"],
             &["otelctl", "env", "--shell", "fish", "-q"],
-            &["otelctl", "env", "--port-range", "20000-30000", "--root", "/p"],
+            &[
+                "otelctl",
+                "env",
+                "--port-range",
+                "20000-30000",
+                "--root",
+                "/p",
+            ],
         ];
         for line in lines {
             let full = Cli::try_parse_from(argv(line));
@@ -602,7 +624,10 @@ mod tests {
                     format!("{full:?}"),
                     "{line:?}"
                 ),
-                Err(_) => assert!(hot.is_none(), "hot parse accepted what the full one refuses: {line:?}"),
+                Err(_) => assert!(
+                    hot.is_none(),
+                    "hot parse accepted what the full one refuses: {line:?}"
+                ),
             }
         }
     }
@@ -613,7 +638,9 @@ mod tests {
         let lines: &[&[&str]] = &[
             &["otelctl", "span", "--help"],
             &["otelctl", "span", "svc"],
-            &["otelctl", "span", "svc", "name", "--kind", "sideways", "--", "true"],
+            &[
+                "otelctl", "span", "svc", "name", "--kind", "sideways", "--", "true",
+            ],
             &["otelctl", "env", "--shell"],
             &["otelctl", "env", "--bogus"],
             &["otelctl", "env", "-h"],

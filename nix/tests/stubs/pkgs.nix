@@ -30,6 +30,7 @@ in
 
   # Records what it was asked to build.
   callPackage = fn: args: drv "callPackage-result" { calledWith = toString fn; inherit args; };
+  pkgsStatic.callPackage = fn: args: drv "callPackage-result-static" { calledWith = toString fn; inherit args; static = true; };
 
   formats.yaml = _: {
     type = lib.types.attrsOf lib.types.anything;
