@@ -478,7 +478,6 @@ impl Spool {
     }
 }
 
-/// `<unix_nanos, 20 digits>-<pid>-<16 hex>.json`: sorts by time; unique across processes.
 /// Writes `req` as one line of OTLP/JSON to a new file `<name><suffix>` in `dir` (as a hidden
 /// `.tmp`, then renamed: a reader never sees a partial file); returns its path and size.
 fn write_file(dir: &Path, req: &ExportTraceServiceRequest, suffix: &str) -> Result<(PathBuf, u64)> {
@@ -539,6 +538,7 @@ impl Drop for Hold {
     }
 }
 
+/// `<unix_nanos, 20 digits>-<pid>-<16 hex>.json`: sorts by time; unique across processes.
 fn new_file_name() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
