@@ -7,9 +7,14 @@
 //! SIGTERM, then saves what is pending and returns. [`Server::start`] is the same without the
 //! signal handling, for tests and for embedding.
 //!
-//! One tokio runtime (two workers) serves both ports with hyper; blocking work keeps its own
-//! threads: the log's sync thread, the persister (checkpoints into trace files) and the spool
-//! ingester. Modules:
+//! One tokio runtime serves both ports with hyper. Its one async worker is the event loop: it
+//! parses requests and answers small exports start to end, which is cheapest per request (a
+//! second worker cost 10-15% at one span per request in cross-thread wake-ups, see
+//! `benchmarks/embedded.md`). CPU work that grows with the request (decoding and storing large
+//! exports, rendering viewer pages) runs on the runtime's blocking pool
+//! ([`MAX_BLOCKING_THREADS`]), so several large exports decode in parallel and the loop stays
+//! responsive. Blocking work keeps its own threads: the log's sync thread, the persister
+//! (checkpoints into trace files) and the spool ingester. Modules:
 //!
 //! | module | job |
 //! |---|---|
@@ -66,6 +71,9 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// Most connections at once, per port (tokio tasks: an idle one costs a few KiB). Slow or idle
 /// connections are closed by the server's deadlines, so the cap is a bound, not a queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Most threads of the runtime's blocking pool (decoding and storing large exports, rendering
+/// viewer pages): more would not run faster on a small machine, only hold more memory at once.
+pub const MAX_BLOCKING_THREADS: usize = 4;
 /// How often the spool is ingested again while the server runs.
 pub const SPOOL_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -249,7 +257,8 @@ impl Server {
             persist_cv: Condvar::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .thread_name("otelctl-server")
             .enable_all()
             .build()

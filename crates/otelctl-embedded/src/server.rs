@@ -61,12 +61,12 @@ pub struct Request {
 }
 
 impl Request {
-    fn from_parts(parts: &http::request::Parts) -> Self {
+    fn from_parts(parts: http::request::Parts) -> Self {
         Request {
             method: parts.method.as_str().to_string(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().unwrap_or("").to_string(),
-            headers: parts.headers.clone(),
+            headers: parts.headers,
             body: Bytes::new(),
         }
     }
@@ -114,23 +114,23 @@ fn percent_decode(text: &str) -> String {
 pub enum Reply {
     Full {
         status: u16,
-        content_type: String,
+        content_type: &'static str,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
     /// A streamed body (server-sent events): sent as the channel yields, ended when the sender
     /// is dropped; the sender sees an error once the client has gone.
     Stream {
-        content_type: String,
+        content_type: &'static str,
         body: mpsc::Receiver<Bytes>,
     },
 }
 
 impl Reply {
-    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
         Reply::Full {
             status,
-            content_type: content_type.to_string(),
+            content_type,
             headers: Vec::new(),
             body: body.into(),
         }
@@ -347,7 +347,7 @@ async fn dispatch(
         }
     }
     let (parts, body) = req.into_parts();
-    let mut head = Request::from_parts(&parts);
+    let mut head = Request::from_parts(parts);
     // A request framed two ways is how requests are smuggled past a proxy: refuse it outright.
     if head.headers.contains_key(TRANSFER_ENCODING) && head.headers.contains_key(CONTENT_LENGTH) {
         return refuse(
@@ -431,7 +431,7 @@ fn to_response(reply: Reply) -> http::Response<Body> {
         } => {
             let mut builder = http::Response::builder()
                 .status(status)
-                .header(CONTENT_TYPE, content_type);
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type));
             for (k, v) in headers {
                 builder = builder.header(k, v);
             }
@@ -445,7 +445,7 @@ fn to_response(reply: Reply) -> http::Response<Body> {
             let stream = futures_stream(body);
             http::Response::builder()
                 .status(200)
-                .header(CONTENT_TYPE, content_type)
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                 .header("cache-control", "no-store")
                 .header("x-accel-buffering", "no")
                 .body(StreamBody::new(stream).boxed_unsync())

@@ -318,7 +318,7 @@ impl Wal {
 
     /// Makes record `seq` written: by this call (with every other pending record), or by an
     /// earlier one.
-    fn written(&self, seq: u64) -> std::result::Result<(), NotDurable> {
+    pub(crate) fn written(&self, seq: u64) -> std::result::Result<(), NotDurable> {
         let mut inner = self.lock();
         if inner.taken < seq {
             self.write_pending(&mut inner);
