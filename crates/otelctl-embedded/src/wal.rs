@@ -690,6 +690,8 @@ impl Wal {
     /// covered (group commit); with [`Durability::Write`], the same every [`BACKGROUND_SYNC`].
     pub fn run_syncer(&self) {
         let handled = |s: &SyncState| s.synced.max(s.failed);
+        // A clone of the current slot's file for syncing outside the lock, with its segment.
+        let mut syncing: Option<(u64, File)> = None;
         loop {
             let stopping = {
                 let mut pending = self.pending();
@@ -723,19 +725,24 @@ impl Wal {
             };
             // Records a failed write lost are reported to their waiters by `durable`'s own
             // write; the sync covers the rest.
-            let (file, target) = {
+            let target = {
                 let mut inner = self.lock();
                 self.write_pending(&mut inner, None);
-                let target = inner.taken;
-                match inner.file.try_clone() {
-                    Ok(f) => (f, target),
-                    Err(e) => {
-                        drop(inner);
-                        self.fail(target, format!("cannot sync the trace log: {e}"));
-                        continue;
-                    }
+                let segment = inner.segment.number;
+                if syncing.as_ref().is_none_or(|(n, _)| *n != segment) {
+                    syncing = match inner.file.try_clone() {
+                        Ok(f) => Some((segment, f)),
+                        Err(e) => {
+                            let target = inner.taken;
+                            drop(inner);
+                            self.fail(target, format!("cannot sync the trace log: {e}"));
+                            continue;
+                        }
+                    };
                 }
+                inner.taken
             };
+            let file = &syncing.as_ref().expect("set above").1;
             match file.sync_data() {
                 Ok(()) => self.state.send_modify(|s| s.synced = s.synced.max(target)),
                 Err(e) => self.fail(target, format!("cannot sync the trace log: {e}")),
