@@ -357,10 +357,10 @@ async fn dispatch(
             "Content-Length and Transfer-Encoding together are refused".to_string(),
         );
     }
-    if let Some(n) = head
+    let length = head
         .header("content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = length {
         if n > limits.max_body as u64 {
             return refuse(
                 listener,
@@ -375,11 +375,11 @@ async fn dispatch(
     }
     let collected = tokio::time::timeout(
         REQUEST_DEADLINE,
-        Limited::new(body, limits.max_body).collect(),
+        read_body(Limited::new(body, limits.max_body), length),
     )
     .await;
     match collected {
-        Ok(Ok(body)) => head.body = body.to_bytes(),
+        Ok(Ok(body)) => head.body = body,
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return refuse(
                 listener,
@@ -412,6 +412,36 @@ async fn dispatch(
         }
     }
     to_response(listener.handler.clone().handle(head).await)
+}
+
+/// A request body in one buffer: a body that arrives in one piece is kept as it came; one that
+/// arrives in pieces is copied into a buffer of its announced length as they come, so the
+/// pieces are freed on the way instead of all being held until a final copy.
+async fn read_body<B>(mut body: Limited<B>, length: Option<u64>) -> Result<Bytes, BoxError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    // `length` was checked against the limit; without one, grow as needed.
+                    let expected = length.unwrap_or(0) as usize;
+                    joined.reserve(expected.max(earlier.len() + data.len()));
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
 
 /// A boxed full body.
@@ -479,6 +509,60 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body of fixed pieces; a piece `TRAILERS` is sent as a trailers frame.
+    struct Pieces(Vec<&'static [u8]>);
+    impl futures_core::Stream for Pieces {
+        type Item = Result<Frame<Bytes>, Infallible>;
+        fn poll_next(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            if self.0.is_empty() {
+                return std::task::Poll::Ready(None);
+            }
+            let piece = self.0.remove(0);
+            let frame = if piece == b"TRAILERS" {
+                Frame::trailers(HeaderMap::new())
+            } else {
+                Frame::data(Bytes::from_static(piece))
+            };
+            std::task::Poll::Ready(Some(Ok(frame)))
+        }
+    }
+
+    fn pieces(parts: &[&'static [u8]]) -> Limited<StreamBody<Pieces>> {
+        Limited::new(StreamBody::new(Pieces(parts.to_vec())), 100)
+    }
+
+    #[test]
+    fn bodies_arrive_whole_in_one_buffer_and_the_limit_holds() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let one = rt
+            .block_on(read_body(pieces(&[b"whole"]), Some(5)))
+            .unwrap();
+        assert_eq!(&one[..], b"whole");
+        let joined = rt
+            .block_on(read_body(
+                pieces(&[b"ab", b"", b"cd", b"e", b"TRAILERS"]),
+                Some(5),
+            ))
+            .unwrap();
+        assert_eq!(&joined[..], b"abcde");
+        let unknown = rt
+            .block_on(read_body(pieces(&[b"ab", b"cd"]), None))
+            .unwrap();
+        assert_eq!(&unknown[..], b"abcd");
+        let empty = rt.block_on(read_body(pieces(&[]), None)).unwrap();
+        assert!(empty.is_empty());
+        let big: &'static [u8] = &[b'x'; 60];
+        let err = rt
+            .block_on(read_body(pieces(&[big, big]), None))
+            .unwrap_err();
+        assert!(err.is::<http_body_util::LengthLimitError>(), "{err}");
+    }
 
     #[test]
     fn query_params_are_decoded() {
