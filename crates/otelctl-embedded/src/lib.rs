@@ -514,11 +514,29 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
 /// Runs the embedded server until SIGINT or SIGTERM. `on_ready` is called once both ports
 /// listen (e.g. to print the URLs).
 pub fn serve(config: Config, on_ready: impl FnOnce(&Server)) -> Result<()> {
+    limit_malloc_arenas();
     let stop = Arc::new(StopSignal::default());
     watch_signals(stop.clone())?;
     let server = Server::start(config, stop)?;
     on_ready(&server);
     server.run_until_stopped()
+}
+
+/// Most glibc malloc arenas for the server process ([`serve`] only: it is the process's one job).
+///
+/// glibc gives threads their own arenas (up to 8 per core), and an arena keeps what was freed in
+/// it. Spans are decoded on the event loop (small exports) or on the blocking pool (large ones),
+/// so the store's contents, bounded by the caps, came to be held in three or four arenas at
+/// once: 50-54 MiB peak under the load test's two phases against 39-46 MiB for the old server;
+/// with two arenas 36-42 MiB, at the same throughput (benchmarks/embedded.md).
+pub const MALLOC_ARENAS: i32 = 2;
+
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a malloc parameter; called before the server's threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
 }
 
 /// Blocks SIGINT and SIGTERM in this thread (and so in every thread started after it) and

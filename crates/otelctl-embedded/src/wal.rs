@@ -78,8 +78,9 @@ pub const BACKGROUND_SYNC: Duration = Duration::from_millis(200);
 /// its slot makes the file grow (correct, just the slower kind of sync) and the slot keeps the
 /// size for its next use, up to [`MAX_KEPT_SLOT_BYTES`].
 pub const SLOT_BYTES: u64 = 4 * 1024 * 1024;
-/// A freed slot larger than this is cut back to [`SLOT_BYTES`].
-pub const MAX_KEPT_SLOT_BYTES: u64 = 64 * 1024 * 1024;
+/// A freed slot larger than this is cut back to [`SLOT_BYTES`] (a flood of large batches writes
+/// tens of MiB between two checkpoints; the log directory should not keep that much).
+pub const MAX_KEPT_SLOT_BYTES: u64 = 16 * 1024 * 1024;
 /// Free slots kept for reuse; more are deleted.
 pub const SPARE_SLOTS: usize = 2;
 
@@ -434,7 +435,7 @@ pub struct Wal {
 pub struct NotDurable(pub String);
 
 /// Buffers up to this size are kept for the next appends; larger ones are freed.
-const KEEP_BUFFER: usize = 1 << 20;
+const KEEP_BUFFER: usize = 64 * 1024;
 
 impl Wal {
     /// Opens a new segment, in a free slot or a new one, after any left in `dir` (those stay
