@@ -460,7 +460,7 @@ fn checkpoint(shared: &Shared, dir: &Path) -> Result<()> {
         shared.lock().requeue(work);
         return Err(e);
     }
-    shared.wal.remove_through(closed)
+    shared.wal.free_through(closed)
 }
 
 fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {

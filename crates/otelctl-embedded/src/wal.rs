@@ -14,8 +14,9 @@
 //! `<data>/embedded/wal/slot-<k>.wal`, each already written in full (zeros, [`SLOT_BYTES`], when
 //! created) and synced, so an append overwrites blocks the file already has: its `fdatasync`
 //! flushes only data, while a growing file's must also commit the file system's journal (the
-//! size changed), which on ext4 costs several times more and waits for whatever else is in the
-//! journal (`benchmarks/embedded.md`: the technique PostgreSQL uses for its WAL segments). A
+//! size changed) and so waits for whatever else is in the journal: on this project's test VM
+//! 1.3-1.7 times the cost on a quiet disk, several times under other disk traffic
+//! (`benchmarks/embedded.md`; the technique PostgreSQL uses for its WAL segments). A
 //! slot starts with a header naming the log segment it holds (a number that only grows) and
 //! that segment's seed (random); the records follow, each `len u32 LE | crc32 u32 LE | kind u8
 //! | payload`, the checksum covering the seed, the kind and the payload, and every write ends
@@ -26,7 +27,7 @@
 //!
 //! The persister checkpoints: it starts a new segment in another slot ([`Wal::rotate`]), writes
 //! the trace files and syncs them, then frees the slots of the segments before the new one
-//! ([`Wal::remove_through`]: header cleared and synced, in order; at most [`SPARE_SLOTS`] are
+//! ([`Wal::free_through`]: header cleared and synced, in order; at most [`SPARE_SLOTS`] are
 //! kept, the rest deleted). A restart loads the trace files and replays the segments in order;
 //! replaying what a trace file already holds is harmless (the store ignores spans it has).
 //! Segment files of the earlier format (`<n>.log`, appended, no header) are replayed first and
@@ -411,7 +412,7 @@ struct Inner {
 }
 
 /// Slots not in use as the current segment: closed segments awaiting a checkpoint, and free
-/// slots. Only the persister (through [`Wal::rotate`] and [`Wal::remove_through`]) changes them.
+/// slots. Only the persister (through [`Wal::rotate`] and [`Wal::free_through`]) changes them.
 struct Slots {
     used: BTreeMap<u64, (PathBuf, u64)>,
     free: Vec<PathBuf>,
@@ -665,7 +666,7 @@ impl Wal {
     /// Frees the segments up to and including `segment`, oldest first: each slot's header is
     /// cleared and synced before the next one's, so a crash never leaves a gap in the log. At
     /// most [`SPARE_SLOTS`] free slots are kept.
-    pub fn remove_through(&self, segment: u64) -> Result<()> {
+    pub fn free_through(&self, segment: u64) -> Result<()> {
         let mut slots = self.slots();
         let legacy: Vec<u64> = slots.legacy.range(..=segment).map(|(n, _)| *n).collect();
         for n in legacy {
@@ -866,7 +867,7 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("torn"), "{warnings:?}");
-        wal.remove_through(closed).unwrap();
+        wal.free_through(closed).unwrap();
         let (records, _) = read_all(dir.path()).unwrap();
         assert_eq!(records, vec![export("two", 3)]);
         use std::os::unix::fs::PermissionsExt;
@@ -913,7 +914,7 @@ mod tests {
         let before = std::fs::read(&first).unwrap();
         let closed = wal.rotate().unwrap();
         write(&wal, &export("kept", 100));
-        wal.remove_through(closed).unwrap();
+        wal.free_through(closed).unwrap();
         // The next segment reuses the freed slot, over the old records.
         wal.rotate().unwrap();
         assert_eq!(wal.lock().path, first, "the freed slot is reused");
@@ -964,7 +965,7 @@ mod tests {
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(wal.needs_checkpoint());
         let closed = wal.rotate().unwrap();
-        wal.remove_through(closed).unwrap();
+        wal.free_through(closed).unwrap();
         assert!(!old.exists());
         assert_eq!(read_all(dir.path()).unwrap().0, vec![]);
         assert!(!wal.needs_checkpoint());
@@ -1018,7 +1019,7 @@ mod tests {
                     .unwrap();
                     assert!(warnings.is_empty(), "{warnings:?}");
                 }
-                wal.remove_through(through).unwrap();
+                wal.free_through(through).unwrap();
                 closed.retain(|n| *n > through);
             }
         }
@@ -1063,7 +1064,7 @@ mod tests {
         let closed = wal.rotate().unwrap();
         let seq = wal.append(&Record::Export(vec![2; 100]));
         rt.block_on(wal.durable(seq)).unwrap();
-        wal.remove_through(closed).unwrap();
+        wal.free_through(closed).unwrap();
         wal.stop();
         syncer.join().unwrap();
         assert_eq!(
