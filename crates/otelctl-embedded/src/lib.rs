@@ -7,14 +7,17 @@
 //! SIGTERM, then saves what is pending and returns. [`Server::start`] is the same without the
 //! signal handling, for tests and for embedding.
 //!
-//! One tokio runtime serves both ports with hyper. Its one async worker is the event loop: it
-//! parses requests and answers small exports start to end, which is cheapest per request (a
-//! second worker cost 10-15% at one span per request in cross-thread wake-ups, see
-//! `benchmarks/embedded.md`). CPU work that grows with the request (decoding and storing large
-//! exports, rendering viewer pages) runs on the runtime's blocking pool
-//! ([`MAX_BLOCKING_THREADS`]), so several large exports decode in parallel and the loop stays
-//! responsive. Blocking work keeps its own threads: the log's sync thread, the persister
-//! (checkpoints into trace files) and the spool ingester. Modules:
+//! Threads, all serving with hyper on tokio: the receivers' connections are accepted on one
+//! runtime (one async worker, which also serves the viewer) and handed in turn to [`LANES`]
+//! lanes ([`server::Lanes`]), threads each running a single-threaded runtime of its own, so a
+//! connection's requests are parsed and small exports answered start to end on one thread, with
+//! no wake-ups across threads (a multi-threaded runtime's second worker cost 10-15% at one span
+//! per request in such wake-ups, `benchmarks/embedded.md`), while two lanes keep two cores busy.
+//! CPU work that grows with the request (decoding and storing large exports, rendering viewer
+//! pages) goes to the blocking pools (one thread per lane, [`MAX_BLOCKING_THREADS`] for the
+//! viewer's runtime), so large exports decode in parallel and the loops stay responsive.
+//! Blocking work keeps its own threads: the log's sync thread, the persister (checkpoints into
+//! trace files) and the spool ingester. Modules:
 //!
 //! | module | job |
 //! |---|---|
@@ -71,8 +74,12 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// Most connections at once, per port (tokio tasks: an idle one costs a few KiB). Slow or idle
 /// connections are closed by the server's deadlines, so the cap is a bound, not a queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
-/// Most threads of the runtime's blocking pool (decoding and storing large exports, rendering
-/// viewer pages). Two keep two cores busy; four ran about as fast at 1,000 spans per request
+/// Threads serving the receivers' connections ([`server::Lanes`]), each with one blocking
+/// thread: 4-5% more one-span exports per second than one event loop for everything, here on
+/// two cores (alternating runs, `benchmarks/embedded.md`).
+pub const LANES: usize = 2;
+/// Most threads of the main runtime's blocking pool (rendering viewer pages; decoding and
+/// storing large exports that arrive on a connection it serves). Two keep two cores busy; four ran about as fast at 1,000 spans per request
 /// here but held 4-5 MiB more at peak (a decoded batch and an allocator arena each).
 pub const MAX_BLOCKING_THREADS: usize = 2;
 /// How often the spool is ingested again while the server runs.
@@ -198,6 +205,7 @@ pub struct Server {
     otlp_grpc_addr: Option<SocketAddr>,
     data_dir: PathBuf,
     listeners: Vec<tokio::task::JoinHandle<()>>,
+    lanes: Arc<server::Lanes>,
     persister: JoinHandle<Result<()>>,
     syncer: JoinHandle<()>,
     spool: Option<JoinHandle<()>>,
@@ -264,6 +272,8 @@ impl Server {
             .enable_all()
             .build()
             .map_err(|e| Error::failed("cannot start the server's runtime", e))?;
+        let lanes = server::Lanes::start(LANES, stop.clone())
+            .map_err(|e| Error::failed("cannot start the server's connection threads", e))?;
         let limits = server::Limits {
             max_connections: config.max_connections,
             max_body: config.max_body,
@@ -284,6 +294,7 @@ impl Server {
                 stop.clone(),
                 receiver.clone(),
                 Some(grpc.clone()),
+                Some(lanes.clone()),
             )),
             runtime.spawn(server::serve(
                 viewer_listener,
@@ -294,6 +305,7 @@ impl Server {
                 stop.clone(),
                 viewer,
                 None,
+                None,
             )),
         ];
         if let Some(listener) = grpc_listener {
@@ -303,6 +315,7 @@ impl Server {
                 stop.clone(),
                 receiver,
                 Some(grpc),
+                Some(lanes.clone()),
             )));
         }
         let syncer = {
@@ -340,6 +353,7 @@ impl Server {
             otlp_grpc_addr,
             data_dir: config.data_dir.clone(),
             listeners,
+            lanes,
             persister,
             syncer,
             spool,
@@ -372,10 +386,12 @@ impl Server {
         self.shared.stop.trigger();
         // Connections first (in-flight exports finish and are logged), then the last checkpoint.
         let listeners = self.listeners;
+        let lanes = self.lanes;
         self.runtime.block_on(async {
             for l in listeners {
                 let _ = l.await;
             }
+            lanes.finish().await;
         });
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         self.shared.persist_now();

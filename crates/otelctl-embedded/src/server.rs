@@ -195,14 +195,19 @@ struct Listener {
     grpc: Option<GrpcFn>,
 }
 
-/// Serves `listener` on the current tokio runtime until `stop` fires, then lets open
-/// connections finish for up to [`DRAIN_TIMEOUT`]. Returns when every connection has ended.
+/// Serves `listener` until `stop` fires, then lets open connections finish for up to
+/// [`DRAIN_TIMEOUT`]. Returns when every connection served here has ended; connections handed
+/// to `lanes` end with the lanes ([`Lanes::finish`]).
+///
+/// Connections are accepted on the current tokio runtime and served there too, or, with
+/// `lanes`, handed to the lanes in turn.
 pub async fn serve(
     listener: TcpListener,
     limits: Limits,
     stop: Arc<StopSignal>,
     handler: Arc<dyn Handler>,
     grpc: Option<GrpcFn>,
+    lanes: Option<Arc<Lanes>>,
 ) {
     listener
         .set_nonblocking(true)
@@ -234,6 +239,22 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let over = active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections;
         let guard = ActiveGuard(active.clone());
+        let stream = match &lanes {
+            Some(lanes) => match lanes.hand(stream, over, guard, &shared) {
+                Ok(()) => continue,
+                // No lane (stopping): served here.
+                Err((stream, guard)) => {
+                    let shared = shared.clone();
+                    let stop = stop.clone();
+                    tasks.spawn(async move {
+                        let _guard = guard;
+                        connection(stream, over, shared, stop).await;
+                    });
+                    continue;
+                }
+            },
+            None => stream,
+        };
         let shared = shared.clone();
         let stop = stop.clone();
         tasks.spawn(async move {
@@ -249,6 +270,114 @@ pub async fn serve(
     })
     .await;
     tasks.abort_all();
+}
+
+/// Threads that serve connections, each on a single-threaded tokio runtime of its own with one
+/// blocking thread (a lane): the connections of a lane never wait for another thread, and two
+/// lanes keep two cores busy. One multi-threaded runtime with two workers served one-span
+/// exports 10-15% slower than one worker (every readiness event woke the idle worker to look for
+/// work it rarely found); see `benchmarks/embedded.md`.
+pub struct Lanes {
+    lanes: std::sync::Mutex<Vec<Lane>>,
+    turn: AtomicUsize,
+}
+
+/// A connection handed to a lane: the stream, whether it is over the cap, its slot, its listener.
+type Handover = (std::net::TcpStream, bool, ActiveGuard, Arc<Listener>);
+
+struct Lane {
+    tx: mpsc::UnboundedSender<Handover>,
+    /// Fires when the lane has drained its connections after its channel closed.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Lanes {
+    /// Starts `count` lanes; connections go to them until [`Lanes::finish`].
+    pub fn start(count: usize, stop: Arc<StopSignal>) -> std::io::Result<Arc<Lanes>> {
+        let lanes = (0..count)
+            .map(|i| Lane::start(i, stop.clone()))
+            .collect::<std::io::Result<Vec<Lane>>>()?;
+        Ok(Arc::new(Lanes {
+            lanes: std::sync::Mutex::new(lanes),
+            turn: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Hands a connection to the next lane; gives it back when there is none.
+    fn hand(
+        &self,
+        stream: tokio::net::TcpStream,
+        over: bool,
+        guard: ActiveGuard,
+        listener: &Arc<Listener>,
+    ) -> Result<(), (tokio::net::TcpStream, ActiveGuard)> {
+        let lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if lanes.is_empty() {
+            return Err((stream, guard));
+        }
+        let lane = &lanes[self.turn.fetch_add(1, Ordering::Relaxed) % lanes.len()];
+        let std = match stream.into_std() {
+            Ok(s) => s,
+            // The socket is unusable either way: drop it (and its slot).
+            Err(_) => return Ok(()),
+        };
+        if let Err(mpsc::error::SendError((std, _, guard, _))) =
+            lane.tx.send((std, over, guard, listener.clone()))
+        {
+            return match tokio::net::TcpStream::from_std(std) {
+                Ok(stream) => Err((stream, guard)),
+                Err(_) => Ok(()),
+            };
+        }
+        Ok(())
+    }
+
+    /// Stops handing out connections and waits (up to [`DRAIN_TIMEOUT`] and a second) until
+    /// every lane has drained its connections.
+    pub async fn finish(&self) {
+        let lanes = std::mem::take(&mut *self.lanes.lock().unwrap_or_else(|e| e.into_inner()));
+        for lane in lanes {
+            drop(lane.tx);
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT + Duration::from_secs(1), lane.done).await;
+        }
+    }
+}
+
+impl Lane {
+    fn start(index: usize, stop: Arc<StopSignal>) -> std::io::Result<Lane> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .thread_name(format!("otelctl-lane-{index}"))
+            .build()?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Handover>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("otelctl-lane-{index}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut tasks = tokio::task::JoinSet::new();
+                    while let Some((stream, over, guard, listener)) = rx.recv().await {
+                        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                            continue;
+                        };
+                        let stop = stop.clone();
+                        tasks.spawn(async move {
+                            let _guard = guard;
+                            connection(stream, over, listener, stop).await;
+                        });
+                        while tasks.try_join_next().is_some() {}
+                    }
+                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+                        while tasks.join_next().await.is_some() {}
+                    })
+                    .await;
+                    tasks.abort_all();
+                });
+                let _ = done_tx.send(());
+            })?;
+        Ok(Lane { tx, done })
+    }
 }
 
 struct ActiveGuard(Arc<AtomicUsize>);

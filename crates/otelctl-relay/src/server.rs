@@ -76,6 +76,7 @@ impl Server {
             stop.clone(),
             handler,
             Some(grpc),
+            None,
         ));
         Ok(Server {
             runtime,
