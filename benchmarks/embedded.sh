@@ -11,7 +11,9 @@
 # Writes benchmarks/results/embedded-$LABEL.md (LABEL defaults to the short commit id).
 # Usage: benchmarks/embedded.sh [ROUNDS] [SPANS_PER_ROUND]
 # Env: MEMORY=0 (throughput only), OTELCTL_BIN (a built otelctl; default: build the release binary), OTELCTL_BIN_BEFORE (an
-# older build measured in the same run, for before/after tables), CLIENTS (4), SMALL_SPANS (200000, sent 1 per request), BIG_SPANS (2000000, 1000 per request)
+# older build measured in the same run, for before/after tables: its rows alternate with the
+# new build's, and its memory scenarios run too), CLIENTS (4), SMALL_SPANS (200000, sent 1 per
+# request), BIG_SPANS (2000000, 1000 per request), THROUGHPUT_ROUNDS (3: every server, in turn)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-8}
@@ -19,6 +21,7 @@ PER_ROUND=${2:-100000}
 CLIENTS=${CLIENTS:-4}
 SMALL_SPANS=${SMALL_SPANS:-200000}
 BIG_SPANS=${BIG_SPANS:-2000000}
+THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
 LABEL=${LABEL:-$(git rev-parse --short HEAD)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 if [[ -z "${OTELCTL_BIN:-}" ]]; then cargo build --release --quiet -p otelctl; fi
@@ -96,18 +99,21 @@ YAML
   wait_port "$1" || { cat "$WORK/collector.log"; exit 1; }
 }
 
+load_average() { cut -d' ' -f1 /proc/loadavg; }
+
 throughput_row() { # NAME PORT
-  local name=$1 port=$2 small big
+  local name=$1 port=$2 small big before
+  before=$(load_average)
   small=$("$WORK/load" "127.0.0.1:$port" "$CLIENTS" 1 "$SMALL_SPANS")
   big=$("$WORK/load" "127.0.0.1:$port" "$CLIENTS" 1000 "$BIG_SPANS")
-  printf '| %s | %s | %s | %s |\n' "$name" "$(cut -d' ' -f3 <<<"$small")" "$(cut -d' ' -f3 <<<"$big")" "$(hwm "$PID")"
+  printf '| %s | %s | %s | %s | %s-%s |\n' "$name" "$(cut -d' ' -f3 <<<"$small")" "$(cut -d' ' -f3 <<<"$big")" "$(hwm "$PID")" "$before" "$(load_average)"
 }
 
 run() { # TITLE SCENARIO EXTRA_FLAGS...
   local title=$1 scenario=$2; shift 2
   local base; base=$(free_base)
   start_embedded "$base" "$@"
-  printf '\n### %s\n\n`otelctl up --embedded %s`\n\n' "$title" "$*"
+  printf '\n### %s\n\n`%s up --embedded %s` (load average %s)\n\n' "$title" "$(basename "${RUN_BIN:-$BIN}")" "$*" "$(load_average)"
   python3 benchmarks/embedded_load.py "$PID" "$base" "$((base + 3))" "$scenario" "$ROUNDS" "$PER_ROUND"
   kill -TERM "$PID"; wait "$PID" || true
   printf '\nOn disk after stop: %s\n' "$(du -sh "$WORK/root/.devenv/otel/embedded" | cut -f1)"
@@ -124,40 +130,56 @@ mkdir -p benchmarks/results
   echo "$CLIENTS clients, one keep-alive connection each, OTLP/JSON, ~250-byte spans, 10 per trace;"
   echo "$SMALL_SPANS spans sent one per request, $BIG_SPANS sent 1000 per request. Peak RSS is VmHWM after both runs."
   echo
-  echo "| server | spans/s, 1 span/request | spans/s, 1000 spans/request | peak RSS MiB |"
-  echo "|---|---:|---:|---:|"
-  if [[ -n "${OTELCTL_BIN_BEFORE:-}" ]]; then
+  echo "$THROUGHPUT_ROUNDS rounds; in each, every server in turn (started fresh), so before and after are minutes apart under the same load."
+  echo "Load average is the 1-minute figure before and after the row."
+  echo
+  echo "| server | spans/s, 1 span/request | spans/s, 1000 spans/request | peak RSS MiB | load average |"
+  echo "|---|---:|---:|---:|---|"
+  has_durability=$("$BIN" up --help | grep -c -- --durability || true)
+  for round in $(seq "$THROUGHPUT_ROUNDS"); do
+    if [[ -n "${OTELCTL_BIN_BEFORE:-}" ]]; then
+      base=$(free_base)
+      RUN_BIN=$OTELCTL_BIN_BEFORE start_embedded "$base"
+      throughput_row "before: $(basename "$OTELCTL_BIN_BEFORE") up --embedded" "$base"
+      kill -TERM "$PID"; wait "$PID" || true
+    fi
     base=$(free_base)
-    RUN_BIN=$OTELCTL_BIN_BEFORE start_embedded "$base"
-    throughput_row "before: $(basename "$OTELCTL_BIN_BEFORE") up --embedded" "$base"
+    start_embedded "$base"
+    throughput_row "otelctl up --embedded (default caps)" "$base"
     kill -TERM "$PID"; wait "$PID" || true
-  fi
-  base=$(free_base)
-  start_embedded "$base"
-  throughput_row "otelctl up --embedded (default caps)" "$base"
-  kill -TERM "$PID"; wait "$PID" || true
-  if "$BIN" up --help | grep -q -- --durability; then
-    base=$(free_base)
-    start_embedded "$base" --durability write
-    throughput_row "otelctl up --embedded --durability write" "$base"
-    kill -TERM "$PID"; wait "$PID" || true
-  fi
-  if [[ -n "$COLLECTOR" && -x "$COLLECTOR" ]]; then
-    base=$(free_base)
-    start_collector "$base"
-    throughput_row "Collector $(basename "$COLLECTOR") (batch, debug exporter)" "$base"
-    kill -TERM "$PID"; wait "$PID" || true
-  else
-    echo "| Collector | not measured: scripts/e2e-build --only collector failed | | |"
-  fi
+    if [[ "$has_durability" != 0 ]]; then
+      base=$(free_base)
+      start_embedded "$base" --durability write
+      throughput_row "otelctl up --embedded --durability write" "$base"
+      kill -TERM "$PID"; wait "$PID" || true
+    fi
+    if [[ -n "$COLLECTOR" && -x "$COLLECTOR" ]]; then
+      base=$(free_base)
+      start_collector "$base"
+      throughput_row "Collector $(basename "$COLLECTOR") (batch, debug exporter)" "$base"
+      kill -TERM "$PID"; wait "$PID" || true
+    elif [[ "$round" == 1 ]]; then
+      echo "| Collector | not measured: scripts/e2e-build --only collector failed | | | |"
+    fi
+  done
   if [[ "${MEMORY:-1}" == 0 ]]; then exit 0; fi
   echo
   echo "## Bounded memory under a flood"
   echo
   echo "Each request carries 1000 spans of ~250 bytes of OTLP/JSON; one client, one keep-alive connection."
   echo "RSS is the server's resident memory after each round (VmRSS), peak is VmHWM."
-  run "Many traces (10 spans each), default caps: 1000 traces, 64 MiB" many
-  run "Many traces, byte cap binding: --max-traces 100000 --max-mb 16" many --max-traces 100000 --max-mb 16
-  run "One trace receiving every span, --max-mb 16" one --max-mb 16
+  scenarios() {
+    run "Many traces (10 spans each), default caps: 1000 traces, 64 MiB" many
+    run "Many traces, byte cap binding: --max-traces 100000 --max-mb 16" many --max-traces 100000 --max-mb 16
+    run "One trace receiving every span, --max-mb 16" one --max-mb 16
+  }
+  if [[ -n "${OTELCTL_BIN_BEFORE:-}" ]]; then
+    echo
+    echo "#### Before: $(basename "$OTELCTL_BIN_BEFORE")"
+    RUN_BIN=$OTELCTL_BIN_BEFORE scenarios
+    echo
+    echo "#### After: $(basename "$BIN") (default durability)"
+  fi
+  scenarios
 } | tee "benchmarks/results/embedded-$LABEL.md"
 # benchmarks/embedded.md is written by hand from these results (before/after tables, reading).

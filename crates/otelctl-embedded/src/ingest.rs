@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use otelctl_otlp::ExportTraceServiceRequest;
 
@@ -45,21 +46,25 @@ impl std::fmt::Display for IngestError {
 }
 
 /// A future answering one export.
-pub type IngestFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<IngestOutcome, IngestError>> + Send + 'a>>;
+pub type IngestFuture = Pin<Box<dyn Future<Output = Result<IngestOutcome, IngestError>> + Send>>;
+
+/// Exports with at least this many spans are stored off the event loop (on tokio's blocking
+/// pool): storing and logging 1,000 spans takes about a millisecond, which would hold up every
+/// other connection on the server's single async worker.
+pub const OFFLOAD_SPANS: usize = 64;
 
 /// Where the receivers (OTLP/HTTP in [`super::receiver`], OTLP/gRPC in [`super::grpc`]) hand
 /// each decoded export: the embedded store ([`Shared`]), or another consumer of the same
 /// transport (`otelctl relay`, which forwards). The answer resolves once the sink is
 /// responsible for the spans; an error is answered "unavailable" (retryable).
 pub trait Sink: Send + Sync + 'static {
-    fn ingest(&self, request: ExportTraceServiceRequest) -> IngestFuture<'_>;
+    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture;
     /// Counts a request refused before it reached [`Sink::ingest`] (malformed, too large).
     fn bad_request(&self) {}
 }
 
 impl Sink for Shared {
-    fn ingest(&self, request: ExportTraceServiceRequest) -> IngestFuture<'_> {
+    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
         Box::pin(Shared::ingest(self, request))
     }
     fn bad_request(&self) {
@@ -69,15 +74,45 @@ impl Sink for Shared {
 }
 
 impl Shared {
-    /// Stores `request` and resolves once it is durable.
+    /// Stores `request` and resolves once it is durable. A large export is stored (and, with
+    /// `--durability write`, written) on the blocking pool; the wait for durability is async.
     pub(crate) async fn ingest(
-        &self,
-        mut request: ExportTraceServiceRequest,
+        self: Arc<Self>,
+        request: ExportTraceServiceRequest,
     ) -> Result<IngestOutcome, IngestError> {
+        let (outcome, seq) = if request.span_count() >= OFFLOAD_SPANS {
+            let shared = self.clone();
+            tokio::task::spawn_blocking(move || {
+                let stored = shared.store_export(request);
+                if let (_, Some(seq)) = stored {
+                    // Its waiter learns of a failed write from `durable` below.
+                    let _ = shared.wal.written(seq);
+                }
+                stored
+            })
+            .await
+            .map_err(|e| IngestError::Unavailable(format!("storing the export failed: {e}")))?
+        } else {
+            self.store_export(request)
+        };
+        match seq {
+            Some(seq) => self
+                .wal
+                .durable(seq)
+                .await
+                .map_err(IngestError::NotDurable)
+                .map(|()| outcome),
+            None => Ok(outcome),
+        }
+    }
+
+    /// The synchronous part of [`Shared::ingest`]: the hook, the store and the log's append;
+    /// returns the log record's sequence number (none for an empty export).
+    fn store_export(&self, mut request: ExportTraceServiceRequest) -> (IngestOutcome, Option<u64>) {
         before_store(&mut request);
         if request.resource_spans.is_empty() {
             // An empty export (how clients probe): nothing to store or log.
-            return Ok(IngestOutcome::default());
+            return (IngestOutcome::default(), None);
         }
         let payload = request.to_protobuf();
         let (outcome, seq, generation) = {
@@ -90,11 +125,7 @@ impl Shared {
         if outcome.accepted > 0 {
             self.notify(generation);
         }
-        self.wal
-            .durable(seq)
-            .await
-            .map_err(IngestError::NotDurable)?;
-        Ok(outcome)
+        (outcome, Some(seq))
     }
 
     /// Removes every stored trace (memory, log, then files); resolves once the clear is durable.

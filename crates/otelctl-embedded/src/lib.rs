@@ -7,9 +7,17 @@
 //! SIGTERM, then saves what is pending and returns. [`Server::start`] is the same without the
 //! signal handling, for tests and for embedding.
 //!
-//! One tokio runtime (two workers) serves both ports with hyper; blocking work keeps its own
-//! threads: the log's sync thread, the persister (checkpoints into trace files) and the spool
-//! ingester. Modules:
+//! Threads, all serving with hyper on tokio: the receivers' connections are accepted on one
+//! runtime (one async worker, which also serves the viewer) and handed in turn to [`LANES`]
+//! lanes ([`server::Lanes`]), threads each running a single-threaded runtime of its own, so a
+//! connection's requests are parsed and small exports answered start to end on one thread, with
+//! no wake-ups across threads (a multi-threaded runtime's second worker cost 10-15% at one span
+//! per request in such wake-ups, `benchmarks/embedded.md`), while two lanes keep two cores busy.
+//! CPU work that grows with the request (decoding and storing large exports, rendering viewer
+//! pages) goes to the blocking pools (one thread per lane, [`MAX_BLOCKING_THREADS`] for the
+//! viewer's runtime), so large exports decode in parallel and the loops stay responsive.
+//! Blocking work keeps its own threads: the log's sync thread, the persister (checkpoints into
+//! trace files) and the spool ingester. Modules:
 //!
 //! | module | job |
 //! |---|---|
@@ -66,6 +74,14 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// Most connections at once, per port (tokio tasks: an idle one costs a few KiB). Slow or idle
 /// connections are closed by the server's deadlines, so the cap is a bound, not a queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Threads serving the receivers' connections ([`server::Lanes`]), each with one blocking
+/// thread: 4-5% more one-span exports per second than one event loop for everything, here on
+/// two cores (alternating runs, `benchmarks/embedded.md`).
+pub const LANES: usize = 2;
+/// Most threads of the main runtime's blocking pool (rendering viewer pages; decoding and
+/// storing large exports that arrive on a connection it serves). Two keep two cores busy; four ran about as fast at 1,000 spans per request
+/// here but held 4-5 MiB more at peak (a decoded batch and an allocator arena each).
+pub const MAX_BLOCKING_THREADS: usize = 2;
 /// How often the spool is ingested again while the server runs.
 pub const SPOOL_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -189,6 +205,7 @@ pub struct Server {
     otlp_grpc_addr: Option<SocketAddr>,
     data_dir: PathBuf,
     listeners: Vec<tokio::task::JoinHandle<()>>,
+    lanes: Arc<server::Lanes>,
     persister: JoinHandle<Result<()>>,
     syncer: JoinHandle<()>,
     spool: Option<JoinHandle<()>>,
@@ -249,11 +266,14 @@ impl Server {
             persist_cv: Condvar::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .thread_name("otelctl-server")
             .enable_all()
             .build()
             .map_err(|e| Error::failed("cannot start the server's runtime", e))?;
+        let lanes = server::Lanes::start(LANES, stop.clone())
+            .map_err(|e| Error::failed("cannot start the server's connection threads", e))?;
         let limits = server::Limits {
             max_connections: config.max_connections,
             max_body: config.max_body,
@@ -274,6 +294,7 @@ impl Server {
                 stop.clone(),
                 receiver.clone(),
                 Some(grpc.clone()),
+                Some(lanes.clone()),
             )),
             runtime.spawn(server::serve(
                 viewer_listener,
@@ -284,6 +305,7 @@ impl Server {
                 stop.clone(),
                 viewer,
                 None,
+                None,
             )),
         ];
         if let Some(listener) = grpc_listener {
@@ -293,6 +315,7 @@ impl Server {
                 stop.clone(),
                 receiver,
                 Some(grpc),
+                Some(lanes.clone()),
             )));
         }
         let syncer = {
@@ -304,10 +327,9 @@ impl Server {
         };
         let persister = {
             let shared = shared.clone();
-            let sync = config.durability == Durability::Fsync;
             std::thread::Builder::new()
                 .name("persister".into())
-                .spawn(move || run_persister(&shared, &traces_dir, sync))
+                .spawn(move || run_persister(&shared, &traces_dir))
                 .map_err(|e| Error::failed("cannot start the persister thread", e))?
         };
         let spool = match config.spool_dir.clone() {
@@ -331,6 +353,7 @@ impl Server {
             otlp_grpc_addr,
             data_dir: config.data_dir.clone(),
             listeners,
+            lanes,
             persister,
             syncer,
             spool,
@@ -363,10 +386,12 @@ impl Server {
         self.shared.stop.trigger();
         // Connections first (in-flight exports finish and are logged), then the last checkpoint.
         let listeners = self.listeners;
+        let lanes = self.lanes;
         self.runtime.block_on(async {
             for l in listeners {
                 let _ = l.await;
             }
+            lanes.finish().await;
         });
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         self.shared.persist_now();
@@ -395,9 +420,13 @@ impl Server {
 }
 
 /// Checkpoints until the server stops: starts a new log segment, writes the traces that
-/// changed (synced when the log is), then drops the log segments the files now cover. Returns
-/// the last turn's outcome (the one at stop), so the caller can say whether traces were saved.
-fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
+/// changed and syncs them, then frees the log segments the files now cover. Returns the last
+/// turn's outcome (the one at stop), so the caller can say whether traces were saved.
+///
+/// The files are synced with either durability: with `write` the log is synced every 200 ms,
+/// and freeing log segments that unsynced files stand in for would let a machine crash lose
+/// far more than that.
+fn run_persister(shared: &Shared, dir: &Path) -> Result<()> {
     let mut last_error: Option<String> = None;
     let mut interval = persist::PERSIST_INTERVAL;
     loop {
@@ -414,7 +443,7 @@ fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
             shared.stopping()
         };
         let started = std::time::Instant::now();
-        let result = checkpoint(shared, dir, sync);
+        let result = checkpoint(shared, dir);
         // Under a flood, writing may take a while: keep it to about a tenth of the time.
         interval = (started.elapsed() * 10)
             .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
@@ -435,7 +464,7 @@ fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
 }
 
 /// One checkpoint (see [`run_persister`]).
-fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
+fn checkpoint(shared: &Shared, dir: &Path) -> Result<()> {
     if !shared.wal.needs_checkpoint() && !shared.lock().has_persist_work() {
         return Ok(());
     }
@@ -443,11 +472,11 @@ fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     // work below is taken, so the files written now hold it.
     let closed = shared.wal.rotate()?;
     let work = shared.lock().take_persist_work();
-    if let Err(e) = persist::apply(dir, &work, sync) {
+    if let Err(e) = persist::apply(dir, &work, true) {
         shared.lock().requeue(work);
         return Err(e);
     }
-    shared.wal.remove_through(closed)
+    shared.wal.free_through(closed)
 }
 
 fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {
@@ -504,11 +533,29 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
 /// Runs the embedded server until SIGINT or SIGTERM. `on_ready` is called once both ports
 /// listen (e.g. to print the URLs).
 pub fn serve(config: Config, on_ready: impl FnOnce(&Server)) -> Result<()> {
+    limit_malloc_arenas();
     let stop = Arc::new(StopSignal::default());
     watch_signals(stop.clone())?;
     let server = Server::start(config, stop)?;
     on_ready(&server);
     server.run_until_stopped()
+}
+
+/// Most glibc malloc arenas for the server process ([`serve`] only: it is the process's one job).
+///
+/// glibc gives threads their own arenas (up to 8 per core), and an arena keeps what was freed in
+/// it. Spans are decoded on the event loop (small exports) or on the blocking pool (large ones),
+/// so the store's contents, bounded by the caps, came to be held in three or four arenas at
+/// once: 50-54 MiB peak under the load test's two phases against 39-46 MiB for the old server;
+/// with two arenas 36-42 MiB, at the same throughput (benchmarks/embedded.md).
+pub const MALLOC_ARENAS: i32 = 2;
+
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a malloc parameter; called before the server's threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
 }
 
 /// Blocks SIGINT and SIGTERM in this thread (and so in every thread started after it) and

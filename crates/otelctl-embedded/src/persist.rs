@@ -6,8 +6,9 @@
 //! old or the new version, never half of one. The files are checkpoints of the write-ahead log
 //! ([`super::wal`]), which holds what arrived since: the persister writes them at most every
 //! [`PERSIST_INTERVAL`] (backing off to [`MAX_PERSIST_INTERVAL`] when writing is slow),
-//! outside the store's lock (the batches are shared, not copied); dropped traces are deleted and
-//! a clear wipes the directory. Files that do not decode are renamed to `<name>.corrupt` and
+//! outside the store's lock (the batches are shared, not copied); the files of dropped traces
+//! are deleted (a trace dropped before it was ever written has none) and a clear wipes the
+//! directory. Files that do not decode are renamed to `<name>.corrupt` and
 //! skipped. [`load_store`] reads both, files then log.
 
 use std::io::Write;
@@ -23,8 +24,11 @@ use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, ResourceSpans};
 use super::store::{Limits, PersistWork, Store, TraceId};
 use super::wal::{self, Record};
 
-/// How often the persister writes what changed (at least).
-pub const PERSIST_INTERVAL: Duration = Duration::from_millis(200);
+/// How often the persister writes what changed (at least). The log already holds everything
+/// acknowledged, so this only bounds the log's length (and the replay at the next start): a
+/// longer interval writes fewer files under a flood (a trace dropped from the ring before the
+/// next turn never gets one; every file created and deleted costs the file system).
+pub const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest wait between writes: when a turn took a while (a flood rewriting big traces),
 /// the next one waits ten times as long, up to this.
 pub const MAX_PERSIST_INTERVAL: Duration = Duration::from_secs(5);

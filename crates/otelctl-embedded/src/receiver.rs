@@ -33,11 +33,15 @@ pub enum Encoding {
 impl Encoding {
     /// From a `Content-Type` header (parameters such as `charset` ignored).
     pub fn from_content_type(value: Option<&str>) -> Option<Self> {
-        let media = value?.split(';').next()?.trim().to_ascii_lowercase();
-        match media.as_str() {
-            "application/json" => Some(Encoding::Json),
-            "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
-            _ => None,
+        let media = value?.split(';').next()?.trim();
+        if media.eq_ignore_ascii_case("application/json") {
+            Some(Encoding::Json)
+        } else if media.eq_ignore_ascii_case("application/x-protobuf")
+            || media.eq_ignore_ascii_case("application/protobuf")
+        {
+            Some(Encoding::Protobuf)
+        } else {
+            None
         }
     }
     pub fn content_type(self) -> &'static str {
@@ -82,37 +86,13 @@ impl Receiver {
                 ),
             );
         };
-        let body = match req
+        let gzip = match req
             .header("content-encoding")
             .map(|v| v.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("") | Some("identity") => req.body.clone(),
-            Some("gzip") | Some("x-gzip") => {
-                let mut out = Vec::new();
-                let limit = self.max_body as u64 + 1;
-                let decoder = flate2::read::GzDecoder::new(&req.body[..]);
-                if let Err(e) = decoder.take(limit).read_to_end(&mut out) {
-                    return self.bad(
-                        400,
-                        encoding,
-                        rpc_code::INVALID_ARGUMENT,
-                        format!("body is not valid gzip: {e}"),
-                    );
-                }
-                if out.len() > self.max_body {
-                    return self.bad(
-                        413,
-                        encoding,
-                        rpc_code::RESOURCE_EXHAUSTED,
-                        format!(
-                            "decompressed body larger than the limit of {} bytes",
-                            self.max_body
-                        ),
-                    );
-                }
-                bytes::Bytes::from(out)
-            }
+            None | Some("") | Some("identity") => false,
+            Some("gzip") | Some("x-gzip") => true,
             Some(other) => {
                 return self.bad(
                     415,
@@ -122,15 +102,29 @@ impl Receiver {
                 )
             }
         };
-        let decoded = match encoding {
-            Encoding::Json => ExportTraceServiceRequest::from_json(&body),
-            Encoding::Protobuf => ExportTraceServiceRequest::from_protobuf(&body),
+        let max_body = self.max_body;
+        let body = req.body;
+        // Decoding is CPU work proportional to the body: a large (or compressed) one goes to
+        // the blocking pool so the event loop keeps serving the other connections.
+        let decoded = if body.len() >= OFFLOAD_BYTES || gzip {
+            tokio::task::spawn_blocking(move || decode(&body, encoding, gzip, max_body))
+                .await
+                .unwrap_or_else(|e| {
+                    // Only when the server is stopping (or the decoder panicked).
+                    Err((
+                        503,
+                        rpc_code::UNAVAILABLE,
+                        format!("the request was not decoded: {e}"),
+                    ))
+                })
+        } else {
+            decode(&body, encoding, gzip, max_body)
         };
         let request = match decoded {
             Ok(r) => r,
-            Err(e) => return self.bad(400, encoding, rpc_code::INVALID_ARGUMENT, e.to_string()),
+            Err((http, code, message)) => return self.bad(http, encoding, code, message),
         };
-        let outcome = match self.sink.ingest(request).await {
+        let outcome = match self.sink.clone().ingest(request).await {
             Ok(o) => o,
             Err(e) => {
                 return status_reply(503, encoding, rpc_code::UNAVAILABLE, e.to_string())
@@ -149,6 +143,48 @@ impl Receiver {
         };
         Reply::new(200, encoding.content_type(), body)
     }
+}
+
+/// Request bodies at least this large are decoded on tokio's blocking pool (about 50 spans of
+/// OTLP/JSON; decoding them takes a few hundred microseconds), smaller ones on the event loop.
+pub const OFFLOAD_BYTES: usize = 16 * 1024;
+
+/// A request body as an export: gunzipped when `gzip` (to at most `max_body` bytes), then
+/// decoded. An error is `(HTTP status, rpc code, message)`.
+fn decode(
+    body: &[u8],
+    encoding: Encoding,
+    gzip: bool,
+    max_body: usize,
+) -> Result<ExportTraceServiceRequest, (u16, i32, String)> {
+    let inflated;
+    let body = if gzip {
+        let mut out = Vec::new();
+        let decoder = flate2::read::GzDecoder::new(body);
+        if let Err(e) = decoder.take(max_body as u64 + 1).read_to_end(&mut out) {
+            return Err((
+                400,
+                rpc_code::INVALID_ARGUMENT,
+                format!("body is not valid gzip: {e}"),
+            ));
+        }
+        if out.len() > max_body {
+            return Err((
+                413,
+                rpc_code::RESOURCE_EXHAUSTED,
+                format!("decompressed body larger than the limit of {max_body} bytes"),
+            ));
+        }
+        inflated = out;
+        &inflated[..]
+    } else {
+        body
+    };
+    match encoding {
+        Encoding::Json => ExportTraceServiceRequest::from_json(body),
+        Encoding::Protobuf => ExportTraceServiceRequest::from_protobuf(body),
+    }
+    .map_err(|e| (400, rpc_code::INVALID_ARGUMENT, e.to_string()))
 }
 
 impl Handler for Receiver {

@@ -61,12 +61,12 @@ pub struct Request {
 }
 
 impl Request {
-    fn from_parts(parts: &http::request::Parts) -> Self {
+    fn from_parts(parts: http::request::Parts) -> Self {
         Request {
             method: parts.method.as_str().to_string(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().unwrap_or("").to_string(),
-            headers: parts.headers.clone(),
+            headers: parts.headers,
             body: Bytes::new(),
         }
     }
@@ -114,23 +114,23 @@ fn percent_decode(text: &str) -> String {
 pub enum Reply {
     Full {
         status: u16,
-        content_type: String,
+        content_type: &'static str,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
     /// A streamed body (server-sent events): sent as the channel yields, ended when the sender
     /// is dropped; the sender sees an error once the client has gone.
     Stream {
-        content_type: String,
+        content_type: &'static str,
         body: mpsc::Receiver<Bytes>,
     },
 }
 
 impl Reply {
-    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
         Reply::Full {
             status,
-            content_type: content_type.to_string(),
+            content_type,
             headers: Vec::new(),
             body: body.into(),
         }
@@ -195,14 +195,19 @@ struct Listener {
     grpc: Option<GrpcFn>,
 }
 
-/// Serves `listener` on the current tokio runtime until `stop` fires, then lets open
-/// connections finish for up to [`DRAIN_TIMEOUT`]. Returns when every connection has ended.
+/// Serves `listener` until `stop` fires, then lets open connections finish for up to
+/// [`DRAIN_TIMEOUT`]. Returns when every connection served here has ended; connections handed
+/// to `lanes` end with the lanes ([`Lanes::finish`]).
+///
+/// Connections are accepted on the current tokio runtime and served there too, or, with
+/// `lanes`, handed to the lanes in turn.
 pub async fn serve(
     listener: TcpListener,
     limits: Limits,
     stop: Arc<StopSignal>,
     handler: Arc<dyn Handler>,
     grpc: Option<GrpcFn>,
+    lanes: Option<Arc<Lanes>>,
 ) {
     listener
         .set_nonblocking(true)
@@ -234,6 +239,22 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let over = active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections;
         let guard = ActiveGuard(active.clone());
+        let stream = match &lanes {
+            Some(lanes) => match lanes.hand(stream, over, guard, &shared) {
+                Ok(()) => continue,
+                // No lane (stopping): served here.
+                Err((stream, guard)) => {
+                    let shared = shared.clone();
+                    let stop = stop.clone();
+                    tasks.spawn(async move {
+                        let _guard = guard;
+                        connection(stream, over, shared, stop).await;
+                    });
+                    continue;
+                }
+            },
+            None => stream,
+        };
         let shared = shared.clone();
         let stop = stop.clone();
         tasks.spawn(async move {
@@ -249,6 +270,114 @@ pub async fn serve(
     })
     .await;
     tasks.abort_all();
+}
+
+/// Threads that serve connections, each on a single-threaded tokio runtime of its own with one
+/// blocking thread (a lane): the connections of a lane never wait for another thread, and two
+/// lanes keep two cores busy. One multi-threaded runtime with two workers served one-span
+/// exports 10-15% slower than one worker (every readiness event woke the idle worker to look for
+/// work it rarely found); see `benchmarks/embedded.md`.
+pub struct Lanes {
+    lanes: std::sync::Mutex<Vec<Lane>>,
+    turn: AtomicUsize,
+}
+
+/// A connection handed to a lane: the stream, whether it is over the cap, its slot, its listener.
+type Handover = (std::net::TcpStream, bool, ActiveGuard, Arc<Listener>);
+
+struct Lane {
+    tx: mpsc::UnboundedSender<Handover>,
+    /// Fires when the lane has drained its connections after its channel closed.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Lanes {
+    /// Starts `count` lanes; connections go to them until [`Lanes::finish`].
+    pub fn start(count: usize, stop: Arc<StopSignal>) -> std::io::Result<Arc<Lanes>> {
+        let lanes = (0..count)
+            .map(|i| Lane::start(i, stop.clone()))
+            .collect::<std::io::Result<Vec<Lane>>>()?;
+        Ok(Arc::new(Lanes {
+            lanes: std::sync::Mutex::new(lanes),
+            turn: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Hands a connection to the next lane; gives it back when there is none.
+    fn hand(
+        &self,
+        stream: tokio::net::TcpStream,
+        over: bool,
+        guard: ActiveGuard,
+        listener: &Arc<Listener>,
+    ) -> Result<(), (tokio::net::TcpStream, ActiveGuard)> {
+        let lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if lanes.is_empty() {
+            return Err((stream, guard));
+        }
+        let lane = &lanes[self.turn.fetch_add(1, Ordering::Relaxed) % lanes.len()];
+        let std = match stream.into_std() {
+            Ok(s) => s,
+            // The socket is unusable either way: drop it (and its slot).
+            Err(_) => return Ok(()),
+        };
+        if let Err(mpsc::error::SendError((std, _, guard, _))) =
+            lane.tx.send((std, over, guard, listener.clone()))
+        {
+            return match tokio::net::TcpStream::from_std(std) {
+                Ok(stream) => Err((stream, guard)),
+                Err(_) => Ok(()),
+            };
+        }
+        Ok(())
+    }
+
+    /// Stops handing out connections and waits (up to [`DRAIN_TIMEOUT`] and a second) until
+    /// every lane has drained its connections.
+    pub async fn finish(&self) {
+        let lanes = std::mem::take(&mut *self.lanes.lock().unwrap_or_else(|e| e.into_inner()));
+        for lane in lanes {
+            drop(lane.tx);
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT + Duration::from_secs(1), lane.done).await;
+        }
+    }
+}
+
+impl Lane {
+    fn start(index: usize, stop: Arc<StopSignal>) -> std::io::Result<Lane> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .thread_name(format!("otelctl-lane-{index}"))
+            .build()?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Handover>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("otelctl-lane-{index}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut tasks = tokio::task::JoinSet::new();
+                    while let Some((stream, over, guard, listener)) = rx.recv().await {
+                        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                            continue;
+                        };
+                        let stop = stop.clone();
+                        tasks.spawn(async move {
+                            let _guard = guard;
+                            connection(stream, over, listener, stop).await;
+                        });
+                        while tasks.try_join_next().is_some() {}
+                    }
+                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+                        while tasks.join_next().await.is_some() {}
+                    })
+                    .await;
+                    tasks.abort_all();
+                });
+                let _ = done_tx.send(());
+            })?;
+        Ok(Lane { tx, done })
+    }
 }
 
 struct ActiveGuard(Arc<AtomicUsize>);
@@ -347,7 +476,7 @@ async fn dispatch(
         }
     }
     let (parts, body) = req.into_parts();
-    let mut head = Request::from_parts(&parts);
+    let mut head = Request::from_parts(parts);
     // A request framed two ways is how requests are smuggled past a proxy: refuse it outright.
     if head.headers.contains_key(TRANSFER_ENCODING) && head.headers.contains_key(CONTENT_LENGTH) {
         return refuse(
@@ -357,10 +486,10 @@ async fn dispatch(
             "Content-Length and Transfer-Encoding together are refused".to_string(),
         );
     }
-    if let Some(n) = head
+    let length = head
         .header("content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = length {
         if n > limits.max_body as u64 {
             return refuse(
                 listener,
@@ -375,11 +504,11 @@ async fn dispatch(
     }
     let collected = tokio::time::timeout(
         REQUEST_DEADLINE,
-        Limited::new(body, limits.max_body).collect(),
+        read_body(Limited::new(body, limits.max_body), length),
     )
     .await;
     match collected {
-        Ok(Ok(body)) => head.body = body.to_bytes(),
+        Ok(Ok(body)) => head.body = body,
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return refuse(
                 listener,
@@ -414,6 +543,36 @@ async fn dispatch(
     to_response(listener.handler.clone().handle(head).await)
 }
 
+/// A request body in one buffer: a body that arrives in one piece is kept as it came; one that
+/// arrives in pieces is copied into a buffer of its announced length as they come, so the
+/// pieces are freed on the way instead of all being held until a final copy.
+async fn read_body<B>(mut body: Limited<B>, length: Option<u64>) -> Result<Bytes, BoxError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    // `length` was checked against the limit; without one, grow as needed.
+                    let expected = length.unwrap_or(0) as usize;
+                    joined.reserve(expected.max(earlier.len() + data.len()));
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
 /// A boxed full body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
@@ -431,7 +590,7 @@ fn to_response(reply: Reply) -> http::Response<Body> {
         } => {
             let mut builder = http::Response::builder()
                 .status(status)
-                .header(CONTENT_TYPE, content_type);
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type));
             for (k, v) in headers {
                 builder = builder.header(k, v);
             }
@@ -445,7 +604,7 @@ fn to_response(reply: Reply) -> http::Response<Body> {
             let stream = futures_stream(body);
             http::Response::builder()
                 .status(200)
-                .header(CONTENT_TYPE, content_type)
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                 .header("cache-control", "no-store")
                 .header("x-accel-buffering", "no")
                 .body(StreamBody::new(stream).boxed_unsync())
@@ -479,6 +638,60 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body of fixed pieces; a piece `TRAILERS` is sent as a trailers frame.
+    struct Pieces(Vec<&'static [u8]>);
+    impl futures_core::Stream for Pieces {
+        type Item = Result<Frame<Bytes>, Infallible>;
+        fn poll_next(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            if self.0.is_empty() {
+                return std::task::Poll::Ready(None);
+            }
+            let piece = self.0.remove(0);
+            let frame = if piece == b"TRAILERS" {
+                Frame::trailers(HeaderMap::new())
+            } else {
+                Frame::data(Bytes::from_static(piece))
+            };
+            std::task::Poll::Ready(Some(Ok(frame)))
+        }
+    }
+
+    fn pieces(parts: &[&'static [u8]]) -> Limited<StreamBody<Pieces>> {
+        Limited::new(StreamBody::new(Pieces(parts.to_vec())), 100)
+    }
+
+    #[test]
+    fn bodies_arrive_whole_in_one_buffer_and_the_limit_holds() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let one = rt
+            .block_on(read_body(pieces(&[b"whole"]), Some(5)))
+            .unwrap();
+        assert_eq!(&one[..], b"whole");
+        let joined = rt
+            .block_on(read_body(
+                pieces(&[b"ab", b"", b"cd", b"e", b"TRAILERS"]),
+                Some(5),
+            ))
+            .unwrap();
+        assert_eq!(&joined[..], b"abcde");
+        let unknown = rt
+            .block_on(read_body(pieces(&[b"ab", b"cd"]), None))
+            .unwrap();
+        assert_eq!(&unknown[..], b"abcd");
+        let empty = rt.block_on(read_body(pieces(&[]), None)).unwrap();
+        assert!(empty.is_empty());
+        let big: &'static [u8] = &[b'x'; 60];
+        let err = rt
+            .block_on(read_body(pieces(&[big, big]), None))
+            .unwrap_err();
+        assert!(err.is::<http_body_util::LengthLimitError>(), "{err}");
+    }
 
     #[test]
     fn query_params_are_decoded() {

@@ -74,6 +74,9 @@ pub struct StoredTrace {
     span_ids: HashSet<[u8; 8]>,
     bytes: usize,
     seq: u64,
+    /// A file for this trace id may be on disk (it was handed to the persister, or restored):
+    /// only then does dropping the trace give the persister a file to remove.
+    on_disk: bool,
 }
 
 /// What a list row shows about a trace.
@@ -99,6 +102,7 @@ impl StoredTrace {
             span_ids: HashSet::new(),
             bytes: 0,
             seq,
+            on_disk: false,
         }
     }
 
@@ -318,6 +322,8 @@ pub struct Store {
     dirty: HashSet<TraceId>,
     removed: HashSet<TraceId>,
     wipe: bool,
+    /// Loading traces from their files ([`Store::restore`]): every trace has one.
+    restoring: bool,
 }
 
 fn valid_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
@@ -343,6 +349,7 @@ impl Store {
             dirty: HashSet::new(),
             removed: HashSet::new(),
             wipe: false,
+            restoring: false,
         }
     }
 
@@ -497,7 +504,8 @@ impl Store {
         trace.seq = seq;
         self.order.insert(seq, tid);
         self.dirty.insert(tid);
-        self.removed.remove(&tid);
+        // Dropped and back before the persister removed its file: the file is still there.
+        trace.on_disk |= self.removed.remove(&tid) || self.restoring;
         self.note(Change::Trace(tid));
         added
     }
@@ -514,7 +522,9 @@ impl Store {
                 self.counters.dropped_traces += 1;
                 self.counters.dropped_spans += t.span_count() as u64;
                 self.dirty.remove(&oldest);
-                self.removed.insert(oldest);
+                if t.on_disk {
+                    self.removed.insert(oldest);
+                }
                 self.note(Change::Trace(oldest));
             }
         }
@@ -548,11 +558,13 @@ impl Store {
                     }
                 }
                 if trace.batches.is_empty() {
+                    if trace.on_disk {
+                        self.removed.insert(only);
+                    }
                     self.traces.remove(&only);
                     self.order.remove(&seq);
                     self.counters.dropped_traces += 1;
                     self.dirty.remove(&only);
-                    self.removed.insert(only);
                 }
                 self.note(Change::Trace(only));
             }
@@ -604,7 +616,11 @@ impl Store {
         let write = self
             .dirty
             .drain()
-            .filter_map(|id| self.traces.get(&id).map(|t| (id, t.batches())))
+            .filter_map(|id| {
+                let t = self.traces.get_mut(&id)?;
+                t.on_disk = true;
+                Some((id, t.batches()))
+            })
             .collect();
         PersistWork {
             wipe: std::mem::take(&mut self.wipe),
@@ -627,17 +643,23 @@ impl Store {
             }
         }
         for id in work.remove {
-            if !self.traces.contains_key(&id) {
-                self.removed.insert(id);
+            match self.traces.get_mut(&id) {
+                None => {
+                    self.removed.insert(id);
+                }
+                // Back since: its file is still there.
+                Some(t) => t.on_disk = true,
             }
         }
     }
 
     /// Loads persisted traces (oldest first) without marking them for writing again.
     pub fn restore(&mut self, traces: Vec<ExportTraceServiceRequest>) {
+        self.restoring = true;
         for req in traces {
             self.ingest(req);
         }
+        self.restoring = false;
         self.dirty.clear();
         // Traces dropped while restoring (the limits shrank) must go from disk too: keep `removed`.
         self.counters = Counters {
@@ -722,15 +744,55 @@ pub(crate) mod tests {
         assert_eq!(kept, vec![3, 4, 5]);
         assert_eq!(store.counters().dropped_traces, 2);
         assert_eq!(store.counters().dropped_spans, 4);
-        // Updating trace 3 makes it the youngest: trace 4 goes next.
+        let ids = |v: &[TraceId]| {
+            let mut v: Vec<u8> = v.iter().map(|id| id[0]).collect();
+            v.sort();
+            v
+        };
+        // 1 and 2 went before any file was written for them: nothing to remove.
+        let work = store.take_persist_work();
+        let written: Vec<TraceId> = work.write.iter().map(|(id, _)| *id).collect();
+        assert_eq!((ids(&written), ids(&work.remove)), (vec![3, 4, 5], vec![]));
+        // Updating trace 3 makes it the youngest: trace 4 goes next, and its file with it.
         store.ingest(request(vec![span(3, 9, 1, 0, 1)]));
         store.ingest(request(vec![span(6, 1, 0, 0, 1)]));
         let kept: Vec<u8> = store.traces().map(|t| t.id[0]).collect();
         assert_eq!(kept, vec![5, 3, 6]);
+        // 7 comes and goes between two turns: no file; 5 goes too, and its file.
+        store.ingest(request(vec![span(7, 1, 0, 0, 1)]));
+        store.ingest(request(vec![span(3, 10, 1, 0, 1)]));
+        store.ingest(request(vec![span(6, 2, 1, 0, 1)]));
+        store.ingest(request(vec![span(8, 1, 0, 0, 1)]));
         let work = store.take_persist_work();
-        let mut removed: Vec<u8> = work.remove.iter().map(|id| id[0]).collect();
-        removed.sort();
-        assert_eq!(removed, vec![1, 2, 4]);
+        assert_eq!(ids(&work.remove), vec![4, 5]);
+        // 4 dropped and back before its file was removed: dropping it again removes the file.
+        store.ingest(request(vec![span(4, 1, 0, 0, 1)]));
+        store.requeue(work);
+        for t in 20..23u8 {
+            store.ingest(request(vec![span(t, 1, 0, 0, 1)]));
+        }
+        assert!(store.get(&[4; 16]).is_none());
+        assert!(ids(&store.take_persist_work().remove).contains(&4));
+    }
+
+    #[test]
+    fn restored_traces_dropped_by_smaller_limits_have_their_files_removed() {
+        let mut store = Store::new(Limits {
+            max_traces: 2,
+            max_bytes: usize::MAX,
+        });
+        store.restore(
+            (1..=3u8)
+                .map(|t| request(vec![span(t, 1, 0, 0, 1)]))
+                .collect(),
+        );
+        let work = store.take_persist_work();
+        assert!(work.write.is_empty(), "restoring writes nothing");
+        assert_eq!(
+            work.remove.len(),
+            1,
+            "trace 1 no longer fits: its file goes"
+        );
     }
 
     #[test]

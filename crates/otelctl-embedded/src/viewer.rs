@@ -112,10 +112,17 @@ impl Handler for Viewer {
             if let Some(why) = foreign(&req, self.port) {
                 return Reply::text(403, why);
             }
-            if (req.method.as_str(), req.path.as_str()) == ("POST", "/api/clear") {
-                return self.clear().await;
+            match (req.method.as_str(), req.path.as_str()) {
+                ("POST", "/api/clear") => self.clear().await,
+                ("GET", "/events") => self.events(&req),
+                // Pages are rendered on the blocking pool: a large store takes a while, and the
+                // event loop serves the receiver too.
+                _ => tokio::task::spawn_blocking(move || self.route(&req))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Reply::text(503, format!("the page was not rendered: {e}\n"))
+                    }),
             }
-            self.route(&req)
         })
     }
 }
@@ -603,7 +610,7 @@ impl Viewer {
             shared.sse_clients.fetch_sub(1, Ordering::SeqCst);
         });
         Reply::Stream {
-            content_type: "text/event-stream".to_string(),
+            content_type: "text/event-stream",
             body: rx,
         }
     }

@@ -483,35 +483,64 @@ mod hex_id {
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&to_hex(v))
     }
+    /// A hex string (`null` is an empty id), decoded without copying the text first.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        let text = text.unwrap_or_default();
-        from_hex(&text).ok_or_else(|| de::Error::custom(format!("id {text:?} is not hex")))
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hex string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
+                from_hex(text).ok_or_else(|| E::custom(format!("id {text:?} is not hex")))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Vec<u8>, E> {
+                Ok(Vec::new())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Vec<u8>, E> {
+                Ok(Vec::new())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
+                d.deserialize_str(V)
+            }
+        }
+        d.deserialize_option(V)
     }
 }
 
-/// Accepts a JSON number or a decimal string.
+/// Accepts a JSON number or a decimal string. A visitor rather than an untagged enum: the
+/// enum buffers the value and builds (and drops) an error for every variant tried before the
+/// string one, which is how OTLP/JSON sends 64-bit integers (times, `intValue`).
 fn number_or_text<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: std::str::FromStr + TryFrom<u64> + TryFrom<i64>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        U(u64),
-        I(i64),
-        F(f64),
-        S(String),
+    struct V<T>(std::marker::PhantomData<T>);
+    const EXPECTED: &str = "expected an integer or a decimal string";
+    impl<'de, T: std::str::FromStr + TryFrom<u64> + TryFrom<i64>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an integer or a decimal string")
+        }
+        fn visit_u64<E: de::Error>(self, u: u64) -> Result<T, E> {
+            T::try_from(u).map_err(|_| E::custom(EXPECTED))
+        }
+        fn visit_i64<E: de::Error>(self, i: i64) -> Result<T, E> {
+            T::try_from(i).map_err(|_| E::custom(EXPECTED))
+        }
+        fn visit_f64<E: de::Error>(self, f: f64) -> Result<T, E> {
+            if f.fract() == 0.0 && f >= 0.0 {
+                T::try_from(f as u64).map_err(|_| E::custom(EXPECTED))
+            } else {
+                Err(E::custom(EXPECTED))
+            }
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+            s.trim().parse().map_err(|_| E::custom(EXPECTED))
+        }
     }
-    let bad = || de::Error::custom("expected an integer or a decimal string");
-    match Raw::deserialize(d)? {
-        Raw::U(u) => T::try_from(u).map_err(|_| bad()),
-        Raw::I(i) => T::try_from(i).map_err(|_| bad()),
-        Raw::F(f) if f.fract() == 0.0 && f >= 0.0 => T::try_from(f as u64).map_err(|_| bad()),
-        Raw::F(_) => Err(bad()),
-        Raw::S(s) => s.trim().parse().map_err(|_| bad()),
-    }
+    d.deserialize_any(V(std::marker::PhantomData))
 }
 
 mod u64_text {
@@ -536,15 +565,19 @@ mod i64_text {
 
 /// Enum fields: integers, or the proto enum names some encoders emit.
 fn enum_int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        I(i32),
-        S(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::I(i) => Ok(i),
-        Raw::S(s) => {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = i32;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an enum value (an integer or its name)")
+        }
+        fn visit_u64<E: de::Error>(self, u: u64) -> Result<i32, E> {
+            i32::try_from(u).map_err(|_| E::custom(format!("enum value {u} is out of range")))
+        }
+        fn visit_i64<E: de::Error>(self, i: i64) -> Result<i32, E> {
+            i32::try_from(i).map_err(|_| E::custom(format!("enum value {i} is out of range")))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<i32, E> {
             let name = s.to_ascii_uppercase();
             let short = name
                 .strip_prefix("SPAN_KIND_")
@@ -557,10 +590,11 @@ fn enum_int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
                 "CLIENT" => 3,
                 "PRODUCER" => 4,
                 "CONSUMER" => 5,
-                _ => return Err(de::Error::custom(format!("unknown enum value {s:?}"))),
+                _ => return Err(E::custom(format!("unknown enum value {s:?}"))),
             })
         }
     }
+    d.deserialize_any(V)
 }
 
 impl Serialize for AnyValue {
@@ -637,25 +671,34 @@ impl<'de> Deserialize<'de> for I64 {
 
 struct F64(f64);
 impl<'de> Deserialize<'de> for F64 {
+    /// A JSON number, or the proto3 JSON mapping's strings (`"NaN"`, `"Infinity"`,
+    /// `"-Infinity"`, or a number as text).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(f64),
-            S(String),
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = F64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<F64, E> {
+                Ok(F64(n))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<F64, E> {
+                Ok(F64(n as f64))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<F64, E> {
+                Ok(F64(n as f64))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<F64, E> {
+                match s {
+                    "NaN" => Ok(F64(f64::NAN)),
+                    "Infinity" => Ok(F64(f64::INFINITY)),
+                    "-Infinity" => Ok(F64(f64::NEG_INFINITY)),
+                    _ => s.parse().map(F64).map_err(|_| E::custom("bad doubleValue")),
+                }
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(F64(n)),
-            Raw::S(s) => match s.as_str() {
-                "NaN" => Ok(F64(f64::NAN)),
-                "Infinity" => Ok(F64(f64::INFINITY)),
-                "-Infinity" => Ok(F64(f64::NEG_INFINITY)),
-                _ => s
-                    .parse()
-                    .map(F64)
-                    .map_err(|_| de::Error::custom("bad doubleValue")),
-            },
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -800,6 +843,69 @@ mod tests {
         assert_eq!(span.start_time_unix_nano, 5);
         assert_eq!(attribute(&span.attributes, "n"), Some(&Value::IntValue(7)));
         assert!(span.parent_span_id.is_empty());
+    }
+
+    #[test]
+    fn numbers_enums_and_ids_take_every_accepted_form_and_refuse_the_rest() {
+        let one = |fields: &str| {
+            let text = format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"01010101010101010101010101010101","spanId":"0202020202020202",{fields}}}]}}]}}]}}"#
+            );
+            ExportTraceServiceRequest::from_json(text.as_bytes())
+                .map(|r| r.resource_spans[0].scope_spans[0].spans[0].clone())
+        };
+        let int = |v: &str| {
+            one(&format!(
+                r#""attributes":[{{"key":"n","value":{{"intValue":{v}}}}}]"#
+            ))
+            .map(|s| s.attributes[0].value.clone().unwrap().value)
+        };
+        assert_eq!(int(r#""-12""#).unwrap(), Some(Value::IntValue(-12)));
+        assert_eq!(int(r#"" 42 ""#).unwrap(), Some(Value::IntValue(42)));
+        assert_eq!(int("-3").unwrap(), Some(Value::IntValue(-3)));
+        assert_eq!(int("4.0").unwrap(), Some(Value::IntValue(4)));
+        for bad in ["4.5", r#""x""#, "true", "null", "18446744073709551615"] {
+            assert!(int(bad).is_err(), "intValue {bad} was accepted");
+        }
+        let time =
+            |v: &str| one(&format!(r#""startTimeUnixNano":{v}"#)).map(|s| s.start_time_unix_nano);
+        assert_eq!(time(r#""18446744073709551615""#).unwrap(), u64::MAX);
+        assert_eq!(time("7").unwrap(), 7);
+        assert_eq!(time("1e3").unwrap(), 1000);
+        for bad in ["-1", r#""-1""#, "0.5", "{}"] {
+            assert!(time(bad).is_err(), "startTimeUnixNano {bad} was accepted");
+        }
+        let double = |v: &str| {
+            one(&format!(
+                r#""attributes":[{{"key":"d","value":{{"doubleValue":{v}}}}}]"#
+            ))
+            .map(|s| match s.attributes[0].value.clone().unwrap().value {
+                Some(Value::DoubleValue(d)) => d,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(double("2").unwrap(), 2.0);
+        assert_eq!(double("-2.5").unwrap(), -2.5);
+        assert_eq!(double(r#""1.5""#).unwrap(), 1.5);
+        assert_eq!(double(r#""-Infinity""#).unwrap(), f64::NEG_INFINITY);
+        assert!(double(r#""NaN""#).unwrap().is_nan());
+        assert!(double(r#""many""#).is_err());
+        let kind = |v: &str| one(&format!(r#""kind":{v}"#)).map(|s| s.kind);
+        assert_eq!(kind("3").unwrap(), 3);
+        assert_eq!(kind(r#""SPAN_KIND_CLIENT""#).unwrap(), 3);
+        assert_eq!(kind(r#""consumer""#).unwrap(), 5);
+        for bad in [r#""SIDEWAYS""#, "4294967296", "1.5"] {
+            assert!(kind(bad).is_err(), "kind {bad} was accepted");
+        }
+        let parent = |v: &str| one(&format!(r#""parentSpanId":{v}"#)).map(|s| s.parent_span_id);
+        assert_eq!(parent("null").unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            parent(r#""0A0b0c0d0e0f1011""#).unwrap(),
+            vec![10, 11, 12, 13, 14, 15, 16, 17]
+        );
+        let err = parent(r#""0g""#).unwrap_err().to_string();
+        assert!(err.contains(r#"id "0g" is not hex"#), "{err}");
+        assert!(parent("12").is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::{NotTaken, Relay};
 struct RelaySink(Arc<Relay>);
 
 impl Sink for RelaySink {
-    fn ingest(&self, request: ExportTraceServiceRequest) -> IngestFuture<'_> {
+    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
         let relay = self.0.clone();
         Box::pin(async move {
             let spans = request.span_count() as u64;
@@ -76,6 +76,7 @@ impl Server {
             stop.clone(),
             handler,
             Some(grpc),
+            None,
         ));
         Ok(Server {
             runtime,

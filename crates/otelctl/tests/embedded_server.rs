@@ -1,6 +1,6 @@
 //! The embedded server's HTTP layer and durability, on the real binary and real sockets:
 //! request smuggling and conflicting lengths refused, slow clients unable to hold up a real
-//! export, acknowledged spans surviving `kill -9`, OTLP/gRPC from the exporter devenv uses
+//! export, acknowledged spans surviving `kill -9` (twice, with either durability), OTLP/gRPC from the exporter devenv uses
 //! (Rust `opentelemetry-otlp` with tonic) on the OTLP/HTTP port, and `status` / `wait`
 //! recognising the embedded stack.
 
@@ -165,62 +165,100 @@ fn slow_clients_do_not_hold_up_a_real_export() {
     }
 }
 
-#[test]
-fn five_acknowledged_exports_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = free_base();
-    let mut up = Up::start(dir.path(), dir.path(), base, &[]);
+/// Sends one single-span trace per name, each acknowledged before the next.
+fn acknowledged(up: &Up, names: &[&str], trace: &mut u8) {
     let t0 = now_ns();
-    for i in 1..=5u8 {
-        let req = export_request(
-            "durable",
-            vec![span(i, 1, 0, &format!("ack-{i}"), t0, t0 + 10)],
-        );
+    for name in names {
+        *trace += 1;
+        let req = export_request("durable", vec![span(*trace, 1, 0, name, t0, t0 + 10)]);
         let r = post(up.receiver(), "application/x-protobuf", &req.to_protobuf());
-        assert_eq!(r.status, 200, "export {i} was not acknowledged");
+        assert_eq!(r.status, 200, "export {name} was not acknowledged");
     }
-    // At once: no time for a periodic save.
-    up.child.kill().unwrap();
-    up.child.wait().unwrap();
-    drop(up);
+}
 
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
+fn roots(up: &Up) -> Vec<String> {
     let v = traces_json(up.viewer());
-    let mut roots: Vec<&str> = v["traces"]
+    let mut roots: Vec<String> = v["traces"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["root_name"].as_str().unwrap())
+        .map(|t| t["root_name"].as_str().unwrap().to_string())
         .collect();
     roots.sort();
-    assert_eq!(roots, ["ack-1", "ack-2", "ack-3", "ack-4", "ack-5"], "{v}");
-    // A clean stop says the traces were saved, and they are, in private files.
-    let (status, _, err) = up.stop();
-    assert!(status.success(), "{err}");
-    assert!(err.contains("stopped; traces saved"), "{err}");
-    use std::os::unix::fs::PermissionsExt;
-    let traces = dir.path().join(".devenv/otel/embedded/traces");
-    let files: Vec<_> = std::fs::read_dir(&traces)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 5, "{files:?}");
-    for f in files.iter().chain(
-        std::fs::read_dir(dir.path().join(".devenv/otel/embedded/wal"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect::<Vec<_>>()
-            .iter(),
-    ) {
-        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{f:?} is {mode:o}");
+    roots
+}
+
+fn trace_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join(".devenv/otel/embedded/traces"))
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pb"))
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `kill -9` twice, with both durabilities: after a first kill, the log's slots are freed at
+/// checkpoints and reused (over records of their earlier segments) before the second.
+#[test]
+fn acknowledged_exports_survive_kill_9_and_are_restored_once() {
+    for durability in ["fsync", "write"] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = free_base();
+        let flags = ["--durability", durability];
+        let mut trace = 0u8;
+        let mut up = Up::start(dir.path(), dir.path(), base, &flags);
+        acknowledged(&up, &["a1", "a2", "a3", "a4", "a5"], &mut trace);
+        // At once: no time for a checkpoint.
+        up.child.kill().unwrap();
+        up.child.wait().unwrap();
+        drop(up);
+
+        let mut up = Up::start(dir.path(), dir.path(), base, &flags);
+        assert_eq!(roots(&up), ["a1", "a2", "a3", "a4", "a5"], "{durability}");
+        // Two checkpoints, so the next segment starts in a slot used before.
+        acknowledged(&up, &["b1", "b2", "b3"], &mut trace);
+        poll("a checkpoint", Duration::from_secs(15), || {
+            (trace_files(dir.path()) == 8).then_some(())
+        });
+        acknowledged(&up, &["c1", "c2", "c3"], &mut trace);
+        poll("another checkpoint", Duration::from_secs(15), || {
+            (trace_files(dir.path()) == 11).then_some(())
+        });
+        acknowledged(&up, &["d1", "d2", "d3"], &mut trace);
+        up.child.kill().unwrap();
+        up.child.wait().unwrap();
+        drop(up);
+
+        let up = Up::start(dir.path(), dir.path(), base, &flags);
+        let all = [
+            "a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "c1", "c2", "c3", "d1", "d2", "d3",
+        ];
+        assert_eq!(roots(&up), all, "{durability}: each restored, once");
+        // A clean stop says the traces were saved, and they are, in private files.
+        let (status, _, err) = up.stop();
+        assert!(status.success(), "{err}");
+        assert!(err.contains("stopped; traces saved"), "{err}");
+        assert!(!err.contains("warning"), "{err}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(trace_files(dir.path()), all.len());
+        let embedded = dir.path().join(".devenv/otel/embedded");
+        for sub in ["traces", "wal"] {
+            for f in std::fs::read_dir(embedded.join(sub)).unwrap() {
+                let f = f.unwrap().path();
+                let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{f:?} is {mode:o}");
+            }
+        }
+        let up = Up::start(dir.path(), dir.path(), base, &flags);
+        assert_eq!(
+            roots(&up),
+            all,
+            "{durability}: restored once each after a clean stop"
+        );
     }
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
-    assert_eq!(
-        traces_json(up.viewer())["traces"].as_array().unwrap().len(),
-        5,
-        "restored once each after a clean stop"
-    );
 }
 
 #[test]
