@@ -13,7 +13,7 @@
 # Env: MEMORY=0 (throughput only), OTELCTL_BIN (a built otelctl; default: build the release binary), OTELCTL_BIN_BEFORE (an
 # older build measured in the same run, for before/after tables: its rows alternate with the
 # new build's, and its memory scenarios run too), CLIENTS (4), SMALL_SPANS (200000, sent 1 per
-# request), BIG_SPANS (2000000, 1000 per request), THROUGHPUT_ROUNDS (3: every server, in turn)
+# request), BIG_SPANS (2000000, 1000 per request), THROUGHPUT_ROUNDS (4: every server in turn, every other round in the opposite order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-8}
@@ -21,7 +21,7 @@ PER_ROUND=${2:-100000}
 CLIENTS=${CLIENTS:-4}
 SMALL_SPANS=${SMALL_SPANS:-200000}
 BIG_SPANS=${BIG_SPANS:-2000000}
-THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
+THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-4}
 LABEL=${LABEL:-$(git rev-parse --short HEAD)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 if [[ -z "${OTELCTL_BIN:-}" ]]; then cargo build --release --quiet -p otelctl; fi
@@ -57,6 +57,10 @@ wait_port() { # PORT
   done
   return 1
 }
+
+# Stops the server under test and writes back what it left dirty, so its files are not written
+# back (on the machine's two cores) while the next server is measured.
+stop_server() { kill -TERM "$PID"; wait "$PID" || true; sync; }
 
 hwm() { awk '/^VmHWM:/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 
@@ -115,7 +119,7 @@ run() { # TITLE SCENARIO EXTRA_FLAGS...
   start_embedded "$base" "$@"
   printf '\n### %s\n\n`%s up --embedded %s` (load average %s)\n\n' "$title" "$(basename "${RUN_BIN:-$BIN}")" "$*" "$(load_average)"
   python3 benchmarks/embedded_load.py "$PID" "$base" "$((base + 3))" "$scenario" "$ROUNDS" "$PER_ROUND"
-  kill -TERM "$PID"; wait "$PID" || true
+  stop_server
   printf '\nOn disk after stop: %s\n' "$(du -sh "$WORK/root/.devenv/otel/embedded" | cut -f1)"
 }
 
@@ -130,37 +134,41 @@ mkdir -p benchmarks/results
   echo "$CLIENTS clients, one keep-alive connection each, OTLP/JSON, ~250-byte spans, 10 per trace;"
   echo "$SMALL_SPANS spans sent one per request, $BIG_SPANS sent 1000 per request. Peak RSS is VmHWM after both runs."
   echo
-  echo "$THROUGHPUT_ROUNDS rounds; in each, every server in turn (started fresh), so before and after are minutes apart under the same load."
+  echo "$THROUGHPUT_ROUNDS rounds; in each, every server in turn (started fresh; every other round in the opposite order), so"
+  echo "before and after are minutes apart under the same load; after each server stops, \`sync\` writes back what it left dirty."
   echo "Load average is the 1-minute figure before and after the row."
   echo
   echo "| server | spans/s, 1 span/request | spans/s, 1000 spans/request | peak RSS MiB | load average |"
   echo "|---|---:|---:|---:|---|"
   has_durability=$("$BIN" up --help | grep -c -- --durability || true)
+  row() { # KIND: before, fsync, write, collector
+    local base; base=$(free_base)
+    case $1 in
+      before)
+        [[ -n "${OTELCTL_BIN_BEFORE:-}" ]] || return 0
+        RUN_BIN=$OTELCTL_BIN_BEFORE start_embedded "$base"
+        throughput_row "before: $(basename "$OTELCTL_BIN_BEFORE") up --embedded" "$base" ;;
+      fsync)
+        start_embedded "$base"
+        throughput_row "otelctl up --embedded (default caps)" "$base" ;;
+      write)
+        [[ "$has_durability" != 0 ]] || return 0
+        start_embedded "$base" --durability write
+        throughput_row "otelctl up --embedded --durability write" "$base" ;;
+      collector)
+        if [[ -z "$COLLECTOR" || ! -x "$COLLECTOR" ]]; then
+          [[ "$round" == 1 ]] && echo "| Collector | not measured: scripts/e2e-build --only collector failed | | | |"
+          return 0
+        fi
+        start_collector "$base"
+        throughput_row "Collector $(basename "$COLLECTOR") (batch, debug exporter)" "$base" ;;
+    esac
+    stop_server
+  }
   for round in $(seq "$THROUGHPUT_ROUNDS"); do
-    if [[ -n "${OTELCTL_BIN_BEFORE:-}" ]]; then
-      base=$(free_base)
-      RUN_BIN=$OTELCTL_BIN_BEFORE start_embedded "$base"
-      throughput_row "before: $(basename "$OTELCTL_BIN_BEFORE") up --embedded" "$base"
-      kill -TERM "$PID"; wait "$PID" || true
-    fi
-    base=$(free_base)
-    start_embedded "$base"
-    throughput_row "otelctl up --embedded (default caps)" "$base"
-    kill -TERM "$PID"; wait "$PID" || true
-    if [[ "$has_durability" != 0 ]]; then
-      base=$(free_base)
-      start_embedded "$base" --durability write
-      throughput_row "otelctl up --embedded --durability write" "$base"
-      kill -TERM "$PID"; wait "$PID" || true
-    fi
-    if [[ -n "$COLLECTOR" && -x "$COLLECTOR" ]]; then
-      base=$(free_base)
-      start_collector "$base"
-      throughput_row "Collector $(basename "$COLLECTOR") (batch, debug exporter)" "$base"
-      kill -TERM "$PID"; wait "$PID" || true
-    elif [[ "$round" == 1 ]]; then
-      echo "| Collector | not measured: scripts/e2e-build --only collector failed | | | |"
-    fi
+    # Every other round in the opposite order, so no server always follows the same one.
+    if (( round % 2 )); then order="before fsync write collector"; else order="collector write fsync before"; fi
+    for kind in $order; do row "$kind"; done
   done
   if [[ "${MEMORY:-1}" == 0 ]]; then exit 0; fi
   echo
