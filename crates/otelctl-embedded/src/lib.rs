@@ -327,9 +327,10 @@ impl Server {
         };
         let persister = {
             let shared = shared.clone();
+            let sync = config.durability == Durability::Fsync;
             std::thread::Builder::new()
                 .name("persister".into())
-                .spawn(move || run_persister(&shared, &traces_dir))
+                .spawn(move || run_persister(&shared, &traces_dir, sync))
                 .map_err(|e| Error::failed("cannot start the persister thread", e))?
         };
         let spool = match config.spool_dir.clone() {
@@ -420,13 +421,15 @@ impl Server {
 }
 
 /// Checkpoints until the server stops: starts a new log segment, writes the traces that
-/// changed and syncs them, then frees the log segments the files now cover. Returns the last
-/// turn's outcome (the one at stop), so the caller can say whether traces were saved.
+/// changed (synced with `--durability fsync`), then frees the log segments the files now cover.
+/// Returns the last turn's outcome (the one at stop), so the caller can say whether traces were
+/// saved.
 ///
-/// The files are synced with either durability: with `write` the log is synced every 200 ms,
-/// and freeing log segments that unsynced files stand in for would let a machine crash lose
-/// far more than that.
-fn run_persister(shared: &Shared, dir: &Path) -> Result<()> {
+/// With `--durability write` the files are left to the kernel to write back: syncing them takes
+/// `syncfs`, which writes back everything on the file system, other programs' files too (a
+/// build's, on a developer's machine); so a machine crash can lose what the kernel had not yet
+/// written back (Linux: within about 30 s), as the documentation of `--durability` says.
+fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     let mut last_error: Option<String> = None;
     let mut interval = persist::PERSIST_INTERVAL;
     loop {
@@ -443,7 +446,7 @@ fn run_persister(shared: &Shared, dir: &Path) -> Result<()> {
             shared.stopping()
         };
         let started = std::time::Instant::now();
-        let result = checkpoint(shared, dir);
+        let result = checkpoint(shared, dir, sync);
         // Under a flood, writing may take a while: keep it to about a tenth of the time.
         interval = (started.elapsed() * 10)
             .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
@@ -464,7 +467,7 @@ fn run_persister(shared: &Shared, dir: &Path) -> Result<()> {
 }
 
 /// One checkpoint (see [`run_persister`]).
-fn checkpoint(shared: &Shared, dir: &Path) -> Result<()> {
+fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     if !shared.wal.needs_checkpoint() && !shared.lock().has_persist_work() {
         return Ok(());
     }
@@ -472,7 +475,7 @@ fn checkpoint(shared: &Shared, dir: &Path) -> Result<()> {
     // work below is taken, so the files written now hold it.
     let closed = shared.wal.rotate()?;
     let work = shared.lock().take_persist_work();
-    if let Err(e) = persist::apply(dir, &work, true) {
+    if let Err(e) = persist::apply(dir, &work, sync) {
         shared.lock().requeue(work);
         return Err(e);
     }

@@ -25,6 +25,11 @@
 //! never acknowledged; a warning). Records left over from a slot's earlier use were checksummed
 //! with another seed and never check out: they are never read, let alone twice.
 //!
+//! With [`Durability::Write`] no answer waits for a sync, and appending to a file costs less
+//! per write than overwriting blocks it has (about 1.0 against 2.2 µs for a 350-byte record
+//! here), so there slots are not pre-written: they grow, and are cut back to their header when
+//! freed.
+//!
 //! The persister checkpoints: it starts a new segment in another slot ([`Wal::rotate`]), writes
 //! the trace files and syncs them, then frees the slots of the segments before the new one
 //! ([`Wal::free_through`]: header cleared and synced, in order; at most [`SPARE_SLOTS`] are
@@ -35,7 +40,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -344,31 +349,39 @@ fn open_slot(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
 
-/// Creates a slot: written in full with zeros and synced, its name synced in the directory.
-fn create_slot(dir: &Path, index: u64) -> std::io::Result<(File, PathBuf)> {
+/// Creates a slot (its name synced in the directory): with `prewrite`, written in full with
+/// zeros and synced.
+fn create_slot(dir: &Path, index: u64, prewrite: bool) -> std::io::Result<(File, PathBuf)> {
     let path = slot_path(dir, index);
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)?;
-    let zeros = vec![0u8; 1 << 20];
-    let mut left = SLOT_BYTES;
-    let written = (|| {
-        while left > 0 {
-            let n = left.min(zeros.len() as u64) as usize;
-            file.write_all(&zeros[..n])?;
-            left -= n as u64;
-        }
-        file.sync_all()
-    })();
+    let written = if prewrite {
+        zero_fill(&file, 0).and_then(|()| file.sync_all())
+    } else {
+        Ok(())
+    };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
     sync_dir(dir);
     Ok((file, path))
+}
+
+/// Writes zeros from `from` up to [`SLOT_BYTES`].
+fn zero_fill(file: &File, from: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < SLOT_BYTES {
+        let n = (SLOT_BYTES - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Where syncing stands: everything up to `synced` is durable; requests up to `failed` were
@@ -458,7 +471,7 @@ impl Wal {
         };
         let older = !slots.used.is_empty() || !slots.legacy.is_empty();
         let id = SegmentId::new(segment);
-        let (file, path, size) = prepare_slot(dir, &mut slots, id)
+        let (file, path, size) = prepare_slot(dir, &mut slots, id, durability == Durability::Fsync)
             .map_err(|e| Error::io("cannot prepare a log slot in", dir, e))?;
         Ok(Wal {
             dir: dir.to_path_buf(),
@@ -489,6 +502,11 @@ impl Wal {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether slots are written in full before use (see the module's documentation).
+    fn prewrite(&self) -> bool {
+        self.durability == Durability::Fsync
     }
 
     fn pending(&self) -> MutexGuard<'_, Pending> {
@@ -612,7 +630,7 @@ impl Wal {
     pub fn rotate(&self) -> Result<u64> {
         // The next slot is made ready before the log is held up: creating one writes a few MiB.
         let next = SegmentId::new(self.lock().segment.number + 1);
-        let (file, path, size) = prepare_slot(&self.dir, &mut self.slots(), next)
+        let (file, path, size) = prepare_slot(&self.dir, &mut self.slots(), next, self.prewrite())
             .map_err(|e| Error::io("cannot prepare a log slot in", &self.dir, e))?;
         let mut inner = self.lock();
         debug_assert_eq!(
@@ -679,7 +697,8 @@ impl Wal {
             if slots.free.len() >= SPARE_SLOTS {
                 std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
             } else {
-                free_slot(&path).map_err(|e| Error::io("cannot free", &path, e))?;
+                free_slot(&path, self.prewrite())
+                    .map_err(|e| Error::io("cannot free", &path, e))?;
                 slots.free.push(path);
             }
             slots.used.remove(&n);
@@ -778,6 +797,7 @@ fn prepare_slot(
     dir: &Path,
     slots: &mut Slots,
     id: SegmentId,
+    prewrite: bool,
 ) -> std::io::Result<(File, PathBuf, u64)> {
     while let Some(path) = slots.free.pop() {
         let opened = open_slot(&path).and_then(|f| Ok((f.metadata()?.len(), f)));
@@ -792,21 +812,28 @@ fn prepare_slot(
     }
     let index = slots.next_index;
     slots.next_index += 1;
-    let (file, path) = create_slot(dir, index)?;
+    let (file, path) = create_slot(dir, index, prewrite)?;
     if let Err(e) = file.write_all_at(&id.start(), 0) {
         slots.free.push(path);
         return Err(e);
     }
-    Ok((file, path, SLOT_BYTES))
+    let size = file.metadata()?.len();
+    Ok((file, path, size))
 }
 
-/// Marks a slot free (its header cleared, synced), cut back to [`SLOT_BYTES`] if a flood made
-/// it larger than [`MAX_KEPT_SLOT_BYTES`].
-fn free_slot(path: &Path) -> std::io::Result<()> {
+/// Marks a slot free (its header cleared, synced). With `prewrite` it stays written in full: cut
+/// back to [`SLOT_BYTES`] if a flood made it larger than [`MAX_KEPT_SLOT_BYTES`], filled up to
+/// it if smaller; without, it is cut back to its header, so the next segment appends.
+fn free_slot(path: &Path, prewrite: bool) -> std::io::Result<()> {
     let file = open_slot(path)?;
     file.write_all_at(&SegmentId::FREE.start(), 0)?;
-    if file.metadata()?.len() > MAX_KEPT_SLOT_BYTES {
+    let size = file.metadata()?.len();
+    if !prewrite {
+        file.set_len(SLOT_HEADER + HEADER as u64)?;
+    } else if size > MAX_KEPT_SLOT_BYTES {
         file.set_len(SLOT_BYTES)?;
+    } else if size < SLOT_BYTES {
+        zero_fill(&file, size)?;
     }
     file.sync_data()
 }
@@ -880,7 +907,7 @@ mod tests {
     #[test]
     fn a_preallocated_slot_reads_to_its_zero_tail_without_warnings_even_after_a_kill() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = Wal::open(dir.path(), Durability::Write).unwrap();
+        let wal = Wal::open(dir.path(), Durability::Fsync).unwrap();
         let path = wal.lock().path.clone();
         // Written in full before the first record: appends never change its size.
         assert_eq!(std::fs::metadata(&path).unwrap().len(), SLOT_BYTES);
@@ -895,7 +922,7 @@ mod tests {
         assert_eq!(records[99], export("r99", 300));
         assert!(warnings.is_empty(), "{warnings:?}");
         // The next start replays it and continues in another slot, numbered after it.
-        let wal = Wal::open(dir.path(), Durability::Write).unwrap();
+        let wal = Wal::open(dir.path(), Durability::Fsync).unwrap();
         write(&wal, &export("after", 10));
         let (records, warnings) = read_all(dir.path()).unwrap();
         assert_eq!(records.len(), 101);
@@ -904,9 +931,36 @@ mod tests {
     }
 
     #[test]
+    fn slots_are_pre_written_for_fsync_and_grow_for_write_whatever_the_last_run_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = |wal: &Wal| std::fs::metadata(&wal.lock().path).unwrap().len();
+        let wal = Wal::open(dir.path(), Durability::Write).unwrap();
+        assert!(size(&wal) < 1024, "a slot for write mode starts small");
+        write(&wal, &export("w1", 5000));
+        assert!(size(&wal) > 5000, "and grows");
+        let closed = wal.rotate().unwrap();
+        wal.free_through(closed).unwrap();
+        drop(wal);
+        // The freed slot was cut back to its header; fsync mode fills it when it frees it.
+        let wal = Wal::open(dir.path(), Durability::Fsync).unwrap();
+        write(&wal, &export("f1", 10));
+        let closed = wal.rotate().unwrap();
+        wal.free_through(closed).unwrap();
+        for slot in slot_files(dir.path()) {
+            let len = std::fs::metadata(&slot).unwrap().len();
+            assert!(len >= SLOT_BYTES, "{slot:?}: {len}");
+        }
+        write(&wal, &export("f2", 10));
+        let (records, warnings) = read_all(dir.path()).unwrap();
+        assert_eq!(records, vec![export("f2", 10)]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
     fn a_reused_slot_never_yields_its_earlier_records_even_without_its_end_marker() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = Wal::open(dir.path(), Durability::Write).unwrap();
+        // Pre-written slots keep what they held when they are reused.
+        let wal = Wal::open(dir.path(), Durability::Fsync).unwrap();
         let first = wal.lock().path.clone();
         for i in 0..5 {
             write(&wal, &export(&format!("old{i}"), 100));
@@ -973,9 +1027,15 @@ mod tests {
 
     #[test]
     fn no_record_is_lost_or_read_twice_when_segments_rotate_under_concurrent_appends() {
+        for durability in [Durability::Write, Durability::Fsync] {
+            rotate_under_concurrent_appends(durability);
+        }
+    }
+
+    fn rotate_under_concurrent_appends(durability: Durability) {
         const RECORDS: u32 = 20_000;
         let dir = tempfile::tempdir().unwrap();
-        let wal = Arc::new(Wal::open(dir.path(), Durability::Write).unwrap());
+        let wal = Arc::new(Wal::open(dir.path(), durability).unwrap());
         let writers: Vec<_> = (0..4u8)
             .map(|t| {
                 let wal = wal.clone();
