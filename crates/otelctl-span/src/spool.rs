@@ -43,6 +43,7 @@ const CLAIM_SUFFIX: &str = ".flushing";
 const UNCONFIRMED_SUFFIX: &str = ".unconfirmed";
 /// A [`Hold`]'s directory: `.held-<pid>-<random>`; `.hold-new-…` while it is being set up.
 const HELD_PREFIX: &str = ".held-";
+const HOLD_NEW_PREFIX: &str = ".hold-new-";
 /// The last export failure of a span: `<unix seconds> <url> <why>`, one line, rewritten only
 /// when an export fails (so `span` pays nothing when exports succeed); read by `doctor`.
 const LAST_FAILURE: &str = ".last-failure";
@@ -196,7 +197,7 @@ impl Spool {
         let id = format!("{}-{}", std::process::id(), to_hex(&r));
         // Set up under a name a flush ignores, locked, then renamed: a flush never sees a hold
         // whose lock is not taken yet.
-        let new = self.dir.join(format!(".hold-new-{id}"));
+        let new = self.dir.join(format!("{HOLD_NEW_PREFIX}{id}"));
         ensure_private_dir(&new)?;
         let lock = self.lock_at(&new.join(LOCK))?;
         // SAFETY: flock on a file descriptor we own; held until the Hold is dropped.
@@ -409,7 +410,7 @@ impl Spool {
                 }
             } else if name.starts_with('.') && name.ends_with(".tmp") && age > STALE_TMP {
                 let _ = fs::remove_file(&path);
-            } else if name.starts_with(".hold-new-") && age > STALE_TMP {
+            } else if name.starts_with(HOLD_NEW_PREFIX) && age > STALE_TMP {
                 // A hold whose setup died before it held anything.
                 let _ = fs::remove_dir_all(&path);
             } else if name.starts_with(HELD_PREFIX) && meta.is_dir() {
