@@ -142,7 +142,7 @@ pub struct Span {
     #[prost(string, tag = "5")]
     pub name: String,
     #[prost(enumeration = "SpanKind", tag = "6")]
-    #[serde(deserialize_with = "enum_int")]
+    #[serde(deserialize_with = "span_kind")]
     pub kind: i32,
     #[prost(fixed64, tag = "7")]
     #[serde(with = "u64_text")]
@@ -215,7 +215,7 @@ pub struct Status {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
     #[prost(enumeration = "StatusCode", tag = "3")]
-    #[serde(deserialize_with = "enum_int")]
+    #[serde(deserialize_with = "status_code")]
     pub code: i32,
 }
 
@@ -563,13 +563,42 @@ mod i64_text {
     }
 }
 
-/// Enum fields: integers, or the proto enum names some encoders emit.
-fn enum_int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    struct V;
+/// Span kinds: an integer, or a `SpanKind` name (`SPAN_KIND_SERVER`, or `server`).
+fn span_kind<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    enum_int(
+        d,
+        "SPAN_KIND_",
+        &[
+            ("UNSPECIFIED", 0),
+            ("INTERNAL", 1),
+            ("SERVER", 2),
+            ("CLIENT", 3),
+            ("PRODUCER", 4),
+            ("CONSUMER", 5),
+        ],
+    )
+}
+
+/// Status codes: an integer, or a `StatusCode` name (`STATUS_CODE_ERROR`, or `error`).
+fn status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    enum_int(d, "STATUS_CODE_", &[("UNSET", 0), ("OK", 1), ("ERROR", 2)])
+}
+
+/// An enum field: an integer (proto3 enums are open), or one of `names`, with or without the
+/// enum's `prefix`, in any case. Another enum's name is an error.
+fn enum_int<'de, D: Deserializer<'de>>(
+    d: D,
+    prefix: &'static str,
+    names: &'static [(&'static str, i32)],
+) -> Result<i32, D::Error> {
+    struct V {
+        prefix: &'static str,
+        names: &'static [(&'static str, i32)],
+    }
     impl<'de> Visitor<'de> for V {
         type Value = i32;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an enum value (an integer or its name)")
+            write!(f, "an integer or a {}* name", self.prefix)
         }
         fn visit_u64<E: de::Error>(self, u: u64) -> Result<i32, E> {
             i32::try_from(u).map_err(|_| E::custom(format!("enum value {u} is out of range")))
@@ -579,22 +608,24 @@ fn enum_int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<i32, E> {
             let name = s.to_ascii_uppercase();
-            let short = name
-                .strip_prefix("SPAN_KIND_")
-                .or_else(|| name.strip_prefix("STATUS_CODE_"))
-                .unwrap_or(&name);
-            Ok(match short {
-                "UNSPECIFIED" | "UNSET" => 0,
-                "INTERNAL" | "OK" => 1,
-                "SERVER" | "ERROR" => 2,
-                "CLIENT" => 3,
-                "PRODUCER" => 4,
-                "CONSUMER" => 5,
-                _ => return Err(E::custom(format!("unknown enum value {s:?}"))),
-            })
+            let short = name.strip_prefix(self.prefix).unwrap_or(&name);
+            match self.names.iter().find(|(n, _)| *n == short) {
+                Some((_, value)) => Ok(*value),
+                None => {
+                    let known: Vec<String> = self
+                        .names
+                        .iter()
+                        .map(|(n, _)| format!("{}{n}", self.prefix))
+                        .collect();
+                    Err(E::custom(format!(
+                        "unknown enum value {s:?} (expected an integer or one of {})",
+                        known.join(", ")
+                    )))
+                }
+            }
         }
     }
-    d.deserialize_any(V)
+    d.deserialize_any(V { prefix, names })
 }
 
 impl Serialize for AnyValue {
@@ -894,9 +925,36 @@ mod tests {
         assert_eq!(kind("3").unwrap(), 3);
         assert_eq!(kind(r#""SPAN_KIND_CLIENT""#).unwrap(), 3);
         assert_eq!(kind(r#""consumer""#).unwrap(), 5);
-        for bad in [r#""SIDEWAYS""#, "4294967296", "1.5"] {
+        for bad in [
+            r#""SIDEWAYS""#,
+            "4294967296",
+            "1.5",
+            // Another enum's names are not span kinds.
+            r#""SPAN_KIND_OK""#,
+            r#""STATUS_CODE_ERROR""#,
+            r#""error""#,
+        ] {
             assert!(kind(bad).is_err(), "kind {bad} was accepted");
         }
+        let status = |v: &str| {
+            one(&format!(r#""status":{{"code":{v}}}"#))
+                .map(|s| s.status.map(|s| s.code).unwrap_or_default())
+        };
+        assert_eq!(status("2").unwrap(), 2);
+        assert_eq!(status(r#""STATUS_CODE_ERROR""#).unwrap(), 2);
+        assert_eq!(status(r#""ok""#).unwrap(), 1);
+        for bad in [
+            r#""SPAN_KIND_SERVER""#,
+            r#""STATUS_CODE_SERVER""#,
+            r#""client""#,
+        ] {
+            assert!(status(bad).is_err(), "status code {bad} was accepted");
+        }
+        let message = kind(r#""STATUS_CODE_OK""#).unwrap_err().to_string();
+        assert!(
+            message.contains("SPAN_KIND_CONSUMER") && message.contains("STATUS_CODE_OK"),
+            "{message}"
+        );
         let parent = |v: &str| one(&format!(r#""parentSpanId":{v}"#)).map(|s| s.parent_span_id);
         assert_eq!(parent("null").unwrap(), Vec::<u8>::new());
         assert_eq!(
