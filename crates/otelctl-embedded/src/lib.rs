@@ -425,10 +425,9 @@ impl Server {
 /// Returns the last turn's outcome (the one at stop), so the caller can say whether traces were
 /// saved.
 ///
-/// With `--durability write` the files are left to the kernel to write back: syncing them takes
-/// `syncfs`, which writes back everything on the file system, other programs' files too (a
-/// build's, on a developer's machine); so a machine crash can lose what the kernel had not yet
-/// written back (Linux: within about 30 s), as the documentation of `--durability` says.
+/// With `--durability write` the files are left to the kernel to write back (no checkpoint waits
+/// for a disk flush), so a machine crash can lose what the kernel had not yet written back
+/// (Linux: within about 30 s), as the documentation of `--durability` says.
 fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     let mut last_error: Option<String> = None;
     let mut interval = persist::PERSIST_INTERVAL;
