@@ -11,7 +11,7 @@ use crate::exporter::{self, Accepted};
 use crate::otelenv::OtelEnv;
 use crate::spool::Spool;
 use crate::traceparent::{TraceParent, FLAG_SAMPLED};
-use otelctl_config::detect::{Endpoints, ModeSetting};
+use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
 use otelctl_otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
@@ -101,19 +101,22 @@ pub fn traces_url(env: &OtelEnv, settings: Option<&Settings>) -> String {
 /// The spool directory: `$OTEL_SPOOL_DIR`, else the mode's (detected only now, and only in
 /// auto mode), else `$HOME/.otel/spool` when the settings could not be loaded.
 pub fn spool_dir(settings: Option<&Settings>, env: &OtelEnv) -> Option<PathBuf> {
-    // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once.
-    if let Some(s) = settings {
-        if let Ok(detection) = s.detect() {
-            return Some(s.spool_dir(detection.mode));
-        }
-    }
-    // The settings did not load (a bad OTELCTL_* value), or auto detection could not read the
-    // system ports file: still keep the span, in $OTEL_SPOOL_DIR or the system layout's spool.
     let (explicit, home) = &env.spool_fallback;
-    match (explicit.clone(), home) {
-        (Some(dir), _) => Some(dir),
-        (None, Some(home)) => Some(paths::spool_dir(None, &DataDir::system(home))),
-        (None, None) => None,
+    // $OTEL_SPOOL_DIR wins in every mode: nothing to detect.
+    if let Some(dir) = explicit {
+        return Some(dir.clone());
+    }
+    match settings {
+        // detect() probes only in auto mode; an explicit OTELCTL_MODE answers at once. When it
+        // fails (auto detection could not read the system ports file) the span still belongs
+        // to this project: its local spool, never the system one (whose mere existence would
+        // then make detection say "system" for every project).
+        Some(s) => Some(s.spool_dir(s.detect().map_or(Mode::Local, |d| d.mode))),
+        // The settings did not load (a bad OTELCTL_* value): still keep the span, in the
+        // system layout's spool, the one place known without them.
+        None => home
+            .as_ref()
+            .map(|home| paths::spool_dir(None, &DataDir::system(home))),
     }
 }
 

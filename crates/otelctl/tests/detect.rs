@@ -259,16 +259,39 @@ fn a_broken_system_ports_file_breaks_only_what_needs_it() {
         );
     let out = run(cmd, ["span", "s", "n", "--", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read_dir(&spool)
-            .unwrap()
-            .filter(|e| e
-                .as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".json"))
-            .count(),
-        1
+    let spooled = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .ends_with(".json")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(spooled(&spool), 1);
+
+    // In auto mode, detection fails on the file: the span goes to the project's own spool,
+    // never to a system spool whose existence would make every project "system" from then on.
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTELCTL_SYSTEM_PORTS_FILE", &file)
+        .env_remove("OTELCTL_MODE")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", refused_port()),
+        );
+    let root = project.to_str().unwrap();
+    let out = run(cmd, ["--root", root, "span", "s", "n", "--", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(spooled(&project.join(".devenv/otel/spool")), 1);
+    assert!(
+        !home.path().join(".otel").exists(),
+        "no system spool was created"
     );
 }
