@@ -79,6 +79,47 @@ pub struct Status {
     pub unconfirmed: u64,
     /// Spans deleted to keep the spool under its cap, since the spool was created.
     pub dropped_spans: u64,
+    /// Requests in the holds of processes that died (`dt`'s relay killed while it held spans):
+    /// nothing reads them until a flush (or the next relay) publishes them.
+    pub stranded: u64,
+}
+
+/// Whether a hold's holder still lives.
+enum HoldState {
+    /// A process holds the hold's lock.
+    Live,
+    /// Nobody does: the lock is now ours until this is dropped (none when the lock file is
+    /// gone).
+    Dead { _lock: Option<File> },
+}
+
+/// The state of the hold directory `held` (locking it when its holder is gone).
+fn hold_state(held: &Path) -> HoldState {
+    match File::open(held.join(LOCK)) {
+        // Only a publish removes the lock, and only with nothing left to publish; an earlier
+        // version removed it first: what is left is nobody's.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HoldState::Dead { _lock: None },
+        Err(_) => HoldState::Live,
+        // SAFETY: flock on a file descriptor we own, released when the file is closed.
+        Ok(lock)
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 =>
+        {
+            HoldState::Dead { _lock: Some(lock) }
+        }
+        Ok(_) => HoldState::Live,
+    }
+}
+
+/// The request files (`*.json`) in a hold directory.
+fn held_files(held: &Path) -> Vec<PathBuf> {
+    fs::read_dir(held)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What `spool flush` did.
@@ -189,9 +230,10 @@ impl Spool {
         Ok(path)
     }
 
-    /// A new [`Hold`] in this spool.
+    /// A new [`Hold`] in this spool (after publishing the holds of holders that died).
     pub fn hold(&self) -> Result<Hold> {
         ensure_private_dir(&self.dir)?;
+        self.publish_dead_holds();
         let mut r = [0u8; 8];
         random_bytes(&mut r);
         let id = format!("{}-{}", std::process::id(), to_hex(&r));
@@ -218,24 +260,48 @@ impl Spool {
         })
     }
 
-    /// Publishes the files of `held` (a hold's directory) into the spool, then removes it.
+    /// Publishes the files of `held` (a hold's directory, its lock ours) into the spool, then
+    /// removes it. A file that cannot be moved stays, with the lock file, for the next publish.
     fn publish_held(&self, held: &Path) {
-        let mut bytes = 0;
-        if let Ok(rd) = fs::read_dir(held) {
-            for e in rd.filter_map(|e| e.ok()) {
-                let name = e.file_name();
-                if name.to_string_lossy().ends_with(".json")
-                    && fs::rename(e.path(), self.dir.join(&name)).is_ok()
-                {
-                    bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-                }
+        let (mut bytes, mut left) = (0, 0);
+        for path in held_files(held) {
+            let len = fs::symlink_metadata(&path).map(|m| m.len()).unwrap_or(0);
+            match path
+                .file_name()
+                .map(|name| fs::rename(&path, self.dir.join(name)))
+            {
+                Some(Ok(())) => bytes += len,
+                _ => left += 1,
             }
         }
-        let _ = fs::remove_file(held.join(LOCK));
-        // Only an empty directory goes (a file that could not be moved stays for next time).
-        let _ = fs::remove_dir(held);
+        if left == 0 {
+            let _ = fs::remove_file(held.join(LOCK));
+            let _ = fs::remove_dir(held);
+        }
         if bytes > 0 {
             let _ = self.account(bytes);
+        }
+    }
+
+    /// The hold directories in the spool.
+    fn hold_dirs(&self) -> Vec<PathBuf> {
+        self.entries()
+            .map(|names| {
+                names
+                    .filter(|n| n.starts_with(HELD_PREFIX))
+                    .map(|n| self.dir.join(n))
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Publishes what the holders that died were holding.
+    fn publish_dead_holds(&self) {
+        for held in self.hold_dirs() {
+            if let _held_lock @ HoldState::Dead { .. } = hold_state(&held) {
+                self.publish_held(&held);
+            }
         }
     }
 
@@ -282,6 +348,7 @@ impl Spool {
             flushing: 0,
             unconfirmed: 0,
             dropped_spans: 0,
+            stranded: 0,
         };
         if !self.dir.is_dir() {
             return Ok(status);
@@ -302,6 +369,11 @@ impl Spool {
             .filter_map(|(name, _)| file_nanos(name))
             .min()
             .map(|n| (now.saturating_sub(n) / 1_000_000_000) as u64);
+        for held in self.hold_dirs() {
+            if let _held_lock @ HoldState::Dead { .. } = hold_state(&held) {
+                status.stranded += held_files(&held).len() as u64;
+            }
+        }
         for name in self.entries()? {
             if name.ends_with(CLAIM_SUFFIX) {
                 status.flushing += 1;
@@ -413,17 +485,9 @@ impl Spool {
             } else if name.starts_with(HOLD_NEW_PREFIX) && age > STALE_TMP {
                 // A hold whose setup died before it held anything.
                 let _ = fs::remove_dir_all(&path);
-            } else if name.starts_with(HELD_PREFIX) && meta.is_dir() {
-                // The holder lives while it holds the lock.
-                let Ok(lock) = File::open(path.join(LOCK)) else {
-                    continue;
-                };
-                // SAFETY: flock on a file descriptor we own, released when `lock` is closed.
-                if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                    self.publish_held(&path);
-                }
             }
         }
+        self.publish_dead_holds();
         Ok(())
     }
 
@@ -746,6 +810,63 @@ mod tests {
         unsafe { libc::flock(hold._lock.as_raw_fd(), libc::LOCK_UN) };
         let hold_dir = hold.dir().to_path_buf();
         std::mem::forget(hold);
+        let mut spans = 0;
+        spool
+            .flush(&mut |req| {
+                spans += req.span_count();
+                Ok(Accepted {
+                    rejected_spans: 0,
+                    error_message: String::new(),
+                })
+            })
+            .unwrap();
+        assert_eq!(spans, 3);
+        assert!(!hold_dir.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A hold whose holder died, as the kernel leaves it: its lock free, its files in place.
+    fn die(hold: Hold) -> PathBuf {
+        // SAFETY: unlocking our own descriptor, as the kernel does when the holder dies.
+        unsafe { libc::flock(hold._lock.as_raw_fd(), libc::LOCK_UN) };
+        let dir = hold.dir().to_path_buf();
+        std::mem::forget(hold);
+        dir
+    }
+
+    #[test]
+    fn a_dead_holders_requests_are_reported_then_published_by_the_next_hold_or_flush() {
+        let dir = tempdir("dead-hold");
+        let spool = Spool::new(&dir, 1 << 20);
+        let hold = spool.hold().unwrap();
+        let held = hold.write(&request(2)).unwrap();
+        let hold_dir = die(hold);
+        let s = spool.status().unwrap();
+        assert_eq!((s.files, s.stranded), (0, 1), "reported, not yet waiting");
+
+        // A file that cannot be moved (a directory in its way) keeps the hold, lock and all,
+        // for the next publish.
+        let obstacle = dir.join(held.file_name().unwrap());
+        fs::create_dir(&obstacle).unwrap();
+        let next = spool.hold().unwrap();
+        assert!(held.exists() && hold_dir.join(LOCK).exists());
+        assert_eq!(spool.status().unwrap().stranded, 1);
+        fs::remove_dir(&obstacle).unwrap();
+
+        // The next relay's hold publishes it.
+        drop(next);
+        let again = spool.hold().unwrap();
+        assert!(!hold_dir.exists());
+        let s = spool.status().unwrap();
+        assert_eq!((s.files, s.stranded), (1, 0));
+        drop(again);
+
+        // A hold left without its lock file (by an earlier version) is nobody's either.
+        let hold = spool.hold().unwrap();
+        hold.write(&request(1)).unwrap();
+        let hold_dir = die(hold);
+        fs::remove_file(hold_dir.join(LOCK)).unwrap();
+        assert_eq!(spool.status().unwrap().stranded, 1);
         let mut spans = 0;
         spool
             .flush(&mut |req| {

@@ -31,6 +31,11 @@ fn line<'a>(out: &'a str, level: &str, check: &str) -> Option<&'a str> {
         .find(|l| l.starts_with(level) && l[5..].starts_with(check))
 }
 
+/// [`line`], which must be there (else the whole output is the failure).
+fn finding<'a>(out: &'a str, level: &str, check: &str) -> &'a str {
+    line(out, level, check).unwrap_or_else(|| panic!("no {level} {check} finding in:\n{out}"))
+}
+
 fn project() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("project");
@@ -46,7 +51,7 @@ fn nothing_running_fails_and_says_how_to_start_it() {
     let o = doctor(&root, &home, free_base(), &[], &[]);
     let out = common::stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    let l = line(&out, "FAIL", "collector").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "FAIL", "collector");
     assert!(
         l.contains("connection refused") && l.contains("otelctl up"),
         "{l}"
@@ -111,7 +116,7 @@ fn a_port_held_by_another_program_is_named() {
     let o = doctor(&root, &home, base, &[], &[]);
     let out = common::stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "FAIL", "ports");
     assert!(
         l.contains(&format!(
             "{base} (Collector OTLP/HTTP) is held by another program"
@@ -146,15 +151,52 @@ fn a_spool_backlog_fails_and_says_flush() {
     let o = doctor(&root, &home, base, &[], &[]);
     let out = common::stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    let l = line(&out, "FAIL", "spool").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "FAIL", "spool");
     assert!(
         l.contains("1 request(s) wait") && l.contains("otelctl spool flush"),
         "{l}"
     );
-    let l = line(&out, "info", "last failure").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "info", "last failure");
     assert!(l.contains("connection refused"), "{l}");
     assert!(line(&out, "ok  ", "collector").is_some(), "{out}");
     drop(up);
+}
+
+#[test]
+fn spans_a_killed_relay_held_are_reported_with_the_command_that_sends_them() {
+    let (_d, root, home) = project();
+    let base = free_base();
+    let spool = home.join("spool");
+    // A spooled span, moved into a hold whose relay is gone (no lock held).
+    let o = common::otelctl(&home)
+        .args(["span", "s", "n", "--", "true"])
+        .env("OTEL_SPOOL_DIR", &spool)
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", common::refused_port()),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let file = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a spooled span");
+    let held = spool.join(".held-1-dead");
+    std::fs::create_dir(&held).unwrap();
+    std::fs::rename(&file, held.join(file.file_name().unwrap())).unwrap();
+    std::fs::write(held.join(".lock"), "").unwrap();
+
+    let o = doctor(&root, &home, base, &[], &[]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let l = finding(&out, "FAIL", "spool");
+    assert!(
+        l.contains("1 request(s) held back by a `dt` relay that died")
+            && l.contains("otelctl spool flush"),
+        "{l}"
+    );
 }
 
 #[test]
@@ -166,9 +208,9 @@ fn a_healthy_embedded_stack_passes() {
     let out = common::stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(line(&out, "ok  ", "collector").is_some(), "{out}");
-    let l = line(&out, "ok  ", "trace store").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "ok  ", "trace store");
     assert!(l.contains("embedded viewer"), "{l}");
-    let l = line(&out, "ok  ", "ports").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "ok  ", "ports");
     assert!(l.contains("the embedded stack"), "{l}");
     assert!(out.ends_with("spans would arrive\n"), "{out}");
     let (status, _, _) = up.stop();
@@ -284,7 +326,7 @@ fn system_mode_checks_every_published_port() {
         &[],
     );
     let out = common::stdout(&o);
-    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "FAIL", "ports");
     assert!(
         l.contains(&format!(
             "{grpc} (Tempo OTLP gRPC ingest) is held by another program"
@@ -328,7 +370,7 @@ fn an_otelctl_process_is_the_embedded_stack_only_when_it_answers_as_one() {
     drop(holder.stdin.take()); // the holder exits at the end of its input
     holder.wait().unwrap();
     let out = common::stdout(&o);
-    let l = line(&out, "FAIL", "ports").unwrap_or_else(|| panic!("{out}"));
+    let l = finding(&out, "FAIL", "ports");
     assert!(
         l.contains(&format!(
             "{base} (Collector OTLP/HTTP) is held by another program: otelctl"

@@ -553,6 +553,15 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
             ),
             "once the collector accepts exports, run `otelctl spool flush`",
         ),
+        Ok(s) if s.stranded > 0 => f.fail(
+            "spool",
+            format!(
+                "{} request(s) held back by a `dt` relay that died wait in {dir}/.held-*: \
+                 nothing sends them from there",
+                s.stranded
+            ),
+            "run `otelctl spool flush` (or any `dt`): it publishes and sends them",
+        ),
         Ok(s) => {
             f.ok("spool", format!("empty ({dir})"));
             if s.unconfirmed > 0 {

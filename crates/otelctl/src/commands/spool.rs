@@ -34,13 +34,14 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
                     .map(|a| format!("{a} s ago"))
                     .unwrap_or_else(|| "-".to_string());
                 format!(
-                    "spool     {}\nfiles     {}\nbytes     {} (cap {})\noldest    {oldest}\nflushing  {}\nunconfirmed {} (sent, answer late: awaited, not flushed)\ndropped   {} span(s) over the cap\n",
+                    "spool     {}\nfiles     {}\nbytes     {} (cap {})\noldest    {oldest}\nflushing  {}\nunconfirmed {} (sent, answer late: awaited, not flushed)\nstranded  {} (held by a dt relay that died: `otelctl spool flush` sends them)\ndropped   {} span(s) over the cap\n",
                     s.dir.display(),
                     s.files,
                     s.bytes,
                     s.max_bytes,
                     s.flushing,
                     s.unconfirmed,
+                    s.stranded,
                     s.dropped_spans
                 )
                 .into_bytes()
