@@ -16,8 +16,8 @@
 //!
 //! A span whose parent has not come through the relay yet (children end, and are exported,
 //! before their parents) is held back ([`split_waiting`]) in the spool's [`Hold`] (on disk,
-//! never sent by anyone else while the relay lives) and forwarded as soon as its parent
-//! arrives. At the end of the run ([`Relay::finish`]) what is still waiting has a parent that
+//! never sent by anyone else while the relay lives) and forwarded in the same delivery as the
+//! export that brings its parent. At the end of the run ([`Relay::finish`]) what is still waiting has a parent that
 //! never came (devenv dropped or filtered it): [`reparent_orphans`] puts those spans under
 //! `dt`'s span, keeping the parent they named in [`ORIGINAL_PARENT_SPAN_ID`], and they are
 //! forwarded. Whatever the relay cannot forward that way (it is killed) the spool publishes
@@ -77,9 +77,7 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
                 }
                 done.moved += 1;
                 if span.parent_span_id.is_empty() {
-                    span.parent_span_id = dt.span_id.to_vec();
-                    // dt's span lives in another process: its parent is remote.
-                    span.flags |= SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+                    under_dt(span, dt);
                     done.reparented += 1;
                 }
             }
@@ -90,51 +88,64 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
 
 /// Splits `req` into the spans that can go now (no parent, or one `known`) and those waiting for
 /// their parent; each part keeps its resources and scopes, and empty groups are dropped.
-pub fn split_waiting(
+pub(crate) fn split_waiting(
     req: ExportTraceServiceRequest,
     known: impl Fn(&[u8]) -> bool,
 ) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
+    let can_go = |s: &otlp::Span| s.parent_span_id.is_empty() || known(&s.parent_span_id);
+    if req.spans().all(|(_, s)| can_go(s)) {
+        return (req, ExportTraceServiceRequest::default());
+    }
     let (mut ready, mut waiting) = (
         ExportTraceServiceRequest::default(),
         ExportTraceServiceRequest::default(),
     );
     for rs in req.resource_spans {
-        let (mut now, mut later) = (shell_of(&rs), shell_of(&rs));
-        for ss in rs.scope_spans {
-            let (go, wait): (Vec<_>, Vec<_>) = ss
-                .spans
-                .iter()
-                .cloned()
-                .partition(|s| s.parent_span_id.is_empty() || known(&s.parent_span_id));
+        let ResourceSpans {
+            resource,
+            scope_spans,
+            schema_url,
+        } = rs;
+        let (mut now, mut later) = (Vec::new(), Vec::new());
+        for ss in scope_spans {
+            let otlp::ScopeSpans {
+                scope,
+                spans,
+                schema_url,
+            } = ss;
+            let (go, wait): (Vec<_>, Vec<_>) = spans.into_iter().partition(|s| can_go(s));
             for (part, spans) in [(&mut now, go), (&mut later, wait)] {
                 if !spans.is_empty() {
-                    part.scope_spans.push(otlp::ScopeSpans {
+                    part.push(otlp::ScopeSpans {
+                        scope: scope.clone(),
                         spans,
-                        ..ss.clone()
+                        schema_url: schema_url.clone(),
                     });
                 }
             }
         }
-        for (part, into) in [(now, &mut ready), (later, &mut waiting)] {
-            if !part.scope_spans.is_empty() {
-                into.resource_spans.push(part);
+        for (scope_spans, into) in [(now, &mut ready), (later, &mut waiting)] {
+            if !scope_spans.is_empty() {
+                into.resource_spans.push(ResourceSpans {
+                    resource: resource.clone(),
+                    scope_spans,
+                    schema_url: schema_url.clone(),
+                });
             }
         }
     }
     (ready, waiting)
 }
 
-/// `rs` without its spans.
-fn shell_of(rs: &ResourceSpans) -> ResourceSpans {
-    ResourceSpans {
-        scope_spans: Vec::new(),
-        ..rs.clone()
-    }
+/// Puts `span` under `dt`'s span (which lives in another process: its parent is remote).
+fn under_dt(span: &mut otlp::Span, dt: &TraceParent) {
+    span.parent_span_id = dt.span_id.to_vec();
+    span.flags |= SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
 }
 
 /// Parents every span of `req` whose parent is not `known` under `dt`'s span, keeping the
 /// parent it named in [`ORIGINAL_PARENT_SPAN_ID`]; returns how many.
-pub fn reparent_orphans(
+pub(crate) fn reparent_orphans(
     req: &mut ExportTraceServiceRequest,
     dt: &TraceParent,
     known: impl Fn(&[u8]) -> bool,
@@ -152,8 +163,7 @@ pub fn reparent_orphans(
         let original = otlp::to_hex(&span.parent_span_id);
         span.attributes
             .push(KeyValue::string(ORIGINAL_PARENT_SPAN_ID, original));
-        span.parent_span_id = dt.span_id.to_vec();
-        span.flags |= SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+        under_dt(span, dt);
         n += 1;
     }
     n
@@ -229,9 +239,13 @@ pub struct Tally {
     pub held_spans: usize,
     /// Of those, spans whose parent never came, re-parented under `dt`'s span at the end.
     pub orphans: usize,
-    /// Held spans that could be neither forwarded nor spooled at once: left in the spool's
-    /// hold, published as they were.
+    /// Held spans that could be neither forwarded nor spooled at the end of the run: published
+    /// to the spool as they were when the hold was let go.
     pub left_held: usize,
+    /// Spans that waited for their parent but could not be held (sent at once, ahead of their
+    /// parent), with the last reason.
+    pub unheld_spans: usize,
+    pub hold_error: Option<String>,
 }
 
 /// What the relay knows of the run so far.
@@ -243,12 +257,25 @@ struct Run {
     held: Vec<(ExportTraceServiceRequest, PathBuf)>,
     /// Where they are kept (made when the first one is held).
     hold: Option<Hold>,
+    /// [`Relay::finish`] has run: nothing is held any more (an export still being answered
+    /// then goes as it is, orphans under `dt`).
+    finished: bool,
 }
 
 impl Run {
     /// Whether `parent` is `dt`'s span or came through the relay.
     fn knows(&self, parent: &[u8], dt: &TraceParent) -> bool {
         parent == dt.span_id.as_slice() || self.seen.contains(parent)
+    }
+
+    /// Takes the held requests whose every parent has come by now.
+    fn take_released(&mut self, dt: &TraceParent) -> Vec<(ExportTraceServiceRequest, PathBuf)> {
+        let held = std::mem::take(&mut self.held);
+        let (released, still): (Vec<_>, Vec<_>) = held
+            .into_iter()
+            .partition(|(req, _)| req.spans().all(|(_, s)| self.knows(&s.parent_span_id, dt)));
+        self.held = still;
+        released
     }
 }
 
@@ -298,34 +325,77 @@ impl Relay {
 
     /// Adopts and delivers one export (`None`: nothing was delivered now: it held no span, as a
     /// client's probe does, or every span waits for its parent). Spans whose parent has not come
-    /// yet are held, on disk, until it does or the run ends ([`Relay::finish`]); the spans they
-    /// waited for are forwarded right after this export's. Blocking, bounded by the forward
-    /// timeout plus spool writes: call it off async workers.
+    /// yet are held, on disk, until it does or the run ends ([`Relay::finish`]); held spans whose
+    /// parents have now come go in the same delivery as this export's, so the answer waits for
+    /// one forward (bounded by the forward timeout) plus spool writes. When nothing could be
+    /// forwarded or spooled, nothing of this export is kept (the client sends it again) and the
+    /// held spans stay held. Blocking: call it off async workers.
     pub fn take(&self, mut req: ExportTraceServiceRequest) -> Result<Option<Outcome>, NotTaken> {
         let adopted = adopt(&mut req, &self.dt);
-        let (mut ready, waiting) = {
+        let (mut ready, waiting, released) = {
             let mut run = self.run();
             for (_, s) in req.spans() {
                 run.seen.insert(s.span_id.clone());
             }
-            split_waiting(req, |parent| run.knows(parent, &self.dt))
-        };
-        let waiting_spans = waiting.span_count();
-        if waiting_spans > 0 {
-            match self.hold(waiting) {
-                Ok(()) => self.counts().held_spans += waiting_spans,
-                // Not kept: it goes now, its parent dangling rather than the span lost.
-                Err(waiting) => ready.resource_spans.extend(waiting.resource_spans),
+            let (mut ready, mut waiting) = split_waiting(req, |parent| run.knows(parent, &self.dt));
+            if run.finished && waiting.span_count() > 0 {
+                // Late, after the end of the run: no parent comes any more.
+                let orphans = reparent_orphans(&mut waiting, &self.dt, |p| run.knows(p, &self.dt));
+                self.counts().orphans += orphans;
+                ready
+                    .resource_spans
+                    .append(&mut std::mem::take(&mut waiting).resource_spans);
             }
-        }
+            let released = run.take_released(&self.dt);
+            (ready, waiting, released)
+        };
         {
             let mut t = self.counts();
             t.requests += 1;
             t.adopted.moved += adopted.moved;
             t.adopted.reparented += adopted.reparented;
         }
+        let waiting_spans = waiting.span_count();
+        let held_now = match waiting_spans {
+            0 => None,
+            _ => match self.hold(waiting) {
+                Ok(path) => Some(path),
+                // Not kept: it goes now, its parent dangling rather than the span lost.
+                Err((waiting, why)) => {
+                    let mut t = self.counts();
+                    t.unheld_spans += waiting_spans;
+                    t.hold_error = Some(why);
+                    ready.resource_spans.extend(waiting.resource_spans);
+                    None
+                }
+            },
+        };
+        for (req, _) in &released {
+            ready
+                .resource_spans
+                .extend(req.resource_spans.iter().cloned());
+        }
         let answer = self.deliver(&ready);
-        self.release_known();
+        let mut run = self.run();
+        if answer.is_ok() {
+            if let Some(hold) = &run.hold {
+                for (_, path) in &released {
+                    let _ = hold.release(path);
+                }
+            }
+            if held_now.is_some() {
+                self.counts().held_spans += waiting_spans;
+            }
+        } else {
+            // Not taken: the client sends this export again, and it is held again then.
+            if let Some(path) = held_now {
+                run.held.retain(|(_, p)| *p != path);
+                if let Some(hold) = &run.hold {
+                    let _ = hold.release(&path);
+                }
+            }
+            run.held.extend(released);
+        }
         answer
     }
 
@@ -361,73 +431,71 @@ impl Relay {
         }
     }
 
-    /// Keeps `req` in the spool's hold (made on first use); gives it back when it cannot.
-    fn hold(&self, req: ExportTraceServiceRequest) -> Result<(), ExportTraceServiceRequest> {
+    /// Keeps `req` in the spool's hold (made on first use); returns the file that keeps it, or
+    /// gives it back with the reason it cannot be held.
+    fn hold(
+        &self,
+        req: ExportTraceServiceRequest,
+    ) -> Result<PathBuf, (ExportTraceServiceRequest, String)> {
         let mut run = self.run();
+        if run.finished {
+            return Err((req, "the run has ended".into()));
+        }
         if run.hold.is_none() {
-            run.hold = emit::spool_dir(self.settings.as_ref(), &self.env)
-                .and_then(|dir| Spool::new(dir, self.env.spool_max_bytes).hold().ok());
+            let Some(dir) = emit::spool_dir(self.settings.as_ref(), &self.env) else {
+                return Err((
+                    req,
+                    "no spool directory (set OTEL_SPOOL_DIR or HOME)".into(),
+                ));
+            };
+            match Spool::new(dir, self.env.spool_max_bytes).hold() {
+                Ok(hold) => run.hold = Some(hold),
+                Err(e) => return Err((req, e.to_string())),
+            }
         }
-        let written = match &run.hold {
-            Some(hold) => hold.write(&req),
-            None => return Err(req),
-        };
+        let written = run.hold.as_ref().map(|hold| hold.write(&req));
         match written {
-            Ok(path) => {
-                run.held.push((req, path));
-                Ok(())
+            Some(Ok(path)) => {
+                run.held.push((req, path.clone()));
+                Ok(path)
             }
-            Err(_) => Err(req),
-        }
-    }
-
-    /// Forwards the held requests whose every parent has come by now.
-    fn release_known(&self) {
-        let ready: Vec<_> = {
-            let mut run = self.run();
-            let held = std::mem::take(&mut run.held);
-            let (ready, still): (Vec<_>, Vec<_>) = held.into_iter().partition(|(req, _)| {
-                req.spans()
-                    .all(|(_, s)| run.knows(&s.parent_span_id, &self.dt))
-            });
-            run.held = still;
-            ready
-        };
-        for (req, path) in ready {
-            self.forward_held(&req, &path);
-        }
-    }
-
-    /// Delivers a held request; its file goes once it is forwarded or spooled.
-    fn forward_held(&self, req: &ExportTraceServiceRequest, path: &std::path::Path) {
-        if self.deliver(req).is_ok() {
-            if let Some(hold) = &self.run().hold {
-                let _ = hold.release(path);
-            }
-        } else {
-            self.counts().left_held += req.span_count();
+            Some(Err(e)) => Err((req, e.to_string())),
+            None => unreachable!("the hold was made above"),
         }
     }
 
     /// The end of the run (call it once no export can come any more): what still waits has a
     /// parent that never came; those spans go under `dt`'s span ([`reparent_orphans`]) and are
-    /// forwarded. Then the hold is let go: what could not be forwarded or spooled is published
-    /// to the spool as it was.
+    /// forwarded, in one delivery. Then the hold is let go: what could be neither forwarded nor
+    /// spooled is published to the spool as it was.
     pub fn finish(&self) {
-        let held = {
+        let (held, hold) = {
             let mut run = self.run();
+            run.finished = true;
             let mut held = std::mem::take(&mut run.held);
             let mut orphans = 0;
             for (req, _) in &mut held {
                 orphans += reparent_orphans(req, &self.dt, |p| run.knows(p, &self.dt));
             }
             self.counts().orphans += orphans;
-            held
+            (held, run.hold.take())
         };
-        for (req, path) in held {
-            self.forward_held(&req, &path);
+        let mut all = ExportTraceServiceRequest::default();
+        for (req, _) in &held {
+            all.resource_spans
+                .extend(req.resource_spans.iter().cloned());
         }
-        drop(self.run().hold.take());
+        match self.deliver(&all) {
+            Ok(_) => {
+                if let Some(hold) = &hold {
+                    for (_, path) in &held {
+                        let _ = hold.release(path);
+                    }
+                }
+            }
+            Err(_) => self.counts().left_held += all.span_count(),
+        }
+        drop(hold);
     }
 }
 
@@ -747,6 +815,80 @@ mod tests {
         let v = child_vars("http://127.0.0.1:4000", None, DevenvTrace::Off);
         assert_eq!(get(&v, "DEVENV_TRACE_TO"), None);
         assert_eq!(get(&v, "DEVENV_TRACE_DEFAULT_TO"), Some(OsStr::new("")));
+    }
+
+    /// A relay whose endpoint refuses connections, so everything it delivers is spooled in
+    /// `spool` (one file per delivery).
+    fn spooling_relay(spool: &std::path::Path) -> Relay {
+        let spool = spool.to_path_buf();
+        let env = OtelEnv::from_lookup(&move |name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://127.0.0.1:1".into()),
+            "OTEL_SPOOL_DIR" => Some(spool.clone().into_os_string()),
+            _ => None,
+        });
+        Relay::new(dt(), env, None)
+    }
+
+    /// The spool's waiting files, oldest first, and whether any hold directory is left.
+    fn spooled(spool: &std::path::Path) -> (Vec<ExportTraceServiceRequest>, bool) {
+        let mut names: Vec<_> = std::fs::read_dir(spool)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let holds = names.iter().any(|n| n.starts_with(".held-"));
+        let files = names
+            .iter()
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .map(|n| {
+                ExportTraceServiceRequest::from_json(&std::fs::read(spool.join(n)).unwrap())
+                    .unwrap()
+            })
+            .collect();
+        (files, holds)
+    }
+
+    #[test]
+    fn held_children_go_in_their_parents_delivery_and_late_orphans_go_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let relay = spooling_relay(tmp.path());
+        // A child ends (and is exported) before its parent: held, nothing delivered.
+        let child = request(vec![(
+            "devenv",
+            vec![span(DEVENV_TRACE, 2, Some(1), "child")],
+        )]);
+        assert!(relay.take(child).unwrap().is_none());
+        let (files, holds) = spooled(tmp.path());
+        assert!(files.is_empty() && holds);
+        // Its parent comes: both leave in the one delivery this export's answer waits for.
+        let parent = request(vec![(
+            "devenv",
+            vec![span(DEVENV_TRACE, 1, None, "parent")],
+        )]);
+        assert!(relay.take(parent).unwrap().is_some());
+        let (files, _) = spooled(tmp.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(find(&files[0], "child").parent_span_id, vec![1u8; 8]);
+        assert_eq!(find(&files[0], "parent").parent_span_id, DT_SPAN.to_vec());
+
+        // After the end of the run (an export still being answered as dt stops): nothing is
+        // held any more; a span whose parent never came goes at once, under dt.
+        relay.finish();
+        let late = request(vec![(
+            "devenv",
+            vec![span(DEVENV_TRACE, 4, Some(3), "late")],
+        )]);
+        assert!(relay.take(late).unwrap().is_some());
+        let (files, holds) = spooled(tmp.path());
+        assert!(!holds, "no hold is made after the end of the run");
+        assert_eq!(files.len(), 2);
+        let late = files
+            .iter()
+            .find_map(|f| f.spans().find(|(_, s)| s.name == "late"));
+        let (_, late) = late.expect("the late span was delivered");
+        assert_eq!(late.parent_span_id, DT_SPAN.to_vec());
+        let t = relay.tally();
+        assert_eq!((t.held_spans, t.orphans, t.unheld_spans), (1, 1, 0));
     }
 
     #[test]

@@ -208,9 +208,9 @@ export TRACEPARENT=$("$o" span begin t parent)
         attr(&child.attributes, "otelctl.relay.original_parent_span_id").is_none(),
         "its parent came"
     );
-    assert!(
-        child_request >= parent_request,
-        "the child followed its parent out"
+    assert_eq!(
+        child_request, parent_request,
+        "the child went out with its parent, in the delivery the parent's answer waited for"
     );
     let left: Vec<_> = std::fs::read_dir(&spool)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())

@@ -88,10 +88,18 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
     }
     if t.left_held > 0 {
         telemetry::warn(&format!(
-            "relay: {} span(s) waiting for their parent could be neither forwarded nor spooled; \
-             they stay in the spool's hold and are published as they are (last: {})",
+            "relay: {} span(s) that waited for their parent could not be forwarded (last: {}); \
+             they are in the spool now: `otelctl spool flush` sends them once the collector is up",
             t.left_held,
             t.last_error.as_deref().unwrap_or("")
+        ));
+    }
+    if t.unheld_spans > 0 {
+        telemetry::warn(&format!(
+            "relay: {} span(s) could not wait for their parent in the spool ({}); they were \
+             sent at once, so their parent may show as missing until it arrives",
+            t.unheld_spans,
+            t.hold_error.as_deref().unwrap_or("")
         ));
     }
     if env.debug {
