@@ -88,9 +88,9 @@ type Quote = fn(&[u8]) -> Vec<u8>;
 /// Renders exports for a shell. Values are bytes (paths need not be UTF-8) except in JSON.
 pub fn render(shell: Shell, vars: &[Export]) -> Result<Vec<u8>> {
     // sh and fish differ only in the commands, the separator, the quoting and the terminator.
-    let (command, unset, separator, quote, end): (&[u8], &[u8], u8, Quote, &[u8]) = match shell {
-        Shell::Sh => (b"export ", b"unset ", b'=', quote_sh, b"\n"),
-        Shell::Fish => (b"set -gx ", b"set -e ", b' ', quote_fish, b";\n"),
+    let (command, separator, quote, end): (&[u8], u8, Quote, &[u8]) = match shell {
+        Shell::Sh => (b"export ", b'=', quote_sh, b"\n"),
+        Shell::Fish => (b"set -gx ", b' ', quote_fish, b";\n"),
         Shell::Json => return render_json(vars),
     };
     let mut out = Vec::new();
@@ -103,8 +103,19 @@ pub fn render(shell: Shell, vars: &[Export]) -> Result<Vec<u8>> {
                 out.extend_from_slice(&quote(v.as_bytes()));
             }
             None => {
-                out.extend_from_slice(unset);
-                out.extend_from_slice(k.as_bytes());
+                let name = k.as_bytes();
+                if shell == Shell::Fish {
+                    // fish's `set -e` of an unset variable fails, and a later `set -gx` keeps
+                    // that status, so `... | source; or ...` would fail: unset only what is set.
+                    out.extend_from_slice(b"if set -q ");
+                    out.extend_from_slice(name);
+                    out.extend_from_slice(b"; set -e ");
+                    out.extend_from_slice(name);
+                    out.extend_from_slice(b"; end");
+                } else {
+                    out.extend_from_slice(b"unset ");
+                    out.extend_from_slice(name);
+                }
             }
         }
         out.extend_from_slice(end);
@@ -197,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             render(Shell::Fish, &vars).unwrap(),
-            b"set -gx A 'x\\'y';\nset -gx B 'z';\nset -e C;\n".to_vec()
+            b"set -gx A 'x\\'y';\nset -gx B 'z';\nif set -q C; set -e C; end;\n".to_vec()
         );
         assert_eq!(
             render(Shell::Json, &vars).unwrap(),

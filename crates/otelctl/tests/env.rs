@@ -274,13 +274,21 @@ fn inside_dt_the_projects_own_traces_endpoint_gives_way_to_the_relay() {
     }
     let mut template = otelctl(home.path());
     template.env("OTELCTL_RELAY_ENDPOINT", relay);
-    let script = format!(
-        r#"set -gx OTEL_EXPORTER_OTLP_TRACES_ENDPOINT {mine}; $OTELCTL_UNDER_TEST env --shell fish -q --root /work/project | source; or exit 9; set -q OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; and echo -n set; or echo -n unset"#
-    );
-    let out = sh_command(&template, "fish", &["--no-config", "-c", &script])
-        .env("OTELCTL_UNDER_TEST", bin())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "unset");
+    // With the project's endpoint set, and (the usual case) without it: `source` succeeds both
+    // times, and the variable is unset after.
+    for before in [
+        format!("set -gx OTEL_EXPORTER_OTLP_TRACES_ENDPOINT {mine}; "),
+        String::new(),
+    ] {
+        let script = format!(
+            r#"{before}$OTELCTL_UNDER_TEST env --shell fish -q --root /work/project | source; or exit 9; set -q OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; and echo -n set; or echo -n unset"#
+        );
+        let out = sh_command(&template, "fish", &["--no-config", "-c", &script])
+            .env("OTELCTL_UNDER_TEST", bin())
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{before:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "unset", "{before:?}");
+    }
 }
