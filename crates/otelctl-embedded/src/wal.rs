@@ -17,7 +17,8 @@
 //! size changed) and so waits for whatever else is in the journal: on this project's test VM
 //! 1.3-1.7 times the cost on a quiet disk, several times under other disk traffic
 //! (`benchmarks/embedded.md`; the technique PostgreSQL uses for its WAL segments). A
-//! slot starts with a header naming the log segment it holds (a number that only grows) and
+//! slot starts with a header naming the log segment it holds (a number that grows while
+//! any segment is in use, and starts again at 1 once all are free) and
 //! that segment's seed (random); the records follow, each `len u32 LE | crc32 u32 LE | kind u8
 //! | payload`, the checksum covering the seed, the kind and the payload, and every write ends
 //! with 9 zero bytes. So the end of the log in a slot is the first record header that is all
@@ -190,8 +191,11 @@ fn scan(dir: &Path) -> Result<Found> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
         Err(e) => return Err(Error::io("cannot list", dir, e)),
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    // By name, so which of two slots claiming one segment is kept does not depend on the
+    // directory's order.
+    paths.sort();
+    for path in paths {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -364,11 +368,11 @@ fn create_slot(dir: &Path, index: u64, prewrite: bool) -> std::io::Result<(File,
     } else {
         Ok(())
     };
-    if let Err(e) = written {
+    // The new name must be durable before records acknowledged in the slot are.
+    if let Err(e) = written.and_then(|()| sync_dir(dir)) {
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
-    sync_dir(dir);
     Ok((file, path))
 }
 
@@ -387,7 +391,7 @@ fn zero_fill(file: &File, from: u64) -> std::io::Result<()> {
 /// Where syncing stands: everything up to `synced` is durable; requests up to `failed` were
 /// caught by a failed sync (`error` says why).
 #[derive(Debug, Clone, Default)]
-pub struct SyncState {
+pub(crate) struct SyncState {
     pub synced: u64,
     pub failed: u64,
     pub error: Option<String>,
@@ -411,9 +415,8 @@ struct Inner {
     segment: SegmentId,
     /// Records in the current segment.
     in_segment: u64,
-    /// Where the next write goes (the end of the last record), and the slot file's size.
+    /// Where the next write goes (the end of the last record).
     len: u64,
-    size: u64,
     /// Segments from before this start are still on disk (until the first checkpoint).
     older: bool,
     /// Every record up to `taken` left the pending buffer: written, or lost to a failed write.
@@ -442,6 +445,10 @@ pub struct Wal {
     slots: Mutex<Slots>,
     wake: Condvar,
     state: watch::Sender<SyncState>,
+    /// Held for each sync and the publishing of its outcome (the sync thread's, a rotation's):
+    /// a failed `fdatasync` reports its error once, and a sync after it may succeed without
+    /// having written what the failed one lost, so syncs never overlap (see [`Wal::durable`]).
+    sync_gate: Mutex<()>,
 }
 
 /// Appending to the log failed: the request is not acknowledged.
@@ -471,7 +478,7 @@ impl Wal {
         };
         let older = !slots.used.is_empty() || !slots.legacy.is_empty();
         let id = SegmentId::new(segment);
-        let (file, path, size) = prepare_slot(dir, &mut slots, id, durability == Durability::Fsync)
+        let (file, path) = prepare_slot(dir, &mut slots, id, durability == Durability::Fsync)
             .map_err(|e| Error::io("cannot prepare a log slot in", dir, e))?;
         Ok(Wal {
             dir: dir.to_path_buf(),
@@ -488,7 +495,6 @@ impl Wal {
                 segment: id,
                 in_segment: 0,
                 len: SLOT_HEADER,
-                size,
                 older,
                 taken: 0,
                 lost: Vec::new(),
@@ -497,6 +503,7 @@ impl Wal {
             slots: Mutex::new(slots),
             wake: Condvar::new(),
             state: watch::Sender::new(SyncState::default()),
+            sync_gate: Mutex::new(()),
         })
     }
 
@@ -515,6 +522,10 @@ impl Wal {
 
     fn slots(&self) -> MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sync_gate(&self) -> MutexGuard<'_, ()> {
+        self.sync_gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends a record (a copy into the pending buffer); returns its sequence number for
@@ -561,7 +572,6 @@ impl Wal {
             match inner.file.write_all_at(&buf, inner.len) {
                 Ok(()) => {
                     inner.len += records;
-                    inner.size = inner.size.max(inner.len + HEADER as u64);
                     inner.in_segment += through - inner.taken;
                 }
                 Err(e) => {
@@ -616,10 +626,13 @@ impl Wal {
             .await
             .map_err(|_| NotDurable("the trace log stopped".into()))?
             .clone();
-        if state.synced >= seq {
-            Ok(())
-        } else {
+        // A failure first: a sync after a failed one can succeed without having written what
+        // the failed one lost. (A record synced before a later failure may be refused too: its
+        // client sends it again, and the store keeps it once.)
+        if state.failed >= seq {
             Err(NotDurable(state.error.unwrap_or_default()))
+        } else {
+            Ok(())
         }
     }
 
@@ -630,8 +643,9 @@ impl Wal {
     pub fn rotate(&self) -> Result<u64> {
         // The next slot is made ready before the log is held up: creating one writes a few MiB.
         let next = SegmentId::new(self.lock().segment.number + 1);
-        let (file, path, size) = prepare_slot(&self.dir, &mut self.slots(), next, self.prewrite())
+        let (file, path) = prepare_slot(&self.dir, &mut self.slots(), next, self.prewrite())
             .map_err(|e| Error::io("cannot prepare a log slot in", &self.dir, e))?;
+        let _gate = self.sync_gate();
         let mut inner = self.lock();
         debug_assert_eq!(
             inner.segment.number + 1,
@@ -651,7 +665,6 @@ impl Wal {
         inner.segment = next;
         inner.in_segment = 0;
         inner.len = SLOT_HEADER;
-        inner.size = size;
         inner.older = false;
         // Everything written so far is in the closed segment.
         let written = inner.taken;
@@ -746,6 +759,7 @@ impl Wal {
             };
             // Records a failed write lost are reported to their waiters by `durable`'s own
             // write; the sync covers the rest.
+            let gate = self.sync_gate();
             let target = {
                 let mut inner = self.lock();
                 self.write_pending(&mut inner, None);
@@ -757,6 +771,8 @@ impl Wal {
                             let target = inner.taken;
                             drop(inner);
                             self.fail(target, format!("cannot sync the trace log: {e}"));
+                            drop(gate);
+                            Self::pause_after_failure();
                             continue;
                         }
                     };
@@ -764,9 +780,19 @@ impl Wal {
                 inner.taken
             };
             let file = &syncing.as_ref().expect("set above").1;
-            match file.sync_data() {
-                Ok(()) => self.state.send_modify(|s| s.synced = s.synced.max(target)),
-                Err(e) => self.fail(target, format!("cannot sync the trace log: {e}")),
+            let failed = match file.sync_data() {
+                Ok(()) => {
+                    self.state.send_modify(|s| s.synced = s.synced.max(target));
+                    false
+                }
+                Err(e) => {
+                    self.fail(target, format!("cannot sync the trace log: {e}"));
+                    true
+                }
+            };
+            drop(gate);
+            if failed {
+                Self::pause_after_failure();
             }
             if stopping && self.pending().appended <= handled(&self.state.borrow()) {
                 return;
@@ -774,13 +800,21 @@ impl Wal {
         }
     }
 
+    /// Records a failed sync of the records up to `through`: their waiters are told, and so is
+    /// the user.
     fn fail(&self, through: u64, error: String) {
-        eprintln!("otelctl: warning: {error}");
+        eprintln!(
+            "otelctl: warning: {error}; exports are answered 503 (their clients retry or spool \
+             them) until the disk takes writes again: check its free space and health"
+        );
         self.state.send_modify(|s| {
             s.failed = s.failed.max(through);
             s.error = Some(error);
         });
-        // Do not spin on a failing disk.
+    }
+
+    /// Does not spin on a failing disk.
+    fn pause_after_failure() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -791,19 +825,18 @@ impl Wal {
     }
 }
 
-/// A slot for segment `id`, its header written: a free one, or a new one. Returns its file, path
-/// and size.
+/// A slot for segment `id`, its header written: a free one, or a new one. Returns its file and
+/// path.
 fn prepare_slot(
     dir: &Path,
     slots: &mut Slots,
     id: SegmentId,
     prewrite: bool,
-) -> std::io::Result<(File, PathBuf, u64)> {
+) -> std::io::Result<(File, PathBuf)> {
     while let Some(path) = slots.free.pop() {
-        let opened = open_slot(&path).and_then(|f| Ok((f.metadata()?.len(), f)));
-        match opened.and_then(|(size, file)| {
+        match open_slot(&path).and_then(|file| {
             file.write_all_at(&id.start(), 0)?;
-            Ok((file, path.clone(), size))
+            Ok((file, path.clone()))
         }) {
             Ok(slot) => return Ok(slot),
             // Gone or unwritable: try another, or make one.
@@ -817,8 +850,7 @@ fn prepare_slot(
         slots.free.push(path);
         return Err(e);
     }
-    let size = file.metadata()?.len();
-    Ok((file, path, size))
+    Ok((file, path))
 }
 
 /// Marks a slot free (its header cleared, synced). With `prewrite` it stays written in full: cut
@@ -838,11 +870,9 @@ fn free_slot(path: &Path, prewrite: bool) -> std::io::Result<()> {
     file.sync_data()
 }
 
-/// Syncs a directory (so created, renamed and removed entries are durable); best effort.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+/// Syncs a directory, so the entries created, renamed and removed in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -1104,6 +1134,26 @@ mod tests {
             "{:?}",
             slot_files(dir.path())
         );
+    }
+
+    #[test]
+    fn a_failed_sync_refuses_its_records_even_after_a_later_sync_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path(), Durability::Fsync).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let lost = wal.append(&Record::Export(vec![1; 10]));
+        let later = wal.append(&Record::Export(vec![2; 10]));
+        // The sync that covered `lost` failed; a later one, covering both, "succeeded" (Linux
+        // reports a write-back error once and marks the pages clean).
+        wal.fail(lost, "cannot sync the trace log: EIO".into());
+        wal.state.send_modify(|s| s.synced = later);
+        let err = rt.block_on(wal.durable(lost)).unwrap_err();
+        assert!(err.0.contains("EIO"), "{err:?}");
+        // Records after the failure are durable once synced.
+        assert!(rt.block_on(wal.durable(later)).is_ok());
     }
 
     #[test]
