@@ -1,6 +1,6 @@
 //! The text formats of flags, variables and URL parameters, each parsed (and, where otelctl
 //! writes it too, formatted) in one place: `key=value` lists (with their percent-decoding),
-//! durations, and points in time.
+//! durations (for flags and URLs, and for people), and points in time.
 //!
 //! Lists follow the OpenTelemetry SDK configuration spec, which uses the W3C Baggage format for
 //! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` (and so for
@@ -225,9 +225,36 @@ pub fn go_duration(d: Duration) -> String {
     out
 }
 
+/// A duration for people: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`, `2m 05s`.
+pub fn format_duration(ns: u64) -> String {
+    match ns {
+        0..=999 => format!("{ns} ns"),
+        1_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.2} ms", ns as f64 / 1e6),
+        1_000_000_000..=59_999_999_999 => format!("{:.2} s", ns as f64 / 1e9),
+        _ => {
+            let s = ns / 1_000_000_000;
+            if s < 3600 {
+                format!("{}m {:02}s", s / 60, s % 60)
+            } else {
+                format!("{}h {:02}m", s / 3600, (s / 60) % 60)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(format_duration(850), "850 ns");
+        assert_eq!(format_duration(12_345), "12.3 µs");
+        assert_eq!(format_duration(4_560_000), "4.56 ms");
+        assert_eq!(format_duration(1_230_000_000), "1.23 s");
+        assert_eq!(format_duration(125_000_000_000), "2m 05s");
+    }
 
     #[test]
     fn lists_decode_values_and_reject_bad_members_with_their_position() {

@@ -899,7 +899,7 @@ pub fn text_waterfall(spans: &[&Span], width: usize) -> String {
             "{label:<lw$} {mark}|{bar}| {dur:>9}{err}",
             lw = label_width,
             mark = if path.on_path[i] { '*' } else { ' ' },
-            dur = super::html::format_duration(metrics::duration_ns(s)),
+            dur = otelctl_config::formats::format_duration(metrics::duration_ns(s)),
             err = if metrics::is_error(s) {
                 " ✖ error"
             } else {
@@ -912,7 +912,7 @@ pub fn text_waterfall(spans: &[&Span], width: usize) -> String {
 
 /// Per-span deltas as text: one line per position, `b - a` and the ratio.
 pub fn text_comparison(c: &Comparison) -> String {
-    use super::html::format_duration as fd;
+    use otelctl_config::formats::format_duration as fd;
     let signed = |d: i64| {
         let sign = if d < 0 { "-" } else { "+" };
         format!("{sign}{}", fd(d.unsigned_abs()))

@@ -24,24 +24,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A duration for people: `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`, `2m 05s`.
-pub fn format_duration(ns: u64) -> String {
-    match ns {
-        0..=999 => format!("{ns} ns"),
-        1_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
-        1_000_000..=999_999_999 => format!("{:.2} ms", ns as f64 / 1e6),
-        1_000_000_000..=59_999_999_999 => format!("{:.2} s", ns as f64 / 1e9),
-        _ => {
-            let s = ns / 1_000_000_000;
-            if s < 3600 {
-                format!("{}m {:02}s", s / 60, s % 60)
-            } else {
-                format!("{}h {:02}m", s / 3600, (s / 60) % 60)
-            }
-        }
-    }
-}
-
 const STYLE: &str = r#"
 :root{--fg:#1d2330;--muted:#6b7385;--bg:#f7f8fa;--card:#fff;--line:#e3e6ec;--bar:#3d7eea;--err:#d83a3a;--sel:#f5b400}
 *{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);background:var(--bg)}
@@ -176,10 +158,5 @@ mod tests {
             escape(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
-        assert_eq!(format_duration(850), "850 ns");
-        assert_eq!(format_duration(12_345), "12.3 µs");
-        assert_eq!(format_duration(4_560_000), "4.56 ms");
-        assert_eq!(format_duration(1_230_000_000), "1.23 s");
-        assert_eq!(format_duration(125_000_000_000), "2m 05s");
     }
 }

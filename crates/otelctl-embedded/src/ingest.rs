@@ -51,7 +51,7 @@ pub type IngestFuture = Pin<Box<dyn Future<Output = Result<IngestOutcome, Ingest
 /// Exports with at least this many spans are stored off the event loop (on tokio's blocking
 /// pool): storing and logging 1,000 spans takes about a millisecond, which would hold up every
 /// other connection on the server's single async worker.
-pub const OFFLOAD_SPANS: usize = 64;
+pub(crate) const OFFLOAD_SPANS: usize = 64;
 
 /// Where the receivers (OTLP/HTTP in [`super::receiver`], OTLP/gRPC in [`super::grpc`]) hand
 /// each decoded export: the embedded store ([`Shared`]), or another consumer of the same
@@ -74,8 +74,8 @@ impl Sink for Shared {
 }
 
 impl Shared {
-    /// Stores `request` and resolves once it is durable. A large export is stored (and, with
-    /// `--durability write`, written) on the blocking pool; the wait for durability is async.
+    /// Stores `request` and resolves once it is durable. A large export is stored and its log
+    /// record written on the blocking pool; the wait for durability (the sync) is async.
     pub(crate) async fn ingest(
         self: Arc<Self>,
         request: ExportTraceServiceRequest,

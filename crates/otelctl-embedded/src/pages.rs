@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use otelctl_config::formats::{duration_text, format_time, percent_encode};
 
 use super::explore::{Comparison, Filter, History, Run, StatusFilter, TaskKey};
-use super::html::{escape, format_duration};
+use super::html::escape;
 use super::store::TraceSummary;
+use otelctl_config::formats::format_duration;
 
 /// The filter form. `GET /` with the fields as query parameters, so the URL is the filter:
 /// a reload, a bookmark or a shared link shows the same list.

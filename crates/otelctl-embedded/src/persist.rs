@@ -56,14 +56,11 @@ pub fn encode_batches(batches: &[Arc<ResourceSpans>]) -> Vec<u8> {
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, mode 0600, then
-/// rename); with `sync`, the data is on disk before the rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// rename), leaving it to the kernel to write back.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let write = || -> std::io::Result<()> {
-        let f = write_new(&tmp, bytes)?;
-        if sync {
-            f.sync_data()?;
-        }
+        write_new(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {
@@ -114,7 +111,7 @@ pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
     }
     if !sync {
         for (id, batches) in &work.write {
-            write_atomic(&file_for(dir, id), &encode_batches(batches), false)?;
+            write_atomic(&file_for(dir, id), &encode_batches(batches))?;
         }
         return Ok(());
     }
@@ -156,7 +153,14 @@ pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
                 .collect();
             workers
                 .into_iter()
-                .map(|w| w.join().expect("a sync thread panicked"))
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(Error::failed(
+                            "cannot sync the trace files",
+                            "a sync thread panicked",
+                        ))
+                    })
+                })
                 .collect::<Result<Vec<()>>>()
                 .map(|_| ())
         })
@@ -166,9 +170,7 @@ pub fn apply(dir: &Path, work: &PersistWork, sync: bool) -> Result<()> {
         unwritten(&written);
         return Err(e);
     }
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("cannot sync", dir, e))
+    wal::sync_dir(dir).map_err(|e| Error::io("cannot sync", dir, e))
 }
 
 /// The saved traces of an embedded data directory in a store: the trace files, then the log's

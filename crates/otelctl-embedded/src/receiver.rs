@@ -147,7 +147,7 @@ impl Receiver {
 
 /// Request bodies at least this large are decoded on tokio's blocking pool (about 50 spans of
 /// OTLP/JSON; decoding them takes a few hundred microseconds), smaller ones on the event loop.
-pub const OFFLOAD_BYTES: usize = 16 * 1024;
+pub(crate) const OFFLOAD_BYTES: usize = 16 * 1024;
 
 /// A request body as an export: gunzipped when `gzip` (to at most `max_body` bytes), then
 /// decoded. An error is `(HTTP status, rpc code, message)`.

@@ -239,21 +239,13 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let over = active.fetch_add(1, Ordering::SeqCst) >= limits.max_connections;
         let guard = ActiveGuard(active.clone());
-        let stream = match &lanes {
+        let (stream, guard) = match &lanes {
             Some(lanes) => match lanes.hand(stream, over, guard, &shared) {
                 Ok(()) => continue,
                 // No lane (stopping): served here.
-                Err((stream, guard)) => {
-                    let shared = shared.clone();
-                    let stop = stop.clone();
-                    tasks.spawn(async move {
-                        let _guard = guard;
-                        connection(stream, over, shared, stop).await;
-                    });
-                    continue;
-                }
+                Err(back) => back,
             },
-            None => stream,
+            None => (stream, guard),
         };
         let shared = shared.clone();
         let stop = stop.clone();

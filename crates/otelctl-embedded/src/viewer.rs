@@ -31,13 +31,14 @@ use otelctl_config::formats::format_time;
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 
 use super::explore::{self, Filter, Row, SpanRef, TaskKey, Tree};
-use super::html::{self, escape, format_duration};
+use super::html::{self, escape};
 use super::metrics::{self, NameStats};
 use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};
 use super::store::{Change, Counters, Store, TraceSummary, UNKNOWN_SERVICE};
 use super::waterfall;
 use super::Shared;
+use otelctl_config::formats::format_duration;
 
 /// Most live-update (SSE) clients at once.
 pub const MAX_SSE_CLIENTS: usize = 32;
@@ -158,7 +159,6 @@ impl Viewer {
                 )
             }
             ("GET", "/api/search") => self.api_search(req),
-            ("GET", "/events") => self.events(req),
             ("GET", "/api/traces") => self.api_traces(),
             ("GET", "/api/export") => self.api_export(req),
             ("GET", "/favicon.ico") => Reply::new(204, "image/x-icon", Vec::new()),

@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 use otelctl_otlp::{self as otlp, Span};
 
 use super::explore::Tree;
-use super::html::{escape, format_duration};
+use super::html::escape;
 use super::metrics;
+use otelctl_config::formats::format_duration;
 
 /// SVG width in user units.
 pub const WIDTH: f64 = 1000.0;
