@@ -3,7 +3,7 @@
 //!
 //! A checkpoint writes FILES trace files (SIZE bytes each) to `<name>.tmp`, renames them over
 //! `<name>.pb` and must have them on disk before the log's segments are freed. Strategies:
-//! - `syncfs`: write and rename all, then one syncfs(2) (what otelctl did until this change);
+//! - `syncfs`: write and rename all, then one syncfs(2) (what otelctl did before 3bd8e35);
 //! - `fdatasync-each`: fdatasync each file before its rename (every file a journal commit);
 //! - `kick-then-sync`: write all, starting each file's writeback with
 //!   sync_file_range(SYNC_FILE_RANGE_WRITE); then fdatasync and rename each, then fsync the
@@ -13,7 +13,9 @@
 //!
 //! With `NEIGHBOUR_MIB` > 0, before every checkpoint a neighbour file of that size is rewritten
 //! without syncing (another program's dirty data). Prints one line per measurement:
-//! `<strategy> <neighbour MiB> <ms> <neighbour MiB still dirty after>`.
+//! `<strategy> <neighbour MiB> <ms> <MiB left dirty>`, the last being the machine's `Dirty:`
+//! (/proc/meminfo) after the checkpoint, capped at the neighbour's size: the neighbour's data
+//! the checkpoint did not force to disk (other programs' dirty data counts too).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -136,7 +138,6 @@ fn main() {
                     f.write_all(&neighbour).unwrap();
                 }
             }
-            let dirty_before = dirty_kib();
             let start = Instant::now();
             checkpoint(&traces, strategy, files, &data);
             let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -149,7 +150,6 @@ fn main() {
             } else {
                 "-".into()
             };
-            let _ = dirty_before;
             println!("{strategy} {neighbour_mib} {ms:.2} {left}");
         }
     }

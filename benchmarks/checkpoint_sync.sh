@@ -21,7 +21,7 @@ OUT=benchmarks/results/checkpoint-sync-$LABEL.md
   echo
   echo "Produced by \`benchmarks/checkpoint_sync.sh $ROUNDS\` on $(date -u '+%Y-%m-%d %H:%M') UTC ($(nproc) cores, $(df -T "$DIR" | awk 'NR==2 {print $2}')); load average before: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Milliseconds to make one checkpoint's files durable (median, min-max of $ROUNDS rounds; strategies take turns), and the"
-  echo "MiB of the neighbour's 256 MiB still unsynced afterwards (what the checkpoint did not force to disk)."
+  echo "MiB of the neighbour's 256 MiB still unsynced afterwards (the machine's Dirty: figure, capped at 256)."
   echo
   echo "| files | neighbour MiB | syncfs ms | fdatasync-each ms | kick-then-sync ms | parallel-8 ms | neighbour left dirty (syncfs / each / kick / parallel) |"
   echo "|---:|---:|---|---|---|---|---|"
@@ -41,4 +41,6 @@ print(f"| {sys.argv[2]} | {sys.argv[3]} | " + " | ".join(cells) + " | " + " / ".
 PY
     done
   done
+  echo
+  echo "Load average after: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$OUT"

@@ -8,7 +8,7 @@ Two cases: auto (OTELCTL_MODE unset, nothing on the system port: auto resolves t
 known (OTELCTL_MODE=local, as after the first entry in a devenv shell). Prints the median and
 minimum wall time per contender in ms. Run it with nothing listening on 127.0.0.1:4318.
 """
-import json, os, statistics, subprocess, sys, tempfile, time
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
 rounds, out, builds = int(sys.argv[1]), sys.argv[2], [a.split("=", 1) for a in sys.argv[3:]]
 work = tempfile.mkdtemp(); root = os.path.join(work, "project"); home = os.path.join(work, "home")
 os.makedirs(root); os.makedirs(home)
@@ -23,10 +23,14 @@ for case, extra in {"auto": {}, "known": {"OTELCTL_MODE": "local"}}.items():
     for i in range(rounds + 10):
         for name, cmd in cmds.items():
             t = time.perf_counter()
-            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if i >= 10:
                 times[name].append((time.perf_counter() - t) * 1000)
+            elif done.returncode != 0:
+                # A contender failing at once would be timed as the fastest.
+                sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     results[case] = times
     for name, ts in times.items():
         print(case, name, round(statistics.median(ts), 2), round(min(ts), 2))
 json.dump({"rounds": rounds, "builds": dict(builds), "results": results}, open(out, "w"))
+shutil.rmtree(work)

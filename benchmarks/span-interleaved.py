@@ -73,9 +73,12 @@ def main():
             for i in range(rounds + 10):
                 for name, cmd in cmds.items():
                     t = time.perf_counter()
-                    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                     if i >= 10:  # warm-up rounds are not counted
                         times[name].append((time.perf_counter() - t) * 1000)
+                    elif done.returncode != 0:
+                        # A contender failing at once would be timed as the fastest.
+                        sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
             results[case] = times
         print("| collector | " + " | ".join(cmds) + " |")
         print("|---|" + "---|" * len(cmds))

@@ -13,7 +13,8 @@ LABEL=${LABEL:-$(git rev-parse --short HEAD)}
 WORK=$(mktemp -d)
 DIR=$(mktemp -d -p "${WAL_SYNC_DIR:-$PWD}" .wal-sync.XXXXXX)
 CHURN_PID=
-trap 'kill "${CHURN_PID:-0}" 2>/dev/null || true; rm -rf "$WORK" "$DIR"' EXIT
+# (Only a churn loop that was started: `kill 0` would signal this script's whole process group.)
+trap 'if [[ -n "$CHURN_PID" ]]; then kill "$CHURN_PID" 2>/dev/null || true; fi; rm -rf "$WORK" "$DIR"' EXIT
 rustc --edition 2021 -O -o "$WORK/wal_sync" benchmarks/wal_sync.rs
 if [[ "${CHURN:-0}" == 1 ]]; then
   mkdir "$DIR/churn"
