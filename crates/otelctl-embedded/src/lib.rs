@@ -550,6 +550,7 @@ pub fn serve(config: Config, on_ready: impl FnOnce(&Server)) -> Result<()> {
 /// so the store's contents, bounded by the caps, came to be held in three or four arenas at
 /// once: 50-54 MiB peak under the load test's two phases against 39-46 MiB for the old server;
 /// with two arenas 36-42 MiB, at the same throughput (benchmarks/embedded.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub(crate) const MALLOC_ARENAS: i32 = 2;
 
 fn limit_malloc_arenas() {

@@ -16,19 +16,14 @@ fn static_bin() -> Option<PathBuf> {
     match std::env::var_os("OTELCTL_STATIC_BIN") {
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
         _ => {
-            skip("OTELCTL_STATIC_BIN is not set (scripts/test builds it with `cargo release-static`)");
+            skip("OTELCTL_STATIC_BIN is not set (scripts/test builds it for the musl target)");
             None
         }
     }
 }
 
 fn run<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(bin: &PathBuf, env: &Env, args: I) -> Output {
-    let mut c = Command::new(bin);
-    c.env_clear();
-    for (k, v) in &env.vars {
-        c.env(k, v);
-    }
-    c.current_dir(env.root()).args(args).output().unwrap()
+    env.cmd_with(bin, args).output().unwrap()
 }
 
 /// The ELF program headers' types (PT_INTERP is 3, PT_DYNAMIC 2).
@@ -50,6 +45,12 @@ fn the_static_build_has_no_loader_and_no_shared_libraries() {
     assert!(
         !types.contains(&3),
         "{} asks for a dynamic loader (PT_INTERP)",
+        bin.display()
+    );
+    // musl, not glibc (a static glibc build starts 0.25-0.5 ms slower: benchmarks/span.md).
+    assert!(
+        !elf.windows(6).any(|w| w == b"GLIBC_"),
+        "{} is linked with glibc, not musl",
         bin.display()
     );
     // static-pie: position independent (ET_DYN), relocating itself, so ASLR still applies.

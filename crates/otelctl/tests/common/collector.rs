@@ -282,7 +282,16 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_otelctl"));
+        self.cmd_with(env!("CARGO_BIN_EXE_otelctl"), args)
+    }
+
+    /// [`Env::cmd`] with another build of otelctl.
+    pub fn cmd_with<I, S>(&self, bin: impl AsRef<OsStr>, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(bin);
         c.env_clear();
         for (k, v) in &self.vars {
             c.env(k, v);
