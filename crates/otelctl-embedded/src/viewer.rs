@@ -739,7 +739,7 @@ fn attrs_section(
     };
     row(&mut out, "span id", &sid);
     row(&mut out, "parent span id", &otlp::to_hex(&s.parent_span_id));
-    row(&mut out, "kind", waterfall::kind_name(s.kind));
+    row(&mut out, "kind", otelctl_otlp::SpanKind::name_of(s.kind));
     row(
         &mut out,
         "service",
@@ -764,11 +764,7 @@ fn attrs_section(
         &format_time(s.start_time_unix_nano),
     );
     if let Some(st) = &s.status {
-        let code = match st.code {
-            1 => "OK",
-            2 => "ERROR",
-            _ => "UNSET",
-        };
+        let code = otelctl_otlp::StatusCode::name_of(st.code).to_ascii_uppercase();
         let text = if st.message.is_empty() {
             code.to_string()
         } else {

@@ -123,18 +123,6 @@ pub fn service_colour(service: &str) -> String {
     format!("hsl({}, 60%, 48%)", h % 360)
 }
 
-/// The OTLP span kind as a word.
-pub fn kind_name(kind: i32) -> &'static str {
-    match kind {
-        1 => "internal",
-        2 => "server",
-        3 => "client",
-        4 => "producer",
-        5 => "consumer",
-        _ => "unspecified",
-    }
-}
-
 /// Renders the waterfall as an inline SVG. Each bar links to `/trace/<id>?span=<span id>`, so a
 /// selection is a URL too; the page's script shows the attributes without a reload. Bars are
 /// coloured by service (red when in error); bars on the critical path carry `critical`.
@@ -201,7 +189,7 @@ pub fn render_svg(
             depth = bar.depth,
             row = bar.row,
             svc = escape(service),
-            kind = kind_name(s.kind),
+            kind = otelctl_otlp::SpanKind::name_of(s.kind),
             err = if bar.error { " (error)" } else { "" },
             orph = if bar.orphan {
                 " (parent not received)"

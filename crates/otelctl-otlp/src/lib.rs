@@ -238,6 +238,40 @@ pub enum StatusCode {
     Error = 2,
 }
 
+impl SpanKind {
+    /// Every kind's name (its proto name without `SPAN_KIND_`, in lower case) and value.
+    pub const NAMES: &'static [(&'static str, i32)] = &[
+        ("unspecified", 0),
+        ("internal", 1),
+        ("server", 2),
+        ("client", 3),
+        ("producer", 4),
+        ("consumer", 5),
+    ];
+
+    /// The name of the kind `value` (`server`); `unspecified` for a value OTLP does not define.
+    pub fn name_of(value: i32) -> &'static str {
+        name_in(Self::NAMES, value)
+    }
+}
+
+impl StatusCode {
+    /// Every code's name (its proto name without `STATUS_CODE_`, in lower case) and value.
+    pub const NAMES: &'static [(&'static str, i32)] = &[("unset", 0), ("ok", 1), ("error", 2)];
+
+    /// The name of the code `value` (`error`); `unset` for a value OTLP does not define.
+    pub fn name_of(value: i32) -> &'static str {
+        name_in(Self::NAMES, value)
+    }
+}
+
+fn name_in(names: &'static [(&'static str, i32)], value: i32) -> &'static str {
+    names
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or(names[0].0, |(n, _)| n)
+}
+
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KeyValue {
@@ -565,23 +599,12 @@ mod i64_text {
 
 /// Span kinds: an integer, or a `SpanKind` name (`SPAN_KIND_SERVER`, or `server`).
 fn span_kind<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    enum_int(
-        d,
-        "SPAN_KIND_",
-        &[
-            ("UNSPECIFIED", 0),
-            ("INTERNAL", 1),
-            ("SERVER", 2),
-            ("CLIENT", 3),
-            ("PRODUCER", 4),
-            ("CONSUMER", 5),
-        ],
-    )
+    enum_int(d, "SPAN_KIND_", SpanKind::NAMES)
 }
 
 /// Status codes: an integer, or a `StatusCode` name (`STATUS_CODE_ERROR`, or `error`).
 fn status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    enum_int(d, "STATUS_CODE_", &[("UNSET", 0), ("OK", 1), ("ERROR", 2)])
+    enum_int(d, "STATUS_CODE_", StatusCode::NAMES)
 }
 
 /// An enum field: an integer (proto3 enums are open), or one of `names`, with or without the
@@ -607,15 +630,16 @@ fn enum_int<'de, D: Deserializer<'de>>(
             i32::try_from(i).map_err(|_| E::custom(format!("enum value {i} is out of range")))
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<i32, E> {
-            let name = s.to_ascii_uppercase();
-            let short = name.strip_prefix(self.prefix).unwrap_or(&name);
+            let name = s.to_ascii_lowercase();
+            let prefix = self.prefix.to_ascii_lowercase();
+            let short = name.strip_prefix(&prefix).unwrap_or(&name);
             match self.names.iter().find(|(n, _)| *n == short) {
                 Some((_, value)) => Ok(*value),
                 None => {
                     let known: Vec<String> = self
                         .names
                         .iter()
-                        .map(|(n, _)| format!("{}{n}", self.prefix))
+                        .map(|(n, _)| format!("{}{}", self.prefix, n.to_ascii_uppercase()))
                         .collect();
                     Err(E::custom(format!(
                         "unknown enum value {s:?} (expected an integer or one of {})",
@@ -950,6 +974,9 @@ mod tests {
         ] {
             assert!(status(bad).is_err(), "status code {bad} was accepted");
         }
+        assert_eq!(SpanKind::name_of(2), "server");
+        assert_eq!(SpanKind::name_of(9), "unspecified");
+        assert_eq!(StatusCode::name_of(2), "error");
         let message = kind(r#""STATUS_CODE_OK""#).unwrap_err().to_string();
         assert!(
             message.contains("SPAN_KIND_CONSUMER") && message.contains("STATUS_CODE_OK"),
