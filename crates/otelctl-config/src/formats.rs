@@ -187,24 +187,19 @@ pub fn parse_time(text: &str, origin: Source) -> Result<u64> {
 
 /// A UTC time `YYYY-MM-DD HH:MM:SS` from Unix nanoseconds (read back by [`parse_time`]).
 pub fn format_time(unix_nano: u64) -> String {
-    let secs = unix_nano / 1_000_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    // humantime writes `YYYY-MM-DDTHH:MM:SSZ`.
+    let mut text = humantime::format_rfc3339_seconds(system_time(unix_nano)).to_string();
+    text.pop();
+    text.replacen('T', " ", 1)
+}
+
+/// RFC 3339 UTC with nanoseconds: `2026-11-30T07:00:00.123456789Z`.
+pub fn format_rfc3339_nanos(unix_nano: u64) -> String {
+    humantime::format_rfc3339_nanos(system_time(unix_nano)).to_string()
+}
+
+fn system_time(unix_nano: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_nanos(unix_nano)
 }
 
 /// A duration as Go writes it, in hours, minutes and seconds (`72h`, `1h30m`, `90s`), for the

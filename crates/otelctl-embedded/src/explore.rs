@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use otelctl_config::error::{Error, Result, Source};
 use otelctl_config::formats::{
-    duration_text, format_time, parse_duration, parse_time, percent_encode,
+    duration_text, format_rfc3339_nanos, parse_duration, parse_time, percent_encode,
 };
 use otelctl_otlp::{self as otlp, KeyValue, Span};
 
@@ -377,19 +377,13 @@ pub struct Row {
     pub spans: usize,
 }
 
-/// RFC 3339 UTC with nanoseconds: `2026-11-30T07:00:00.123456789Z`.
-pub fn rfc3339(unix_nano: u64) -> String {
-    let date = format_time(unix_nano).replacen(' ', "T", 1);
-    format!("{date}.{:09}Z", unix_nano % 1_000_000_000)
-}
-
 impl From<&TraceSummary> for Row {
     fn from(s: &TraceSummary) -> Row {
         Row {
             trace_id: s.trace_id.clone(),
             service: s.service.clone(),
             name: s.root_name.clone(),
-            start: rfc3339(s.start_unix_nano),
+            start: format_rfc3339_nanos(s.start_unix_nano),
             start_unix_nano: s.start_unix_nano,
             duration_ms: s.duration_ns as f64 / 1e6,
             status: s.status.to_string(),
@@ -1421,7 +1415,7 @@ mod tests {
     #[test]
     fn rows_have_rfc3339_starts_and_milliseconds() {
         assert_eq!(
-            rfc3339(1_700_000_000_123_456_789),
+            format_rfc3339_nanos(1_700_000_000_123_456_789),
             "2023-11-14T22:13:20.123456789Z"
         );
     }
