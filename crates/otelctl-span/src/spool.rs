@@ -592,7 +592,8 @@ impl Hold {
         fs::remove_file(held).map_err(|e| Error::io("cannot remove held spool file", held, e))
     }
 
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    fn dir(&self) -> &Path {
         &self.dir
     }
 }

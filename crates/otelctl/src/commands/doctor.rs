@@ -93,7 +93,11 @@ impl Findings {
         self.fail(
             check,
             message,
-            fix.unwrap_or_else(|| "fix what the message names".to_string()),
+            fix.unwrap_or_else(|| {
+                "correct the file, variable or flag the message names, then run `otelctl doctor` \
+                 again"
+                    .to_string()
+            }),
         );
     }
 }

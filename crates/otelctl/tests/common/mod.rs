@@ -42,28 +42,29 @@ pub fn otelctl_without_programs(home: &Path) -> Command {
     cmd
 }
 
-/// A fresh directory under the system temp dir, removed on drop (kept with
-/// `$OTELCTL_TEST_KEEP`, to look at what a failed test left).
-pub struct TempDir(pub PathBuf);
+/// A fresh directory under the system temp dir (`otelctl-test-<tag>-…`), removed on drop (kept
+/// with `$OTELCTL_TEST_KEEP`, to look at what a failed test left).
+pub struct TempDir(Option<tempfile::TempDir>);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let mut id = [0u8; 8];
-        otelctl_otlp::random_bytes(&mut id);
-        let dir =
-            std::env::temp_dir().join(format!("otelctl-test-{tag}-{}", otelctl_otlp::to_hex(&id)));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("otelctl-test-{tag}-"))
+            .tempdir()
+            .unwrap();
+        TempDir(Some(dir))
     }
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.as_ref().expect("live until dropped").path()
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if std::env::var_os("OTELCTL_TEST_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
+        if std::env::var_os("OTELCTL_TEST_KEEP").is_some() {
+            if let Some(dir) = self.0.take() {
+                let _ = dir.keep();
+            }
         }
     }
 }
