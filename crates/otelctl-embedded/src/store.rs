@@ -322,8 +322,6 @@ pub struct Store {
     dirty: HashSet<TraceId>,
     removed: HashSet<TraceId>,
     wipe: bool,
-    /// Loading traces from their files ([`Store::restore`]): every trace has one.
-    restoring: bool,
 }
 
 fn valid_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
@@ -349,7 +347,6 @@ impl Store {
             dirty: HashSet::new(),
             removed: HashSet::new(),
             wipe: false,
-            restoring: false,
         }
     }
 
@@ -401,6 +398,12 @@ impl Store {
 
     /// Stores the spans of one export request, then enforces the limits.
     pub fn ingest(&mut self, req: ExportTraceServiceRequest) -> IngestOutcome {
+        self.ingest_from(req, false)
+    }
+
+    /// [`Store::ingest`]; `from_disk`: the spans come from the trace files ([`Store::restore`]),
+    /// so every trace they touch has a file.
+    fn ingest_from(&mut self, req: ExportTraceServiceRequest, from_disk: bool) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
         for rs in req.resource_spans {
             let resource = rs.resource;
@@ -435,6 +438,11 @@ impl Store {
                         &ss.schema_url,
                         spans,
                     );
+                    if from_disk {
+                        if let Some(trace) = self.traces.get_mut(&tid) {
+                            trace.on_disk = true;
+                        }
+                    }
                 }
             }
         }
@@ -505,7 +513,7 @@ impl Store {
         self.order.insert(seq, tid);
         self.dirty.insert(tid);
         // Dropped and back before the persister removed its file: the file is still there.
-        trace.on_disk |= self.removed.remove(&tid) || self.restoring;
+        trace.on_disk |= self.removed.remove(&tid);
         self.note(Change::Trace(tid));
         added
     }
@@ -655,11 +663,9 @@ impl Store {
 
     /// Loads persisted traces (oldest first) without marking them for writing again.
     pub fn restore(&mut self, traces: Vec<ExportTraceServiceRequest>) {
-        self.restoring = true;
         for req in traces {
-            self.ingest(req);
+            self.ingest_from(req, true);
         }
-        self.restoring = false;
         self.dirty.clear();
         // Traces dropped while restoring (the limits shrank) must go from disk too: keep `removed`.
         self.counters = Counters {
