@@ -564,11 +564,17 @@ where
             T::try_from(i).map_err(|_| E::custom(EXPECTED))
         }
         fn visit_f64<E: de::Error>(self, f: f64) -> Result<T, E> {
-            if f.fract() == 0.0 && f >= 0.0 {
-                T::try_from(f as u64).map_err(|_| E::custom(EXPECTED))
-            } else {
-                Err(E::custom(EXPECTED))
-            }
+            // A number JSON wrote with a fraction of zero or an exponent (`4.0`, `1.7e18`): an
+            // integer only when it is one exactly and in range (`as` would saturate 1e30).
+            const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+            const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+            let converted = match f {
+                _ if f.fract() != 0.0 || !f.is_finite() => None,
+                _ if (0.0..TWO_POW_64).contains(&f) => T::try_from(f as u64).ok(),
+                _ if (-TWO_POW_63..0.0).contains(&f) => T::try_from(f as i64).ok(),
+                _ => None,
+            };
+            converted.ok_or_else(|| E::custom(EXPECTED))
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
             s.trim().parse().map_err(|_| E::custom(EXPECTED))
@@ -733,7 +739,7 @@ impl<'de> Deserialize<'de> for F64 {
         impl<'de> Visitor<'de> for V {
             type Value = F64;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a number")
+                f.write_str("a number, a decimal string, or \"NaN\", \"Infinity\" or \"-Infinity\"")
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<F64, E> {
                 Ok(F64(n))
@@ -919,8 +925,22 @@ mod tests {
         assert_eq!(int(r#"" 42 ""#).unwrap(), Some(Value::IntValue(42)));
         assert_eq!(int("-3").unwrap(), Some(Value::IntValue(-3)));
         assert_eq!(int("4.0").unwrap(), Some(Value::IntValue(4)));
-        for bad in ["4.5", r#""x""#, "true", "null", "18446744073709551615"] {
+        assert_eq!(int("-4.0").unwrap(), Some(Value::IntValue(-4)));
+        for bad in [
+            "4.5",
+            r#""x""#,
+            "true",
+            "null",
+            "18446744073709551615",
+            "1e30",
+        ] {
             assert!(int(bad).is_err(), "intValue {bad} was accepted");
+        }
+        let start =
+            |v: &str| one(&format!(r#""startTimeUnixNano":{v}"#)).map(|s| s.start_time_unix_nano);
+        assert_eq!(start("1.7e18").unwrap(), 1_700_000_000_000_000_000);
+        for bad in ["1e30", "-1.0"] {
+            assert!(start(bad).is_err(), "startTimeUnixNano {bad} was accepted");
         }
         let time =
             |v: &str| one(&format!(r#""startTimeUnixNano":{v}"#)).map(|s| s.start_time_unix_nano);
