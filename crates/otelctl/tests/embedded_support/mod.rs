@@ -226,23 +226,41 @@ impl RealCollector {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("the collector starts");
-        let collector = RealCollector { child, log };
-        poll(
-            "the Collector to accept an empty export",
-            Duration::from_secs(60),
-            || {
-                request(
-                    "POST",
-                    port,
-                    "/v1/traces",
-                    &[("Content-Type", "application/json")],
-                    b"{}",
-                )
-                .ok()
-                .filter(|r| r.status == 200)
-            },
-        );
-        collector
+        let mut collector = RealCollector { child, log };
+        // Not `poll`: a failure must say what the port answered and what the Collector logged.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let answer = request(
+                "POST",
+                port,
+                "/v1/traces",
+                &[("Content-Type", "application/json")],
+                b"{}",
+            );
+            match &answer {
+                Ok(r) if r.status == 200 => return collector,
+                _ => {}
+            }
+            if let Ok(Some(status)) = collector.child.try_wait() {
+                panic!(
+                    "the Collector exited ({status}) before accepting an export on port {port}; \
+                     its log:\n{}",
+                    collector.log()
+                );
+            }
+            if Instant::now() >= deadline {
+                let last = match answer {
+                    Ok(r) => format!("HTTP {}", r.status),
+                    Err(e) => format!("{e}"),
+                };
+                panic!(
+                    "timed out after 60s waiting for the Collector to accept an empty export on \
+                     port {port} (last answer: {last}); its log:\n{}",
+                    collector.log()
+                );
+            }
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
     }
 
     /// What the Collector has written to stderr so far (for failure messages).
