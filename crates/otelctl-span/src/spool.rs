@@ -811,6 +811,14 @@ mod tests {
         unsafe { libc::flock(hold._lock.as_raw_fd(), libc::LOCK_UN) };
         let hold_dir = hold.dir().to_path_buf();
         std::mem::forget(hold);
+        let spans = flush_all(&spool);
+        assert_eq!(spans, 3);
+        assert!(!hold_dir.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Flushes everything to an endpoint that accepts all; returns the spans sent.
+    fn flush_all(spool: &Spool) -> usize {
         let mut spans = 0;
         spool
             .flush(&mut |req| {
@@ -821,9 +829,7 @@ mod tests {
                 })
             })
             .unwrap();
-        assert_eq!(spans, 3);
-        assert!(!hold_dir.exists());
-        fs::remove_dir_all(&dir).unwrap();
+        spans
     }
 
     /// A hold whose holder died, as the kernel leaves it: its lock free, its files in place.
@@ -868,16 +874,7 @@ mod tests {
         let hold_dir = die(hold);
         fs::remove_file(hold_dir.join(LOCK)).unwrap();
         assert_eq!(spool.status().unwrap().stranded, 1);
-        let mut spans = 0;
-        spool
-            .flush(&mut |req| {
-                spans += req.span_count();
-                Ok(Accepted {
-                    rejected_spans: 0,
-                    error_message: String::new(),
-                })
-            })
-            .unwrap();
+        let spans = flush_all(&spool);
         assert_eq!(spans, 3);
         assert!(!hold_dir.exists());
         fs::remove_dir_all(&dir).unwrap();

@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::json_files;
 use common::stack::lane_program;
 use serde_json::Value;
 
@@ -40,19 +41,6 @@ fn built_now(dir: &Path) -> PathBuf {
     );
     assert!(o.status.success(), "{}", common::stderr(&o));
     out
-}
-
-fn json_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".json")
-        })
-        .count()
 }
 
 #[test]

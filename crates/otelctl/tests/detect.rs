@@ -259,21 +259,7 @@ fn a_broken_system_ports_file_breaks_only_what_needs_it() {
         );
     let out = run(cmd, ["span", "s", "n", "--", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let spooled = |dir: &std::path::Path| {
-        std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .ends_with(".json")
-                })
-                .count()
-            })
-            .unwrap_or(0)
-    };
-    assert_eq!(spooled(&spool), 1);
+    assert_eq!(json_files(&spool), 1);
 
     // In auto mode, detection fails on the file: the span goes to the project's own spool,
     // never to a system spool whose existence would make every project "system" from then on.
@@ -289,7 +275,7 @@ fn a_broken_system_ports_file_breaks_only_what_needs_it() {
     let root = project.to_str().unwrap();
     let out = run(cmd, ["--root", root, "span", "s", "n", "--", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(spooled(&project.join(".devenv/otel/spool")), 1);
+    assert_eq!(json_files(&project.join(".devenv/otel/spool")), 1);
     assert!(
         !home.path().join(".otel").exists(),
         "no system spool was created"

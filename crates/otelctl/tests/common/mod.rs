@@ -166,3 +166,14 @@ pub fn skip(reason: &str) {
             .and_then(|mut f| f.write_all(record.as_bytes()));
     }
 }
+
+/// How many `*.json` files `dir` holds (0 when it does not exist).
+pub fn json_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
