@@ -1,6 +1,12 @@
 //! The hot path's dependency rule, kept by a test: `otelctl-span` (and with it `otelctl env`'s
 //! crates) pulls in no async runtime, no HTTP library and no TLS stack.
+//!
+//! `cargo tree` (normal edges only) is the precise answer. Where it cannot run (no registry
+//! index offline, e.g. inside a Nix build), the closure over `Cargo.lock` is checked instead: a
+//! superset (every edge of every feature, build and dev edges too), so the rule is never
+//! skipped, only checked more strictly.
 
+use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
 const FORBIDDEN: [&str; 8] = [
@@ -14,8 +20,19 @@ const FORBIDDEN: [&str; 8] = [
     "native-tls",
 ];
 
-#[test]
-fn the_span_crate_has_no_runtime_http_library_or_tls() {
+fn forbidden<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    names
+        .into_iter()
+        .filter(|name| {
+            FORBIDDEN
+                .iter()
+                .any(|f| name == f || name.starts_with(&format!("{f}-")))
+        })
+        .collect()
+}
+
+/// `cargo tree -e normal -p otelctl-span`'s package names, or why it did not run.
+fn cargo_tree() -> Result<Vec<String>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let out = Command::new(cargo)
@@ -30,34 +47,139 @@ fn the_span_crate_has_no_runtime_http_library_or_tls() {
         ])
         .arg(manifest)
         .args(["-p", "otelctl-span"])
-        .output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            return println!(
-                "SKIPPED: `cargo tree` did not run here: {}",
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            )
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Every package reachable from `root` in a `Cargo.lock` (names only; each name's every
+/// version is followed, so the answer can only be too large, never too small).
+fn lock_closure(lock: &str, root: &str) -> BTreeSet<String> {
+    let mut deps: HashMap<String, Vec<String>> = HashMap::new();
+    let mut name = String::new();
+    let mut in_deps = false;
+    for line in lock.lines() {
+        let line = line.trim();
+        if line == "[[package]]" {
+            in_deps = false;
+        } else if let Some(n) = line.strip_prefix("name = ") {
+            name = n.trim_matches('"').to_string();
+            deps.entry(name.clone()).or_default();
+        } else if line.starts_with("dependencies = [") {
+            in_deps = !line.ends_with(']');
+            let inline = line
+                .trim_start_matches("dependencies = [")
+                .trim_end_matches(']');
+            for d in inline.split(',').filter(|d| !d.trim().is_empty()) {
+                dep_of(&mut deps, &name, d);
+            }
+        } else if in_deps {
+            if line == "]" {
+                in_deps = false;
+            } else {
+                dep_of(&mut deps, &name, line);
+            }
         }
-        Err(e) => return println!("SKIPPED: cannot run cargo: {e}"),
+    }
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(deps.get(&n).into_iter().flatten().cloned());
+        }
+    }
+    seen
+}
+
+/// `"serde 1.0.1",` -> `serde`, recorded as a dependency of `of`.
+fn dep_of(deps: &mut HashMap<String, Vec<String>>, of: &str, entry: &str) {
+    let dep = entry.trim().trim_end_matches(',').trim_matches('"');
+    let dep = dep.split(' ').next().unwrap_or(dep);
+    if !dep.is_empty() {
+        deps.entry(of.to_string())
+            .or_default()
+            .push(dep.to_string());
+    }
+}
+
+fn workspace_lock() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock");
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+#[test]
+fn the_span_crate_has_no_runtime_http_library_or_tls() {
+    let names: Vec<String> = match cargo_tree() {
+        Ok(names) => names,
+        Err(why) => {
+            eprintln!("`cargo tree` did not run ({why}); checking the Cargo.lock closure instead");
+            lock_closure(&workspace_lock(), "otelctl-span")
+                .into_iter()
+                .collect()
+        }
     };
-    let tree = String::from_utf8_lossy(&out.stdout);
-    let names: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
-    assert!(names.contains(&"otelctl-span"), "{tree}");
-    let found: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|name| {
-            FORBIDDEN
-                .iter()
-                .any(|f| name == f || name.starts_with(&format!("{f}-")))
-        })
-        .collect();
+    assert!(names.iter().any(|n| n == "otelctl-span"), "{names:?}");
+    let found = forbidden(names.iter().map(String::as_str));
     assert!(
         found.is_empty(),
         "otelctl-span depends on {found:?}; the hot path must stay std-only (see ARCHITECTURE.md)"
     );
+}
+
+/// The fallback itself, so it is known to work before the day `cargo tree` cannot run.
+#[test]
+fn the_cargo_lock_closure_is_checked_when_cargo_tree_cannot_run() {
+    let closure = lock_closure(&workspace_lock(), "otelctl-span");
+    for expected in [
+        "otelctl-config",
+        "otelctl-http",
+        "otelctl-otlp",
+        "prost",
+        "libc",
+    ] {
+        assert!(
+            closure.contains(expected),
+            "{expected} missing: {closure:?}"
+        );
+    }
+    let found = forbidden(closure.iter().map(String::as_str));
+    assert!(
+        found.is_empty(),
+        "otelctl-span's Cargo.lock closure has {found:?}"
+    );
+    // A forbidden crate two edges down is found.
+    let lock = r#"
+[[package]]
+name = "otelctl-span"
+version = "0.1.0"
+dependencies = [
+ "mid 1.0.0",
+]
+
+[[package]]
+name = "mid"
+version = "1.0.0"
+dependencies = ["tokio"]
+
+[[package]]
+name = "tokio"
+version = "1.0.0"
+
+[[package]]
+name = "hyper"
+version = "1.0.0"
+"#;
+    let closure = lock_closure(lock, "otelctl-span");
+    assert_eq!(forbidden(closure.iter().map(String::as_str)), vec!["tokio"]);
 }
