@@ -5,6 +5,12 @@
 //! follows the OTLP/JSON rules: lowerCamelCase names, lowercase hex ids (either case
 //! accepted), 64-bit integers as decimal strings (strings or numbers accepted), enums as
 //! integers, unknown fields ignored. Every other part of otelctl uses these types.
+//!
+//! Metrics (`metrics`) and logs (`logs`) follow the same rules; [`Signal`] and
+//! [`ExportRequest`] are what the three export requests have in common.
+
+pub mod logs;
+pub mod metrics;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -265,7 +271,7 @@ impl StatusCode {
     }
 }
 
-fn name_in(names: &'static [(&'static str, i32)], value: i32) -> &'static str {
+pub(crate) fn name_in(names: &'static [(&'static str, i32)], value: i32) -> &'static str {
     names
         .iter()
         .find(|(_, v)| *v == value)
@@ -400,24 +406,166 @@ impl ExportTraceServiceRequest {
         }
     }
 
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("the OTLP model always serialises")
-    }
-    pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Ok(serde_json::from_slice(bytes)?)
-    }
-    pub fn to_protobuf(&self) -> Vec<u8> {
-        prost::Message::encode_to_vec(self)
-    }
-    pub fn from_protobuf(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Ok(<Self as prost::Message>::decode(bytes)?)
-    }
     /// All spans with their resource, in order.
     pub fn spans(&self) -> impl Iterator<Item = (&[KeyValue], &Span)> {
         self.resource_spans.iter().flat_map(ResourceSpans::spans)
     }
     pub fn span_count(&self) -> usize {
         self.spans().count()
+    }
+}
+
+encodings!(ExportTraceServiceRequest);
+
+/// `to_json`, `from_json`, `to_protobuf` and `from_protobuf` for an export request.
+macro_rules! encodings {
+    ($request:ty) => {
+        impl $request {
+            pub fn to_json(&self) -> Vec<u8> {
+                serde_json::to_vec(self).expect("the OTLP model always serialises")
+            }
+            pub fn from_json(bytes: &[u8]) -> Result<Self, $crate::DecodeError> {
+                Ok(serde_json::from_slice(bytes)?)
+            }
+            pub fn to_protobuf(&self) -> Vec<u8> {
+                prost::Message::encode_to_vec(self)
+            }
+            pub fn from_protobuf(bytes: &[u8]) -> Result<Self, $crate::DecodeError> {
+                Ok(<Self as prost::Message>::decode(bytes)?)
+            }
+        }
+    };
+}
+pub(crate) use encodings;
+
+// ---- the three signals ------------------------------------------------------------------------
+
+/// One of OTLP's three signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// `traces`, `metrics` or `logs`: the last part of its OTLP/HTTP path.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+
+    /// The OTLP/HTTP path: `/v1/traces`, `/v1/metrics`, `/v1/logs`.
+    pub fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+
+    /// The OTLP/gRPC method's path.
+    pub fn grpc_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+            Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        }
+    }
+
+    /// What a request of this signal counts: `spans`, `data points`, `log records`.
+    pub fn items(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "data points",
+            Signal::Logs => "log records",
+        }
+    }
+
+    /// The signal whose name (`traces`, `metrics`, `logs`) this is.
+    pub fn from_name(name: &str) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the three export requests have in common, so that a receiver, a relay or a spool can
+/// be written once for all of them.
+pub trait ExportRequest:
+    prost::Message + Default + Clone + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
+{
+    /// The service's answer (`Export*ServiceResponse`).
+    type Response: prost::Message
+        + Default
+        + Clone
+        + Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static;
+    const SIGNAL: Signal;
+    /// What partial success counts: spans, data points or log records.
+    fn item_count(&self) -> usize;
+    /// The answer to an export of which `rejected` items were refused (`message` says why);
+    /// no partial success when none were.
+    fn response(rejected: i64, message: String) -> Self::Response;
+}
+
+impl ExportRequest for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const SIGNAL: Signal = Signal::Traces;
+    fn item_count(&self) -> usize {
+        self.span_count()
+    }
+    fn response(rejected: i64, message: String) -> Self::Response {
+        ExportTraceServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message: message,
+            }),
+        }
+    }
+}
+
+impl ExportRequest for metrics::ExportMetricsServiceRequest {
+    type Response = metrics::ExportMetricsServiceResponse;
+    const SIGNAL: Signal = Signal::Metrics;
+    fn item_count(&self) -> usize {
+        self.data_point_count()
+    }
+    fn response(rejected: i64, message: String) -> Self::Response {
+        metrics::ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then_some(metrics::ExportMetricsPartialSuccess {
+                rejected_data_points: rejected,
+                error_message: message,
+            }),
+        }
+    }
+}
+
+impl ExportRequest for logs::ExportLogsServiceRequest {
+    type Response = logs::ExportLogsServiceResponse;
+    const SIGNAL: Signal = Signal::Logs;
+    fn item_count(&self) -> usize {
+        self.record_count()
+    }
+    fn response(rejected: i64, message: String) -> Self::Response {
+        logs::ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then_some(logs::ExportLogsPartialSuccess {
+                rejected_log_records: rejected,
+                error_message: message,
+            }),
+        }
     }
 }
 
@@ -508,11 +656,11 @@ pub fn new_span_id() -> [u8; 8] {
 
 // ---- serde helpers ----------------------------------------------------------------------------
 
-fn is_zero_u32(v: &u32) -> bool {
+pub(crate) fn is_zero_u32(v: &u32) -> bool {
     *v == 0
 }
 
-mod hex_id {
+pub(crate) mod hex_id {
     use super::*;
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&to_hex(v))
@@ -583,7 +731,7 @@ where
     d.deserialize_any(V(std::marker::PhantomData))
 }
 
-mod u64_text {
+pub(crate) mod u64_text {
     use super::*;
     pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(v)
@@ -593,7 +741,7 @@ mod u64_text {
     }
 }
 
-mod i64_text {
+pub(crate) mod i64_text {
     use super::*;
     pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(v)
@@ -615,7 +763,7 @@ fn status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
 
 /// An enum field: an integer (proto3 enums are open), or one of `names`, with or without the
 /// enum's `prefix`, in any case. Another enum's name is an error.
-fn enum_int<'de, D: Deserializer<'de>>(
+pub(crate) fn enum_int<'de, D: Deserializer<'de>>(
     d: D,
     prefix: &'static str,
     names: &'static [(&'static str, i32)],
@@ -723,14 +871,14 @@ impl<'de> Deserialize<'de> for AnyValue {
     }
 }
 
-struct I64(i64);
+pub(crate) struct I64(pub(crate) i64);
 impl<'de> Deserialize<'de> for I64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         number_or_text(d).map(I64)
     }
 }
 
-struct F64(f64);
+pub(crate) struct F64(pub(crate) f64);
 impl<'de> Deserialize<'de> for F64 {
     /// A JSON number, or the proto3 JSON mapping's strings (`"NaN"`, `"Infinity"`,
     /// `"-Infinity"`, or a number as text).
