@@ -1,5 +1,5 @@
 //! The metrics and logs model against real encodings: request bodies the official Python SDK's
-//! OTLP/HTTP exporters sent (tests/fixtures, made by fixtures/python_sdk.py), and messages built
+//! OTLP/HTTP exporters sent (tests/fixtures/otlp, made by its python_sdk.py), and messages built
 //! with opentelemetry-proto (prost code generated from the official .proto files, with its own
 //! serde), an encoder and decoder independent of ours.
 //!
@@ -19,8 +19,8 @@ use otelctl_otlp::metrics::{
 use otelctl_otlp::{attribute, ExportRequest, Signal, Value};
 use prost::Message;
 
-const PY_METRICS: &[u8] = include_bytes!("fixtures/python_metrics.pb");
-const PY_LOGS: &[u8] = include_bytes!("fixtures/python_logs.pb");
+const PY_METRICS: &[u8] = include_bytes!("fixtures/otlp/python_metrics.pb");
+const PY_LOGS: &[u8] = include_bytes!("fixtures/otlp/python_logs.pb");
 
 fn metric<'a>(
     req: &'a ExportMetricsServiceRequest,
