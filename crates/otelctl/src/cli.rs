@@ -1,4 +1,9 @@
 //! The command line: clap definitions only. Validation happens in `otelctl_config::settings`.
+//!
+//! Compiled into both executables: `otelctl-full` and the lean `otelctl` (crates/otelctl-lean),
+//! which runs the hot commands through [`parse_hot`]. So this file names no otelctl crate but
+//! `otelctl-config` (the lean binary links no other); conversions to other crates' types live
+//! with the commands (e.g. `ServiceArg::service` in `commands/mod.rs`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -332,17 +337,6 @@ pub enum ServiceArg {
     Grafana,
 }
 
-impl ServiceArg {
-    pub fn service(self) -> otelctl_stack::render::Service {
-        use otelctl_stack::render::Service;
-        match self {
-            ServiceArg::Collector => Service::Collector,
-            ServiceArg::Tempo => Service::Tempo,
-            ServiceArg::Grafana => Service::Grafana,
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     #[arg(value_enum)]
@@ -476,7 +470,7 @@ pub fn parse() -> Cli {
 }
 
 /// Parses a command line. `span` and `env` run on every wrapped task and every shell entry, so
-/// for them clap builds only their own argument tree, not all twenty commands' (about 40 page
+/// for them (and `test-span`, `traceparent`) clap builds only their own argument tree, not all twenty commands' (about 40 page
 /// faults and 0.1 ms per start here: benchmarks/span.md). Whatever is not a clean parse there
 /// (help, a usage error) goes through the whole tree, so every message is the one the full
 /// command line prints.
@@ -484,13 +478,16 @@ pub fn parse_from(args: Vec<OsString>) -> Cli {
     parse_hot(&args).unwrap_or_else(|| Cli::parse_from(args))
 }
 
-/// The hot commands' parse: `otelctl span …` or `otelctl env …` with the global flags after
-/// the command name (where the Nix modules put them). `None` sends everything else, and
-/// every error, to the full parse.
-fn parse_hot(args: &[OsString]) -> Option<Cli> {
+/// The hot commands' parse: `otelctl span …`, `env …`, `test-span …` or `traceparent …` with
+/// the global flags after the command name (where the Nix modules put them). `None` sends
+/// everything else, and every error, to the full parse (in the lean `otelctl`: to
+/// `otelctl-full`).
+pub(crate) fn parse_hot(args: &[OsString]) -> Option<Cli> {
     let command = match args.get(1)?.to_str()? {
         "span" => SpanArgs::augment_args(clap::Command::new("span")),
         "env" => EnvArgs::augment_args(clap::Command::new("env")),
+        "test-span" => TestSpanArgs::augment_args(clap::Command::new("test-span")),
+        "traceparent" => TraceparentArgs::augment_args(clap::Command::new("traceparent")),
         _ => return None,
     };
     let root = GlobalArgs::augment_args(clap::Command::new("otelctl")).subcommand(command);
@@ -620,6 +617,20 @@ mod tests {
                 "--root",
                 "/p",
             ],
+            &["otelctl", "test-span", "t", "passed"],
+            &[
+                "otelctl",
+                "test-span",
+                "t",
+                "fail",
+                "1500",
+                "--suite",
+                "s",
+                "--attr-int",
+                "n=1",
+            ],
+            &["otelctl", "traceparent"],
+            &["otelctl", "traceparent", "--new", "--root", "/p"],
         ];
         for line in lines {
             let full = Cli::try_parse_from(argv(line));
@@ -669,6 +680,9 @@ mod tests {
             &["otelctl", "env", "--bogus"],
             &["otelctl", "env", "-h"],
             &["otelctl", "--root", "/p", "env"],
+            &["otelctl", "test-span", "t"],
+            &["otelctl", "test-span", "--help"],
+            &["otelctl", "traceparent", "--bogus"],
             &["otelctl", "ports"],
         ];
         for line in lines {

@@ -24,7 +24,19 @@ pub mod wait;
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ServiceArg};
+
+// Here, not in cli.rs, which the lean binary compiles too and which so names no stack type.
+impl ServiceArg {
+    pub fn service(self) -> otelctl_stack::render::Service {
+        use otelctl_stack::render::Service;
+        match self {
+            ServiceArg::Collector => Service::Collector,
+            ServiceArg::Tempo => Service::Tempo,
+            ServiceArg::Grafana => Service::Grafana,
+        }
+    }
+}
 
 pub fn run(cli: Cli) -> Result<u8> {
     let settings = || Settings::load(cli.globals.raw());
