@@ -128,9 +128,40 @@ pub fn deliver(
     settings: Option<&Settings>,
     req: &ExportTraceServiceRequest,
 ) -> Outcome {
+    deliver_with(env, settings, req, exporter::export)
+}
+
+/// [`deliver`] for a command that ends right after it (`span`, `span end`, `test-span`): the
+/// answer is awaited at most [`exporter::ANSWER_WAIT`] once the request is sent in full
+/// ([`exporter::export_briefly`]), so a collector that accepts and never answers costs a few
+/// milliseconds, not the deadline. A later answer takes the unconfirmed path of [`deliver`]:
+/// the request is spooled as `.json.unconfirmed` and the detached waiter decides (2xx: the
+/// file goes; anything else or nothing within [`exporter::LATE_ANSWER_WAIT`]: published for
+/// flush). Not for long-lived, multi-threaded callers (the relay): the waiter is forked.
+pub fn deliver_briefly(
+    env: &OtelEnv,
+    settings: Option<&Settings>,
+    req: &ExportTraceServiceRequest,
+) -> Outcome {
+    deliver_with(env, settings, req, exporter::export_briefly)
+}
+
+type Export = fn(
+    &exporter::ExporterConfig,
+    &str,
+    &ExportTraceServiceRequest,
+    Instant,
+) -> Result<exporter::Accepted, exporter::ExportError>;
+
+fn deliver_with(
+    env: &OtelEnv,
+    settings: Option<&Settings>,
+    req: &ExportTraceServiceRequest,
+    export: Export,
+) -> Outcome {
     let url = traces_url(env, settings);
     let deadline = Instant::now() + env.exporter.timeout;
-    let (why, late) = match exporter::export(&env.exporter, &url, req, deadline) {
+    let (why, late) = match export(&env.exporter, &url, req, deadline) {
         Ok(accepted) => return Outcome::Exported { url, accepted },
         Err(e) => {
             let why = e.to_string();

@@ -35,6 +35,16 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// place for `spool flush`) before the request counts as not delivered.
 pub const LATE_ANSWER_WAIT: Duration = Duration::from_secs(30);
 
+/// How long a command that ends right after its export (`span`, `span end`, `test-span`)
+/// waits for the answer once the request is sent in full ([`export_briefly`]). A collector on
+/// loopback answers in well under a millisecond; one that accepts and never answers (a
+/// suspended `devenv up`, a stopped process, a wedged proxy) would otherwise cost every wrapped
+/// task the whole deadline. A later answer is not lost: the request is spooled as unconfirmed
+/// and a detached waiter reads the answer (`emit::deliver_briefly`), so each span is stored
+/// once. Together with start-up, the spool write and the waiter's fork this keeps a silent
+/// collector's cost under 10 ms (benchmarks/span.md).
+pub const ANSWER_WAIT: Duration = Duration::from_millis(5);
+
 /// The OTLP/HTTP encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -186,6 +196,29 @@ pub fn export(
     req: &ExportTraceServiceRequest,
     deadline: Instant,
 ) -> Result<Accepted, ExportError> {
+    export_with(cfg, url, req, deadline, None)
+}
+
+/// [`export`], but once a request is sent in full its answer is awaited at most
+/// [`ANSWER_WAIT`] (never past `deadline`); later, the error is [`ExportError::Unconfirmed`]
+/// with the open connection. Connecting, sending and retries keep the whole deadline.
+/// `https://` exports (the installed transport) wait as [`export`] does.
+pub fn export_briefly(
+    cfg: &ExporterConfig,
+    url: &str,
+    req: &ExportTraceServiceRequest,
+    deadline: Instant,
+) -> Result<Accepted, ExportError> {
+    export_with(cfg, url, req, deadline, Some(ANSWER_WAIT))
+}
+
+fn export_with(
+    cfg: &ExporterConfig,
+    url: &str,
+    req: &ExportTraceServiceRequest,
+    deadline: Instant,
+    answer_wait: Option<Duration>,
+) -> Result<Accepted, ExportError> {
     let parsed = if url.starts_with("https://") {
         None
     } else {
@@ -229,7 +262,8 @@ pub fn export(
                     },
                     deadline,
                 )?;
-                match sent.answer(deadline) {
+                let answer_by = answer_wait.map_or(deadline, |w| deadline.min(Instant::now() + w));
+                match sent.answer(answer_by) {
                     Ok(resp) => resp,
                     Err(HttpError::Unanswered { ms, .. }) => {
                         return Err(ExportError::Unconfirmed {

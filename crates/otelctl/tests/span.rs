@@ -832,6 +832,55 @@ fn a_late_answer_and_a_later_flush_store_each_span_once() {
     assert!(env.spooled().is_empty());
 }
 
+/// A collector that accepts and never answers (a `devenv up` suspended with Ctrl-Z, a stopped
+/// process, a wedged proxy) must not cost each wrapped command the export deadline (10 s
+/// here): `span` hands the request to the spool as unconfirmed after a few milliseconds, and
+/// when the collector recovers and answers, the span is stored exactly once.
+#[test]
+fn a_collector_that_never_answers_costs_no_deadline_and_stores_the_span_once_it_recovers() {
+    let gate = Gate::default();
+    let c = Collector::start(vec![Answer::WhenOpened(gate.clone(), 200), Answer::Ok]);
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "10000");
+    let started = std::time::Instant::now();
+    let out = env.run([
+        "span",
+        "s",
+        "suspended",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 3",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    // The wrapped command's time is the span's; the collector's silence is not added to it
+    // (nor, beyond a few ms, to the command's: the bound is loose for a loaded machine).
+    let span = c.next().span().1;
+    assert_eq!(span.name, "suspended");
+    let ran = std::time::Duration::from_nanos(span.end_time_unix_nano - span.start_time_unix_nano);
+    assert!(ran >= std::time::Duration::from_millis(300), "{ran:?}");
+    assert!(ran < took, "{ran:?} {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "otelctl waited {took:?} for a collector that never answers"
+    );
+    assert_eq!(env.unconfirmed().len(), 1, "kept until the answer comes");
+    assert!(env.spooled().is_empty(), "not published for flush");
+
+    // The collector recovers and answers: the unconfirmed request is settled, not sent again.
+    gate.open();
+    eventually("the late 200 settles the file", || {
+        env.unconfirmed().is_empty()
+    });
+    assert!(env.spooled().is_empty());
+    let out = env.run(["spool", "flush"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(c.drain().is_empty(), "the collector holds the span once");
+}
+
 #[test]
 fn header_values_echoed_by_a_collector_are_never_printed() {
     // A collector that echoes every request header into its 400 body; OTEL_DEBUG=1 prints
