@@ -1,5 +1,6 @@
 //! The hot path's dependency rule, kept by a test: `otelctl-span` (and with it `otelctl env`'s
-//! crates) pulls in no async runtime, no HTTP library and no TLS stack.
+//! crates) pulls in no async runtime, no HTTP library and no TLS stack; and `otelctl-lean`, all
+//! that the `otelctl` executable links, none of those nor the server, store or viewer.
 //!
 //! `cargo tree` (normal edges only) is the precise answer. Where it cannot run (no registry
 //! index offline, e.g. inside a Nix build), the closure over `Cargo.lock` is checked instead: a
@@ -31,8 +32,8 @@ fn forbidden<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
         .collect()
 }
 
-/// `cargo tree -e normal -p otelctl-span`'s package names, or why it did not run.
-fn cargo_tree() -> Result<Vec<String>, String> {
+/// `cargo tree -e normal -p PACKAGE`'s package names, or why it did not run.
+fn cargo_tree(package: &str) -> Result<Vec<String>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let out = Command::new(cargo)
@@ -46,7 +47,7 @@ fn cargo_tree() -> Result<Vec<String>, String> {
             "--manifest-path",
         ])
         .arg(manifest)
-        .args(["-p", "otelctl-span"])
+        .args(["-p", package])
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
@@ -118,17 +119,22 @@ fn workspace_lock() -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
-#[test]
-fn the_span_crate_has_no_runtime_http_library_or_tls() {
-    let names: Vec<String> = match cargo_tree() {
+/// `cargo tree`'s answer, else the `Cargo.lock` closure.
+fn dependencies(package: &str) -> Vec<String> {
+    match cargo_tree(package) {
         Ok(names) => names,
         Err(why) => {
             eprintln!("`cargo tree` did not run ({why}); checking the Cargo.lock closure instead");
-            lock_closure(&workspace_lock(), "otelctl-span")
+            lock_closure(&workspace_lock(), package)
                 .into_iter()
                 .collect()
         }
-    };
+    }
+}
+
+#[test]
+fn the_span_crate_has_no_runtime_http_library_or_tls() {
+    let names = dependencies("otelctl-span");
     assert!(names.iter().any(|n| n == "otelctl-span"), "{names:?}");
     let found = forbidden(names.iter().map(String::as_str));
     assert!(
@@ -182,4 +188,39 @@ version = "1.0.0"
 "#;
     let closure = lock_closure(lock, "otelctl-span");
     assert_eq!(forbidden(closure.iter().map(String::as_str)), vec!["tokio"]);
+}
+
+/// What the lean `otelctl` must not link beyond [`FORBIDDEN`]: the rest of the server's stack
+/// (HTTP/2, gRPC, tower), the store's SQLite and the viewer's templates.
+const NOT_LEAN: [&str; 6] = ["h2", "tonic", "tower", "rusqlite", "askama", "axum"];
+
+/// The otelctl crates the lean binary may link: the hot path's. Not the server
+/// (`otelctl-embedded`, `otelctl-receiver`, `otelctl-relay`), the store, the viewer,
+/// `otelctl-net` (reqwest + rustls), the stack or the dashboards.
+const LEAN_OWN: [&str; 5] = [
+    "otelctl-lean",
+    "otelctl-config",
+    "otelctl-otlp",
+    "otelctl-http",
+    "otelctl-span",
+];
+
+#[test]
+fn the_lean_binary_links_no_runtime_http_tls_store_or_viewer() {
+    let names = dependencies("otelctl-lean");
+    assert!(names.iter().any(|n| n == "otelctl-span"), "{names:?}");
+    let mut found = forbidden(names.iter().map(String::as_str));
+    found.extend(names.iter().map(String::as_str).filter(|name| {
+        NOT_LEAN
+            .iter()
+            .any(|f| name == f || name.starts_with(&format!("{f}-")))
+            || (name.starts_with("otelctl") && !LEAN_OWN.contains(name))
+    }));
+    found.sort_unstable();
+    found.dedup();
+    assert!(
+        found.is_empty(),
+        "otelctl-lean depends on {found:?}: the lean `otelctl` must link only the hot path \
+         (ARCHITECTURE.md, \"The lean binary\")"
+    );
 }

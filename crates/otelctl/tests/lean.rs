@@ -2,7 +2,7 @@
 //! runs the hot commands and links none of the server, store, viewer, TLS or async code, and
 //! `otelctl-full`, which it becomes (execve) for everything else. Users see one program: every
 //! message and exit code is the whole program's. The span, env and signal tests run against
-//! the lean `otelctl` (CARGO_BIN_EXE_otelctl) unchanged; crates/otelctl-lean/tests/lean_deps.rs
+//! the lean `otelctl` (CARGO_BIN_EXE_otelctl) unchanged; crates/otelctl-span/tests/hot_path_deps.rs
 //! keeps its dependency tree lean.
 
 mod common;
@@ -16,19 +16,18 @@ use common::{refused_port, text, Env};
 const LEAN: &str = env!("CARGO_BIN_EXE_otelctl");
 const FULL: &str = env!("CARGO_BIN_EXE_otelctl-full");
 
-/// Crates whose code must not be in the lean executable: each leaves its name in symbols and
-/// in the source paths of its panic locations.
+/// Crates whose code must not be in the lean executable.
 const HEAVY: [&str; 10] = [
     "tokio",
     "hyper",
     "tonic",
     "reqwest",
     "rustls",
-    "otelctl_embedded",
-    "otelctl_net",
-    "otelctl_stack",
-    "otelctl_relay",
-    "otelctl_dashboards",
+    "otelctl-embedded",
+    "otelctl-net",
+    "otelctl-stack",
+    "otelctl-relay",
+    "otelctl-dashboards",
 ];
 
 /// Whether the file holds `needle` (grep: the debug builds are 25-120 MB).
@@ -44,18 +43,32 @@ fn contains(file: &str, needle: &str) -> bool {
     status.success()
 }
 
+/// Whether `krate`'s code is linked into the executable: its mangled symbol names
+/// (`5tokio…`) or the source paths of its panic locations (`…/tokio-1.x/src`,
+/// `crates/otelctl-net/src`), not a word that merely contains the name (`is_monotonic`).
+fn links(file: &str, krate: &str) -> bool {
+    let under = krate.replace('-', "_");
+    [
+        format!("{}{under}", under.len()),
+        format!("/{krate}-"),
+        format!("/{krate}/src"),
+    ]
+    .iter()
+    .any(|needle| contains(file, needle))
+}
+
 #[test]
 fn the_lean_executable_holds_no_server_tls_or_async_code() {
     // The probe finds these crates where they are linked.
-    for name in ["tokio", "hyper", "rustls", "otelctl_embedded"] {
-        assert!(contains(FULL, name), "otelctl-full has no trace of {name}");
+    for krate in ["tokio", "hyper", "rustls", "otelctl-embedded"] {
+        assert!(links(FULL, krate), "otelctl-full has no trace of {krate}");
     }
     let found: Vec<&str> = HEAVY
         .into_iter()
-        .filter(|name| contains(LEAN, name))
+        .filter(|krate| links(LEAN, krate))
         .collect();
     assert!(found.is_empty(), "the lean otelctl links {found:?}");
-    assert!(contains(LEAN, "otelctl_span"));
+    assert!(links(LEAN, "otelctl-span"));
 }
 
 /// `bin ARGS` as a user's shell starts it (`argv[0]` = "otelctl").
