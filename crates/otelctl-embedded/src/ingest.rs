@@ -1,13 +1,13 @@
 //! The one ingest path of the embedded server, shared by OTLP/HTTP, OTLP/gRPC and the spool:
 //! [`before_store`] sees each decoded request, then the store takes it and the write-ahead log
 //! records it, and the answer waits until the log says it is durable. The receivers reach it
-//! through [`Sink`], which `otelctl relay` implements too (same transport, different consumer).
+//! through [`Sink`] (`otelctl_receiver`'s), which `otelctl relay` implements too (same
+//! transport, different consumer).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use otelctl_otlp::ExportTraceServiceRequest;
+pub use otelctl_receiver::sink::{IngestError, IngestFuture, Sink};
 
 use super::store::IngestOutcome;
 use super::wal::{NotDurable, Record};
@@ -23,48 +23,20 @@ pub fn before_store(request: &mut ExportTraceServiceRequest) {
     let _ = request;
 }
 
-/// Why an export was not acknowledged.
-#[derive(Debug)]
-pub enum IngestError {
-    /// The store took it but the log could not make it durable: answer "unavailable", so the
-    /// client retries (a retry is deduplicated by span id) or spools.
-    NotDurable(NotDurable),
-    /// Another sink could not take it (dt's relay could neither forward nor spool it): answer
-    /// "unavailable", so the client retries or spools.
-    Unavailable(String),
+/// The log could not make an export durable: answered "unavailable", so the client retries (a
+/// retry is deduplicated by span id) or spools.
+fn not_durable(NotDurable(why): NotDurable) -> IngestError {
+    IngestError::NotDurable(why)
 }
-
-impl std::fmt::Display for IngestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IngestError::NotDurable(NotDurable(why)) => {
-                write!(f, "the spans could not be saved: {why}")
-            }
-            IngestError::Unavailable(why) => f.write_str(why),
-        }
-    }
-}
-
-/// A future answering one export.
-pub type IngestFuture = Pin<Box<dyn Future<Output = Result<IngestOutcome, IngestError>> + Send>>;
 
 /// Exports with at least this many spans are stored off the event loop (on tokio's blocking
 /// pool): storing and logging 1,000 spans takes about a millisecond, which would hold up every
 /// other connection on the server's single async worker.
 pub(crate) const OFFLOAD_SPANS: usize = 64;
 
-/// Where the receivers (OTLP/HTTP in [`super::receiver`], OTLP/gRPC in [`super::grpc`]) hand
-/// each decoded export: the embedded store ([`Shared`]), or another consumer of the same
-/// transport (`otelctl relay`, which forwards). The answer resolves once the sink is
-/// responsible for the spans; an error is answered "unavailable" (retryable).
-pub trait Sink: Send + Sync + 'static {
-    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture;
-    /// Counts a request refused before it reached [`Sink::ingest`] (malformed, too large).
-    fn bad_request(&self) {}
-}
-
+/// The embedded store as the receivers' sink: an export is acknowledged once it is durable.
 impl Sink for Shared {
-    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
+    fn ingest_traces(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
         Box::pin(Shared::ingest(self, request))
     }
     fn bad_request(&self) {
@@ -100,7 +72,7 @@ impl Shared {
                 .wal
                 .durable(seq)
                 .await
-                .map_err(IngestError::NotDurable)
+                .map_err(not_durable)
                 .map(|()| outcome),
             None => Ok(outcome),
         }
@@ -139,10 +111,7 @@ impl Shared {
         };
         self.notify(generation);
         self.persist_now();
-        self.wal
-            .durable(seq)
-            .await
-            .map_err(IngestError::NotDurable)?;
+        self.wal.durable(seq).await.map_err(not_durable)?;
         Ok(cleared)
     }
 }

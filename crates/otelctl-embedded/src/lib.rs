@@ -21,10 +21,8 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`server`] | hyper HTTP/1.1 + h2c on tokio: limits, deadlines, connection caps |
-//! | [`receiver`] | `POST /v1/traces`: JSON/protobuf, gzip, OTLP error answers |
-//! | [`grpc`] | OTLP/gRPC `TraceService/Export` (tonic, the same prost messages) |
-//! | [`ingest`] | the one ingest path: the pre-store hook, the store, the log |
+//! | [`server`], [`receiver`], [`grpc`] | the OTLP server and HTTP stack: `otelctl_receiver`'s, re-exported |
+//! | [`ingest`] | the one ingest path (the store's [`otelctl_receiver::Sink`]): the pre-store hook, the store, the log |
 //! | [`store`] | bounded ring of recent traces, counters, change feed |
 //! | [`wal`] | the write-ahead log: nothing is acknowledged before it is on disk |
 //! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
@@ -36,15 +34,12 @@
 
 pub mod explore;
 pub mod export;
-pub mod grpc;
 pub mod html;
 pub mod ingest;
 pub mod metrics;
 pub mod pages;
 pub mod persist;
 pub mod probe;
-pub mod receiver;
-pub mod server;
 pub mod store;
 pub mod viewer;
 pub mod wal;
@@ -52,7 +47,7 @@ pub mod waterfall;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -65,15 +60,13 @@ use otelctl_config::error::{Error, Result, Source};
 use otelctl_config::settings::Settings;
 
 use otelctl_config::env::EnvVars;
+// The OTLP server lives in otelctl-receiver (shared with dt's relay); these paths stay.
+pub use otelctl_receiver::{
+    grpc, receiver, server, StopSignal, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
+};
 use store::{Limits, Store};
 use wal::{Durability, Wal};
 
-/// Largest request body the receiver reads (after gzip too). The Collector's default is 20 MiB;
-/// SDK batches are far smaller.
-pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
-/// Most connections at once, per port (tokio tasks: an idle one costs a few KiB). Slow or idle
-/// connections are closed by the server's deadlines, so the cap is a bound, not a queue.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Threads serving the receivers' connections ([`server::Lanes`]), each with one blocking
 /// thread: 4-5% more one-span exports per second than one event loop for everything, here on
 /// two cores (alternating runs, `benchmarks/embedded.md`).
@@ -106,55 +99,6 @@ pub struct Config {
     pub max_connections: usize,
     /// When an export is acknowledged: after the log's fsync (default) or its write.
     pub durability: Durability,
-}
-
-/// A stop request, shared by the signal watcher, the threads and the async tasks.
-#[derive(Debug)]
-pub struct StopSignal {
-    flag: AtomicBool,
-    lock: Mutex<()>,
-    cv: Condvar,
-    tx: watch::Sender<bool>,
-}
-
-impl Default for StopSignal {
-    fn default() -> Self {
-        StopSignal {
-            flag: AtomicBool::new(false),
-            lock: Mutex::new(()),
-            cv: Condvar::new(),
-            tx: watch::Sender::new(false),
-        }
-    }
-}
-
-impl StopSignal {
-    pub fn trigger(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.tx.send_replace(true);
-        let _guard = self.lock.lock();
-        self.cv.notify_all();
-    }
-    pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-    /// Waits until triggered, or `timeout` passes; true when triggered.
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if self.is_set() {
-            return true;
-        }
-        let _ = self.cv.wait_timeout(guard, timeout);
-        self.is_set()
-    }
-    pub fn wait(&self) {
-        while !self.wait_timeout(Duration::from_secs(3600)) {}
-    }
-    /// Resolves once triggered.
-    pub async fn stopped(&self) {
-        let mut rx = self.tx.subscribe();
-        let _ = rx.wait_for(|set| *set).await;
-    }
 }
 
 /// State shared by the receiver, the viewer and the background threads.

@@ -224,14 +224,8 @@ pub enum Change {
     Cleared,
 }
 
-/// The outcome of one ingest, for the receiver's answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IngestOutcome {
-    pub accepted: u64,
-    pub rejected: u64,
-    /// Why spans were rejected (the first reason), for the partial-success message.
-    pub reason: Option<String>,
-}
+/// What became of an export's spans (`otelctl_receiver`'s type).
+pub use otelctl_receiver::IngestOutcome;
 
 /// What the persister must do, taken from the store under its lock.
 #[derive(Debug, Default)]

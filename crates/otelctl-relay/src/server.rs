@@ -1,17 +1,16 @@
 //! The relay's listener: OTLP/gRPC (devenv) and OTLP/HTTP (the tasks' `otelctl span`) on one
-//! loopback port, through the embedded server's transport (`otelctl_embedded::server`, its
-//! OTLP/HTTP receiver and OTLP/gRPC service); each decoded export goes to [`Relay::take`]
-//! instead of the store.
+//! loopback port, through the embedded server's transport (`otelctl_receiver`: its HTTP
+//! server, OTLP/HTTP receiver and OTLP/gRPC service); each decoded export goes to
+//! [`Relay::take`] instead of the store.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use otelctl_embedded::ingest::{IngestError, IngestFuture, Sink};
-use otelctl_embedded::store::IngestOutcome;
-use otelctl_embedded::{
-    grpc, receiver, server, StopSignal, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
-};
 use otelctl_otlp::ExportTraceServiceRequest;
+use otelctl_receiver::{
+    grpc, receiver, server, IngestError, IngestFuture, IngestOutcome, Sink, StopSignal,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
+};
 use otelctl_span::emit::Outcome;
 
 use crate::{NotTaken, Relay};
@@ -20,7 +19,7 @@ use crate::{NotTaken, Relay};
 struct RelaySink(Arc<Relay>);
 
 impl Sink for RelaySink {
-    fn ingest(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
+    fn ingest_traces(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
         let relay = self.0.clone();
         Box::pin(async move {
             let spans = request.span_count() as u64;

@@ -25,8 +25,8 @@ use otelctl_otlp::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 
-use super::ingest::Sink;
-use super::server::{Body, GrpcFn};
+use crate::server::{Body, GrpcFn};
+use crate::Sink;
 
 /// The gRPC path of the trace export method.
 pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -49,7 +49,7 @@ impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
         let sink = self.sink.clone();
         Box::pin(async move {
             let outcome = sink
-                .ingest(request.into_inner())
+                .ingest_traces(request.into_inner())
                 .await
                 .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
             Ok(tonic::Response::new(ExportTraceServiceResponse {
@@ -62,7 +62,7 @@ impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
     }
 }
 
-/// The gRPC service for [`super::server::serve`].
+/// The gRPC service for [`crate::server::serve`].
 pub fn service(sink: Arc<dyn Sink>, max_message: usize) -> GrpcFn {
     Arc::new(move |req: http::Request<Incoming>| {
         let sink = sink.clone();
@@ -89,6 +89,6 @@ pub fn service(sink: Arc<dyn Sink>, max_message: usize) -> GrpcFn {
 }
 
 fn box_body(body: tonic::body::Body) -> Body {
-    body.map_err(|status| Box::new(status) as super::server::BoxError)
+    body.map_err(|status| Box::new(status) as crate::server::BoxError)
         .boxed_unsync()
 }

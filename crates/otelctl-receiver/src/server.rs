@@ -1,4 +1,4 @@
-//! The HTTP layer of the embedded server: hyper on tokio, HTTP/1.1 and cleartext HTTP/2 (h2c,
+//! The HTTP layer of the OTLP receiver and the embedded viewer: hyper on tokio, HTTP/1.1 and cleartext HTTP/2 (h2c,
 //! which OTLP/gRPC uses) on one port through hyper-util's auto builder. Loopback only.
 //!
 //! Every protocol rule is hyper's (framing, Content-Length and Transfer-Encoding, chunked
@@ -34,7 +34,7 @@ use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::sync::mpsc;
 
-use super::StopSignal;
+use crate::StopSignal;
 
 /// Largest request head (request line and headers; the HTTP/2 header list).
 pub const MAX_HEAD: usize = 16 * 1024;

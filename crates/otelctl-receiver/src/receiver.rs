@@ -6,19 +6,19 @@
 //! decode, `413` for a body over the limit (checked before reading it, and again after gzip),
 //! `415` for a content type or content encoding it does not speak (answered in JSON), `405`
 //! for another method, `503` (retryable) when the spans could not be made durable. `200` means
-//! the spans are in the write-ahead log ([`super::ingest`]). An empty request (`{}`) is
+//! the sink is responsible for the spans ([`crate::Sink`]: for the embedded store, they are in its write-ahead log). An empty request (`{}`) is
 //! accepted: it is how clients probe.
 
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::Sink;
 use otelctl_otlp::{
     rpc_code, ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
     RpcStatus,
 };
 
-use super::ingest::Sink;
-use super::server::{Handler, Rejection, Reply, ReplyFuture, Request};
+use crate::server::{Handler, Rejection, Reply, ReplyFuture, Request};
 
 /// The OTLP/HTTP path for traces.
 pub const TRACES_PATH: &str = "/v1/traces";
@@ -124,7 +124,7 @@ impl Receiver {
             Ok(r) => r,
             Err((http, code, message)) => return self.bad(http, encoding, code, message),
         };
-        let outcome = match self.sink.clone().ingest(request).await {
+        let outcome = match self.sink.clone().ingest_traces(request).await {
             Ok(o) => o,
             Err(e) => {
                 return status_reply(503, encoding, rpc_code::UNAVAILABLE, e.to_string())
