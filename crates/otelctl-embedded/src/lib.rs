@@ -26,24 +26,17 @@
 //! | [`store`] | bounded ring of recent traces, counters, change feed |
 //! | [`wal`] | the write-ahead log: nothing is acknowledged before it is on disk |
 //! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
-//! | [`viewer`], [`html`], [`waterfall`] | pages, SVG waterfall, live updates (SSE) |
-//! | [`metrics`] | per-name count, error rate, nearest-rank p50/p95/p99 |
-//! | [`explore`], [`pages`] | filter, critical path, compare, per-task history; their HTML |
+//! | [`viewer`] | the viewer's routes, the data its pages need (gathered under the store's lock), live updates (SSE); the pages themselves are `otelctl-viewer`'s |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 //! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
-pub mod explore;
 pub mod export;
-pub mod html;
 pub mod ingest;
-pub mod metrics;
-pub mod pages;
 pub mod persist;
 pub mod probe;
 pub mod store;
 pub mod viewer;
 pub mod wal;
-pub mod waterfall;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -22,7 +22,8 @@ use otelctl_otlp::{
     self as otlp, ExportTraceServiceRequest, KeyValue, Resource, ResourceSpans, ScopeSpans, Span,
 };
 
-use super::metrics;
+use otelctl_viewer::summary::summarize_with;
+pub use otelctl_viewer::summary::{service_name, summarize, TraceSummary, UNKNOWN_SERVICE};
 
 /// A trace id (16 bytes).
 pub type TraceId = [u8; 16];
@@ -77,21 +78,6 @@ pub struct StoredTrace {
     /// A file for this trace id may be on disk (it was handed to the persister, or restored):
     /// only then does dropping the trace give the persister a file to remove.
     on_disk: bool,
-}
-
-/// What a list row shows about a trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TraceSummary {
-    pub trace_id: String,
-    pub service: String,
-    pub root_name: String,
-    pub start_unix_nano: u64,
-    pub end_unix_nano: u64,
-    pub duration_ns: u64,
-    pub span_count: usize,
-    pub error_count: usize,
-    /// `error` when any span has status ERROR, else `ok`.
-    pub status: &'static str,
 }
 
 impl StoredTrace {
@@ -154,65 +140,6 @@ impl StoredTrace {
             self.span_count(),
         )
     }
-}
-
-/// The list row of a trace made of `spans` (from the store, a file or Tempo). The root is the
-/// span without a parent in the trace (the earliest such when there are several); duration is
-/// from the first start to the last end; `error` when any span has status ERROR.
-pub fn summarize(id: &[u8], spans: &[(&[KeyValue], &Span)]) -> TraceSummary {
-    let ids: HashSet<&[u8]> = spans.iter().map(|(_, s)| s.span_id.as_slice()).collect();
-    summarize_with(id, spans, |parent| ids.contains(parent), ids.len())
-}
-
-/// [`summarize`] with the trace's span-id test and span count given.
-fn summarize_with(
-    id: &[u8],
-    spans: &[(&[KeyValue], &Span)],
-    holds: impl Fn(&[u8]) -> bool,
-    span_count: usize,
-) -> TraceSummary {
-    let is_root = |s: &Span| s.parent_span_id.is_empty() || !holds(&s.parent_span_id);
-    let mut root: Option<(&[KeyValue], &Span)> = None;
-    let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);
-    for &(res, s) in spans {
-        start = start.min(s.start_time_unix_nano);
-        end = end.max(s.end_time_unix_nano.max(s.start_time_unix_nano));
-        errors += usize::from(metrics::is_error(s));
-        let better = match root {
-            None => true,
-            Some((_, r)) => {
-                (is_root(s), std::cmp::Reverse(s.start_time_unix_nano))
-                    > (is_root(r), std::cmp::Reverse(r.start_time_unix_nano))
-            }
-        };
-        if better {
-            root = Some((res, s));
-        }
-    }
-    let service = root
-        .and_then(|(res, _)| service_name(res))
-        .or_else(|| spans.iter().find_map(|(res, _)| service_name(res)))
-        .unwrap_or_else(|| UNKNOWN_SERVICE.to_string());
-    let start = if start == u64::MAX { 0 } else { start };
-    TraceSummary {
-        trace_id: otlp::to_hex(id),
-        service,
-        root_name: root.map(|(_, s)| s.name.clone()).unwrap_or_default(),
-        start_unix_nano: start,
-        end_unix_nano: end,
-        duration_ns: end.saturating_sub(start),
-        span_count,
-        error_count: errors,
-        status: if errors > 0 { "error" } else { "ok" },
-    }
-}
-
-/// The service a span is shown under when its resource names none (the OpenTelemetry default).
-pub const UNKNOWN_SERVICE: &str = "unknown_service";
-
-/// `service.name` of a resource, when set.
-pub fn service_name(resource: &[KeyValue]) -> Option<String> {
-    otlp::attribute(resource, "service.name").map(otlp::Value::to_text)
 }
 
 /// What happened to the store, for live updates.

@@ -17,7 +17,6 @@
 //! and a request that carries `Origin` must come from this viewer's own pages (`null`, what a
 //! sandboxed frame sends, is refused too): a web page elsewhere cannot read or clear the traces.
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,24 +26,19 @@ use tokio::sync::mpsc;
 
 use serde::Serialize;
 
-use otelctl_config::formats::format_time;
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
+use otelctl_viewer::explore::{self, Filter, Row, SpanRef, TaskKey};
+use otelctl_viewer::metrics::{self, NameStats};
+use otelctl_viewer::{assets, pages};
 
-use super::explore::{self, Filter, Row, SpanRef, TaskKey, Tree};
-use super::html::{self, escape};
-use super::metrics::{self, NameStats};
-use super::pages;
 use super::server::{Handler, Reply, ReplyFuture, Request};
-use super::store::{Change, Counters, Store, TraceSummary, UNKNOWN_SERVICE};
-use super::waterfall;
+use super::store::{Change, Counters, Store, TraceSummary};
 use super::Shared;
-use otelctl_config::formats::format_duration;
 
 /// Most live-update (SSE) clients at once.
 pub const MAX_SSE_CLIENTS: usize = 32;
 /// Most rows in the list and in the metrics strip.
 pub const MAX_LIST_ROWS: usize = 200;
-const MAX_STRIP_ROWS: usize = 30;
 /// An SSE comment is sent this often, so a dead client is noticed.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// At most one `change` event per client this often (a flood becomes a few refreshes).
@@ -137,7 +131,7 @@ impl Viewer {
                 let (status, fragment) = self.list_fragment(&req.query_pairs());
                 html_reply(
                     status,
-                    html::page("otelctl · traces", "list", None, "traces", &fragment),
+                    pages::page("otelctl · traces", "list", None, "traces", &fragment),
                 )
             }
             ("GET", "/fragment/traces") => {
@@ -148,28 +142,29 @@ impl Viewer {
                 let (status, fragment) = self.compare_page(req);
                 html_reply(
                     status,
-                    html::page("otelctl · compare", "compare", None, "compare", &fragment),
+                    pages::page("otelctl · compare", "compare", None, "compare", &fragment),
                 )
             }
             ("GET", "/history") => {
                 let (status, fragment, heading) = self.history_page(req);
                 html_reply(
                     status,
-                    html::page("otelctl · history", "history", None, &heading, &fragment),
+                    pages::page("otelctl · history", "history", None, &heading, &fragment),
                 )
             }
             ("GET", "/api/search") => self.api_search(req),
             ("GET", "/api/traces") => self.api_traces(),
             ("GET", "/api/export") => self.api_export(req),
             ("GET", "/favicon.ico") => Reply::new(204, "image/x-icon", Vec::new()),
+            ("GET", p) if p.starts_with("/assets/") => asset(req, &p["/assets/".len()..]),
             ("GET", p) if p.starts_with("/trace/") => {
                 let id = &p["/trace/".len()..];
                 let selected = req.query_param("span");
                 let (status, fragment, title) = self.trace_fragment(id, selected.as_deref());
-                let heading = format!("trace {}", escape(id));
+                let heading = format!("trace {id}");
                 html_reply(
                     status,
-                    html::page(&title, "trace", Some(id), &heading, &fragment),
+                    pages::page(&title, "trace", Some(id), &heading, &fragment),
                 )
             }
             ("GET", p) if p.starts_with("/fragment/trace/") => {
@@ -180,64 +175,17 @@ impl Viewer {
             }
             ("GET", _) => html_reply(
                 404,
-                html::page(
+                pages::page(
                     "otelctl · not found",
                     "list",
                     None,
                     "not found",
-                    &format!(
-                        r#"<p class="empty">No page at {}. <a href="/">All traces</a></p>"#,
-                        escape(path)
-                    ),
+                    &pages::message(None, &format!("No page at {path}."), true),
                 ),
             ),
             _ => Reply::text(405, "method not allowed\n"),
         }
     }
-}
-
-fn strip(stats: &[NameStats], title: &str) -> String {
-    let mut rows: Vec<&NameStats> = stats.iter().collect();
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-    let mut out = format!(
-        r#"<h2>{}</h2><table class="metrics"><thead><tr><th>span name</th><th class="num">count</th><th class="num">error rate</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th></tr></thead><tbody>"#,
-        escape(title)
-    );
-    for s in rows.iter().take(MAX_STRIP_ROWS) {
-        let _ = write!(
-            out,
-            r#"<tr data-name="{n}"><td class="name">{n}</td><td class="num">{}</td><td class="num">{:.1}%</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            s.count,
-            s.error_rate() * 100.0,
-            format_duration(s.p50_ns),
-            format_duration(s.p95_ns),
-            format_duration(s.p99_ns),
-            n = escape(&s.name),
-        );
-    }
-    if rows.len() > MAX_STRIP_ROWS {
-        let _ = write!(
-            out,
-            r#"<tr><td colspan="6" class="hint">{} more span names</td></tr>"#,
-            rows.len() - MAX_STRIP_ROWS
-        );
-    }
-    out.push_str("</tbody></table>");
-    out
-}
-
-fn facts(store: &Store) -> String {
-    let c = store.counters();
-    let limits = store.limits();
-    format!(
-        r#"<p class="facts"><b>{}</b> traces, <b>{}</b> spans stored (at most {} traces and {:.0} MiB; oldest dropped first) · dropped so far: {} traces, {} spans · percentiles are nearest-rank</p>"#,
-        store.trace_count(),
-        store.span_count(),
-        limits.max_traces,
-        limits.max_bytes as f64 / (1024.0 * 1024.0),
-        c.dropped_traces,
-        c.dropped_spans,
-    )
 }
 
 /// Now, in Unix nanoseconds.
@@ -279,8 +227,18 @@ impl Viewer {
             Ok(f) => (f, None),
             Err(e) => (Filter::default(), Some(e.to_string())),
         };
+        let status = if problem.is_some() { 400 } else { 200 };
         let store = self.shared.lock();
-        let mut out = facts(&store);
+        let c = store.counters();
+        let limits = store.limits();
+        let facts = pages::StoreFacts {
+            traces: store.trace_count(),
+            spans: store.span_count(),
+            max_traces: limits.max_traces,
+            max_bytes: limits.max_bytes,
+            dropped_traces: c.dropped_traces,
+            dropped_spans: c.dropped_spans,
+        };
         // The form's suggestions: every service and span name stored (one pass, no copies
         // until the end).
         let mut service_set: std::collections::HashSet<&str> = Default::default();
@@ -303,49 +261,14 @@ impl Viewer {
         };
         let services = sorted(service_set, 200);
         let names = sorted(name_set, 500);
-        out.push_str(&pages::filter_form(&filter, &services, &names));
-        let status = if let Some(p) = &problem {
-            let _ = write!(
-                out,
-                r#"<p class="problem" id="filter-problem">{}</p>"#,
-                escape(p)
-            );
-            400
+        let rows = if store.trace_count() == 0 {
+            Vec::new()
         } else {
-            200
+            matching(&store, &filter)
         };
-        if store.trace_count() == 0 {
-            out.push_str(r#"<p class="empty" id="no-traces">No traces yet. Send OTLP/HTTP to this project's collector port (run <code>otelctl env</code> to see it), e.g. with <code>otelctl test-span</code>; they appear here as they arrive.</p>"#);
-            return (status, out);
-        }
-        let rows = matching(&store, &filter);
         let shown = rows
             .len()
             .min(filter.limit.unwrap_or(MAX_LIST_ROWS).min(MAX_LIST_ROWS));
-        let _ = write!(
-            out,
-            r#"<h2 id="matches" data-matches="{n}">{n} of {total} traces {what}</h2>"#,
-            n = rows.len(),
-            total = store.trace_count(),
-            what = if filter.is_empty() {
-                "(no filter)"
-            } else {
-                "match"
-            },
-        );
-        if rows.is_empty() {
-            out.push_str(r#"<p class="empty" id="no-matches">No stored trace matches these filters. <a href="/">Show all traces</a></p>"#);
-            return (status, out);
-        }
-        out.push_str(&pages::scatter(&rows[..shown]));
-        out.push_str(&pages::trace_table(&rows[..shown]));
-        if rows.len() > shown {
-            let _ = write!(
-                out,
-                r#"<p class="hint">Showing the newest {shown} of {} matching traces; narrow the filters, or <code>otelctl traces --limit N</code> lists more.</p>"#,
-                rows.len()
-            );
-        }
         let spans = rows
             .iter()
             .filter_map(|r| otlp::parse_trace_id(&r.trace_id))
@@ -353,8 +276,17 @@ impl Viewer {
             .flat_map(|t| t.spans().map(|(_, s)| s));
         let stats = metrics::by_name(spans);
         drop(store);
-        out.push_str(&strip(&stats, "span names in the matching traces"));
-        (status, out)
+        let html = pages::list_fragment(&pages::ListData {
+            facts,
+            filter: &filter,
+            problem,
+            services: &services,
+            names: &names,
+            rows: &rows,
+            shown,
+            stats: &stats,
+        });
+        (status, html)
     }
 
     fn api_search(&self, req: &Request) -> Reply {
@@ -411,7 +343,11 @@ impl Viewer {
         else {
             return (
                 400,
-                r#"<p class="empty">A task is named by <code>service</code> and <code>name</code> (links from a trace page lead here).</p>"#.to_string(),
+                pages::message(
+                    None,
+                    "A task is named by service and name (links from a trace page lead here).",
+                    false,
+                ),
                 "history".to_string(),
             );
         };
@@ -427,48 +363,8 @@ impl Viewer {
             .filter(|r| cached.is_none() || r.cached == cached)
             .collect();
         drop(store);
-        let h = explore::history(&runs, None, pages::CHART_RUNS);
-        let heading = format!(
-            "history of {} ({})",
-            escape(&key.name),
-            escape(&key.service)
-        );
-        let mut out = format!(
-            r#"<p class="facts" id="history-facts"><b>{}</b> runs stored{} · last {}: p50 <b>{}</b>, p95 <b>{}</b> (nearest rank) · <a href="{}">all</a> · <a href="{}">cached only</a> · <a href="{}">not cached only</a></p>"#,
-            runs.len(),
-            match cached {
-                Some(true) => " (cached only)",
-                Some(false) => " (not cached only)",
-                None => "",
-            },
-            h.runs.len(),
-            h.p50_ns.map(format_duration).unwrap_or_else(|| "–".into()),
-            h.p95_ns.map(format_duration).unwrap_or_else(|| "–".into()),
-            escape(&pages::history_href(&key, None)),
-            escape(&pages::history_href(&key, Some(true))),
-            escape(&pages::history_href(&key, Some(false))),
-        );
-        if let Some(last) = runs.last() {
-            let before = explore::history(&runs, Some(last), explore::HISTORY_RUNS);
-            let _ = write!(
-                out,
-                r#"<p class="verdict" id="history-verdict">Latest run ({} at {} UTC): {}</p>"#,
-                format_duration(last.duration_ns),
-                format_time(last.start_unix_nano),
-                escape(&explore::out_of_line(last, &before).unwrap_or_else(|| {
-                    if before.runs.len() < explore::MIN_HISTORY {
-                        format!(
-                            "too few comparable earlier runs ({}) to judge",
-                            before.runs.len()
-                        )
-                    } else {
-                        format!("in line with the last {} runs", before.runs.len())
-                    }
-                })),
-            );
-        }
-        out.push_str(&pages::history_chart(&key, &runs, &h));
-        (200, out, heading)
+        let heading = format!("history of {} ({})", key.name, key.service);
+        (200, pages::history_fragment(&key, cached, &runs), heading)
     }
 
     /// (status, fragment, title) for a trace page.
@@ -476,10 +372,7 @@ impl Viewer {
         let not_found = |why: &str| {
             (
                 404,
-                format!(
-                    r#"<p class="empty" id="not-found">{}. <a href="/">All traces</a></p>"#,
-                    escape(why)
-                ),
+                pages::message(Some("not-found"), &format!("{why}."), true),
                 "otelctl · trace not found".to_string(),
             )
         };
@@ -490,110 +383,27 @@ impl Viewer {
         let Some(trace) = store.get(&id) else {
             return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives");
         };
-        let spans: Vec<(&[otlp::KeyValue], &Span)> = trace.spans().collect();
+        let spans: Vec<SpanRef> = trace.spans().collect();
         let summary = trace.summary_of(&spans);
-        let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
-        let layout = waterfall::layout(&refs);
-        let tree = Tree::build(&refs);
-        let path = explore::critical_path(&refs, &tree);
-        let services: Vec<String> = spans
-            .iter()
-            .map(|(res, _)| {
-                super::store::service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string())
-            })
-            .collect();
-        let has_children: Vec<bool> = tree.children.iter().map(|c| !c.is_empty()).collect();
-        let decor = waterfall::Decor {
-            services: &services,
-            on_path: &path.on_path,
-            has_children: &has_children,
-        };
-        let hex = otlp::to_hex(&id);
-        let mut out = trace_facts(&summary);
-        // Each task of this trace against its earlier comparable runs.
-        for (key, i) in explore::tasks(&spans, &tree).into_iter().take(10) {
-            let this = explore::run_of(spans[i].1);
-            let runs = task_runs(&store, &key);
-            let h = explore::history(&runs, Some(&this), explore::HISTORY_RUNS);
-            let verdict = explore::out_of_line(&this, &h);
-            let previous = h.runs.last();
-            let _ = write!(
-                out,
-                r#"<p class="task{cls}" data-task="{name}"><b>{name}</b> {dur}: {text} · <a href="{href}">history</a>{prev}</p>"#,
-                cls = if verdict.is_some() { " out-of-line" } else { "" },
-                name = escape(&key.name),
-                dur = format_duration(this.duration_ns),
-                text = escape(&verdict.unwrap_or_else(|| match (h.p50_ns, h.p95_ns) {
-                    (Some(p50), Some(p95)) => format!(
-                        "{} earlier comparable runs, p50 {}, p95 {}",
-                        h.runs.len(),
-                        format_duration(p50),
-                        format_duration(p95)
-                    ),
-                    _ => "first run of this task".to_string(),
-                })),
-                href = escape(&pages::history_href(&key, this.cached)),
-                prev = previous
-                    .filter(|p| p.trace_id != hex)
-                    .map(|p| format!(
-                        r#" · <a href="/compare?a={}&amp;b={hex}" class="compare-previous">compare with the previous run</a>"#,
-                        p.trace_id
-                    ))
-                    .unwrap_or_default(),
-            );
-        }
-        // The services' colours.
-        let mut legend: Vec<&str> = services.iter().map(String::as_str).collect();
-        legend.sort_unstable();
-        legend.dedup();
-        out.push_str(r#"<p class="legend" id="legend">"#);
-        for svc in legend {
-            let _ = write!(
-                out,
-                r#"<span class="svc"><span class="swatch" style="background:{}"></span>{}</span> "#,
-                waterfall::service_colour(svc),
-                escape(svc)
-            );
-        }
-        out.push_str(r#"<span class="svc"><span class="swatch critical-swatch"></span>critical path</span></p>"#);
-        out.push_str(&waterfall::render_svg(
-            &hex, &refs, &layout, &decor, selected,
-        ));
-        if layout.hidden > 0 {
-            let _ = write!(
-                out,
-                r#"<p class="hint">{} more spans not drawn (at most {} bars); <code>otelctl export --trace {hex}</code> has them all.</p>"#,
-                layout.hidden,
-                waterfall::MAX_BARS
-            );
-        }
-        let _ = write!(
-            out,
-            r#"<p class="hint" id="select-hint"{}>Select a bar to see its span's attributes; ▾ collapses a subtree.</p>"#,
-            if selected.is_some() { " hidden" } else { "" }
-        );
-        for bar in &layout.bars {
-            let (res, s) = spans[bar.span];
-            out.push_str(&attrs_section(
-                res,
-                s,
-                layout.start_unix_nano,
-                path.on_path[bar.span],
-                selected,
-            ));
-        }
-        let names: std::collections::HashSet<&str> = refs.iter().map(|s| s.name.as_str()).collect();
+        let names: std::collections::HashSet<&str> =
+            spans.iter().map(|(_, s)| s.name.as_str()).collect();
         let stats: Vec<NameStats> = metrics::by_name(
             store
                 .all_spans()
                 .filter(|s| names.contains(s.name.as_str())),
         );
-        out.push_str(&strip(
-            &stats,
-            "span names in this trace, over all stored traces",
-        ));
+        let hex = otlp::to_hex(&id);
+        let runs = |key: &TaskKey| task_runs(&store, key);
+        let html = pages::trace_fragment(&pages::TraceData {
+            trace_hex: &hex,
+            summary: &summary,
+            spans: &spans,
+            selected,
+            task_runs: &runs,
+            stats: &stats,
+        });
         let title = format!("otelctl · {} · {}", summary.service, summary.root_name);
-        (200, out, title)
+        (200, html, title)
     }
 
     fn events(&self, req: &Request) -> Reply {
@@ -684,129 +494,19 @@ impl Viewer {
     }
 }
 
-fn trace_facts(s: &TraceSummary) -> String {
-    format!(
-        r#"<p class="facts" id="trace-facts">service <b>{}</b> · root <b>{}</b> · started {} UTC · <b>{}</b> · <b>{}</b> spans · status <b class="status-{}">{}</b></p>"#,
-        escape(&s.service),
-        escape(&s.root_name),
-        format_time(s.start_unix_nano),
-        format_duration(s.duration_ns),
-        s.span_count,
-        s.status,
-        s.status,
-    )
-}
-
-fn attrs_section(
-    resource: &[otlp::KeyValue],
-    s: &Span,
-    trace_start: u64,
-    critical: bool,
-    selected: Option<&str>,
-) -> String {
-    let sid = otlp::to_hex(&s.span_id);
-    let mut out = format!(
-        r#"<section class="attrs" data-span="{sid}"{}><h3>{}{}</h3><table><tbody>"#,
-        if selected == Some(sid.as_str()) {
-            ""
-        } else {
-            " hidden"
-        },
-        escape(&s.name),
-        if critical {
-            r#" <span class="badge critical-badge">critical path</span>"#
-        } else {
-            ""
-        },
-    );
-    // Keys are shown exactly as sent (attribute keys are case-sensitive).
-    let row = |out: &mut String, k: &str, v: &str| {
-        let _ = write!(
-            out,
-            r#"<tr><th class="key">{}</th><td>{}</td></tr>"#,
-            escape(k),
-            escape(v)
-        );
+/// `GET /assets/<path>`: the viewer's CSS and JS, revalidated by `ETag`.
+fn asset(req: &Request, path: &str) -> Reply {
+    let Some(a) = assets::get(path) else {
+        return Reply::text(404, "no such asset\n");
     };
-    let text = |kv: &otlp::KeyValue| kv.get().map(otlp::Value::to_text).unwrap_or_default();
-    // An event's or a link's attributes on one line: `k=v, k=v`.
-    let inline = |attrs: &[otlp::KeyValue]| {
-        attrs
-            .iter()
-            .map(|kv| format!("{}={}", kv.key, text(kv)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    row(&mut out, "span id", &sid);
-    row(&mut out, "parent span id", &otlp::to_hex(&s.parent_span_id));
-    row(&mut out, "kind", otelctl_otlp::SpanKind::name_of(s.kind));
-    row(
-        &mut out,
-        "service",
-        &super::store::service_name(resource).unwrap_or_else(|| UNKNOWN_SERVICE.into()),
-    );
-    row(
-        &mut out,
-        "duration",
-        &format_duration(metrics::duration_ns(s)),
-    );
-    row(
-        &mut out,
-        "start offset",
-        &format!(
-            "+{}",
-            format_duration(s.start_time_unix_nano.saturating_sub(trace_start))
-        ),
-    );
-    row(
-        &mut out,
-        "start (UTC)",
-        &format_time(s.start_time_unix_nano),
-    );
-    if let Some(st) = &s.status {
-        let code = otelctl_otlp::StatusCode::name_of(st.code).to_ascii_uppercase();
-        let text = if st.message.is_empty() {
-            code.to_string()
-        } else {
-            format!("{code}: {}", st.message)
-        };
-        row(&mut out, "status", &text);
+    if req.header("if-none-match") == Some(a.etag) {
+        return Reply::new(304, a.content_type, Vec::new())
+            .with_header("ETag", a.etag)
+            .with_header("Cache-Control", "no-cache");
     }
-    for kv in &s.attributes {
-        row(&mut out, &kv.key, &text(kv));
-    }
-    out.push_str("</tbody></table>");
-    if !s.events.is_empty() {
-        out.push_str(r#"<h4>events</h4><table class="events"><tbody>"#);
-        for ev in &s.events {
-            let _ = write!(
-                out,
-                r#"<tr><th class="key">+{}</th><td><b>{}</b> {}</td></tr>"#,
-                format_duration(ev.time_unix_nano.saturating_sub(trace_start)),
-                escape(&ev.name),
-                escape(&inline(&ev.attributes))
-            );
-        }
-        out.push_str("</tbody></table>");
-    }
-    if !s.links.is_empty() {
-        out.push_str(r#"<h4>links</h4><table class="links"><tbody>"#);
-        for l in &s.links {
-            let (t, sp) = (otlp::to_hex(&l.trace_id), otlp::to_hex(&l.span_id));
-            let _ = write!(
-                out,
-                r#"<tr><th class="key"><a href="/trace/{t}?span={sp}">{t}</a></th><td>span {sp} {}</td></tr>"#,
-                escape(&inline(&l.attributes))
-            );
-        }
-        out.push_str("</tbody></table>");
-    }
-    out.push_str(r#"<h4>resource</h4><table class="resource"><tbody>"#);
-    for kv in resource {
-        row(&mut out, &kv.key, &text(kv));
-    }
-    out.push_str("</tbody></table></section>");
-    out
+    Reply::new(200, a.content_type, a.body.as_bytes().to_vec())
+        .with_header("ETag", a.etag)
+        .with_header("Cache-Control", "no-cache")
 }
 
 /// Sends `change` events until the client leaves or the server stops.

@@ -624,3 +624,32 @@ fn a_durable_checkpoint_flushes_its_own_files_not_every_program_s() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn the_viewer_serves_the_pages_css_and_js_and_revalidates_them_by_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), dir.path(), free_base(), &[]);
+    let page = String::from_utf8(get(up.viewer(), "/").body).unwrap();
+    // Every asset the page names is served, with its type and a validator.
+    let mut named: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/assets/"))
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, ["/assets/css/viewer.css", "/assets/js/list.js"]);
+    for (path, ty) in [
+        ("/assets/css/viewer.css", "text/css"),
+        ("/assets/js/list.js", "text/javascript"),
+        ("/assets/js/live.js", "text/javascript"),
+    ] {
+        let r = get(up.viewer(), path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("content-type").unwrap().starts_with(ty), "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-cache"));
+        let etag = r.header("etag").unwrap().to_string();
+        let again = request("GET", up.viewer(), path, &[("If-None-Match", &etag)], b"").unwrap();
+        assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
+    }
+    assert_eq!(get(up.viewer(), "/assets/js/nope.js").status, 404);
+    assert_eq!(get(up.viewer(), "/assets/../Cargo.toml").status, 404);
+}

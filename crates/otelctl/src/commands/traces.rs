@@ -15,15 +15,16 @@ use otelctl_config::formats::format_duration;
 use otelctl_config::formats::{format_time, parse_duration};
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
-use otelctl_embedded::explore::{self, Filter, Row, SpanRef};
 use otelctl_embedded::export::{self, Selection};
 use otelctl_embedded::persist;
 use otelctl_embedded::probe as embedded_probe;
-use otelctl_embedded::store::{summarize, Limits, TraceId};
+use otelctl_embedded::store::{Limits, TraceId};
 use otelctl_net::Client;
 use otelctl_otlp::{ExportTraceServiceRequest, Span};
 use otelctl_span::emit::now_nanos;
 use otelctl_stack::tempo_api;
+use otelctl_viewer::explore::{self, Filter, Row, SpanRef};
+use otelctl_viewer::summary::summarize;
 
 use crate::cli::{TraceCompareArgs, TraceFilterArgs, TraceShowArgs, TracesArgs, TracesCommand};
 use crate::output;

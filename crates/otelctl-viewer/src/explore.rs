@@ -15,8 +15,8 @@ use otelctl_config::formats::{
 };
 use otelctl_otlp::{self as otlp, KeyValue, Span};
 
-use super::metrics;
-use super::store::{service_name, TraceSummary, UNKNOWN_SERVICE};
+use crate::metrics;
+use crate::summary::{service_name, TraceSummary, UNKNOWN_SERVICE};
 
 /// A span with its resource's attributes.
 pub type SpanRef<'a> = (&'a [KeyValue], &'a Span);
@@ -959,8 +959,8 @@ pub fn text_comparison(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::summarize;
-    use crate::store::tests::span;
+    use crate::summary::summarize;
+    use crate::summary::tests::span;
     use otelctl_otlp::{Status, StatusCode};
 
     fn named(mut s: Span, name: &str) -> Span {

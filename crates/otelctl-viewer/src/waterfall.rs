@@ -1,4 +1,4 @@
-//! The trace waterfall: a layout (one bar per span) and its server-rendered SVG.
+//! The trace waterfall's geometry: one bar per span (`pages::waterfall_svg` draws it).
 //!
 //! Rows follow a depth-first walk of the span tree, children in start order, so every child
 //! sits below its parent. A bar's x is the span's start offset from the trace's first start and
@@ -7,14 +7,10 @@
 //! cycles in hostile input are broken, so `n` spans always give `n` bars (up to [`MAX_BARS`]).
 //! The walk is iterative: a chain of 100 000 nested spans cannot overflow the stack.
 
-use std::fmt::Write as _;
+use otelctl_otlp::Span;
 
-use otelctl_otlp::{self as otlp, Span};
-
-use super::explore::Tree;
-use super::html::escape;
-use super::metrics;
-use otelctl_config::formats::format_duration;
+use crate::explore::Tree;
+use crate::metrics;
 
 /// SVG width in user units.
 pub const WIDTH: f64 = 1000.0;
@@ -32,7 +28,8 @@ pub const MAX_BARS: usize = 2000;
 pub const MIN_BAR_WIDTH: f64 = 1.0;
 /// Indentation per level of depth (capped at [`MAX_INDENT_DEPTH`] levels).
 pub const INDENT: f64 = 12.0;
-const MAX_INDENT_DEPTH: usize = 16;
+/// Deepest level indented further.
+pub const MAX_INDENT_DEPTH: usize = 16;
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,17 +99,6 @@ pub fn layout(spans: &[&Span]) -> Layout {
     }
 }
 
-/// What the waterfall shows about each span beyond its timing (indexed like the spans).
-#[derive(Debug, Clone, Copy)]
-pub struct Decor<'a> {
-    /// `service.name` of each span's resource.
-    pub services: &'a [String],
-    /// Spans on the critical path.
-    pub on_path: &'a [bool],
-    /// Spans with children (they get a collapse toggle).
-    pub has_children: &'a [bool],
-}
-
 /// A stable colour for a service: the hue comes from a hash of its name (FNV-1a), so the same
 /// service has the same colour on every page and every run.
 pub fn service_colour(service: &str) -> String {
@@ -123,121 +109,10 @@ pub fn service_colour(service: &str) -> String {
     format!("hsl({}, 60%, 48%)", h % 360)
 }
 
-/// Renders the waterfall as an inline SVG. Each bar links to `/trace/<id>?span=<span id>`, so a
-/// selection is a URL too; the page's script shows the attributes without a reload. Bars are
-/// coloured by service (red when in error); bars on the critical path carry `critical`.
-pub fn render_svg(
-    trace_hex: &str,
-    spans: &[&Span],
-    layout: &Layout,
-    decor: &Decor,
-    selected: Option<&str>,
-) -> String {
-    let height = AXIS_HEIGHT + ROW_HEIGHT * layout.bars.len() as f64 + 4.0;
-    let mut svg = String::with_capacity(256 + layout.bars.len() * 520);
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="waterfall of {n} spans" data-bars="{n}" data-row-height="{ROW_HEIGHT}" data-axis-height="{AXIS_HEIGHT}">"#,
-        n = layout.bars.len()
-    );
-    // Time axis: 0, 25, 50, 75 and 100 % of the trace.
-    let total = layout.duration_ns();
-    for q in 0..=4u64 {
-        let x = LABEL_WIDTH + TIMELINE_WIDTH * q as f64 / 4.0;
-        let anchor = match q {
-            0 => "start",
-            4 => "end",
-            _ => "middle",
-        };
-        let _ = write!(
-            svg,
-            r#"<line class="tick" x1="{x:.1}" y1="{AXIS_HEIGHT}" x2="{x:.1}" y2="{height}"/><text class="axis" x="{x:.1}" y="14" text-anchor="{anchor}">{}</text>"#,
-            escape(&format_duration(total / 4 * q))
-        );
-    }
-    for bar in &layout.bars {
-        let s = spans[bar.span];
-        let sid = otlp::to_hex(&s.span_id);
-        let y = AXIS_HEIGHT + ROW_HEIGHT * bar.row as f64;
-        let mut class = String::from("bar");
-        if bar.error {
-            class.push_str(" error");
-        }
-        let critical = decor.on_path.get(bar.span).copied().unwrap_or(false);
-        if critical {
-            class.push_str(" critical");
-        }
-        if selected == Some(sid.as_str()) {
-            class.push_str(" selected");
-        }
-        let service = decor
-            .services
-            .get(bar.span)
-            .map(String::as_str)
-            .unwrap_or(super::store::UNKNOWN_SERVICE);
-        let dur = format_duration(metrics::duration_ns(s));
-        let offset = format_duration(
-            s.start_time_unix_nano
-                .saturating_sub(layout.start_unix_nano),
-        );
-        let name = escape(&s.name);
-        let indent = INDENT * bar.depth.min(MAX_INDENT_DEPTH) as f64;
-        let label_x = 16.0 + indent;
-        let _ = write!(
-            svg,
-            r#"<a href="/trace/{trace_hex}?span={sid}" class="{class}" data-span="{sid}" data-depth="{depth}" data-row="{row}" data-service="{svc}"><title>{name} — {dur}, at +{offset} · {svc} · {kind}{err}{orph}{crit}</title><rect class="row" x="0" y="{y:.1}" width="{WIDTH}" height="{ROW_HEIGHT}"/>"#,
-            depth = bar.depth,
-            row = bar.row,
-            svc = escape(service),
-            kind = otelctl_otlp::SpanKind::name_of(s.kind),
-            err = if bar.error { " (error)" } else { "" },
-            orph = if bar.orphan {
-                " (parent not received)"
-            } else {
-                ""
-            },
-            crit = if critical { " · critical path" } else { "" },
-        );
-        if decor.has_children.get(bar.span).copied().unwrap_or(false) {
-            let _ = write!(
-                svg,
-                r#"<text class="toggle" x="{tx:.1}" y="{ty:.1}" data-toggle="{sid}">▾</text>"#,
-                tx = 4.0 + indent,
-                ty = y + 15.0,
-            );
-        }
-        let _ = write!(
-            svg,
-            r#"<text class="label" x="{label_x:.1}" y="{ty:.1}">{name}</text><rect class="span" x="{x:.2}" y="{by:.1}" width="{w:.2}" height="{bh:.1}" rx="2" style="fill:{colour}"/>"#,
-            ty = y + 15.0,
-            x = bar.x,
-            by = y + 4.0,
-            w = bar.width,
-            bh = ROW_HEIGHT - 8.0,
-            colour = service_colour(service),
-        );
-        let after = bar.x + bar.width + 4.0;
-        let (tx, anchor) = if after > WIDTH - 60.0 {
-            (bar.x - 4.0, "end")
-        } else {
-            (after, "start")
-        };
-        let mark = if bar.error { "✖ " } else { "" };
-        let _ = write!(
-            svg,
-            r#"<text class="dur" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{mark}{dur}</text></a>"#,
-            ty = y + 15.0,
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::span;
-    use otelctl_otlp::{Status, StatusCode};
+    use crate::summary::tests::span;
 
     /// root(0..1000) > a(100..600) > a1(200..300), a2(350..550); root > b(650..950) > b1(700..900)
     fn nested() -> Vec<Span> {
@@ -287,36 +162,6 @@ mod tests {
         let a = by_id(2);
         assert!((a.x - (LABEL_WIDTH + 0.1 * TIMELINE_WIDTH)).abs() < 1e-9);
         assert!((a.width - 0.5 * TIMELINE_WIDTH).abs() < 1e-9);
-    }
-
-    #[test]
-    fn svg_has_one_bar_per_span_marks_errors_and_escapes_names() {
-        let mut spans = nested();
-        spans[0].name = "<script>alert(1)</script>".into();
-        spans[0].status = Some(Status {
-            code: StatusCode::Error as i32,
-            message: "x".into(),
-        });
-        let refs: Vec<&Span> = spans.iter().collect();
-        let l = layout(&refs);
-        let services = vec!["svc".to_string(); spans.len()];
-        let mut on_path = vec![false; spans.len()];
-        on_path[1] = true;
-        let has_children = vec![false; spans.len()];
-        let decor = Decor {
-            services: &services,
-            on_path: &on_path,
-            has_children: &has_children,
-        };
-        let svg = render_svg("01", &refs, &l, &decor, Some("0505050505050505"));
-        assert_eq!(svg.matches(r#"<rect class="span""#).count(), spans.len());
-        assert_eq!(svg.matches(r#"class="bar critical""#).count(), 1);
-        assert!(svg.contains(&service_colour("svc")));
-        assert_eq!(service_colour("svc"), service_colour("svc"));
-        assert_ne!(service_colour("svc"), service_colour("web"));
-        assert_eq!(svg.matches(r#"class="bar error selected""#).count(), 1);
-        assert!(!svg.contains("<script>"));
-        assert!(svg.contains("&lt;script&gt;"));
     }
 
     #[test]

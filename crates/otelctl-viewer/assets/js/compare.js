@@ -1,0 +1,4 @@
+// The comparison of two traces: a snapshot.
+import { snapshot } from './live.js';
+
+snapshot();

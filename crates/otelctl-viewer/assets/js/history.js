@@ -1,0 +1,4 @@
+// A task's history: a snapshot.
+import { snapshot } from './live.js';
+
+snapshot();
