@@ -40,18 +40,20 @@
         default = self.nixosModules.otel-stack;
       };
 
-      overlays.default = final: _prev: { otelctl = final.callPackage ./nix/package.nix { }; };
+      overlays.default = final: _prev:
+        let otelctl = import ./nix/packages.nix final; in
+        { otelctl = otelctl.default; otelctl-dynamic = otelctl.dynamic; };
 
-      packages = forAllSystems (_system: pkgs: rec {
-        otelctl = pkgs.callPackage ./nix/package.nix { };
-        default = otelctl;
-      } // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
-        # musl, statically linked: the quickest `otelctl span` and `otelctl env` (no dynamic loader,
-        # no glibc start-up probing; benchmarks/span.md). Opt in with the modules' `package`
-        # option. nixpkgs' binary cache holds no musl Rust toolchain, so the first build may
-        # compile one. Its tests are the default package's (same sources), so none run here.
-        otelctl-static = pkgs.pkgsStatic.callPackage ./nix/package.nix { doCheck = false; };
-      });
+      # otelctl: the static build (musl, static-pie) on x86_64/aarch64 Linux, the quickest
+      # `otelctl span` and `otelctl env` (benchmarks/span.md); the dynamic one elsewhere
+      # (nix/packages.nix). otelctl-dynamic everywhere; otelctl-static where it is the default.
+      packages = forAllSystems (_system: pkgs:
+        let otelctl = import ./nix/packages.nix pkgs; in
+        {
+          otelctl = otelctl.default;
+          otelctl-dynamic = otelctl.dynamic;
+          default = otelctl.default;
+        } // lib.optionalAttrs (otelctl ? static) { otelctl-static = otelctl.static; });
 
       # ports, moduleEnv, trace, cache, scripts (see nix/lib/default.nix).
       lib = import ./nix/lib { };
@@ -61,8 +63,8 @@
           moduleTests = import ./nix/tests/modules.nix { inherit lib; };
         in
         {
-          # Building the package runs the workspace's cargo tests.
-          otelctl = self.packages.${system}.otelctl;
+          # Building the dynamic package runs the workspace's cargo tests.
+          otelctl = self.packages.${system}.otelctl-dynamic;
 
           # The devenv and NixOS modules evaluated against devenv- and NixOS-shaped options.
           nix-module-tests = pkgs.runCommand "otelctl-nix-module-tests"
@@ -73,6 +75,10 @@
               echo "$failures" >&2
               exit 1
             '');
+        }
+        // lib.optionalAttrs (self.packages.${system} ? otelctl-static) {
+          # The default package where it is static: it must build (its tests are the above).
+          otelctl-static = self.packages.${system}.otelctl-static;
         }
         // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
           otel-traced = stackTest system pkgs ./templates/otel_traced.nix;

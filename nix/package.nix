@@ -1,10 +1,14 @@
-# The otelctl binary, built from this repository's Cargo workspace (member crates/otelctl).
+# otelctl, built from this repository's Cargo workspace (member crates/otelctl): two
+# executables, one name. `bin/otelctl` is the lean one (span, env, test-span, traceparent; no
+# server, store, viewer, TLS or async code), which hands every other command to
+# `libexec/otelctl/otelctl-full` (execve, same pid and arguments), so only `otelctl` is on PATH.
 #
-# Used by the flake's packages/overlay and, through `pkgs.callPackage`, by the devenv and NixOS
-# modules when no `otelctl` package is given, so the modules work with whatever nixpkgs the user has.
+# Which variant users get is nix/packages.nix's choice (static with musl where the platform
+# allows). Used by the flake's packages/overlay and, through it, by the devenv and NixOS modules
+# when no `otelctl` package is given, so the modules work with whatever nixpkgs the user has.
 { lib
 , rustPlatform
-  # false for the static variant (flake.nix): the same tests run in the default package's build.
+  # false for the static variant (nix/packages.nix): the same tests run in the dynamic build.
 , doCheck ? true
 }:
 
@@ -34,10 +38,18 @@ rustPlatform.buildRustPackage {
 
   cargoLock.lockFile = root + "/Cargo.lock";
 
+  # Both executables of the package: otelctl (lean) and otelctl-full.
   cargoBuildFlags = [ "--package" "otelctl" ];
   inherit doCheck;
   # The check phase runs the whole workspace's unit and integration tests.
   cargoTestFlags = [ "--workspace" ];
+
+  # The lean otelctl looks for otelctl-full beside itself, then in ../libexec/otelctl/
+  # (crates/otelctl-lean/src/full.rs): users see one program.
+  postInstall = ''
+    mkdir -p $out/libexec/otelctl
+    mv $out/bin/otelctl-full $out/libexec/otelctl/otelctl-full
+  '';
 
   meta = {
     description = "Per-project OpenTelemetry tracing for Nix and devenv users";

@@ -123,8 +123,8 @@ in
 
     package = mkOption {
       type = types.package;
-      default = pkgs.otelctl or (pkgs.callPackage ../package.nix { });
-      defaultText = literalExpression "pkgs.otelctl or (pkgs.callPackage (otelctl + \"/nix/package.nix\") { })";
+      default = pkgs.otelctl or (import ../packages.nix pkgs).default;
+      defaultText = literalExpression "pkgs.otelctl or (import (otelctl + \"/nix/packages.nix\") pkgs).default";
       description = "The otelctl package that renders configs and runs each component.";
     };
 

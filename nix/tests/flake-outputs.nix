@@ -48,7 +48,27 @@ let
     packagesPerSystem = {
       expr = lib.mapAttrs (_: p: builtins.attrNames p) self.packages;
       expected = lib.genAttrs systems (system:
-        [ "default" "otelctl" ] ++ lib.optional (lib.hasSuffix "-linux" system) "otelctl-static");
+        [ "default" "otelctl" "otelctl-dynamic" ] ++ lib.optional (lib.hasSuffix "-linux" system) "otelctl-static");
+    };
+    # What users get: the static build (musl) on x86_64/aarch64 Linux, the dynamic one on macOS;
+    # the dynamic build everywhere under its own name. All from package.nix.
+    defaultPackageIsStaticOnLinux = {
+      expr = lib.mapAttrs
+        (_: p: {
+          default = p.default.static or false;
+          otelctl = p.otelctl.static or false;
+          dynamic = p.otelctl-dynamic.static or false;
+          fromPackageNix = lib.all (d: lib.hasSuffix "/nix/package.nix" d.calledWith) [ p.otelctl p.otelctl-dynamic ];
+          dynamicTests = p.otelctl-dynamic.args;
+        })
+        self.packages;
+      expected = lib.genAttrs systems (system: {
+        default = lib.hasSuffix "-linux" system;
+        otelctl = lib.hasSuffix "-linux" system;
+        dynamic = false;
+        fromPackageNix = true;
+        dynamicTests = { };
+      });
     };
     staticPackage = {
       # the same package.nix, built by pkgsStatic (musl, static), without a second test run
@@ -56,8 +76,27 @@ let
         inherit static;
         fromPackageNix = lib.hasSuffix "/nix/package.nix" calledWith;
         inherit args;
+        isDefault = self.packages.x86_64-linux.otelctl-static == self.packages.x86_64-linux.otelctl;
       };
-      expected = { static = true; fromPackageNix = true; args = { doCheck = false; }; };
+      expected = { static = true; fromPackageNix = true; args = { doCheck = false; }; isDefault = true; };
+    };
+    # package.nix itself (buildRustPackage stubbed to return its arguments): both executables
+    # are built, only the lean `otelctl` is on PATH, `otelctl-full` is where the lean one looks
+    # (crates/otelctl-lean/src/full.rs: beside it, then ../libexec/otelctl/).
+    packageInstallsBothExecutables = {
+      expr =
+        let a = import ../package.nix { inherit lib; rustPlatform.buildRustPackage = attrs: attrs; };
+        in {
+          inherit (a) cargoBuildFlags doCheck;
+          inherit (a.meta) mainProgram;
+          installs = lib.hasInfix "mv $out/bin/otelctl-full $out/libexec/otelctl/otelctl-full" a.postInstall;
+        };
+      expected = {
+        cargoBuildFlags = [ "--package" "otelctl" ];
+        doCheck = true;
+        mainProgram = "otelctl";
+        installs = true;
+      };
     };
     packageFromPackageNix = {
       expr = lib.hasSuffix "/nix/package.nix" self.packages.x86_64-linux.otelctl.calledWith
@@ -65,15 +104,25 @@ let
       expected = true;
     };
     overlay = {
-      expr = lib.hasSuffix "/nix/package.nix" (self.overlays.default nixpkgs.legacyPackages.x86_64-linux { }).otelctl.calledWith;
-      expected = true;
+      expr = lib.mapAttrs
+        (_: p: { file = lib.hasSuffix "/nix/package.nix" p.calledWith; static = p.static or false; })
+        (self.overlays.default nixpkgs.legacyPackages.x86_64-linux { });
+      expected = {
+        otelctl = { file = true; static = true; };
+        otelctl-dynamic = { file = true; static = false; };
+      };
     };
     checksPerSystem = {
       expr = { linux = builtins.attrNames x86; darwin = builtins.attrNames self.checks.aarch64-darwin; };
       expected = {
-        linux = [ "nix-module-tests" "otel-stack-spool" "otel-traced" "otelctl" ];
+        linux = [ "nix-module-tests" "otel-stack-spool" "otel-traced" "otelctl" "otelctl-static" ];
         darwin = [ "nix-module-tests" "otelctl" ];
       };
+    };
+    # The check that runs the cargo tests builds the dynamic package (the static one skips them).
+    checkRunsTheTests = {
+      expr = x86.otelctl == self.packages.x86_64-linux.otelctl-dynamic && x86.otelctl.args == { };
+      expected = true;
     };
     nixosTestUsesTemplate = {
       expr = {

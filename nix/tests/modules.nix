@@ -37,6 +37,7 @@ let
     };
   };
   dvNoOtelctl = evalDevenv { pkgs = stubPkgs { withOtelctl = false; }; };
+  dvNoOtelctlMac = evalDevenv { pkgs = stubPkgs { withOtelctl = false; system = "aarch64-darwin"; }; };
   dvOwnPackage = evalDevenv { args.package = pkgs.drv "my-otelctl" { }; };
   trace = import ../devenv-modules/tasks/lib/trace.nix { inherit lib; };
   dvUser = evalDevenv {
@@ -240,6 +241,15 @@ let
     packageFromSource = {
       expr = lib.hasSuffix "/nix/package.nix" (builtins.head dvNoOtelctl.packages).calledWith;
       expected = true;
+    };
+    # The default otelctl is the static build (musl) where the platform allows, else dynamic.
+    defaultPackageIsStaticOnLinux = {
+      expr = {
+        linux = (builtins.head dvNoOtelctl.packages).static or false;
+        mac = (builtins.head dvNoOtelctlMac.packages).static or false;
+        macFromSource = lib.hasSuffix "/nix/package.nix" (builtins.head dvNoOtelctlMac.packages).calledWith;
+      };
+      expected = { linux = true; mac = false; macFromSource = true; };
     };
     packageArgument = {
       expr = dvOwnPackage.processes.otel-tempo.exec;
@@ -514,8 +524,11 @@ let
       };
     };
     packageFromSource = {
-      expr = lib.hasSuffix "/nix/package.nix" (builtins.head noOtelctl.environment.systemPackages).calledWith;
-      expected = true;
+      expr = {
+        file = lib.hasSuffix "/nix/package.nix" (builtins.head noOtelctl.environment.systemPackages).calledWith;
+        static = (builtins.head noOtelctl.environment.systemPackages).static or false;
+      };
+      expected = { file = true; static = true; };
     };
     templateNode = {
       expr = {

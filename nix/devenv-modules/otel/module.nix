@@ -116,8 +116,10 @@ in
       description = "No banner on shell entry (`otelctl env --quiet`).";
     };
 
-    package = packageOption "otelctl" (pkgs.otelctl or (pkgs.callPackage ../../package.nix { }))
-      "pkgs.otelctl or (pkgs.callPackage (otelctl + \"/nix/package.nix\") { })";
+    # The static build where the platform allows (nix/packages.nix): `span` and `env` start
+    # for every task and shell entry.
+    package = packageOption "otelctl" (pkgs.otelctl or (import ../../packages.nix pkgs).default)
+      "pkgs.otelctl or (import (otelctl + \"/nix/packages.nix\") pkgs).default";
 
     collector = {
       package = packageOption "OpenTelemetry Collector" pkgs.opentelemetry-collector-contrib
