@@ -17,12 +17,15 @@ const LEAN: &str = env!("CARGO_BIN_EXE_otelctl");
 const FULL: &str = env!("CARGO_BIN_EXE_otelctl-full");
 
 /// Crates whose code must not be in the lean executable.
-const HEAVY: [&str; 10] = [
+const HEAVY: [&str; 13] = [
     "tokio",
     "hyper",
     "tonic",
     "reqwest",
     "rustls",
+    "otelctl-receiver",
+    "otelctl-store",
+    "otelctl-viewer",
     "otelctl-embedded",
     "otelctl-net",
     "otelctl-stack",
