@@ -2,7 +2,7 @@
 { }:
 
 {
-  # { root, basePort ? null, portRangeStart ? 10000, portRangeEnd ? 60000 } -> port set.
+  # { root, basePort ? null, portRangeStart ? 10000, portRangeEnd ? 32767 } -> port set.
   # Mirrors `otelctl ports`; scripts/test-nix compares the two.
   ports = import ./ports.nix;
 

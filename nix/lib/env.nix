@@ -5,7 +5,7 @@
 { basePort ? null
 , mode ? "auto"
 , portRangeStart ? 10000
-, portRangeEnd ? 60000
+, portRangeEnd ? 32767
 , extraDashboards ? [ ]
 , tempoRetention ? null
 , devenvTrace ? "otlp-grpc"

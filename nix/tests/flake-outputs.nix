@@ -162,7 +162,7 @@ let
       };
       expected = {
         names = [ "cache" "moduleEnv" "ports" "scripts" "trace" ];
-        env = { OTELCTL_BASE_PORT = "1"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-60000"; };
+        env = { OTELCTL_BASE_PORT = "1"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-32767"; };
         traced = true;
       };
     };

@@ -139,7 +139,7 @@ let
       expr = dv.env;
       expected = {
         OTELCTL_MODE = "auto";
-        OTELCTL_PORT_RANGE = "10000-60000";
+        OTELCTL_PORT_RANGE = "10000-32767";
         OTELCTL_DEVENV_TRACE = "otlp-grpc";
         OTELCTL_COLLECTOR_BIN = "${store "opentelemetry-collector-contrib"}/bin/otelcol-contrib";
         OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";

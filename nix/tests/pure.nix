@@ -28,7 +28,7 @@ let
   tests = {
     envDefaults = {
       expr = env { };
-      expected = { OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-60000"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; };
+      expected = { OTELCTL_MODE = "auto"; OTELCTL_PORT_RANGE = "10000-32767"; OTELCTL_DEVENV_TRACE = "otlp-grpc"; };
     };
     envAll = {
       expr = env {
@@ -152,12 +152,19 @@ let
         fixed = ports { root = "/x"; basePort = 14000; };
         offsets = s: map (k: s.${k} - s.base) [
           "collector_otlp_http" "tempo_otlp_grpc" "tempo_http" "grafana_http" "collector_metrics" "tempo_grpc"
+          "metrics_store_http" "logs_store_http"
         ];
+        # Linux hands out 32768-60999 for outgoing connections, macOS 49152-65535.
+        roots = builtins.genList (i: "/home/user${toString i}/project") 200;
+        clearOfOutgoing = builtins.all (r: (ports { root = r; }).logs_store_http < 32768) roots;
+        legacy = ports { root = "/work/project"; portRangeEnd = 60000; };
       in
       {
-        portsOffsets = { expr = offsets p; expected = [ 0 1 2 3 4 5 ]; };
-        portsInRange = { expr = p.base >= 10000 && p.base + 5 < 60000; expected = true; };
-        portsCustomRange = { expr = q.base >= 20000 && q.base + 5 < 20100; expected = true; };
+        portsOffsets = { expr = offsets p; expected = [ 0 1 2 3 4 5 6 7 ]; };
+        portsInRange = { expr = p.base >= 10000 && p.base + 7 <= 32767; expected = true; };
+        portsCustomRange = { expr = q.base >= 20000 && q.base + 7 <= 20100; expected = true; };
+        portsClearOfOutgoingRange = { expr = clearOfOutgoing; expected = true; };
+        portsLegacyRangeKeepsOldBase = { expr = legacy.base; expected = 13938; };
         portsStable = { expr = p == ports { root = "/home/dev/project"; }; expected = true; };
         portsBasePort = { expr = fixed.base; expected = 14000; };
       };

@@ -45,6 +45,10 @@ impl EnvVars {
     pub const OTELCTL_COLLECTOR_METRICS_PORT: &'static str = "OTELCTL_COLLECTOR_METRICS_PORT";
     /// A fixed port for Tempo's internal gRPC server (+5).
     pub const OTELCTL_TEMPO_GRPC_PORT: &'static str = "OTELCTL_TEMPO_GRPC_PORT";
+    /// A fixed port for the metrics store, Prometheus (+6).
+    pub const OTELCTL_METRICS_STORE_PORT: &'static str = "OTELCTL_METRICS_STORE_PORT";
+    /// A fixed port for the logs store, VictoriaLogs (+7).
+    pub const OTELCTL_LOGS_STORE_PORT: &'static str = "OTELCTL_LOGS_STORE_PORT";
     /// The data directory, whatever the mode. Also set by `otelctl env`.
     pub const OTELCTL_DATA_DIR: &'static str = "OTELCTL_DATA_DIR";
     /// Where project dashboards are provisioned from (the system stack's Grafana reads it).

@@ -78,8 +78,15 @@ pub enum Error {
     #[error("{0}")]
     Http(#[from] otelctl_http::HttpError),
     /// A port a service needs is held by another program.
-    #[error("port {port} on 127.0.0.1 ({what}) is already in use: another program holds it; stop it, or pick another base with --base-port or OTELCTL_BASE_PORT")]
-    PortInUse { port: u16, what: &'static str },
+    #[error("port {port} on 127.0.0.1 ({what}) is already in use: {by}; {fix}")]
+    PortInUse {
+        port: u16,
+        what: &'static str,
+        /// Who holds it (a listener and its process, or connections and their states):
+        /// [`crate::ports::PortUse::describe`].
+        by: String,
+        fix: String,
+    },
     /// A program the stack needs was not found, or cannot be run.
     #[error("{what}: {why}; {fix}")]
     NotFound {

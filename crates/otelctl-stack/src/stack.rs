@@ -14,9 +14,9 @@ use crate::render::tempo::TempoMajor;
 use crate::render::{self, Context, Rendered, Service};
 use otelctl_config::detect::Mode;
 use otelctl_config::env::EnvVars;
-use otelctl_config::error::{Error, Result, Source};
+use otelctl_config::error::{Result, Source};
 use otelctl_config::paths::{ensure_private_dir, DataDir};
-use otelctl_config::ports::{in_use_on_loopback, Ports};
+use otelctl_config::ports::{in_use_on_loopback, PortUse, Ports};
 use otelctl_config::settings::{Settings, StackSettings};
 
 /// The Tempo version rendered for when neither a flag, the environment nor a binary says:
@@ -174,11 +174,11 @@ pub fn prepare(
     })
 }
 
-/// Fails with [`Error::PortInUse`] when a port the service listens on is taken.
+/// Fails with [`otelctl_config::Error::PortInUse`] when a port the service listens on is taken.
 pub fn check_ports(service: Service, ports: &Ports) -> Result<()> {
     for (what, port) in service.ports(ports) {
         if in_use_on_loopback(port) {
-            return Err(Error::PortInUse { port, what });
+            return Err(PortUse::of(port).error(what));
         }
     }
     Ok(())

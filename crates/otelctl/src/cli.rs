@@ -33,10 +33,11 @@ pub struct GlobalArgs {
     /// Project root (default: $DEVENV_ROOT, else the enclosing git work tree, else the current directory)
     #[arg(long, global = true, value_name = "DIR", value_parser = clap::value_parser!(OsString))]
     pub root: Option<OsString>,
-    /// Fix the base port instead of hashing the root (also $OTELCTL_BASE_PORT); 1024..=65529
+    /// Fix the base port instead of hashing the root (also $OTELCTL_BASE_PORT); 1024..=65528
     #[arg(long, global = true, value_name = "N")]
     pub base_port: Option<String>,
-    /// Range hashed base ports are drawn from (also $OTELCTL_PORT_RANGE); default 10000-60000
+    /// Range the hashed ports lie in (also $OTELCTL_PORT_RANGE); default 10000-32767, below the
+    /// kernel's ports for outgoing connections; 10000-60000 gives the ports from before they moved
     #[arg(long, global = true, value_name = "START-END")]
     pub port_range: Option<String>,
 }
@@ -442,7 +443,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct PortsArgs {
     /// Print JSON with the keys root, base, collector_otlp_http, tempo_otlp_grpc, tempo_http,
-    /// grafana_http, collector_metrics, tempo_grpc
+    /// grafana_http, collector_metrics, tempo_grpc, metrics_store_http, logs_store_http
     #[arg(long)]
     pub json: bool,
 }

@@ -37,9 +37,9 @@ fn auto_mode_follows_the_system_collector_and_the_spool() {
             .contains("nothing listens on 127.0.0.1:4318"),
         "{v}"
     );
-    assert_eq!(v["collector"], "http://127.0.0.1:13938");
-    assert_eq!(v["grafana"], "http://127.0.0.1:13941");
-    assert_eq!(v["tempo"], "http://127.0.0.1:13940");
+    assert_eq!(v["collector"], "http://127.0.0.1:29271");
+    assert_eq!(v["grafana"], "http://127.0.0.1:29274");
+    assert_eq!(v["tempo"], "http://127.0.0.1:29273");
 
     // A listener that accepts and never answers: still local (the probe gives up).
     let silent = TcpListener::bind("127.0.0.1:4318").unwrap();

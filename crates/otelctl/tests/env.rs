@@ -37,7 +37,7 @@ fn expected(home: &std::path::Path, root: &std::path::Path) -> Vec<String> {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let base = reference_base(root.to_str().unwrap().as_bytes(), 10000, 60000);
+    let base = reference_base(root.to_str().unwrap().as_bytes(), 10000, 32767);
     assert_eq!(
         v["OTEL_EXPORTER_OTLP_ENDPOINT"],
         format!("http://127.0.0.1:{base}")
@@ -188,7 +188,7 @@ fn data_dir_override_and_devenv_tracing() {
     let v = env_json(&[("OTELCTL_DEVENV_TRACE", "otlp-grpc")]);
     assert_eq!(
         v["DEVENV_TRACE_DEFAULT_TO"],
-        "otlp-grpc:http://127.0.0.1:13939"
+        "otlp-grpc:http://127.0.0.1:29272"
     );
     // Inside dt's run (devenv 2.x re-runs enterShell before tasks) the relay stays the endpoint.
     let v = env_json(&[
@@ -251,7 +251,7 @@ fn inside_dt_the_projects_own_traces_endpoint_gives_way_to_the_relay() {
     assert_eq!(sh(true), format!("unset|{relay}"));
     assert_eq!(
         sh(false),
-        format!("{mine}|http://127.0.0.1:13938"),
+        format!("{mine}|http://127.0.0.1:29271"),
         "outside dt the project's own endpoint stays"
     );
 

@@ -44,8 +44,12 @@ fn nix_port_function_agrees_with_otelctl() {
         "/a",
         "/very/deep/path/to/a/worktree/feature-branch-123",
     ];
-    let cases: [(&[&str], &[&str]); 3] = [
+    let cases: [(&[&str], &[&str]); 4] = [
         (&[], &[]),
+        (
+            &["--arg", "portRangeEnd", "60000"],
+            &["--port-range", "10000-60000"],
+        ),
         (
             &[
                 "--arg",
@@ -73,5 +77,5 @@ fn nix_port_function_agrees_with_otelctl() {
             );
         }
     }
-    assert_eq!(nix_ports("/work/project", &[])["base"], 13938);
+    assert_eq!(nix_ports("/work/project", &[])["base"], 29271);
 }

@@ -26,8 +26,8 @@ fn known_root_gives_the_documented_base() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["base"], 13938);
-    assert_eq!(v["collector_otlp_http"], 13938);
+    assert_eq!(v["base"], 29271);
+    assert_eq!(v["collector_otlp_http"], 29271);
     let text = stdout(&out);
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_by_key(|k| text.find(&format!("\"{k}\"")).unwrap());
@@ -41,10 +41,13 @@ fn known_root_gives_the_documented_base() {
             "tempo_http",
             "grafana_http",
             "collector_metrics",
-            "tempo_grpc"
+            "tempo_grpc",
+            "metrics_store_http",
+            "logs_store_http"
         ]
     );
-    assert_eq!(v["tempo_grpc"], 13943);
+    assert_eq!(v["logs_store_http"], 29278);
+    assert_eq!(v["tempo_grpc"], 29276);
 }
 
 #[test]
@@ -69,7 +72,7 @@ fn hashed_base_matches_an_independent_sha256_for_awkward_roots() {
                 root.as_os_str(),
             ],
         );
-        let expected = reference_base(root.as_os_str().as_bytes(), 10000, 60000);
+        let expected = reference_base(root.as_os_str().as_bytes(), 10000, 32767);
         assert_eq!(v["base"], expected, "root {root:?}");
         assert_eq!(v["root"], root.to_str().unwrap());
         assert_eq!(v["grafana_http"], expected + 3);
@@ -96,7 +99,7 @@ fn root_is_spelled_like_devenv_trailing_slash_and_dots_removed_symlinks_kept() {
     );
     assert_eq!(
         v["base"],
-        reference_base(link.as_os_str().as_bytes(), 10000, 60000)
+        reference_base(link.as_os_str().as_bytes(), 10000, 32767)
     );
 }
 
@@ -178,6 +181,13 @@ fn base_port_and_range_overrides_flag_beats_environment() {
     let base = v["base"].as_u64().unwrap();
     assert_eq!(base as u32, reference_base(b"/work/project", 40000, 40100));
     assert!((40000..40094).contains(&base));
+
+    // The range before the ports moved gives the base it gave then.
+    let v = ports_json(
+        otelctl(home.path()),
+        [&["ports", "--port-range", "10000-60000"][..], &root].concat(),
+    );
+    assert_eq!(v["base"], 13938);
 }
 
 #[test]
@@ -186,7 +196,7 @@ fn table_names_each_service_and_whether_its_port_is_taken() {
     // Hold the Grafana port (+3) so the table must report it in use.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = listener.local_addr().unwrap().port();
-    if !(1027..=65532).contains(&taken) {
+    if !(1027..=65531).contains(&taken) {
         return skip("the kernel gave an ephemeral port too close to the range edges");
     }
     let base = (taken - 3).to_string();
@@ -225,25 +235,25 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
             vec!["ports", "--base-port", "abc"],
             vec![],
             "\"abc\"",
-            "1024 to 65529",
+            "1024 to 65528",
         ),
         (
             vec!["ports", "--base-port", "80"],
             vec![],
             "\"80\"",
-            "1024 to 65529",
+            "1024 to 65528",
         ),
         (
-            vec!["ports", "--base-port", "65530"],
+            vec!["ports", "--base-port", "65529"],
             vec![],
-            "\"65530\"",
-            "1024 to 65529",
+            "\"65529\"",
+            "1024 to 65528",
         ),
         (
             vec!["ports"],
             vec![("OTELCTL_BASE_PORT", "x1")],
             "$OTELCTL_BASE_PORT",
-            "1024 to 65529",
+            "1024 to 65528",
         ),
         (
             vec!["ports", "--port-range", "10000"],
@@ -318,10 +328,10 @@ fn per_service_variables_fix_single_ports_for_the_system_stack() {
     assert_eq!(v["tempo_http"], 3200);
     assert_eq!(v["grafana_http"], 3700);
     assert_eq!(
-        v["collector_metrics"], 13942,
+        v["collector_metrics"], 29275,
         "ports without a variable keep the derived value"
     );
-    assert_eq!(v["base"], 13938);
+    assert_eq!(v["base"], 29271);
 
     let mut cmd = otelctl(home.path());
     cmd.env("OTELCTL_TEMPO_GRPC_PORT", "99999");

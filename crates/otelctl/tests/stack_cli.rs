@@ -64,6 +64,92 @@ fn run_names_the_taken_port_and_keeps_the_running_config() {
     assert!(!root.join(".devenv/otel/config/tempo.yaml").exists());
 }
 
+/// A local port left in TIME_WAIT by an outgoing connection that closed first (issue 23: `up`
+/// failed with "Address already in use" where `ss` showed only such sockets). Returns it once
+/// /proc/net/tcp shows the TIME_WAIT.
+fn port_in_time_wait() -> u16 {
+    use std::io::Read;
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let port = client.local_addr().unwrap().port();
+    let (mut accepted, _) = server.accept().unwrap();
+    drop(client);
+    let mut buf = [0u8; 1];
+    assert_eq!(accepted.read(&mut buf).unwrap(), 0, "the client's FIN");
+    drop(accepted);
+    let needle = format!(":{port:04X} ");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        if table.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && format!("{} ", f[1]).ends_with(&needle) && f[3] == "06"
+        }) {
+            return port;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no TIME_WAIT on {port}:\n{table}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn run_says_an_outgoing_connection_in_time_wait_holds_the_port() {
+    let (home, root, _) = project("timewait");
+    let port = port_in_time_wait();
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_err(),
+        "TIME_WAIT keeps listeners off the port, SO_REUSEADDR or not"
+    );
+    let bin = home.path().join("bin/otelcol");
+    script(&bin, "exit 0\n");
+    // The collector's OTLP port (+0) is the one in TIME_WAIT.
+    let out = cmd(&home, &root, port)
+        .args(["run", "collector", "--bin"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for want in [
+        format!("port {port} on 127.0.0.1 (Collector OTLP/HTTP) is already in use"),
+        "no program listens on it".to_string(),
+        "1 TIME_WAIT".to_string(),
+        "start again in a minute".to_string(),
+    ] {
+        assert!(err.contains(&want), "{want:?} in {err}");
+    }
+    // The port came from the kernel's range for outgoing connections: the message says so and
+    // how to stay out of it.
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let lo: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(
+        err.contains("the kernel gave it to an outgoing connection")
+            && err.contains(&format!("keep the ports below {lo}"))
+            && err.contains("10000-32767"),
+        "{err}"
+    );
+
+    // doctor names the same holder, with the same advice.
+    let out = cmd(&home, &root, port)
+        .env("OTELCTL_MODE", "local")
+        .args(["doctor"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{port} (Collector OTLP/HTTP)")) && text.contains("1 TIME_WAIT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lie in the kernel's range for outgoing connections"),
+        "{text}"
+    );
+}
+
 #[test]
 fn run_without_a_program_says_where_it_looked() {
     let (home, root, base) = project("noprog");

@@ -59,10 +59,10 @@ in
     enable = mkEnableOption "the per-project OpenTelemetry stack (Collector, Tempo, Grafana) and task tracing run by otelctl";
 
     basePort = mkOption {
-      type = types.nullOr (types.ints.between 1024 65529);
+      type = types.nullOr (types.ints.between 1024 65528);
       default = null;
       example = 14000;
-      description = "First of the project's six ports (`OTELCTL_BASE_PORT`); null derives it from the project root.";
+      description = "First of the project's eight ports (`OTELCTL_BASE_PORT`); null derives it from the project root.";
     };
 
     mode = mkOption {
@@ -79,8 +79,13 @@ in
 
     portRangeEnd = mkOption {
       type = types.ints.between 1024 65535;
-      default = 60000;
-      description = "End of the range derived base ports fall in (`OTELCTL_PORT_RANGE`).";
+      default = 32767;
+      description = ''
+        End of the range derived ports fall in (`OTELCTL_PORT_RANGE`). The default keeps them below
+        the kernel's ports for outgoing connections (Linux 32768-60999, macOS 49152-65535), which a
+        client connection or its TIME_WAIT may hold at random; 60000 gives back a project's ports
+        from before they moved.
+      '';
     };
 
     extraDashboards = mkOption {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use otelctl_config::detect::Mode;
 use otelctl_config::env::EnvVars;
-use otelctl_config::ports::{self, Holder};
+use otelctl_config::ports::{self, Holder, PortUse};
 use otelctl_config::settings::Settings;
 use otelctl_config::{exit, Result};
 use otelctl_embedded::probe as embedded_probe;
@@ -196,6 +196,16 @@ fn check(settings: &Settings, f: &mut Findings) {
         .map(|h| h.pid);
     for (name, port) in &expected.named {
         match ports::holder(*port) {
+            Ok(None) if ports::in_use_on_loopback(*port) => {
+                // No listener, yet no bind: connections hold it (an outgoing one, or its
+                // TIME_WAIT).
+                let u = PortUse::of(*port);
+                f.fail(
+                    "ports",
+                    format!("{port} ({name}) cannot be listened on: {}", u.describe()),
+                    u.fix(),
+                );
+            }
             Ok(None) => {}
             Ok(Some(h)) => {
                 let service = service_of(name);
@@ -236,6 +246,36 @@ fn check(settings: &Settings, f: &mut Findings) {
                 format!("{port} ({name}) is in use by a process otelctl cannot see"),
                 "check with `ss -ltnp` (as root) who listens there",
             ),
+        }
+    }
+
+    // Ports the kernel may give any outgoing connection (a fixed base, or the range before the
+    // ports moved below 32768): the stack fails to start now and then.
+    if detection.mode == Mode::Local {
+        if let Some((lo, hi)) = ports::outgoing_range() {
+            let inside: Vec<String> = expected
+                .named
+                .iter()
+                .filter(|(_, p)| (lo..=hi).contains(p))
+                .map(|(_, p)| p.to_string())
+                .collect();
+            if !inside.is_empty() {
+                f.warn(
+                    "ports",
+                    format!(
+                        "{} of this project's ports ({}) lie in the kernel's range for outgoing \
+                         connections ({lo}-{hi}): any client connection, or its TIME_WAIT for 60 s, \
+                         may hold one when the stack starts",
+                        inside.len(),
+                        inside.join(", ")
+                    ),
+                    format!(
+                        "use the default range 10000-32767 (unset OTELCTL_PORT_RANGE / \
+                         otel.portRangeEnd), or a base port below {}",
+                        lo.saturating_sub(ports::PORT_COUNT)
+                    ),
+                );
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-//! `otelctl ports`: the project's six ports, as a table (with what is in use) or JSON.
+//! `otelctl ports`: the project's eight ports, as a table (with what is in use) or JSON.
 
 use otelctl_config::exit;
 use otelctl_config::ports::{in_use_on_loopback, BaseOrigin, PortOverrides};

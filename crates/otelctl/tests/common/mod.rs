@@ -69,26 +69,27 @@ impl Drop for TempDir {
     }
 }
 
-/// A base port whose six ports are all free on 127.0.0.1 now, in 20000-49999 (away from the
-/// system stack's 4318/3200/3700/4317). Each call in this process gets another block (tests run
-/// on parallel threads); each process starts at a random block, so parallel test binaries
-/// rarely meet.
+/// A base port whose eight ports are all free on 127.0.0.1 now, in 10000-32699: away from the
+/// system stack's 4318/3200/3700/4317, and below the kernel's ports for outgoing connections
+/// (32768-60999), which any connection (or its TIME_WAIT) may take between this check and the
+/// test's bind. Each call in this process gets another block (tests run on parallel threads);
+/// each process starts at a random block, so parallel test binaries rarely meet.
 pub fn free_base() -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let start = *START.get_or_init(|| {
         let mut r = [0u8; 4];
         otelctl_otlp::random_bytes(&mut r);
-        u32::from_le_bytes(r) % 3000
+        u32::from_le_bytes(r) % 2270
     });
-    for _ in 0..3000 {
-        let block = (start + NEXT.fetch_add(1, Ordering::SeqCst)) % 3000;
-        let base = 20000 + (block * 10) as u16;
-        if (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+    for _ in 0..2270 {
+        let block = (start + NEXT.fetch_add(1, Ordering::SeqCst)) % 2270;
+        let base = 10000 + (block * 10) as u16;
+        if (base..base + 8).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
-    panic!("no block of six free ports in 20000-49999");
+    panic!("no block of eight free ports in 10000-32699");
 }
 
 /// `program` with every `OTEL*`/`DEVENV*` variable, `TRACEPARENT` and `TRACESTATE` of the test's
