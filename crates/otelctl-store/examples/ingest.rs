@@ -50,7 +50,7 @@ fn main() {
                             Span {
                                 trace_id: trace.to_be_bytes().to_vec(),
                                 span_id: (((t as u64) << 48) | n).to_be_bytes().to_vec(),
-                                parent_span_id: if n % 10 == 0 {
+                                parent_span_id: if n.is_multiple_of(10) {
                                     vec![]
                                 } else {
                                     (((t as u64) << 48) | (n - n % 10))

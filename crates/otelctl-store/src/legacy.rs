@@ -120,13 +120,14 @@ fn read_log(dir: &Path, warnings: &mut Vec<String>) -> Vec<(u8, Vec<u8>)> {
         let seed = u64::from_le_bytes(h[16..24].try_into().expect("8 bytes"));
         let crc = u32::from_le_bytes(h[24..].try_into().expect("4 bytes"));
         if ok && &h[..8] == SLOT_MAGIC && crc32fast::hash(&h[..24]) == crc && number != 0 {
-            if segments.contains_key(&number) {
-                warnings.push(format!(
+            match segments.entry(number) {
+                std::collections::btree_map::Entry::Occupied(_) => warnings.push(format!(
                     "log slot {} claims a segment already read; skipped",
                     path.display()
-                ));
-            } else {
-                segments.insert(number, (path, Some(seed)));
+                )),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert((path, Some(seed)));
+                }
             }
         } else if ok && h.iter().any(|b| *b != 0) && number != 0 && &h[..8] == SLOT_MAGIC {
             warnings.push(format!(

@@ -28,6 +28,7 @@ pub mod legacy;
 mod prepare;
 pub mod query;
 pub mod schema;
+pub mod signals;
 mod writer;
 
 use std::collections::{HashSet, VecDeque};
@@ -48,7 +49,8 @@ use otelctl_config::paths::ensure_private_dir;
 use otelctl_otlp::ExportTraceServiceRequest;
 
 pub use prepare::{cached, service_name};
-pub use query::{NameSample, TaskRun, TraceQuery, TraceRow};
+pub use query::{NameSample, Reader, TaskRun, TraceQuery, TraceRow};
+pub use signals::{LogEntry, LogOutcome, LogQuery, MetricName, MetricOutcome, Point, Series};
 
 /// The service a span is shown under when its resource names none (the OpenTelemetry default).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -137,6 +139,18 @@ pub struct Counters {
     pub dropped_traces: u64,
     /// Traces removed by a clear.
     pub cleared_traces: u64,
+    /// Log records stored.
+    pub accepted_logs: u64,
+    /// Log records ignored because they were stored already.
+    pub duplicate_logs: u64,
+    /// Log records dropped by retention.
+    pub dropped_logs: u64,
+    /// Metric points stored.
+    pub accepted_points: u64,
+    /// Metric points ignored because their series already had a point at that time.
+    pub duplicate_points: u64,
+    /// Metric points dropped by retention.
+    pub dropped_points: u64,
 }
 
 /// The outcome of one trace export.
@@ -230,13 +244,16 @@ impl Inner {
     }
 }
 
+/// Tells the checkpoint thread to stop.
+type StopFlag = (Mutex<bool>, std::sync::Condvar);
+
 /// The open store. Appends go to the writer thread; queries run on the caller's thread.
 pub struct Store {
     inner: Arc<Inner>,
     path: PathBuf,
     jobs: Mutex<Option<Sender<writer::Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    checkpointer: Mutex<Option<(Arc<(Mutex<bool>, std::sync::Condvar)>, JoinHandle<()>)>>,
+    checkpointer: Mutex<Option<(Arc<StopFlag>, JoinHandle<()>)>>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -391,6 +408,8 @@ impl Store {
                 dropped_spans: meta("dropped_spans"),
                 dropped_traces: meta("dropped_traces"),
                 cleared_traces: meta("cleared_traces"),
+                dropped_logs: meta("dropped_logs"),
+                dropped_points: meta("dropped_points"),
                 ..Counters::default()
             }
         };
@@ -572,7 +591,7 @@ impl Store {
         self.inner.retention
     }
 
-    fn send(&self, job: writer::Job) -> std::result::Result<(), NotStored> {
+    pub(crate) fn send(&self, job: writer::Job) -> std::result::Result<(), NotStored> {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         match jobs.as_ref() {
             Some(tx) => tx
@@ -721,7 +740,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Copies the log into the database (a passive checkpoint: never waits for readers or the
 /// writer) every [`CHECKPOINT_EVERY`] until told to stop.
-fn run_checkpointer(conn: &Connection, stop: &(Mutex<bool>, std::sync::Condvar)) {
+fn run_checkpointer(conn: &Connection, stop: &StopFlag) {
     let mut stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
     while !*stopped {
         stopped = stop

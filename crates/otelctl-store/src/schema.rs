@@ -95,6 +95,7 @@ CREATE TABLE logs (
     severity_number INTEGER NOT NULL,
     severity_text   TEXT NOT NULL,
     body            TEXT NOT NULL,
+    event_name      TEXT NOT NULL,
     trace_id        BLOB,
     span_id         BLOB,
     scope           TEXT NOT NULL,

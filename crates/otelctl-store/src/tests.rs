@@ -336,3 +336,199 @@ fn clear_removes_everything_and_reports_it() {
     assert_eq!(all(&store).len(), 0);
     assert_eq!(store.counters().cleared_traces, 1);
 }
+
+#[test]
+fn logs_are_stored_once_and_found_by_service_severity_text_and_trace() {
+    use otelctl_otlp::logs::{ExportLogsServiceRequest, LogRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let rec = |t: u64, sev: i32, body: &str, trace: u8| LogRecord {
+        time_unix_nano: t,
+        severity_number: sev,
+        severity_text: otelctl_otlp::logs::SeverityNumber::short_name(sev).into(),
+        body: Some(otelctl_otlp::AnyValue {
+            value: Some(otelctl_otlp::Value::StringValue(body.into())),
+        }),
+        trace_id: if trace == 0 { vec![] } else { vec![trace; 16] },
+        span_id: if trace == 0 { vec![] } else { vec![1; 8] },
+        attributes: vec![KeyValue::string("k", "v")],
+        ..Default::default()
+    };
+    let req = ExportLogsServiceRequest::single(
+        vec![KeyValue::string("service.name", "api")],
+        InstrumentationScope::default(),
+        vec![
+            rec(10, 9, "cache warmed in 3 ms", 0),
+            rec(20, 17, "connection refused by db:5432", 7),
+            rec(30, 13, "slow query: select * from users", 7),
+        ],
+    );
+    let o = store.append_logs_blocking(&req).unwrap();
+    assert_eq!((o.accepted, o.duplicates), (3, 0));
+    let o = store.append_logs_blocking(&req).unwrap();
+    assert_eq!(
+        (o.accepted, o.duplicates),
+        (0, 3),
+        "a replay is stored once"
+    );
+    let q = |f: &dyn Fn(&mut LogQuery)| {
+        let mut q = LogQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        f(&mut q);
+        store
+            .logs(&q)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.time_unix_nano)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(q(&|_| {}), [30, 20, 10], "newest first");
+    assert_eq!(q(&|q| q.min_severity = Some(13)), [30, 20]);
+    assert_eq!(
+        q(&|q| q.text = Some("Refused".into())),
+        [20],
+        "FTS, any case"
+    );
+    assert_eq!(q(&|q| q.text = Some("query select".into())), [30]);
+    assert_eq!(
+        q(&|q| q.text = Some("\"unbalanced OR".into())),
+        Vec::<u64>::new()
+    );
+    assert_eq!(q(&|q| q.trace_id = Some([7; 16])), [30, 20]);
+    assert_eq!(q(&|q| q.service = Some("web".into())), Vec::<u64>::new());
+    assert_eq!(q(&|q| q.since_unix_nano = Some(15)), [30, 20]);
+    let all = store
+        .logs(&LogQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all[0].attributes, r#"{"k":"v"}"#);
+    assert_eq!(all[0].service, "api");
+    let after = all[1].id;
+    let follow = store
+        .logs(&LogQuery {
+            after_id: Some(after),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(follow.len(), 1);
+    assert_eq!(store.counters().accepted_logs, 3);
+}
+
+#[test]
+fn metrics_of_every_type_are_stored_once_with_series_and_latest_values() {
+    use otelctl_otlp::metrics::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let np = |t: u64, v: f64, attr: &str| NumberDataPoint {
+        attributes: vec![KeyValue::string("route", attr)],
+        time_unix_nano: t,
+        start_time_unix_nano: 1,
+        value: Some(NumberValue::AsDouble(v)),
+        ..Default::default()
+    };
+    let metric = |name: &str, data: Data| Metric {
+        name: name.into(),
+        unit: "1".into(),
+        data: Some(data),
+        ..Default::default()
+    };
+    let req = ExportMetricsServiceRequest::single(
+        vec![KeyValue::string("service.name", "api")],
+        InstrumentationScope::default(),
+        vec![
+            metric(
+                "requests",
+                Data::Sum(Sum {
+                    data_points: vec![np(10, 1.0, "/a"), np(20, 3.0, "/a"), np(15, 7.0, "/b")],
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                    is_monotonic: true,
+                }),
+            ),
+            metric(
+                "temp",
+                Data::Gauge(Gauge {
+                    data_points: vec![np(5, 21.5, "x")],
+                }),
+            ),
+            metric(
+                "latency",
+                Data::Histogram(Histogram {
+                    data_points: vec![HistogramDataPoint {
+                        time_unix_nano: 30,
+                        count: 3,
+                        sum: Some(0.6),
+                        bucket_counts: vec![1, 2, 0],
+                        explicit_bounds: vec![0.1, 0.5],
+                        ..Default::default()
+                    }],
+                    aggregation_temporality: AggregationTemporality::Delta as i32,
+                }),
+            ),
+            metric(
+                "sizes",
+                Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: vec![ExponentialHistogramDataPoint {
+                        time_unix_nano: 30,
+                        count: 2,
+                        scale: 3,
+                        positive: Some(Buckets {
+                            offset: 1,
+                            bucket_counts: vec![1, 1],
+                        }),
+                        ..Default::default()
+                    }],
+                    aggregation_temporality: AggregationTemporality::Delta as i32,
+                }),
+            ),
+            metric(
+                "gc",
+                Data::Summary(Summary {
+                    data_points: vec![SummaryDataPoint {
+                        time_unix_nano: 30,
+                        count: 4,
+                        sum: 2.0,
+                        quantile_values: vec![ValueAtQuantile {
+                            quantile: 0.5,
+                            value: 0.4,
+                        }],
+                        ..Default::default()
+                    }],
+                }),
+            ),
+        ],
+    );
+    let o = store.append_metrics_blocking(&req).unwrap();
+    assert_eq!((o.accepted, o.duplicates), (7, 0));
+    let o = store.append_metrics_blocking(&req).unwrap();
+    assert_eq!((o.accepted, o.duplicates), (0, 7));
+    let names = store.metric_names(Some("api"), None).unwrap();
+    let by = |n: &str| names.iter().find(|m| m.name == n).unwrap().clone();
+    let r = by("requests");
+    assert_eq!(
+        (r.series, r.points, r.latest_time_unix_nano, r.latest_value),
+        (2, 3, 20, Some(3.0))
+    );
+    assert_eq!(r.temporality.as_deref(), Some("cumulative"));
+    assert_eq!(r.monotonic, Some(true));
+    assert_eq!(by("latency").latest_value, Some(0.6));
+    assert_eq!(by("latency").kind, "histogram");
+    assert_eq!(by("sizes").kind, "exponentialHistogram");
+    assert_eq!(by("gc").latest_value, Some(2.0));
+    let series = store.metric_series("requests", None, None, 100).unwrap();
+    assert_eq!(series.len(), 2);
+    let a = series.iter().find(|s| s.attributes.contains("/a")).unwrap();
+    let values: Vec<Option<f64>> = a.points.iter().map(|p| p.value).collect();
+    assert_eq!(values, [Some(1.0), Some(3.0)], "oldest first");
+    let lat = store.metric_series("latency", None, None, 10).unwrap();
+    assert!(lat[0].points[0]
+        .data
+        .as_deref()
+        .unwrap()
+        .contains("explicit_bounds"));
+    assert_eq!(store.metric_names(None, Some(25)).unwrap().len(), 3);
+}

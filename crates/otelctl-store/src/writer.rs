@@ -19,6 +19,14 @@ use crate::{now_ns, Change, Inner, NotStored, TraceOutcome};
 /// What the writer is asked to do.
 pub(crate) enum Job {
     Traces(PreparedTraces, Reply<TraceOutcome>),
+    Logs(
+        crate::signals::PreparedLogs,
+        Reply<crate::signals::LogOutcome>,
+    ),
+    Metrics(
+        crate::signals::PreparedMetrics,
+        Reply<crate::signals::MetricOutcome>,
+    ),
     Clear(Reply<u64>),
     /// Runs retention now (tests, and after a start), answering when done.
     Maintain(Reply<u64>),
@@ -89,6 +97,8 @@ impl Writer {
                     other => {
                         items += match &other {
                             Job::Traces(p, _) => p.spans.max(1),
+                            Job::Logs(p, _) => p.len().max(1),
+                            Job::Metrics(p, _) => p.len().max(1),
                             _ => 1,
                         };
                         batch.push(other);
@@ -137,6 +147,8 @@ impl Writer {
                         now,
                         &mut delta,
                     )?),
+                    Job::Logs(p, _) => Answer::Logs(crate::signals::apply_logs(&tx, p)?),
+                    Job::Metrics(p, _) => Answer::Metrics(crate::signals::apply_metrics(&tx, p)?),
                     _ => Answer::None,
                 });
             }
@@ -157,6 +169,14 @@ impl Writer {
                                 c.rejected_spans += o.rejected;
                                 c.duplicate_spans += o.duplicates;
                             }
+                            Answer::Logs(o) => {
+                                c.accepted_logs += o.accepted;
+                                c.duplicate_logs += o.duplicates;
+                            }
+                            Answer::Metrics(o) => {
+                                c.accepted_points += o.accepted;
+                                c.duplicate_points += o.duplicates;
+                            }
                             Answer::None => {}
                         }
                     }
@@ -167,6 +187,12 @@ impl Writer {
                 for (job, answer) in batch.into_iter().zip(answers) {
                     match (job, answer) {
                         (Job::Traces(_, r), Answer::Traces(o)) => {
+                            let _ = r.send(Ok(o));
+                        }
+                        (Job::Logs(_, r), Answer::Logs(o)) => {
+                            let _ = r.send(Ok(o));
+                        }
+                        (Job::Metrics(_, r), Answer::Metrics(o)) => {
                             let _ = r.send(Ok(o));
                         }
                         _ => {}
@@ -183,6 +209,12 @@ impl Writer {
                 for job in batch {
                     match job {
                         Job::Traces(_, r) => {
+                            let _ = r.send(Err(why.clone()));
+                        }
+                        Job::Logs(_, r) => {
+                            let _ = r.send(Err(why.clone()));
+                        }
+                        Job::Metrics(_, r) => {
                             let _ = r.send(Err(why.clone()));
                         }
                         _ => {}
@@ -270,6 +302,8 @@ impl Writer {
 
 enum Answer {
     Traces(TraceOutcome),
+    Logs(crate::signals::LogOutcome),
+    Metrics(crate::signals::MetricOutcome),
     None,
 }
 
@@ -347,6 +381,7 @@ fn evict_step(
     let mut removed = 0u64;
     let mut changed = Vec::new();
     let (mut dropped_traces, mut dropped_spans) = (0i64, 0i64);
+    let (mut dropped_logs, mut dropped_points) = (0u64, 0u64);
     if traces {
         let mut ids: Vec<(i64, Vec<u8>, i64)> = Vec::new();
         {
@@ -396,6 +431,7 @@ fn evict_step(
             )?
             .execute(params![limit(by_age), (EVICT_CHUNK * 10) as i64])?;
         add_meta(&tx, "dropped_logs", n as i64)?;
+        dropped_logs = n as u64;
         removed += n as u64;
     }
     if points {
@@ -405,9 +441,15 @@ fn evict_step(
             )?
             .execute(params![limit(by_age), (EVICT_CHUNK * 10) as i64])?;
         add_meta(&tx, "dropped_points", n as i64)?;
+        dropped_points = n as u64;
         removed += n as u64;
     }
     tx.commit()?;
+    {
+        let mut c = w.inner.counters.lock().unwrap_or_else(|e| e.into_inner());
+        c.dropped_logs += dropped_logs;
+        c.dropped_points += dropped_points;
+    }
     if dropped_traces > 0 {
         let inner = &w.inner;
         inner.traces.fetch_sub(dropped_traces, Ordering::SeqCst);
