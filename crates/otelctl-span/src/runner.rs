@@ -3,9 +3,20 @@
 //! exit-status conventions.
 //!
 //! Forwarding ([`FORWARDED`]): a signal sent to otelctl (by `kill`, a supervisor, `timeout`, a
-//! test harness) is passed to the child. A signal the terminal sends to the foreground process
-//! group (Ctrl-C, Ctrl-\\, a window resize) already reaches the child, which shares our group,
-//! so it is not sent twice (`si_code == SI_KERNEL`). A signal that arrives before the child
+//! test harness) is passed to the child, once, whoever it was sent to:
+//! - In a terminal's foreground job (otelctl's group is the terminal's foreground group), the
+//!   child stays in otelctl's group, so Ctrl-C, Ctrl-Z and reads from the terminal work as
+//!   without otelctl. A signal the terminal sends to the foreground group (Ctrl-C, Ctrl-\\, a
+//!   window resize) already reaches the child, so it is not sent twice (`si_code == SI_KERNEL`).
+//! - Everywhere else (no terminal, a background job, under `timeout`, a supervisor, CI) the child
+//!   gets a process group of its own, so a signal sent to otelctl's group (`kill -- -PGID`,
+//!   `timeout`, a process manager) reaches only otelctl, which passes it to the child's group
+//!   (the command and whatever it started, as the group send would have): once, not twice.
+//!   `timeout` signals its command and then its own group, so otelctl gets the same signal
+//!   twice from one sender: a repeat of the signal just passed on, from the same sender within
+//!   [`REPEAT_WINDOW`], is taken as that second half and not passed on again.
+//!
+//! A signal that arrives before the child
 //! exists is delivered right after it starts. Once the child has ended, these signals are
 //! ignored until otelctl exits, so the span is still recorded (export is bounded by its
 //! deadline). Job control as dumb-init does it: a `SIGTSTP` sent to otelctl is passed on and
@@ -22,7 +33,7 @@
 //! starts (those fare as they would had the command itself been killed).
 
 use std::ffi::{OsStr, OsString};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use otelctl_config::exit;
 
@@ -50,6 +61,17 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 /// The last signal passed on to the child (0: none).
 static LAST_FORWARDED: AtomicI32 = AtomicI32::new(0);
+/// Per signal number: who sent it when it was last passed on (`si_pid`, 0 when not a `kill`),
+/// and when (monotonic nanoseconds).
+static SENDER: [AtomicI32; 65] = [const { AtomicI32::new(0) }; 65];
+static SENT_AT: [AtomicU64; 65] = [const { AtomicU64::new(0) }; 65];
+/// A signal equal to the one just passed on, from the same sender, this soon after, is the same
+/// send reaching otelctl twice (`timeout`: its command, then its group). Standard signals do not
+/// queue, so no sender can count on two sends this close together arriving as two.
+pub const REPEAT_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+/// Whether the child leads a process group of its own (otelctl is not a terminal's foreground
+/// job): then every signal is passed on, to the child's group.
+static OWN_GROUP: AtomicBool = AtomicBool::new(false);
 
 /// How the child ended.
 #[derive(Debug)]
@@ -116,7 +138,8 @@ pub struct ChildEnv {
 /// that spawned the child ends.
 pub fn run(program: &OsStr, args: &[OsString], env: &ChildEnv) -> Run {
     install_handlers();
-    let pid = match spawn::spawn(program, args, env) {
+    OWN_GROUP.store(!terminal_foreground(), Ordering::SeqCst);
+    let pid = match spawn::spawn(program, args, env, OWN_GROUP.load(Ordering::SeqCst)) {
         Ok(pid) => pid,
         Err(err) => {
             CHILD.store(-1, Ordering::SeqCst);
@@ -189,13 +212,19 @@ mod spawn {
         argv: Vec<*const libc::c_char>,
         envp: Vec<*const libc::c_char>,
         parent: libc::pid_t,
+        own_group: bool,
         mask: libc::sigset_t,
         errno: libc::c_int,
     }
 
     const STACK: usize = 64 * 1024;
 
-    pub fn spawn(program: &OsStr, args: &[OsString], env: &ChildEnv) -> io::Result<libc::pid_t> {
+    pub fn spawn(
+        program: &OsStr,
+        args: &[OsString],
+        env: &ChildEnv,
+        own_group: bool,
+    ) -> io::Result<libc::pid_t> {
         let path = resolve(program)?;
         let cstr = |b: Vec<u8>| {
             CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte"))
@@ -224,6 +253,7 @@ mod spawn {
             envp: vars.iter().map(|v| v.as_ptr()).chain([nul]).collect(),
             path,
             parent: std::process::id() as libc::pid_t,
+            own_group,
             // SAFETY: a zeroed sigset_t is a valid value to be overwritten below.
             mask: unsafe { std::mem::zeroed() },
             errno: 0,
@@ -273,6 +303,11 @@ mod spawn {
                 libc::signal(sig, libc::SIG_DFL);
             }
             libc::pthread_sigmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
+            // Before exec, so no signal sent to otelctl's group can reach the command directly.
+            if plan.own_group && libc::setpgid(0, 0) != 0 {
+                plan.errno = *libc::__errno_location();
+                libc::_exit(127);
+            }
             if libc::prctl(
                 libc::PR_SET_PDEATHSIG,
                 libc::SIGKILL as libc::c_ulong,
@@ -348,20 +383,31 @@ fn last_forwarded() -> Option<i32> {
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // Only async-signal-safe work here: atomics and kill(2).
     // SAFETY: the kernel passes a valid siginfo_t with SA_SIGINFO.
-    let code = if info.is_null() {
-        0
+    let (code, sender) = if info.is_null() {
+        (0, 0)
     } else {
-        unsafe { (*info).si_code }
+        unsafe { ((*info).si_code, (*info).si_pid()) }
     };
     let pid = CHILD.load(Ordering::SeqCst);
-    if code == libc::SI_KERNEL {
+    if code == libc::SI_KERNEL && !OWN_GROUP.load(Ordering::SeqCst) {
         // Sent by the terminal to the whole process group: the child has it too. A stop
         // request still stops us, as the default action would have.
         if sig == libc::SIGTSTP && pid > 0 {
             stop_self();
         }
     } else if pid > 0 {
-        forward(sig, pid);
+        let now = monotonic_nanos();
+        let slot = (sig as usize).min(64);
+        let repeat = code == libc::SI_USER
+            && sender == SENDER[slot].load(Ordering::SeqCst)
+            && now.saturating_sub(SENT_AT[slot].load(Ordering::SeqCst))
+                < REPEAT_WINDOW.as_nanos() as u64;
+        if !repeat {
+            let from = if code == libc::SI_USER { sender } else { 0 };
+            SENDER[slot].store(from, Ordering::SeqCst);
+            SENT_AT[slot].store(now, Ordering::SeqCst);
+            forward(sig, pid);
+        }
     } else if pid == 0 {
         PENDING.store(sig, Ordering::SeqCst);
     }
@@ -372,10 +418,50 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
 /// Async-signal-safe.
 fn forward(sig: libc::c_int, pid: libc::pid_t) {
     LAST_FORWARDED.store(sig, Ordering::SeqCst);
-    // SAFETY: kill(2) is async-signal-safe; `pid` is our child, not yet reaped.
-    unsafe { libc::kill(pid, sig) };
+    // SAFETY: kill(2) is async-signal-safe; `pid` is our child, not yet reaped. Its group
+    // (when it has one of its own) is what a signal to otelctl's group would have reached; a
+    // child that moved to another group since gets the signal itself.
+    unsafe {
+        if !OWN_GROUP.load(Ordering::SeqCst) || libc::kill(-pid, sig) != 0 {
+            libc::kill(pid, sig);
+        }
+    }
     if sig == libc::SIGTSTP {
         stop_self();
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (async-signal-safe).
+fn monotonic_nanos() -> u64 {
+    // SAFETY: clock_gettime(2) into a local; async-signal-safe.
+    unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+    }
+}
+
+/// Whether otelctl's process group is the foreground group of its controlling terminal (asked
+/// of a standard stream that is a terminal, else of `/dev/tty`): a shell's foreground job.
+fn terminal_foreground() -> bool {
+    // SAFETY: plain system calls on descriptors we own or just opened.
+    unsafe {
+        let ours = libc::getpgrp();
+        for fd in [0, 2, 1] {
+            if libc::isatty(fd) == 1 {
+                return libc::tcgetpgrp(fd) == ours;
+            }
+        }
+        let tty = libc::open(
+            c"/dev/tty".as_ptr(),
+            libc::O_RDONLY | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if tty < 0 {
+            return false;
+        }
+        let fg = libc::tcgetpgrp(tty) == ours;
+        libc::close(tty);
+        fg
     }
 }
 
@@ -386,12 +472,17 @@ fn stop_self() {
 
 fn install_handlers() {
     for sig in FORWARDED {
-        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO | SA_RESTART, empty mask.
+        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO | SA_RESTART; every forwarded
+        // signal is blocked while the handler runs, so handlers never nest and signals are
+        // passed on in the order they are taken.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
+            for other in FORWARDED {
+                libc::sigaddset(&mut sa.sa_mask, other);
+            }
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }

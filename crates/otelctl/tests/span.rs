@@ -652,6 +652,76 @@ fn every_forwardable_signal_reaches_the_child_and_the_span_says_how_it_ended() {
     }
 }
 
+/// The wrapped command of [`group_signal_case`]: counts SIGUSR1, prints the count on SIGTERM.
+/// `wait` returns at each trapped signal, so the loop only idles between them.
+const COUNTING_CHILD: &str = "n=0; trap 'n=$((n+1)); echo usr1 $n' USR1; \
+    trap 'echo total $n; exit 0' TERM; echo ready $PPID; \
+    while :; do sleep 1000 & wait $!; done";
+
+/// Runs `cmd` (which wraps [`COUNTING_CHILD`] in `otelctl span`), calls `send` with otelctl's pid
+/// once the child is ready, waits for the child to report a SIGUSR1, then sends SIGTERM to
+/// otelctl alone: otelctl handles the two in order (the lower number first when both wait), so
+/// any second SIGUSR1 reaches the child before SIGTERM does and is in the total it prints.
+fn group_signal_case(mut cmd: std::process::Command, send: impl FnOnce(i32)) -> Vec<String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    let otelctl: i32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
+    send(otelctl);
+    let mut seen = vec![lines.next().unwrap().unwrap()];
+    assert_eq!(seen[0], "usr1 1");
+    // SAFETY: signalling the otelctl this test started.
+    unsafe { libc::kill(otelctl, libc::SIGTERM) };
+    for line in lines.map_while(Result::ok) {
+        let last = line.starts_with("total");
+        seen.push(line);
+        if last {
+            break;
+        }
+    }
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn a_signal_sent_to_the_process_group_reaches_the_command_once() {
+    let c = Collector::up();
+    let env = Env::new().endpoint(&c.base());
+    // `kill -- -PGID`: otelctl leads its own group, as a shell job does.
+    let mut cmd = env.cmd(["span", "s", "group", "--", "sh", "-c", COUNTING_CHILD]);
+    cmd.process_group(0);
+    let seen = group_signal_case(cmd, |otelctl| {
+        // SAFETY: signalling the group this test created.
+        unsafe { libc::kill(-otelctl, libc::SIGUSR1) };
+    });
+    assert_eq!(seen, ["usr1 1", "total 1"], "kill -- -PGID");
+
+    // `timeout -s USR1`: it signals its command, then its own group.
+    if std::process::Command::new("timeout")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return common::skip("timeout (coreutils) is not installed");
+    }
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["-s", "USR1", "0.2"]).arg(common::bin());
+    cmd.args(["span", "s", "timeout", "--", "sh", "-c", COUNTING_CHILD]);
+    for (k, v) in env.cmd(["x"]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let seen = group_signal_case(cmd, |_| {});
+    assert_eq!(seen, ["usr1 1", "total 1"], "timeout");
+}
+
 #[test]
 fn sigtstp_stops_child_and_wrapper_and_sigcont_resumes_both() {
     use std::os::unix::process::CommandExt;
