@@ -130,6 +130,13 @@ impl EnvVars {
     /// The OTLP/HTTP traces URL, used as is; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &'static str =
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+    /// The OTLP/HTTP metrics URL, used as is; wins over `OTEL_EXPORTER_OTLP_ENDPOINT` (where
+    /// `dt`'s relay forwards the tasks' metrics).
+    pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &'static str =
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    /// The OTLP/HTTP logs URL, used as is; wins over `OTEL_EXPORTER_OTLP_ENDPOINT` (where
+    /// `dt`'s relay forwards the tasks' logs).
+    pub const OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: &'static str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
     /// Export headers, `k1=v1,k2=v2` with percent-encoded values. Values are never printed.
     pub const OTEL_EXPORTER_OTLP_HEADERS: &'static str = "OTEL_EXPORTER_OTLP_HEADERS";
     /// Traces-only export headers; a name given in both wins here.

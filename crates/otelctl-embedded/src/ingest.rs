@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::ExportMetricsServiceRequest;
 use otelctl_otlp::ExportTraceServiceRequest;
 pub use otelctl_receiver::sink::{IngestError, IngestFuture, Sink};
 
@@ -38,6 +40,22 @@ pub(crate) const OFFLOAD_SPANS: usize = 64;
 impl Sink for Shared {
     fn ingest_traces(self: Arc<Self>, request: ExportTraceServiceRequest) -> IngestFuture {
         Box::pin(Shared::ingest(self, request))
+    }
+    // Until the SQLite store (otelctl-store) keeps them: answered "unavailable" (retryable),
+    // never acknowledged without being stored.
+    fn ingest_metrics(self: Arc<Self>, _request: ExportMetricsServiceRequest) -> IngestFuture {
+        Box::pin(async {
+            Err(IngestError::Unavailable(
+                "this embedded store does not keep metrics yet".into(),
+            ))
+        })
+    }
+    fn ingest_logs(self: Arc<Self>, _request: ExportLogsServiceRequest) -> IngestFuture {
+        Box::pin(async {
+            Err(IngestError::Unavailable(
+                "this embedded store does not keep logs yet".into(),
+            ))
+        })
     }
     fn bad_request(&self) {
         self.bad_requests

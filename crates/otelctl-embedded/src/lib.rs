@@ -272,7 +272,7 @@ impl Server {
         };
         let spool = match config.spool_dir.clone() {
             Some(dir) => {
-                let endpoint = format!("http://{receiver_addr}{}", receiver::TRACES_PATH);
+                let endpoint = format!("http://{receiver_addr}");
                 let stop = stop.clone();
                 Some(
                     std::thread::Builder::new()
@@ -418,9 +418,9 @@ fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
     shared.wal.free_through(closed)
 }
 
-fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {
+fn run_spool_ingester(dir: &Path, base: &str, stop: &StopSignal) {
     loop {
-        match ingest_spool(dir, endpoint) {
+        match ingest_spool(dir, base) {
             Ok(Some(n)) if n > 0 => eprintln!(
                 "otelctl: ingested {n} spooled export(s) from {}",
                 dir.display()
@@ -437,11 +437,12 @@ fn run_spool_ingester(dir: &Path, endpoint: &str, stop: &StopSignal) {
 
 /// Delivers the spool to this server's own receiver with `spool.rs`'s flush (claiming by
 /// rename, deleting only what was accepted), so nothing written while no receiver ran is lost
-/// and nothing reads the spool format twice. Returns how many files were delivered.
-pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
+/// and nothing reads the spool format twice; each file goes to its signal's path under `base`
+/// (`http://127.0.0.1:PORT`). Returns how many files were delivered.
+pub fn ingest_spool(dir: &Path, base: &str) -> Result<Option<usize>> {
     use otelctl_span::exporter::{self, ExporterConfig, Protocol};
     let config = ExporterConfig {
-        endpoint: Some(endpoint.to_string()),
+        endpoint: Some(base.to_string()),
         protocol: Protocol::HttpProtobuf,
         headers: Vec::new(),
         timeout: std::time::Duration::from_secs(5),
@@ -450,12 +451,8 @@ pub fn ingest_spool(dir: &Path, endpoint: &str) -> Result<Option<usize>> {
     let spool =
         otelctl_span::spool::Spool::new(dir, otelctl_span::otelenv::DEFAULT_SPOOL_MAX_BYTES);
     let report = spool.flush(&mut |req| {
-        exporter::export_patiently(
-            &config,
-            endpoint,
-            req,
-            std::time::Instant::now() + config.timeout,
-        )
+        let url = exporter::signal_url_from_base(base, req.signal());
+        req.export_patiently(&config, &url, std::time::Instant::now() + config.timeout)
     })?;
     if let Some(first) = report.errors.first() {
         return Err(Error::failed(

@@ -519,6 +519,9 @@ pub trait ExportRequest:
     /// The answer to an export of which `rejected` items were refused (`message` says why);
     /// no partial success when none were.
     fn response(rejected: i64, message: String) -> Self::Response;
+    /// What an answer says was refused: how many items and why (`0` and empty when all were
+    /// accepted).
+    fn rejected(response: &Self::Response) -> (i64, String);
 }
 
 impl ExportRequest for ExportTraceServiceRequest {
@@ -534,6 +537,13 @@ impl ExportRequest for ExportTraceServiceRequest {
                 error_message: message,
             }),
         }
+    }
+    fn rejected(response: &Self::Response) -> (i64, String) {
+        response
+            .partial_success
+            .as_ref()
+            .map(|p| (p.rejected_spans, p.error_message.clone()))
+            .unwrap_or_default()
     }
 }
 
@@ -551,6 +561,13 @@ impl ExportRequest for metrics::ExportMetricsServiceRequest {
             }),
         }
     }
+    fn rejected(response: &Self::Response) -> (i64, String) {
+        response
+            .partial_success
+            .as_ref()
+            .map(|p| (p.rejected_data_points, p.error_message.clone()))
+            .unwrap_or_default()
+    }
 }
 
 impl ExportRequest for logs::ExportLogsServiceRequest {
@@ -566,6 +583,13 @@ impl ExportRequest for logs::ExportLogsServiceRequest {
                 error_message: message,
             }),
         }
+    }
+    fn rejected(response: &Self::Response) -> (i64, String) {
+        response
+            .partial_success
+            .as_ref()
+            .map(|p| (p.rejected_log_records, p.error_message.clone()))
+            .unwrap_or_default()
     }
 }
 

@@ -1,18 +1,22 @@
-//! The OTLP/gRPC trace receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`
-//! over cleartext HTTP/2 on the receiver's port (+0), beside OTLP/HTTP.
+//! The OTLP/gRPC receiver: `TraceService/Export`, `MetricsService/Export` and
+//! `LogsService/Export` (`opentelemetry.proto.collector.{trace,metrics,logs}.v1`) over cleartext
+//! HTTP/2 on the receiver's port, beside OTLP/HTTP.
 //!
-//! devenv (>= 2.1, default builds) exports its own spans only this way. tonic does the gRPC
-//! framing, compression (gzip) and status answers; the messages are the ones OTLP/HTTP decodes
-//! (`otelctl_otlp`, prost), through tonic-prost's codec: one OTLP model, no generated copy. The
-//! service is written out here (what tonic's code generator would emit for this one unary
-//! method) because the generator needs the `.proto` files and `protoc`, and would produce a
-//! second set of message types.
+//! devenv (>= 2.1, default builds) exports its own spans only this way, and so do SDKs set to
+//! `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`. tonic does the gRPC framing, compression (gzip) and
+//! status answers; the messages are the ones OTLP/HTTP decodes (`otelctl_otlp`, prost), through
+//! tonic-prost's codec: one OTLP model, no generated copy. The service is written out here (what
+//! tonic's code generator would emit for these unary methods, once for the three signals)
+//! because the generator needs the `.proto` files and `protoc`, and would produce a second set of
+//! message types.
 //!
-//! Answers: `OK` with an `ExportTraceServiceResponse` (`partial_success` when spans were refused)
-//! once the spans are durable; `UNAVAILABLE` when they could not be made durable (clients retry);
-//! `INVALID_ARGUMENT` for a message that does not decode; `UNIMPLEMENTED` for other methods.
+//! Answers: `OK` with the signal's `Export*ServiceResponse` (`partial_success` when items were
+//! refused) once the sink is responsible for the export; `UNAVAILABLE` when it could not be made
+//! durable (clients retry); `INVALID_ARGUMENT` for a message that does not decode;
+//! `UNIMPLEMENTED` for other methods.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -21,45 +25,71 @@ use hyper::body::Incoming;
 use tonic::codec::CompressionEncoding;
 use tonic_prost::ProstCodec;
 
-use otelctl_otlp::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::ExportMetricsServiceRequest;
+use otelctl_otlp::{ExportTraceServiceRequest, Signal};
 
 use crate::server::{Body, GrpcFn};
+use crate::sink::Ingest;
 use crate::Sink;
 
 /// The gRPC path of the trace export method.
 pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// The gRPC path of the metrics export method.
+pub const METRICS_EXPORT_PATH: &str =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+/// The gRPC path of the logs export method.
+pub const LOGS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-#[derive(Clone)]
-struct Export {
+struct Export<R> {
     sink: Arc<dyn Sink>,
+    request: PhantomData<fn(R)>,
 }
 
-impl tonic::server::UnaryService<ExportTraceServiceRequest> for Export {
-    type Response = ExportTraceServiceResponse;
-    type Future = Pin<
-        Box<
-            dyn Future<Output = Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status>>
-                + Send,
-        >,
-    >;
+impl<R> Clone for Export<R> {
+    fn clone(&self) -> Self {
+        Export {
+            sink: self.sink.clone(),
+            request: PhantomData,
+        }
+    }
+}
 
-    fn call(&mut self, request: tonic::Request<ExportTraceServiceRequest>) -> Self::Future {
+impl<R: Ingest> tonic::server::UnaryService<R> for Export<R> {
+    type Response = R::Response;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<tonic::Response<R::Response>, tonic::Status>> + Send>>;
+
+    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
         let sink = self.sink.clone();
         Box::pin(async move {
-            let outcome = sink
-                .ingest_traces(request.into_inner())
+            let outcome = request
+                .into_inner()
+                .ingest(sink)
                 .await
                 .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-            Ok(tonic::Response::new(ExportTraceServiceResponse {
-                partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-                    rejected_spans: outcome.rejected as i64,
-                    error_message: outcome.reason.unwrap_or_default(),
-                }),
-            }))
+            Ok(tonic::Response::new(R::response(
+                outcome.rejected as i64,
+                outcome.reason.unwrap_or_default(),
+            )))
         })
     }
+}
+
+async fn unary<R: Ingest>(
+    sink: Arc<dyn Sink>,
+    max_message: usize,
+    req: http::Request<Incoming>,
+) -> http::Response<Body> {
+    let mut grpc = tonic::server::Grpc::new(ProstCodec::<R::Response, R>::default())
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_message);
+    let export = Export::<R> {
+        sink,
+        request: PhantomData,
+    };
+    grpc.unary(export, req).await.map(box_body)
 }
 
 /// The gRPC service for [`crate::server::serve`].
@@ -67,23 +97,26 @@ pub fn service(sink: Arc<dyn Sink>, max_message: usize) -> GrpcFn {
     Arc::new(move |req: http::Request<Incoming>| {
         let sink = sink.clone();
         Box::pin(async move {
-            if req.uri().path() != EXPORT_PATH {
-                return tonic::Status::unimplemented(format!(
-                    "{} is not served here: only {EXPORT_PATH}",
+            let signal = Signal::ALL
+                .into_iter()
+                .find(|s| s.grpc_path() == req.uri().path());
+            match signal {
+                Some(Signal::Traces) => {
+                    unary::<ExportTraceServiceRequest>(sink, max_message, req).await
+                }
+                Some(Signal::Metrics) => {
+                    unary::<ExportMetricsServiceRequest>(sink, max_message, req).await
+                }
+                Some(Signal::Logs) => {
+                    unary::<ExportLogsServiceRequest>(sink, max_message, req).await
+                }
+                None => tonic::Status::unimplemented(format!(
+                    "{} is not served here: only {EXPORT_PATH}, {METRICS_EXPORT_PATH} and {LOGS_EXPORT_PATH}",
                     req.uri().path()
                 ))
                 .into_http::<tonic::body::Body>()
-                .map(box_body);
+                .map(box_body),
             }
-            let mut grpc = tonic::server::Grpc::new(ProstCodec::<
-                ExportTraceServiceResponse,
-                ExportTraceServiceRequest,
-            >::default())
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(max_message);
-            let response = grpc.unary(Export { sink }, req).await;
-            response.map(box_body)
         })
     })
 }

@@ -6,8 +6,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`server`] | hyper HTTP/1.1 + h2c on tokio: limits, deadlines, connection caps, lanes |
-//! | [`receiver`] | OTLP/HTTP `POST /v1/traces`: JSON/protobuf, gzip, OTLP error answers |
-//! | [`grpc`] | OTLP/gRPC `TraceService/Export` (tonic, the same prost messages) |
+//! | [`receiver`] | OTLP/HTTP `POST /v1/traces`, `/v1/metrics`, `/v1/logs`: JSON/protobuf, gzip, OTLP error answers |
+//! | [`grpc`] | OTLP/gRPC `TraceService`, `MetricsService`, `LogsService` `Export` (tonic, the same prost messages) |
 //! | [`sink`] | the [`Sink`] trait: where decoded exports go, and what came of them |
 
 pub mod grpc;
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use sink::{IngestError, IngestFuture, IngestOutcome, Sink};
+pub use sink::{Ingest, IngestError, IngestFuture, IngestOutcome, Sink};
 
 /// Largest request body the receiver reads (after gzip too). The Collector's default is 20 MiB;
 /// SDK batches are far smaller.

@@ -1,27 +1,34 @@
-//! The OTLP/HTTP trace receiver: `POST /v1/traces`, JSON or protobuf, optionally gzip.
+//! The OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics` and `/v1/logs`, JSON or protobuf,
+//! optionally gzip; the three signals take the same path, limits and answers.
 //!
-//! Answers follow the OTLP/HTTP specification: `200` with an `ExportTraceServiceResponse`
-//! (with `partialSuccess` when some spans were refused), or an error status with a
+//! Answers follow the OTLP/HTTP specification: `200` with the signal's `Export*ServiceResponse`
+//! (with `partialSuccess` when some spans, data points or log records were refused), or an error status with a
 //! `google.rpc.Status` body, both in the request's encoding: `400` for a body that does not
 //! decode, `413` for a body over the limit (checked before reading it, and again after gzip),
 //! `415` for a content type or content encoding it does not speak (answered in JSON), `405`
-//! for another method, `503` (retryable) when the spans could not be made durable. `200` means
-//! the sink is responsible for the spans ([`crate::Sink`]: for the embedded store, they are in its write-ahead log). An empty request (`{}`) is
+//! for another method, `503` (retryable) when the export could not be made durable. `200` means
+//! the sink is responsible for the export ([`crate::Sink`]: for the embedded store, they are in its write-ahead log). An empty request (`{}`) is
 //! accepted: it is how clients probe.
 
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::sink::Ingest;
 use crate::Sink;
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::ExportMetricsServiceRequest;
 use otelctl_otlp::{
-    rpc_code, ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-    RpcStatus,
+    rpc_code, DecodeError, ExportRequest, ExportTraceServiceRequest, RpcStatus, Signal,
 };
 
 use crate::server::{Handler, Rejection, Reply, ReplyFuture, Request};
 
 /// The OTLP/HTTP path for traces.
 pub const TRACES_PATH: &str = "/v1/traces";
+/// The OTLP/HTTP path for metrics.
+pub const METRICS_PATH: &str = "/v1/metrics";
+/// The OTLP/HTTP path for logs.
+pub const LOGS_PATH: &str = "/v1/logs";
 
 /// An OTLP encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +81,7 @@ impl Receiver {
         status_reply(http, encoding, code, message)
     }
 
-    async fn export(&self, req: Request) -> Reply {
+    async fn export<R: Ingest>(&self, req: Request) -> Reply {
         let Some(encoding) = Encoding::from_content_type(req.header("content-type")) else {
             return self.bad(
                 415,
@@ -107,7 +114,7 @@ impl Receiver {
         // Decoding is CPU work proportional to the body: a large (or compressed) one goes to
         // the blocking pool so the event loop keeps serving the other connections.
         let decoded = if body.len() >= OFFLOAD_BYTES || gzip {
-            tokio::task::spawn_blocking(move || decode(&body, encoding, gzip, max_body))
+            tokio::task::spawn_blocking(move || decode::<R>(&body, encoding, gzip, max_body))
                 .await
                 .unwrap_or_else(|e| {
                     // Only when the server is stopping (or the decoder panicked).
@@ -118,25 +125,20 @@ impl Receiver {
                     ))
                 })
         } else {
-            decode(&body, encoding, gzip, max_body)
+            decode::<R>(&body, encoding, gzip, max_body)
         };
         let request = match decoded {
             Ok(r) => r,
             Err((http, code, message)) => return self.bad(http, encoding, code, message),
         };
-        let outcome = match self.sink.clone().ingest_traces(request).await {
+        let outcome = match request.ingest(self.sink.clone()).await {
             Ok(o) => o,
             Err(e) => {
                 return status_reply(503, encoding, rpc_code::UNAVAILABLE, e.to_string())
                     .with_header("Retry-After", "1")
             }
         };
-        let response = ExportTraceServiceResponse {
-            partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: outcome.rejected as i64,
-                error_message: outcome.reason.unwrap_or_default(),
-            }),
-        };
+        let response = R::response(outcome.rejected as i64, outcome.reason.unwrap_or_default());
         let body = match encoding {
             Encoding::Json => serde_json::to_vec(&response).expect("a response always serialises"),
             Encoding::Protobuf => prost::Message::encode_to_vec(&response),
@@ -151,12 +153,12 @@ pub(crate) const OFFLOAD_BYTES: usize = 16 * 1024;
 
 /// A request body as an export: gunzipped when `gzip` (to at most `max_body` bytes), then
 /// decoded. An error is `(HTTP status, rpc code, message)`.
-fn decode(
+fn decode<R: ExportRequest>(
     body: &[u8],
     encoding: Encoding,
     gzip: bool,
     max_body: usize,
-) -> Result<ExportTraceServiceRequest, (u16, i32, String)> {
+) -> Result<R, (u16, i32, String)> {
     let inflated;
     let body = if gzip {
         let mut out = Vec::new();
@@ -181,8 +183,8 @@ fn decode(
         body
     };
     match encoding {
-        Encoding::Json => ExportTraceServiceRequest::from_json(body),
-        Encoding::Protobuf => ExportTraceServiceRequest::from_protobuf(body),
+        Encoding::Json => serde_json::from_slice::<R>(body).map_err(DecodeError::from),
+        Encoding::Protobuf => R::decode(body).map_err(DecodeError::from),
     }
     .map_err(|e| (400, rpc_code::INVALID_ARGUMENT, e.to_string()))
 }
@@ -208,25 +210,37 @@ impl Handler for Receiver {
 
 impl Receiver {
     async fn route(&self, req: Request) -> Reply {
-        match (req.method.as_str(), req.path.as_str()) {
-            ("POST", TRACES_PATH) => self.export(req).await,
-            (_, TRACES_PATH) => self
+        let signal = Signal::ALL.into_iter().find(|s| s.http_path() == req.path);
+        match (req.method.as_str(), signal) {
+            ("POST", Some(Signal::Traces)) => self.export::<ExportTraceServiceRequest>(req).await,
+            ("POST", Some(Signal::Metrics)) => {
+                self.export::<ExportMetricsServiceRequest>(req).await
+            }
+            ("POST", Some(Signal::Logs)) => self.export::<ExportLogsServiceRequest>(req).await,
+            (_, Some(signal)) => self
                 .bad(
                     405,
                     Encoding::Json,
                     rpc_code::INVALID_ARGUMENT,
-                    format!("{} is not supported on {TRACES_PATH}: use POST", req.method),
+                    format!(
+                        "{} is not supported on {}: use POST",
+                        req.method,
+                        signal.http_path()
+                    ),
                 )
                 .with_header("Allow", "POST"),
-            ("GET", "/") => Reply::text(
+            _ if req.method == "GET" && req.path == "/" => Reply::text(
                 200,
-                "otelctl embedded OTLP receiver: OTLP/HTTP POST /v1/traces (JSON or protobuf), OTLP/gRPC TraceService/Export\n",
+                "otelctl embedded OTLP receiver: OTLP/HTTP POST /v1/traces, /v1/metrics, /v1/logs (JSON or protobuf), OTLP/gRPC TraceService, MetricsService, LogsService Export\n",
             ),
             _ => status_reply(
                 404,
                 Encoding::from_content_type(req.header("content-type")).unwrap_or(Encoding::Json),
                 rpc_code::INVALID_ARGUMENT,
-                format!("no such path {:?}: traces go to {TRACES_PATH}", req.path),
+                format!(
+                    "no such path {:?}: traces go to {TRACES_PATH}, metrics to {METRICS_PATH}, logs to {LOGS_PATH}",
+                    req.path
+                ),
             ),
         }
     }

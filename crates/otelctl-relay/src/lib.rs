@@ -22,6 +22,13 @@
 //! `dt`'s span, keeping the parent they named in [`ORIGINAL_PARENT_SPAN_ID`], and they are
 //! forwarded. Whatever the relay cannot forward that way (it is killed) the spool publishes
 //! as it was: a dangling parent at worst, never a lost span.
+//!
+//! Metrics and logs the tasks export come through the relay too and go where `dt`'s own
+//! environment sends them (`/v1/metrics`, `/v1/logs` of the same endpoint, or their own
+//! variables), else to the spool, with the same answer rules ([`Relay::take_other`]). Nothing
+//! in them is held; what names a trace follows the spans: a log record's trace id, and a metric
+//! exemplar's, outside `dt`'s trace is moved into it ([`adopt_logs`], [`adopt_exemplars`]), so a
+//! log still points at the span it was written in after that span was adopted.
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
@@ -31,7 +38,11 @@ use std::time::Duration;
 
 use otelctl_config::env::EnvVars;
 use otelctl_config::settings::{DevenvTrace, Settings};
-use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, KeyValue, ResourceSpans};
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::{Data, ExportMetricsServiceRequest};
+use otelctl_otlp::{
+    self as otlp, ExportRequest, ExportTraceServiceRequest, KeyValue, ResourceSpans,
+};
 use otelctl_span::emit::{self, Outcome};
 use otelctl_span::otelenv::OtelEnv;
 use otelctl_span::runner::ChildEnv;
@@ -84,6 +95,78 @@ pub fn adopt(req: &mut ExportTraceServiceRequest, dt: &TraceParent) -> Adoption 
         }
     }
     done
+}
+
+/// Moves every log record that names a trace other than `dt`'s into `dt`'s trace, as [`adopt`]
+/// moves the spans (the old id kept in [`ORIGINAL_TRACE_ID`]); returns how many. The span id
+/// is kept: adoption keeps span ids, so the record still names its span.
+pub fn adopt_logs(req: &mut ExportLogsServiceRequest, dt: &TraceParent) -> usize {
+    let mut n = 0;
+    for record in req
+        .resource_logs
+        .iter_mut()
+        .flat_map(|rl| rl.scope_logs.iter_mut())
+        .flat_map(|sl| sl.log_records.iter_mut())
+    {
+        if record.trace_id.is_empty()
+            || record.trace_id.iter().all(|b| *b == 0)
+            || record.trace_id.as_slice() == dt.trace_id.as_slice()
+        {
+            continue;
+        }
+        let original = otlp::to_hex(&record.trace_id);
+        record.trace_id = dt.trace_id.to_vec();
+        if record.attributes.iter().all(|a| a.key != ORIGINAL_TRACE_ID) {
+            record
+                .attributes
+                .push(KeyValue::string(ORIGINAL_TRACE_ID, original));
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Moves every metric exemplar that names a trace other than `dt`'s into `dt`'s trace (the
+/// spans it names were moved there); returns how many.
+pub fn adopt_exemplars(req: &mut ExportMetricsServiceRequest, dt: &TraceParent) -> usize {
+    let mut n = 0;
+    for metric in req
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|rm| rm.scope_metrics.iter_mut())
+        .flat_map(|sm| sm.metrics.iter_mut())
+    {
+        let exemplars: Vec<&mut otlp::metrics::Exemplar> = match metric.data.as_mut() {
+            Some(Data::Gauge(g)) => g
+                .data_points
+                .iter_mut()
+                .flat_map(|p| &mut p.exemplars)
+                .collect(),
+            Some(Data::Sum(s)) => s
+                .data_points
+                .iter_mut()
+                .flat_map(|p| &mut p.exemplars)
+                .collect(),
+            Some(Data::Histogram(h)) => h
+                .data_points
+                .iter_mut()
+                .flat_map(|p| &mut p.exemplars)
+                .collect(),
+            Some(Data::ExponentialHistogram(h)) => h
+                .data_points
+                .iter_mut()
+                .flat_map(|p| &mut p.exemplars)
+                .collect(),
+            Some(Data::Summary(_)) | None => Vec::new(),
+        };
+        for e in exemplars {
+            if !e.trace_id.is_empty() && e.trace_id.as_slice() != dt.trace_id.as_slice() {
+                e.trace_id = dt.trace_id.to_vec();
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// Splits `req` into the spans that can go now (no parent, or one `known`) and those waiting for
@@ -203,7 +286,36 @@ pub fn child_vars(
         .push((EnvVars::OTELCTL_RELAY_ENDPOINT, relay_url.into()));
     vars.remove
         .push(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+    vars.remove
+        .push(EnvVars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
+    vars.remove.push(EnvVars::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT);
     vars
+}
+
+/// Metrics and logs as the relay takes them ([`Relay::take_other`]).
+pub trait Adoptable: ExportRequest {
+    /// Moves what names another trace into `dt`'s; returns how many items changed.
+    fn adopt(&mut self, dt: &TraceParent) -> usize;
+    /// This signal's counts.
+    fn tally(t: &mut Tally) -> &mut Forwarded;
+}
+
+impl Adoptable for ExportMetricsServiceRequest {
+    fn adopt(&mut self, dt: &TraceParent) -> usize {
+        adopt_exemplars(self, dt)
+    }
+    fn tally(t: &mut Tally) -> &mut Forwarded {
+        &mut t.metrics
+    }
+}
+
+impl Adoptable for ExportLogsServiceRequest {
+    fn adopt(&mut self, dt: &TraceParent) -> usize {
+        adopt_logs(self, dt)
+    }
+    fn tally(t: &mut Tally) -> &mut Forwarded {
+        &mut t.logs
+    }
 }
 
 /// Why an export could not be taken: neither forwarded nor spooled. The client should retry.
@@ -214,7 +326,7 @@ impl std::fmt::Display for NotTaken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the spans could be neither forwarded nor spooled: {}",
+            "the export could be neither forwarded nor spooled: {}",
             self.0
         )
     }
@@ -246,6 +358,20 @@ pub struct Tally {
     /// parent), with the last reason.
     pub unheld_spans: usize,
     pub hold_error: Option<String>,
+    /// What came of the tasks' metric data points and log records.
+    pub metrics: Forwarded,
+    pub logs: Forwarded,
+}
+
+/// Items of one signal (data points, log records) the relay forwarded or spooled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    pub exported: usize,
+    pub spooled: usize,
+    /// Refused by the endpoint (partial success).
+    pub rejected: usize,
+    /// Log records or exemplars moved into the `dt` trace.
+    pub adopted: usize,
 }
 
 /// What the relay knows of the run so far.
@@ -397,6 +523,44 @@ impl Relay {
             run.held.extend(released);
         }
         answer
+    }
+
+    /// Forwards or spools an export of metrics or logs (`None` when it holds no data point or
+    /// log record), after moving what names another trace into `dt`'s. Nothing is held: an
+    /// answer waits for one forward (bounded by the forward timeout) or a spool write. When
+    /// neither worked the export is not taken (the client retries). Blocking.
+    pub fn take_other<R: Adoptable>(&self, mut req: R) -> Result<Option<Outcome>, NotTaken> {
+        let adopted = req.adopt(&self.dt);
+        let items = req.item_count();
+        {
+            let mut t = self.counts();
+            t.requests += 1;
+            R::tally(&mut t).adopted += adopted;
+        }
+        if items == 0 {
+            return Ok(None);
+        }
+        let outcome = emit::deliver(&self.env, self.settings.as_ref(), &req);
+        let mut t = self.counts();
+        match outcome {
+            Outcome::Lost { why } => {
+                t.not_taken += 1;
+                t.last_error = Some(why.clone());
+                Err(NotTaken(why))
+            }
+            o => {
+                let counts = R::tally(&mut t);
+                match &o {
+                    Outcome::Exported { accepted, .. } => {
+                        counts.exported += items;
+                        counts.rejected += accepted.rejected_spans.max(0) as usize;
+                    }
+                    Outcome::Spooled { .. } => counts.spooled += items,
+                    Outcome::Lost { .. } => {}
+                }
+                Ok(Some(o))
+            }
+        }
     }
 
     /// Forwards or spools `req` (`None` when it holds no span), counting what happened.
@@ -783,7 +947,14 @@ mod tests {
             get(&v, EnvVars::OTELCTL_RELAY_ENDPOINT),
             Some(OsStr::new("http://127.0.0.1:4000"))
         );
-        assert_eq!(v.remove, vec!["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+        assert_eq!(
+            v.remove,
+            vec![
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+            ]
+        );
     }
 
     #[test]

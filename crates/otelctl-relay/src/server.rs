@@ -6,6 +6,8 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::ExportMetricsServiceRequest;
 use otelctl_otlp::ExportTraceServiceRequest;
 use otelctl_receiver::{
     grpc, receiver, server, IngestError, IngestFuture, IngestOutcome, Sink, StopSignal,
@@ -13,7 +15,7 @@ use otelctl_receiver::{
 };
 use otelctl_span::emit::Outcome;
 
-use crate::{NotTaken, Relay};
+use crate::{Adoptable, NotTaken, Relay};
 
 /// [`Relay::take`] (blocking: export or spool) run off the async workers.
 struct RelaySink(Arc<Relay>);
@@ -34,6 +36,38 @@ impl Sink for RelaySink {
                 }
                 Ok(Ok(_)) => Ok(IngestOutcome {
                     accepted: spans,
+                    ..Default::default()
+                }),
+                Ok(Err(NotTaken(why))) => Err(IngestError::Unavailable(why)),
+                Err(e) => Err(IngestError::Unavailable(format!("the relay failed: {e}"))),
+            }
+        })
+    }
+    fn ingest_metrics(self: Arc<Self>, request: ExportMetricsServiceRequest) -> IngestFuture {
+        self.other(request)
+    }
+    fn ingest_logs(self: Arc<Self>, request: ExportLogsServiceRequest) -> IngestFuture {
+        self.other(request)
+    }
+}
+
+impl RelaySink {
+    /// [`Relay::take_other`] on a blocking thread, answered like a trace export.
+    fn other<R: Adoptable>(&self, request: R) -> IngestFuture {
+        let relay = self.0.clone();
+        Box::pin(async move {
+            let items = request.item_count() as u64;
+            match tokio::task::spawn_blocking(move || relay.take_other(request)).await {
+                Ok(Ok(Some(Outcome::Exported { accepted, .. }))) if accepted.rejected_spans > 0 => {
+                    let rejected = (accepted.rejected_spans as u64).min(items);
+                    Ok(IngestOutcome {
+                        accepted: items - rejected,
+                        rejected,
+                        reason: Some(accepted.error_message),
+                    })
+                }
+                Ok(Ok(_)) => Ok(IngestOutcome {
+                    accepted: items,
                     ..Default::default()
                 }),
                 Ok(Err(NotTaken(why))) => Err(IngestError::Unavailable(why)),

@@ -14,7 +14,9 @@ use crate::traceparent::{TraceParent, FLAG_SAMPLED};
 use otelctl_config::detect::{Endpoints, Mode, ModeSetting};
 use otelctl_config::paths::{self, DataDir};
 use otelctl_config::settings::Settings;
-use otelctl_otlp::{ExportTraceServiceRequest, InstrumentationScope, KeyValue, Span};
+use otelctl_otlp::{
+    ExportRequest, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Signal, Span,
+};
 
 /// The instrumentation scope of every otelctl span.
 pub fn scope() -> InstrumentationScope {
@@ -78,6 +80,11 @@ pub enum Outcome {
 /// cannot be used counts as absent here, as settings that cannot be loaded do: the span is
 /// sent to the default port, else spooled, never lost over a configuration file.
 pub fn default_url(settings: Option<&Settings>) -> String {
+    default_signal_url(settings, Signal::Traces)
+}
+
+/// [`default_url`] for any signal: the same base, the signal's path.
+pub fn default_signal_url(settings: Option<&Settings>, signal: Signal) -> String {
     // No probe here (this runs on every span): only an explicit local mode picks the project's.
     let system = |s: Option<&Settings>| {
         let ports = s.and_then(|s| s.system_ports().ok()).unwrap_or_default();
@@ -87,7 +94,7 @@ pub fn default_url(settings: Option<&Settings>) -> String {
         Some(s) if s.mode_setting == ModeSetting::Local => Endpoints::local(&s.ports()).collector,
         other => system(other),
     };
-    exporter::traces_url_from_base(&base)
+    exporter::signal_url_from_base(&base, signal)
 }
 
 /// The traces URL in effect.
@@ -96,6 +103,18 @@ pub fn traces_url(env: &OtelEnv, settings: Option<&Settings>) -> String {
         .endpoint
         .clone()
         .unwrap_or_else(|| default_url(settings))
+}
+
+/// The URL in effect for `signal`: the signal's own variable, else the base's, else the default.
+pub fn signal_url(env: &OtelEnv, settings: Option<&Settings>, signal: Signal) -> String {
+    let configured = match signal {
+        Signal::Traces => &env.exporter.endpoint,
+        Signal::Metrics => &env.metrics_endpoint,
+        Signal::Logs => &env.logs_endpoint,
+    };
+    configured
+        .clone()
+        .unwrap_or_else(|| default_signal_url(settings, signal))
 }
 
 /// The spool directory: `$OTEL_SPOOL_DIR`, else the mode's (detected only now, and only in
@@ -123,11 +142,7 @@ pub fn spool_dir(settings: Option<&Settings>, env: &OtelEnv) -> Option<PathBuf> 
 /// Exports `req` within the configured deadline; spools it when that fails. A request sent in
 /// full whose answer is late is spooled as unconfirmed and a detached waiter learns the
 /// outcome (see [`await_late_answer`]), so a later flush never sends a stored span again.
-pub fn deliver(
-    env: &OtelEnv,
-    settings: Option<&Settings>,
-    req: &ExportTraceServiceRequest,
-) -> Outcome {
+pub fn deliver<R: ExportRequest>(env: &OtelEnv, settings: Option<&Settings>, req: &R) -> Outcome {
     deliver_with(env, settings, req, exporter::export)
 }
 
@@ -146,20 +161,20 @@ pub fn deliver_briefly(
     deliver_with(env, settings, req, exporter::export_briefly)
 }
 
-type Export = fn(
+type Export<R> = fn(
     &exporter::ExporterConfig,
     &str,
-    &ExportTraceServiceRequest,
+    &R,
     Instant,
 ) -> Result<exporter::Accepted, exporter::ExportError>;
 
-fn deliver_with(
+fn deliver_with<R: ExportRequest>(
     env: &OtelEnv,
     settings: Option<&Settings>,
-    req: &ExportTraceServiceRequest,
-    export: Export,
+    req: &R,
+    export: Export<R>,
 ) -> Outcome {
-    let url = traces_url(env, settings);
+    let url = signal_url(env, settings, R::SIGNAL);
     let deadline = Instant::now() + env.exporter.timeout;
     let (why, late) = match export(&env.exporter, &url, req, deadline) {
         Ok(accepted) => return Outcome::Exported { url, accepted },

@@ -1,5 +1,5 @@
-//! OTLP/HTTP trace export: endpoint rules, both encodings, the deadline, spec-allowed retries
-//! and partial success.
+//! OTLP/HTTP export (traces, and the metrics and logs `dt`'s relay forwards): endpoint rules,
+//! both encodings, the deadline, spec-allowed retries and partial success.
 //!
 //! One export is one `POST` (plus retries) that never outlives its deadline. Only 429, 502,
 //! 503 and 504 are retried, at most [`MAX_ATTEMPTS`] tries in all, after an exponential
@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otelctl_http::{self as http, HttpError, HttpUrl};
-use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use otelctl_otlp::{ExportRequest, Signal};
 
 /// The default export deadline. A collector on loopback answers in about a millisecond (see
 /// benchmarks/span.md); 200 ms bounds what a hung collector can add to every wrapped command,
@@ -86,15 +86,23 @@ pub fn traces_url_as_is(url: &str) -> String {
 
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base: `v1/traces` is appended with exactly one slash.
 pub fn traces_url_from_base(base: &str) -> String {
+    signal_url_from_base(base, Signal::Traces)
+}
+
+/// A signal's URL from the base: `v1/traces`, `v1/metrics` or `v1/logs` appended with exactly
+/// one slash.
+pub fn signal_url_from_base(base: &str, signal: Signal) -> String {
     let base = base.trim();
+    let path = &signal.http_path()[1..];
     if base.ends_with('/') {
-        format!("{base}v1/traces")
+        format!("{base}{path}")
     } else {
-        format!("{base}/v1/traces")
+        format!("{base}/{path}")
     }
 }
 
-/// The endpoint accepted the request (possibly rejecting some spans: partial success).
+/// The endpoint accepted the request (possibly rejecting some items: partial success; for
+/// metrics and logs `rejected_spans` counts data points or log records).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub rejected_spans: i64,
@@ -127,6 +135,8 @@ pub struct LateAnswer {
     sent: http::Sent,
     url: String,
     secrets: Vec<String>,
+    /// Reads a 2xx answer of the request's signal.
+    accepted: fn(&http::Response) -> Accepted,
 }
 
 impl LateAnswer {
@@ -134,7 +144,7 @@ impl LateAnswer {
     pub fn wait(mut self, deadline: Instant) -> Result<Accepted, ExportError> {
         let resp = self.sent.answer(deadline)?;
         if (200..300).contains(&resp.status) {
-            Ok(partial_success(&resp))
+            Ok((self.accepted)(&resp))
         } else {
             Err(ExportError::Status {
                 url: self.url,
@@ -147,10 +157,10 @@ impl LateAnswer {
 
 /// [`export`], then, when the answer is late, waiting for it up to [`LATE_ANSWER_WAIT`] more:
 /// for `spool flush`, where a few seconds matter less than sending a span twice.
-pub fn export_patiently(
+pub fn export_patiently<R: ExportRequest>(
     cfg: &ExporterConfig,
     url: &str,
-    req: &ExportTraceServiceRequest,
+    req: &R,
     deadline: Instant,
 ) -> Result<Accepted, ExportError> {
     match export(cfg, url, req, deadline) {
@@ -190,10 +200,10 @@ fn post_https(
 }
 
 /// Sends `req` to the configured endpoint before `deadline`.
-pub fn export(
+pub fn export<R: ExportRequest>(
     cfg: &ExporterConfig,
     url: &str,
-    req: &ExportTraceServiceRequest,
+    req: &R,
     deadline: Instant,
 ) -> Result<Accepted, ExportError> {
     export_with(cfg, url, req, deadline, None)
@@ -203,19 +213,19 @@ pub fn export(
 /// [`ANSWER_WAIT`] (never past `deadline`); later, the error is [`ExportError::Unconfirmed`]
 /// with the open connection. Connecting, sending and retries keep the whole deadline.
 /// `https://` exports (the installed transport) wait as [`export`] does.
-pub fn export_briefly(
+pub fn export_briefly<R: ExportRequest>(
     cfg: &ExporterConfig,
     url: &str,
-    req: &ExportTraceServiceRequest,
+    req: &R,
     deadline: Instant,
 ) -> Result<Accepted, ExportError> {
     export_with(cfg, url, req, deadline, Some(ANSWER_WAIT))
 }
 
-fn export_with(
+fn export_with<R: ExportRequest>(
     cfg: &ExporterConfig,
     url: &str,
-    req: &ExportTraceServiceRequest,
+    req: &R,
     deadline: Instant,
     answer_wait: Option<Duration>,
 ) -> Result<Accepted, ExportError> {
@@ -225,8 +235,8 @@ fn export_with(
         Some(HttpUrl::parse(url)?)
     };
     let body = match cfg.protocol {
-        Protocol::HttpProtobuf => req.to_protobuf(),
-        Protocol::HttpJson => req.to_json(),
+        Protocol::HttpProtobuf => prost::Message::encode_to_vec(req),
+        Protocol::HttpJson => serde_json::to_vec(req).expect("the OTLP model always serialises"),
     };
     let mut headers = vec![(
         "Content-Type".to_string(),
@@ -273,6 +283,7 @@ fn export_with(
                                 sent,
                                 url: url.to_string(),
                                 secrets,
+                                accepted: partial_success::<R>,
                             }),
                         })
                     }
@@ -282,7 +293,7 @@ fn export_with(
             None => post_https(url, &headers, &body, deadline, cfg.certificate.as_deref())?,
         };
         if (200..300).contains(&resp.status) {
-            return Ok(partial_success(&resp));
+            return Ok(partial_success::<R>(&resp));
         }
         let failed = || ExportError::Status {
             url: url.to_string(),
@@ -315,26 +326,21 @@ fn with_jitter(d: Duration) -> Duration {
     d + d.mul_f64(f64::from(b[0]) / 510.0)
 }
 
-fn partial_success(resp: &http::Response) -> Accepted {
+fn partial_success<R: ExportRequest>(resp: &http::Response) -> Accepted {
     let decoded = if resp.body.is_empty() {
         None
     } else if resp
         .header("content-type")
         .is_some_and(|c| c.contains("json"))
     {
-        serde_json::from_slice::<ExportTraceServiceResponse>(&resp.body).ok()
+        serde_json::from_slice::<R::Response>(&resp.body).ok()
     } else {
-        <ExportTraceServiceResponse as prost::Message>::decode(resp.body.as_slice()).ok()
+        <R::Response as prost::Message>::decode(resp.body.as_slice()).ok()
     };
-    match decoded.and_then(|r| r.partial_success) {
-        Some(p) => Accepted {
-            rejected_spans: p.rejected_spans,
-            error_message: p.error_message,
-        },
-        None => Accepted {
-            rejected_spans: 0,
-            error_message: String::new(),
-        },
+    let (rejected_spans, error_message) = decoded.map(|r| R::rejected(&r)).unwrap_or_default();
+    Accepted {
+        rejected_spans,
+        error_message,
     }
 }
 

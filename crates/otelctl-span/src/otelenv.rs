@@ -96,6 +96,11 @@ pub struct OtelEnv {
     pub test_trace_id: Option<[u8; 16]>,
     /// The exporter settings; `endpoint` is `None` when neither endpoint variable is set.
     pub exporter: ExporterConfig,
+    /// The metrics and logs URLs (`OTEL_EXPORTER_OTLP_{METRICS,LOGS}_ENDPOINT` as is, else the
+    /// base with `/v1/metrics` or `/v1/logs`); `None` when neither variable is set. Exported
+    /// with `exporter`'s protocol, headers and timeout (`dt`'s relay forwards them).
+    pub metrics_endpoint: Option<String>,
+    pub logs_endpoint: Option<String>,
     pub spool_max_bytes: u64,
     /// Where `span begin` keeps carrier files by default (see `carrier`).
     pub carrier_dir: std::path::PathBuf,
@@ -138,6 +143,8 @@ impl OtelEnv {
         let test_trace_raw = text(EnvVars::TEST_TRACE_ID);
         let endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT);
         let traces_endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+        let metrics_endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
+        let logs_endpoint = text(EnvVars::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT);
         let headers_raw = text(EnvVars::OTEL_EXPORTER_OTLP_HEADERS);
         let traces_headers_raw = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_HEADERS);
         let protocol_raw = text(EnvVars::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
@@ -268,11 +275,14 @@ impl OtelEnv {
                 }
             },
         };
-        let endpoint = match (traces_endpoint, endpoint) {
-            (Some(t), _) => Some(crate::exporter::traces_url_as_is(&t)),
-            (None, Some(base)) => Some(crate::exporter::traces_url_from_base(&base)),
+        let signal_endpoint = |own: Option<String>, signal| match (own, endpoint.as_deref()) {
+            (Some(url), _) => Some(crate::exporter::traces_url_as_is(&url)),
+            (None, Some(base)) => Some(crate::exporter::signal_url_from_base(base, signal)),
             (None, None) => None,
         };
+        let metrics_endpoint = signal_endpoint(metrics_endpoint, otelctl_otlp::Signal::Metrics);
+        let logs_endpoint = signal_endpoint(logs_endpoint, otelctl_otlp::Signal::Logs);
+        let endpoint = signal_endpoint(traces_endpoint, otelctl_otlp::Signal::Traces);
         let spool_max_bytes = match spool_max_raw.as_deref().map(str::trim) {
             None => DEFAULT_SPOOL_MAX_BYTES,
             Some(t) => match t.parse::<u64>() {
@@ -303,6 +313,8 @@ impl OtelEnv {
                 timeout,
                 certificate,
             },
+            metrics_endpoint,
+            logs_endpoint,
             spool_max_bytes,
             carrier_dir,
             spool_fallback,

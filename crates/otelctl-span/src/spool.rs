@@ -1,11 +1,16 @@
-//! The spool: spans that could not be exported wait here as OTLP/JSON files until the
-//! Collector ingests them (`otlpjsonfile` receiver on `<spool>/*.json`) or `otelctl spool flush`
-//! sends them.
+//! The spool: spans (and the metrics and logs `dt`'s relay could not forward) that could not be
+//! exported wait here as OTLP/JSON files until the Collector ingests them (`otlpjsonfile`
+//! receiver on `<spool>/*.json`) or `otelctl spool flush` sends them.
 //!
 //! Layout of a spool directory (mode 0700):
 //! - `<unix_nanos>-<pid>-<random>.json`: one `ExportTraceServiceRequest` as one line of
 //!   OTLP/JSON plus `\n`. Written as `.<name>.tmp` (does not match `*.json`) and renamed, so a
 //!   reader never sees a partial file and concurrent writers never interleave.
+//! - `<unix_nanos>-<pid>-<random>.metrics.jsonl` and `….logs.jsonl`: the same for an
+//!   `ExportMetricsServiceRequest` or an `ExportLogsServiceRequest`; the name says the signal
+//!   ([`extension`]). Not `*.json`: a traces-only reader of `*.json` (the Collector's traces
+//!   `otlpjsonfile` receiver, which deletes what it has read) must never take one. Everything
+//!   below applies to the three alike (claims, unconfirmed files, the cap, flush).
 //! - `<name>.json.flushing`: a file claimed by a running `spool flush` (rename is the claim:
 //!   exactly one claimant wins). Put back on failure, deleted once delivered.
 //! - `<name>.json.unconfirmed`: a request sent in full whose answer was late (see
@@ -35,7 +40,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::exporter::{Accepted, ExportError};
 use otelctl_config::error::{Error, Result};
 use otelctl_config::paths::ensure_private_dir;
-use otelctl_otlp::{random_bytes, to_hex, ExportTraceServiceRequest};
+use otelctl_otlp::logs::ExportLogsServiceRequest;
+use otelctl_otlp::metrics::ExportMetricsServiceRequest;
+use otelctl_otlp::{random_bytes, to_hex, ExportRequest, ExportTraceServiceRequest, Signal};
 
 const LOCK: &str = ".lock";
 const COUNTERS: &str = ".counters";
@@ -56,6 +63,82 @@ pub const UNCONFIRMED_STALE: Duration = Duration::from_secs(120);
 pub const STALE_CLAIM: Duration = Duration::from_secs(600);
 /// Temporary files older than this belong to a writer that died; flush removes them.
 const STALE_TMP: Duration = Duration::from_secs(3600);
+
+/// How a spool file's name says its signal: `.json` for traces (what the Collector's
+/// `otlpjsonfile` receiver has always read), `.metrics.jsonl`, `.logs.jsonl`.
+pub fn extension(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => ".json",
+        Signal::Metrics => ".metrics.jsonl",
+        Signal::Logs => ".logs.jsonl",
+    }
+}
+
+/// The signal of a waiting spool file, by its name (`None`: not a request file).
+pub fn signal_of(name: &str) -> Option<Signal> {
+    if name.starts_with('.') {
+        return None;
+    }
+    [Signal::Metrics, Signal::Logs, Signal::Traces]
+        .into_iter()
+        .find(|s| name.ends_with(extension(*s)))
+}
+
+/// A request read back from the spool, of one of the three signals.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spooled {
+    Traces(ExportTraceServiceRequest),
+    Metrics(ExportMetricsServiceRequest),
+    Logs(ExportLogsServiceRequest),
+}
+
+impl Spooled {
+    /// Decodes a spool file of `signal` (one line of OTLP/JSON).
+    pub fn from_json(
+        signal: Signal,
+        bytes: &[u8],
+    ) -> std::result::Result<Self, otelctl_otlp::DecodeError> {
+        Ok(match signal {
+            Signal::Traces => Spooled::Traces(ExportTraceServiceRequest::from_json(bytes)?),
+            Signal::Metrics => Spooled::Metrics(ExportMetricsServiceRequest::from_json(bytes)?),
+            Signal::Logs => Spooled::Logs(ExportLogsServiceRequest::from_json(bytes)?),
+        })
+    }
+
+    pub fn signal(&self) -> Signal {
+        match self {
+            Spooled::Traces(_) => Signal::Traces,
+            Spooled::Metrics(_) => Signal::Metrics,
+            Spooled::Logs(_) => Signal::Logs,
+        }
+    }
+
+    /// Spans, data points or log records.
+    pub fn item_count(&self) -> usize {
+        match self {
+            Spooled::Traces(r) => r.item_count(),
+            Spooled::Metrics(r) => r.item_count(),
+            Spooled::Logs(r) => r.item_count(),
+        }
+    }
+}
+
+impl Spooled {
+    /// [`crate::exporter::export_patiently`] of the request inside, to `url` (its signal's).
+    pub fn export_patiently(
+        &self,
+        cfg: &crate::exporter::ExporterConfig,
+        url: &str,
+        deadline: std::time::Instant,
+    ) -> std::result::Result<Accepted, ExportError> {
+        use crate::exporter::export_patiently;
+        match self {
+            Spooled::Traces(r) => export_patiently(cfg, url, r, deadline),
+            Spooled::Metrics(r) => export_patiently(cfg, url, r, deadline),
+            Spooled::Logs(r) => export_patiently(cfg, url, r, deadline),
+        }
+    }
+}
 
 /// A spool directory with its size cap.
 #[derive(Debug, Clone)]
@@ -127,6 +210,9 @@ fn held_files(held: &Path) -> Vec<PathBuf> {
 pub struct FlushReport {
     pub delivered_files: u64,
     pub delivered_spans: u64,
+    /// Metric data points and log records delivered (from `*.metrics.jsonl`, `*.logs.jsonl`).
+    pub delivered_data_points: u64,
+    pub delivered_log_records: u64,
     /// Spans the endpoint accepted the request for but rejected (partial success).
     pub rejected_spans: u64,
     pub failed_files: u64,
@@ -157,13 +243,13 @@ impl Spool {
     }
 
     /// Writes one request as a new spool file (atomically), then enforces the size cap.
-    pub fn write(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+    pub fn write<R: ExportRequest>(&self, req: &R) -> Result<PathBuf> {
         self.write_as(req, "")
     }
 
     /// Writes a request whose answer is late as `<name>.json.unconfirmed`: kept, but sent by
     /// nobody until [`Spool::settle`] says how the late answer went.
-    pub fn write_unconfirmed(&self, req: &ExportTraceServiceRequest) -> Result<PathBuf> {
+    pub fn write_unconfirmed<R: ExportRequest>(&self, req: &R) -> Result<PathBuf> {
         self.write_as(req, UNCONFIRMED_SUFFIX)
     }
 
@@ -222,7 +308,7 @@ impl Spool {
         Some((secs, url, parts.next().unwrap_or("").to_string()))
     }
 
-    fn write_as(&self, req: &ExportTraceServiceRequest, suffix: &str) -> Result<PathBuf> {
+    fn write_as<R: ExportRequest>(&self, req: &R, suffix: &str) -> Result<PathBuf> {
         ensure_private_dir(&self.dir)?;
         let (path, len) = write_file(&self.dir, req, suffix)?;
         // The span is safely spooled now; a failure to enforce the cap must not report it lost.
@@ -319,11 +405,14 @@ impl Spool {
                     break;
                 }
                 let path = self.dir.join(&name);
-                let spans = fs::read(&path)
-                    .ok()
-                    .and_then(|b| ExportTraceServiceRequest::from_json(&b).ok())
-                    .map(|r| r.span_count() as u64)
-                    .unwrap_or(0);
+                let spans = match signal_of(&name) {
+                    Some(signal) => fs::read(&path)
+                        .ok()
+                        .and_then(|b| Spooled::from_json(signal, &b).ok())
+                        .map(|r| r.item_count() as u64)
+                        .unwrap_or(0),
+                    None => 0,
+                };
                 // Another deleter (the Collector, a flush) may have taken it: count only ours.
                 if fs::remove_file(&path).is_ok() {
                     c.dropped_spans += spans;
@@ -384,13 +473,12 @@ impl Spool {
         Ok(status)
     }
 
-    /// Sends every waiting file (oldest first) through `send`, deleting what was accepted.
-    /// Stops early when the endpoint is unreachable (the rest stays for later).
+    /// Sends every waiting file (oldest first, whatever its signal) through `send`, deleting
+    /// what was accepted. Stops early when the endpoint is unreachable (the rest stays for
+    /// later).
     pub fn flush(
         &self,
-        send: &mut dyn FnMut(
-            &ExportTraceServiceRequest,
-        ) -> std::result::Result<Accepted, ExportError>,
+        send: &mut dyn FnMut(&Spooled) -> std::result::Result<Accepted, ExportError>,
     ) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         if !self.dir.is_dir() {
@@ -419,7 +507,10 @@ impl Spool {
                     continue;
                 }
             };
-            let req = match ExportTraceServiceRequest::from_json(&bytes) {
+            let Some(signal) = signal_of(&name) else {
+                continue; // `waiting` lists only request files
+            };
+            let req = match Spooled::from_json(signal, &bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = fs::rename(&claim, self.dir.join(format!("{name}.corrupt")));
@@ -434,12 +525,19 @@ impl Spool {
                 Ok(acc) => {
                     let _ = fs::remove_file(&claim);
                     report.delivered_files += 1;
-                    report.delivered_spans += req.span_count() as u64;
+                    let items = req.item_count() as u64;
+                    match signal {
+                        Signal::Traces => report.delivered_spans += items,
+                        Signal::Metrics => report.delivered_data_points += items,
+                        Signal::Logs => report.delivered_log_records += items,
+                    }
                     if acc.rejected_spans > 0 {
                         report.rejected_spans += acc.rejected_spans as u64;
                         report.errors.push(format!(
-                            "{name}: endpoint rejected {} span(s): {}",
-                            acc.rejected_spans, acc.error_message
+                            "{name}: endpoint rejected {} {}: {}",
+                            acc.rejected_spans,
+                            signal.items(),
+                            acc.error_message
                         ));
                     }
                 }
@@ -499,11 +597,12 @@ impl Spool {
             .filter_map(|e| e.file_name().into_string().ok()))
     }
 
-    /// The waiting `*.json` files (not hidden), with their sizes.
+    /// The waiting request files (`*.json`, `*.metrics.jsonl`, `*.logs.jsonl`, not hidden),
+    /// with their sizes.
     fn waiting(&self) -> Result<Vec<(String, u64)>> {
         Ok(self
             .entries()?
-            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .filter(|n| signal_of(n).is_some())
             .filter_map(|n| {
                 let size = fs::symlink_metadata(self.dir.join(&n)).ok()?.len();
                 Some((n, size))
@@ -545,10 +644,10 @@ impl Spool {
 
 /// Writes `req` as one line of OTLP/JSON to a new file `<name><suffix>` in `dir` (as a hidden
 /// `.tmp`, then renamed: a reader never sees a partial file); returns its path and size.
-fn write_file(dir: &Path, req: &ExportTraceServiceRequest, suffix: &str) -> Result<(PathBuf, u64)> {
-    let mut line = req.to_json();
+fn write_file<R: ExportRequest>(dir: &Path, req: &R, suffix: &str) -> Result<(PathBuf, u64)> {
+    let mut line = serde_json::to_vec(req).expect("the OTLP model always serialises");
     line.push(b'\n');
-    let name = format!("{}{suffix}", new_file_name());
+    let name = format!("{}{}{suffix}", new_file_name(), extension(R::SIGNAL));
     let tmp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(&name);
     let mut f = OpenOptions::new()
@@ -604,7 +703,8 @@ impl Drop for Hold {
     }
 }
 
-/// `<unix_nanos, 20 digits>-<pid>-<16 hex>.json`: sorts by time; unique across processes.
+/// `<unix_nanos, 20 digits>-<pid>-<16 hex>` (the signal's extension follows): sorts by time;
+/// unique across processes.
 fn new_file_name() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -612,7 +712,7 @@ fn new_file_name() -> String {
         .as_nanos();
     let mut r = [0u8; 8];
     random_bytes(&mut r);
-    format!("{nanos:020}-{}-{}.json", std::process::id(), to_hex(&r))
+    format!("{nanos:020}-{}-{}", std::process::id(), to_hex(&r))
 }
 
 fn file_nanos(name: &str) -> Option<u128> {
@@ -727,6 +827,84 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Metrics and logs spooled by dt's relay: their names say their signal (and are not
+    /// `*.json`, which the Collector's traces reader takes and deletes), the cap counts their
+    /// items, and a flush hands each back decoded as its signal, oldest first.
+    #[test]
+    fn metrics_and_logs_files_say_their_signal_and_flush_as_it() {
+        use otelctl_otlp::logs::{ExportLogsServiceRequest, LogRecord};
+        use otelctl_otlp::metrics::{
+            Data, ExportMetricsServiceRequest, Gauge, Metric, NumberDataPoint,
+        };
+        let dir = tempdir("signals");
+        let spool = Spool::new(&dir, 1 << 20);
+        let scope = InstrumentationScope::default;
+        let metrics = ExportMetricsServiceRequest::single(
+            vec![],
+            scope(),
+            vec![Metric {
+                name: "m".into(),
+                data: Some(Data::Gauge(Gauge {
+                    data_points: vec![NumberDataPoint::default(); 2],
+                })),
+                ..Default::default()
+            }],
+        );
+        let logs = ExportLogsServiceRequest::single(vec![], scope(), vec![LogRecord::default(); 3]);
+        let m = spool.write(&metrics).unwrap();
+        let t = spool.write(&request(1)).unwrap();
+        let l = spool.write(&logs).unwrap();
+        let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name(&m).ends_with(".metrics.jsonl"), "{}", name(&m));
+        assert!(name(&l).ends_with(".logs.jsonl"), "{}", name(&l));
+        assert!(name(&t).ends_with(".json"));
+        assert_eq!(signal_of(&name(&m)), Some(Signal::Metrics));
+        assert_eq!(signal_of(&name(&l)), Some(Signal::Logs));
+        assert_eq!(signal_of(&name(&t)), Some(Signal::Traces));
+        assert_eq!(signal_of(".x.logs.jsonl.tmp"), None);
+        assert_eq!(spool.status().unwrap().files, 3);
+        let mut sent = Vec::new();
+        let r = spool
+            .flush(&mut |req| {
+                sent.push(req.clone());
+                Ok(Accepted {
+                    rejected_spans: 0,
+                    error_message: String::new(),
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            sent,
+            [
+                Spooled::Metrics(metrics.clone()),
+                Spooled::Traces(request(1)),
+                Spooled::Logs(logs.clone())
+            ]
+        );
+        assert_eq!(
+            (
+                r.delivered_spans,
+                r.delivered_data_points,
+                r.delivered_log_records
+            ),
+            (1, 2, 3)
+        );
+        // The cap drops the oldest file whatever its signal and counts its items.
+        let one = serde_json::to_vec(&logs).unwrap().len() as u64 + 1;
+        let capped = Spool::new(&dir, one * 2);
+        capped.write(&metrics).unwrap();
+        capped.write(&logs).unwrap();
+        capped.write(&logs).unwrap();
+        capped.write(&logs).unwrap();
+        let s = capped.status().unwrap();
+        assert_eq!(
+            s.dropped_spans,
+            2 + 3,
+            "the metrics file's points, a logs file's records"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn flush_deletes_only_accepted_and_stops_when_unreachable() {
         let dir = tempdir("flush");
@@ -822,7 +1000,7 @@ mod tests {
         let mut spans = 0;
         spool
             .flush(&mut |req| {
-                spans += req.span_count();
+                spans += req.item_count();
                 Ok(Accepted {
                     rejected_spans: 0,
                     error_message: String::new(),

@@ -223,3 +223,151 @@ export TRACEPARENT=$("$o" span begin t parent)
         "nothing held or spooled: {left:?}"
     );
 }
+
+/// A stand-in for an app's metrics and logs exporters (Python's standard library: no SDK
+/// needed here; the real SDK runs in otel_python.rs): posts one OTLP/JSON metrics export and one
+/// logs export, whose record names a trace outside dt's, to `$OTEL_EXPORTER_OTLP_ENDPOINT`, and
+/// prints each answer's status.
+const POST_METRICS_AND_LOGS: &str = r#"
+import json, os, urllib.request
+base = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/")
+res = {"attributes": [{"key": "service.name", "value": {"stringValue": "task-app"}}]}
+metrics = {"resourceMetrics": [{"resource": res, "scopeMetrics": [{"metrics": [
+    {"name": "jobs.done", "sum": {"aggregationTemporality": 2, "isMonotonic": True,
+     "dataPoints": [{"asInt": "3", "timeUnixNano": "1700000000000000000"}]}}]}]}]}
+logs = {"resourceLogs": [{"resource": res, "scopeLogs": [{"logRecords": [
+    {"timeUnixNano": "1700000000000000000", "severityNumber": 13, "body": {"stringValue": "slow job"},
+     "traceId": "11111111111111111111111111111111", "spanId": "2222222222222222"},
+    {"timeUnixNano": "1700000000000000001", "severityNumber": 9, "body": {"stringValue": "no span"}}]}]}]}
+for path, body in (("/v1/metrics", metrics), ("/v1/logs", logs)):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as answer:
+        print(path, answer.status)
+"#;
+
+fn python3() -> Option<&'static str> {
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| "python3")
+}
+
+#[test]
+fn metrics_and_logs_are_forwarded_to_their_paths_with_logs_in_the_dt_trace() {
+    let Some(python) = python3() else {
+        return skip("python3 is not installed (the stand-in app that posts metrics and logs)");
+    };
+    let home = tempfile::tempdir().unwrap();
+    let collector = Collector::start(vec![Answer::Ok]);
+    let mut cmd = otelctl(home.path());
+    cmd.env("TRACEPARENT", SAMPLED)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.base())
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
+        .env("OTEL_SPOOL_DIR", home.path().join("spool"));
+    let out = run(cmd, ["relay", "--", python, "-c", POST_METRICS_AND_LOGS]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("/v1/metrics 200") && printed.contains("/v1/logs 200"),
+        "{printed}"
+    );
+    let received = collector.drain();
+    let at = |path: &str| {
+        let found: Vec<_> = received.iter().filter(|r| r.path == path).collect();
+        assert_eq!(found.len(), 1, "one export to {path}: {received:?}");
+        found[0].clone()
+    };
+    let metrics = at("/v1/metrics");
+    let metrics = match metrics.header("content-type") {
+        Some("application/json") => {
+            otelctl_otlp::metrics::ExportMetricsServiceRequest::from_json(&metrics.body)
+        }
+        _ => otelctl_otlp::metrics::ExportMetricsServiceRequest::from_protobuf(&metrics.body),
+    }
+    .unwrap();
+    assert_eq!(metrics.data_point_count(), 1);
+    assert_eq!(metrics.metrics().next().unwrap().2.name, "jobs.done");
+    let logs = at("/v1/logs");
+    let logs = match logs.header("content-type") {
+        Some("application/json") => {
+            otelctl_otlp::logs::ExportLogsServiceRequest::from_json(&logs.body)
+        }
+        _ => otelctl_otlp::logs::ExportLogsServiceRequest::from_protobuf(&logs.body),
+    }
+    .unwrap();
+    let records: Vec<_> = logs.records().map(|(_, _, r)| r.clone()).collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        otelctl_otlp::to_hex(&records[0].trace_id),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the record follows its span into the dt trace"
+    );
+    assert_eq!(
+        otelctl_otlp::to_hex(&records[0].span_id),
+        "2222222222222222"
+    );
+    assert_eq!(
+        attr(&records[0].attributes, "otelctl.relay.original_trace_id")
+            .map(|v| v.to_text())
+            .as_deref(),
+        Some("11111111111111111111111111111111")
+    );
+    assert!(
+        records[1].trace_id.is_empty(),
+        "a record outside any span stays so"
+    );
+}
+
+#[test]
+fn metrics_and_logs_the_relay_cannot_forward_are_spooled_and_flushed_to_their_paths() {
+    let Some(python) = python3() else {
+        return skip("python3 is not installed (the stand-in app that posts metrics and logs)");
+    };
+    let home = tempfile::tempdir().unwrap();
+    let spool = home.path().join("spool");
+    let mut cmd = otelctl(home.path());
+    cmd.env("TRACEPARENT", SAMPLED)
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", refused_port()),
+        )
+        .env("OTEL_SPOOL_DIR", &spool);
+    let out = run(cmd, ["relay", "--", python, "-c", POST_METRICS_AND_LOGS]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with(".metrics.jsonl"))
+            && names.iter().any(|n| n.ends_with(".logs.jsonl")),
+        "each file says its signal, and none is a traces file (*.json): {names:?}"
+    );
+
+    let collector = Collector::start(vec![Answer::Ok]);
+    let mut cmd = otelctl(home.path());
+    cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.base())
+        .env("OTEL_SPOOL_DIR", &spool);
+    let out = run(cmd, ["spool", "flush", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["delivered_files"], 2, "{report}");
+    assert_eq!(report["delivered_data_points"], 1, "{report}");
+    assert_eq!(report["delivered_log_records"], 2, "{report}");
+    let mut paths: Vec<String> = collector.drain().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/v1/logs", "/v1/metrics"]);
+    let left = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(left, 0, "delivered files are gone");
+}

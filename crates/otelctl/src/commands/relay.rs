@@ -105,14 +105,21 @@ pub fn run(globals: &GlobalArgs, args: &RelayArgs) -> Result<u8> {
     if env.debug {
         output::stderr(&format!(
             "otelctl: debug: relay {url}: {} export(s), {} span(s) adopted ({} roots under dt), \
-             {} held for their parent ({} never came: under dt), {} exported, {} spooled\n",
+             {} held for their parent ({} never came: under dt), {} exported, {} spooled; \
+             metric data points {} exported, {} spooled; log records {} exported, {} spooled \
+             ({} moved into the dt trace)\n",
             t.requests,
             t.adopted.moved,
             t.adopted.reparented,
             t.held_spans,
             t.orphans,
             t.exported_spans,
-            t.spooled_spans
+            t.spooled_spans,
+            t.metrics.exported,
+            t.metrics.spooled,
+            t.logs.exported,
+            t.logs.spooled,
+            t.logs.adopted
         ));
     }
     Ok(span::finish_child(program, &run))

@@ -5,8 +5,8 @@ use std::time::Instant;
 use otelctl_config::exit;
 use otelctl_config::settings::Settings;
 use otelctl_config::{Error, Result};
+use otelctl_otlp::Signal;
 use otelctl_span::emit;
-use otelctl_span::exporter;
 use otelctl_span::spool::Spool;
 
 use crate::cli::{SpoolAction, SpoolArgs};
@@ -52,12 +52,8 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
         SpoolAction::Flush { json } => {
             let url = emit::traces_url(&env, Some(settings));
             let report = spool.flush(&mut |req| {
-                exporter::export_patiently(
-                    &env.exporter,
-                    &url,
-                    req,
-                    Instant::now() + env.exporter.timeout,
-                )
+                let url = emit::signal_url(&env, Some(settings), req.signal());
+                req.export_patiently(&env.exporter, &url, Instant::now() + env.exporter.timeout)
             })?;
             let bytes = if json {
                 output::json(&report)
@@ -66,6 +62,20 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
                     "delivered {} span(s) in {} file(s) to {url}\n",
                     report.delivered_spans, report.delivered_files
                 );
+                // Metrics and logs (spooled by dt's relay) went to their own paths.
+                for (n, what, signal) in [
+                    (
+                        report.delivered_data_points,
+                        "metric data point(s)",
+                        Signal::Metrics,
+                    ),
+                    (report.delivered_log_records, "log record(s)", Signal::Logs),
+                ] {
+                    if n > 0 {
+                        let url = emit::signal_url(&env, Some(settings), signal);
+                        text.push_str(&format!("delivered {n} {what} to {url}\n"));
+                    }
+                }
                 if report.failed_files + report.skipped_files > 0 {
                     text.push_str(&format!(
                         "left {} file(s) in {} ({} failed, {} not tried)\n",
