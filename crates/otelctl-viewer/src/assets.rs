@@ -68,6 +68,10 @@ assets! {
     "js/trace.js" => JS,
     "js/compare.js" => JS,
     "js/history.js" => JS,
+    "js/logs.js" => JS,
+    "js/metrics.js" => JS,
+    "js/chart.js" => JS,
+    "css/signals.css" => CSS,
 }
 
 /// The file served at `/assets/<path>`.

@@ -14,11 +14,13 @@
 //! | [`explore`] | span tree, filter, critical path, compare, per-task history |
 //! | [`waterfall`] | the waterfall's geometry |
 //! | [`pages`] | the pages and their parts, rendered from the templates |
+//! | [`signals`] | the logs and metrics pages, a span's logs on its trace page |
 //! | [`assets`] | the CSS and JS served under `/assets/` |
 
 pub mod assets;
 pub mod explore;
 pub mod metrics;
 pub mod pages;
+pub mod signals;
 pub mod summary;
 pub mod waterfall;

@@ -21,7 +21,7 @@ use crate::summary::{service_name, TraceSummary, UNKNOWN_SERVICE};
 use crate::waterfall::{self, Layout};
 
 /// Every page's name: its `data-page` and its module, `/assets/js/<name>.js`.
-pub const PAGES: &[&str] = &["list", "trace", "compare", "history"];
+pub const PAGES: &[&str] = &["list", "trace", "compare", "history", "logs", "metrics"];
 /// The header's links: pages reached without parameters.
 pub const NAV: &[(&str, &str)] = &[("traces", "/")];
 /// Most rows in a span-name table.
@@ -54,9 +54,18 @@ pub fn page(title: &str, page: &str, trace: Option<&str>, heading: &str, fragmen
         fragment,
         nav: NAV
             .iter()
-            .map(|&(label, href)| (label, href, page == "list" && href == "/"))
+            .map(|&(label, href)| (label, href, nav_here(page, href)))
             .collect(),
     })
+}
+
+/// Whether the header link `href` is the page being shown.
+fn nav_here(page: &str, href: &str) -> bool {
+    match page {
+        "list" => href == "/",
+        "logs" | "metrics" => href.strip_prefix('/') == Some(page),
+        _ => false,
+    }
 }
 
 #[derive(Template)]

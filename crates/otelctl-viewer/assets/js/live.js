@@ -5,15 +5,20 @@
 
 /** The URL of the fragment that replaces <main id="live"> on `page`. */
 export function fragmentUrl(page, trace, search) {
-  return page === 'trace'
-    ? '/fragment/trace/' + trace + search
-    : '/fragment/traces' + search;
+  if (page === 'trace') return '/fragment/trace/' + trace + search;
+  if (page === 'logs' || page === 'metrics') return '/fragment/' + page + search;
+  return '/fragment/traces' + search;
 }
 
 /** Whether a `change` event (its parsed data) concerns `page` (showing `trace` on a trace page). */
 export function concerns(page, trace, data) {
-  if (page !== 'trace') return true;
-  return Boolean(data.reset || data.cleared || (data.traces || []).includes(trace));
+  if (data.reset || data.cleared) return true;
+  if (page === 'logs') return Boolean(data.logs);
+  if (page === 'metrics') return Boolean(data.metrics);
+  const traces = data.traces || [];
+  if (page === 'trace') return traces.includes(trace) || (data.log_traces || []).includes(trace);
+  // The list: anything but an event about logs or metrics alone.
+  return traces.length > 0 || !(data.logs || data.metrics);
 }
 
 /** Parses an event's data; an unreadable one counts as a reset (refresh whole). */
@@ -52,8 +57,12 @@ function apply(doc, live, html) {
   }
 }
 
-/** Starts live updates for the current page; `onUpdate` runs after each applied fragment. */
-export function startLive(doc = document, onUpdate = () => {}) {
+/**
+ * Starts live updates for the current page; `onUpdate` runs after each applied fragment.
+ * `onChange(data, refresh)`, when given, sees each change first and returns true when it has
+ * handled it (the logs page's tail adds rows instead of refreshing the whole fragment).
+ */
+export function startLive(doc = document, onUpdate = () => {}, onChange = null) {
   const body = doc.body;
   const live = doc.getElementById('live');
   const status = doc.getElementById('live-status');
@@ -76,13 +85,16 @@ export function startLive(doc = document, onUpdate = () => {}) {
         if (again) { again = false; refresh(); }
       });
   }
-  if (!window.EventSource) return;
+  if (!window.EventSource) return refresh;
   const es = new EventSource('/events');
   es.onopen = () => { body.dataset.sse = 'open'; status.textContent = 'live'; };
   es.onerror = () => { body.dataset.sse = 'closed'; status.textContent = 'reconnecting…'; };
   es.addEventListener('change', (ev) => {
-    if (concerns(page, trace, parseChange(ev.data))) refresh();
+    const data = parseChange(ev.data);
+    if (onChange && onChange(data, refresh)) return;
+    if (concerns(page, trace, data)) refresh();
   });
+  return refresh;
 }
 
 /** Pages that show a snapshot (no live updates) say so. */

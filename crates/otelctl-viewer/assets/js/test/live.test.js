@@ -22,3 +22,18 @@ test('unreadable event data counts as a reset', () => {
   assert.deepEqual(parseChange('not json'), { reset: true });
   assert.deepEqual(parseChange('null'), { reset: true });
 });
+
+test('the logs and metrics pages refresh for their own signal; the list not for theirs alone', () => {
+  assert.equal(fragmentUrl('logs', undefined, '?grep=x'), '/fragment/logs?grep=x');
+  assert.equal(fragmentUrl('metrics', undefined, ''), '/fragment/metrics');
+  assert.equal(concerns('logs', undefined, { traces: ['ab'] }), false);
+  assert.equal(concerns('logs', undefined, { traces: [], logs: true }), true);
+  assert.equal(concerns('metrics', undefined, { logs: true }), false);
+  assert.equal(concerns('metrics', undefined, { metrics: true }), true);
+  assert.equal(concerns('metrics', undefined, { cleared: true }), true);
+  assert.equal(concerns('list', undefined, { traces: [], logs: true }), false);
+  assert.equal(concerns('list', undefined, { traces: ['ab'], metrics: true }), true);
+  // A trace page: its own trace's logs.
+  assert.equal(concerns('trace', 'ab', { logs: true, log_traces: ['cd'] }), false);
+  assert.equal(concerns('trace', 'ab', { logs: true, log_traces: ['ab'] }), true);
+});
