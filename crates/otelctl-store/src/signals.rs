@@ -183,6 +183,8 @@ pub struct LogQuery {
     /// Every word of it appears in the body (FTS5, words matched whole, any case).
     pub text: Option<String>,
     pub trace_id: Option<[u8; 16]>,
+    /// Only the records of this span (its trace's index finds them; give the trace id too).
+    pub span_id: Option<[u8; 8]>,
     pub since_unix_nano: Option<u64>,
     pub until_unix_nano: Option<u64>,
     /// Only records stored after this id, oldest first (follow mode); otherwise newest first.
@@ -219,6 +221,10 @@ pub fn logs(conn: &Connection, q: &LogQuery) -> rusqlite::Result<Vec<LogEntry>> 
     }
     if let Some(id) = q.trace_id {
         sql.push_str(" AND l.trace_id = ?");
+        args.push(SqlValue::Blob(id.to_vec()));
+    }
+    if let Some(id) = q.span_id {
+        sql.push_str(" AND l.span_id = ?");
         args.push(SqlValue::Blob(id.to_vec()));
     }
     if let Some(t) = q.since_unix_nano {
@@ -258,6 +264,19 @@ pub fn logs(conn: &Connection, q: &LogQuery) -> rusqlite::Result<Vec<LogEntry>> 
             })
         })?
         .collect()
+}
+
+/// Services that sent log records, sorted, at most `limit`.
+pub fn log_services(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached("SELECT DISTINCT service FROM logs ORDER BY service LIMIT ?1")?
+        .query_map([limit.min(i64::MAX as usize) as i64], |r| r.get(0))?
+        .collect()
+}
+
+/// Log records stored.
+pub fn log_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT count(*) FROM logs", [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -804,6 +823,16 @@ impl Store {
         self.read(|c| logs(c, q))
     }
 
+    /// See [`log_services`].
+    pub fn log_services(&self, limit: usize) -> Result<Vec<String>> {
+        self.read(|c| log_services(c, limit))
+    }
+
+    /// See [`log_count`].
+    pub fn log_count(&self) -> Result<u64> {
+        self.read(log_count)
+    }
+
     /// See [`metric_names`].
     pub fn metric_names(
         &self,
@@ -829,6 +858,16 @@ impl crate::query::Reader {
     /// See [`logs`].
     pub fn logs(&self, q: &LogQuery) -> Result<Vec<LogEntry>> {
         logs(&self.conn, q).map_err(|e| crate::sql_error("cannot read", &self.path, e))
+    }
+
+    /// See [`log_services`].
+    pub fn log_services(&self, limit: usize) -> Result<Vec<String>> {
+        log_services(&self.conn, limit).map_err(|e| crate::sql_error("cannot read", &self.path, e))
+    }
+
+    /// See [`log_count`].
+    pub fn log_count(&self) -> Result<u64> {
+        log_count(&self.conn).map_err(|e| crate::sql_error("cannot read", &self.path, e))
     }
 
     /// See [`metric_names`].

@@ -397,6 +397,16 @@ fn logs_are_stored_once_and_found_by_service_severity_text_and_trace() {
         Vec::<u64>::new()
     );
     assert_eq!(q(&|q| q.trace_id = Some([7; 16])), [30, 20]);
+    assert_eq!(
+        q(&|q| {
+            q.trace_id = Some([7; 16]);
+            q.span_id = Some([1; 8]);
+        }),
+        [30, 20]
+    );
+    assert_eq!(q(&|q| q.span_id = Some([2; 8])), Vec::<u64>::new());
+    assert_eq!(store.log_services(10).unwrap(), ["api"]);
+    assert_eq!(store.log_count().unwrap(), 3);
     assert_eq!(q(&|q| q.service = Some("web".into())), Vec::<u64>::new());
     assert_eq!(q(&|q| q.since_unix_nano = Some(15)), [30, 20]);
     let all = store
