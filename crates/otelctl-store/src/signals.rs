@@ -9,7 +9,7 @@
 use prost::Message;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use otelctl_config::error::Result;
@@ -152,7 +152,7 @@ pub(crate) fn apply_logs(tx: &Transaction, p: &PreparedLogs) -> rusqlite::Result
 }
 
 /// One stored log record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Grows with every record stored (`--follow` asks for those after the last it saw).
     pub id: i64,
@@ -596,7 +596,7 @@ pub(crate) fn apply_metrics(
 }
 
 /// A metric (by service and name) with its latest point.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricName {
     pub service: String,
     pub name: String,
@@ -618,7 +618,7 @@ pub struct MetricName {
 }
 
 /// One point of a series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub time_unix_nano: u64,
     pub start_time_unix_nano: u64,
@@ -633,7 +633,7 @@ pub struct Point {
 }
 
 /// One series (a metric's attribute set) and its points, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub service: String,
     pub name: String,

@@ -99,6 +99,10 @@ pub enum Command {
     /// Load OTLP/JSON files (from `otelctl export` or a Collector's file exporter) into the
     /// running store, through the project's OTLP receiver; spans already stored are not added
     Import(ImportArgs),
+    /// List stored log records (embedded store), oldest first; --follow keeps printing new ones
+    Logs(LogsArgs),
+    /// List stored metrics with their latest value (embedded store); with NAME, its series
+    Metrics(MetricsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -562,6 +566,50 @@ pub struct TraceFilterArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<String>,
     /// Print a JSON list of {trace_id, service, name, start, start_unix_nano, duration_ms, status, spans}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only records of this service (`service.name`)
+    #[arg(long, value_name = "S")]
+    pub service: Option<String>,
+    /// Only records at least this severe: trace, debug, info, warn, error, fatal, or 1-24
+    #[arg(long, value_name = "MIN")]
+    pub severity: Option<String>,
+    /// Only records whose body holds every word of TEXT (whole words, any case)
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Only records written in this trace (32 hex digits)
+    #[arg(long, value_name = "ID")]
+    pub trace: Option<String>,
+    /// Only records from within this long ago: 15m, 2h, 7d
+    #[arg(long, value_name = "D")]
+    pub since: Option<String>,
+    /// At most this many records, the newest (default 100)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<String>,
+    /// Keep printing records as they are stored, until interrupted
+    #[arg(long)]
+    pub follow: bool,
+    /// Print JSON: a list of records (with --follow, one record per line)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// A metric's name: print its series (one per attribute set) and their points
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Only metrics of this service (`service.name`)
+    #[arg(long, value_name = "S")]
+    pub service: Option<String>,
+    /// Only points from within this long ago: 15m, 2h, 7d
+    #[arg(long, value_name = "D")]
+    pub since: Option<String>,
+    /// Print JSON: a list of metrics, or with NAME a list of series
     #[arg(long)]
     pub json: bool,
 }

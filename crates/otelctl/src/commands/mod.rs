@@ -6,6 +6,8 @@ mod doctor;
 mod env;
 mod export;
 mod import;
+mod logs;
+mod metrics;
 mod ports;
 mod relay;
 mod render;
@@ -59,5 +61,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Relay(args) => relay::run(&cli.globals, args),
         Command::Traces(args) => traces::run(&settings()?, args),
         Command::Import(args) => import::run(&settings()?, args),
+        Command::Logs(args) => logs::run(&settings()?, args),
+        Command::Metrics(args) => metrics::run(&settings()?, args),
     }
 }
