@@ -181,6 +181,10 @@ impl std::error::Error for NotStored {}
 pub enum Change {
     /// A trace gained spans, or was dropped.
     Trace([u8; 16]),
+    /// Log records were stored: of this trace, or (`None`) without a trace id.
+    Logs(Option<[u8; 16]>),
+    /// Metric points were stored.
+    Metrics,
     /// Everything was cleared.
     Cleared,
 }

@@ -52,6 +52,23 @@ impl PreparedLogs {
     pub fn len(&self) -> u64 {
         self.rows.len() as u64
     }
+
+    /// What storing these records changes, for live updates: the logs of each trace they
+    /// name, and logs without a trace.
+    pub fn changes(&self) -> Vec<crate::Change> {
+        let mut out: Vec<crate::Change> = Vec::new();
+        for r in &self.rows {
+            let trace = r
+                .trace_id
+                .as_deref()
+                .and_then(|t| <[u8; 16]>::try_from(t).ok());
+            let c = crate::Change::Logs(trace);
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 /// The outcome of one log export.

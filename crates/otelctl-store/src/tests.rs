@@ -363,9 +363,17 @@ fn logs_are_stored_once_and_found_by_service_severity_text_and_trace() {
             rec(30, 13, "slow query: select * from users", 7),
         ],
     );
+    let g = store.generation();
     let o = store.append_logs_blocking(&req).unwrap();
     assert_eq!((o.accepted, o.duplicates), (3, 0));
+    assert_eq!(
+        store.changes_since(g).unwrap(),
+        vec![Change::Logs(None), Change::Logs(Some([7; 16]))],
+        "live updates learn which traces got logs"
+    );
+    let g = store.generation();
     let o = store.append_logs_blocking(&req).unwrap();
+    assert_eq!(store.generation(), g, "a replay changes nothing");
     assert_eq!(
         (o.accepted, o.duplicates),
         (0, 3),
@@ -512,10 +520,14 @@ fn metrics_of_every_type_are_stored_once_with_series_and_latest_values() {
             ),
         ],
     );
+    let g = store.generation();
     let o = store.append_metrics_blocking(&req).unwrap();
     assert_eq!((o.accepted, o.duplicates), (7, 0));
+    assert_eq!(store.changes_since(g).unwrap(), vec![Change::Metrics]);
+    let g = store.generation();
     let o = store.append_metrics_blocking(&req).unwrap();
     assert_eq!((o.accepted, o.duplicates), (0, 7));
+    assert_eq!(store.generation(), g, "a replay changes nothing");
     let names = store.metric_names(Some("api"), None).unwrap();
     let by = |n: &str| names.iter().find(|m| m.name == n).unwrap().clone();
     let r = by("requests");

@@ -181,8 +181,21 @@ impl Writer {
                         }
                     }
                 }
-                if !delta.changed.is_empty() {
-                    inner.note(delta.changed.into_iter().map(Change::Trace).collect());
+                let mut changes: Vec<Change> =
+                    delta.changed.into_iter().map(Change::Trace).collect();
+                for (job, answer) in batch.iter().zip(&answers) {
+                    match (job, answer) {
+                        (Job::Logs(p, _), Answer::Logs(o)) if o.accepted > 0 => {
+                            changes.extend(p.changes())
+                        }
+                        (Job::Metrics(..), Answer::Metrics(o)) if o.accepted > 0 => {
+                            changes.push(Change::Metrics)
+                        }
+                        _ => {}
+                    }
+                }
+                if !changes.is_empty() {
+                    inner.note(changes);
                 }
                 for (job, answer) in batch.into_iter().zip(answers) {
                     match (job, answer) {
