@@ -94,6 +94,7 @@ fn query_of(a: &LogsArgs) -> Result<LogQuery> {
         min_severity,
         text: a.grep.clone().filter(|t| !t.trim().is_empty()),
         trace_id,
+        span_id: None,
         since_unix_nano: since.map(|d| now_nanos().saturating_sub(d.as_nanos() as u64)),
         until_unix_nano: None,
         after_id: None,
