@@ -39,3 +39,32 @@ rust_ensure() {
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 }
+
+# otel_python_ensure: a cached virtualenv with the official OpenTelemetry Python SDK, the distro
+# (`opentelemetry-instrument`, which exports traces, metrics and logs with the SDK's defaults)
+# and the OTLP exporters (gRPC and HTTP), pinned. Exports OTELCTL_OTEL_PYTHON=<venv>/bin/python
+# for the tests (which skip with the reason when it is unset). Cached under the e2e cache
+# (${OTELCTL_E2E_CACHE:-~/.cache/otelctl-e2e}/python-otel-<versions>); never fails the caller.
+OTEL_PYTHON_SDK_VERSION=1.45.2
+OTEL_PYTHON_DISTRO_VERSION=0.66b2
+otel_python_ensure() {
+  local cache=${OTELCTL_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/otelctl-e2e}
+  local venv="$cache/python-otel-$OTEL_PYTHON_SDK_VERSION-$OTEL_PYTHON_DISTRO_VERSION"
+  # .complete is written last: a half-installed venv is rebuilt, never used.
+  if [ ! -e "$venv/.complete" ]; then
+    command -v python3 >/dev/null 2>&1 || { echo "note: python3 is missing: the OpenTelemetry SDK tests will skip" >&2; return 0; }
+    step "OpenTelemetry Python SDK $OTEL_PYTHON_SDK_VERSION (distro $OTEL_PYTHON_DISTRO_VERSION) into $venv"
+    rm -rf "$venv"
+    if ! { python3 -m venv "$venv" \
+      && "$venv/bin/pip" install -q --disable-pip-version-check \
+        "opentelemetry-sdk==$OTEL_PYTHON_SDK_VERSION" \
+        "opentelemetry-exporter-otlp==$OTEL_PYTHON_SDK_VERSION" \
+        "opentelemetry-distro==$OTEL_PYTHON_DISTRO_VERSION"; } >&2; then
+      echo "note: installing the OpenTelemetry Python SDK failed: its tests will skip" >&2
+      rm -rf "$venv"
+      return 0
+    fi
+    touch "$venv/.complete"
+  fi
+  export OTELCTL_OTEL_PYTHON="$venv/bin/python"
+}

@@ -95,6 +95,23 @@ impl EnvVars {
     pub const OTELCTL_TEMPO_BIN: &'static str = "OTELCTL_TEMPO_BIN";
     /// The Grafana program to run.
     pub const OTELCTL_GRAFANA_BIN: &'static str = "OTELCTL_GRAFANA_BIN";
+    /// The Prometheus program to run (the metrics store).
+    pub const OTELCTL_PROMETHEUS_BIN: &'static str = "OTELCTL_PROMETHEUS_BIN";
+    /// The VictoriaLogs program to run (the logs store).
+    pub const OTELCTL_VICTORIALOGS_BIN: &'static str = "OTELCTL_VICTORIALOGS_BIN";
+    /// `prometheus` (default) or `off`: the metrics store the stack runs and the Collector,
+    /// Tempo's metrics-generator and Grafana use. `up` sets `off` for its services when no
+    /// Prometheus program is found.
+    pub const OTELCTL_METRICS_STORE: &'static str = "OTELCTL_METRICS_STORE";
+    /// `victorialogs` (default) or `off`: the logs store (`up` sets `off` when no program is found).
+    pub const OTELCTL_LOGS_STORE: &'static str = "OTELCTL_LOGS_STORE";
+    /// How long the metrics store keeps data (default `72h`, like Tempo).
+    pub const OTELCTL_METRICS_RETENTION: &'static str = "OTELCTL_METRICS_RETENTION";
+    /// How long the logs store keeps data (default `72h`, like Tempo).
+    pub const OTELCTL_LOGS_RETENTION: &'static str = "OTELCTL_LOGS_RETENTION";
+    /// A directory of Grafana plugins (one directory per plugin) Grafana loads, e.g. the
+    /// VictoriaLogs datasource from nixpkgs' `grafanaPlugins`; default `<data>/grafana-data/plugins`.
+    pub const OTELCTL_GRAFANA_PLUGINS_DIR: &'static str = "OTELCTL_GRAFANA_PLUGINS_DIR";
     /// A YAML file merged over the rendered Collector config.
     pub const OTELCTL_COLLECTOR_EXTRA_CONFIG: &'static str = "OTELCTL_COLLECTOR_EXTRA_CONFIG";
     /// A YAML file merged over the rendered Tempo config.

@@ -94,6 +94,14 @@ impl DataDir {
     pub fn config(&self) -> PathBuf {
         self.path.join("config")
     }
+    /// Prometheus' TSDB (the metrics store).
+    pub fn prometheus_data(&self) -> PathBuf {
+        self.path.join("prometheus-data")
+    }
+    /// VictoriaLogs' storage (the logs store).
+    pub fn victorialogs_data(&self) -> PathBuf {
+        self.path.join("victorialogs-data")
+    }
     /// The collector's `file_storage` (which spool files it has read, and how far).
     pub fn collector_storage(&self) -> PathBuf {
         self.path.join("collector-storage")

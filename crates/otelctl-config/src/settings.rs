@@ -222,7 +222,11 @@ impl Settings {
 /// | `OTELCTL_TEMPO_RETENTION` | how long Tempo keeps traces, at least `1m`: `72h` (default), `7d`, `1h30m` |
 /// | `OTELCTL_TEMPO_VERSION` | `2` or `3` (or a full version): skip detecting the Tempo binary's version |
 /// | `OTELCTL_GRAFANA_HOMEPATH` | Grafana's static files (default: `<grafana>/../share/grafana`) |
-/// | `OTELCTL_COLLECTOR_BIN`, `OTELCTL_TEMPO_BIN`, `OTELCTL_GRAFANA_BIN` | the programs to run |
+/// | `OTELCTL_COLLECTOR_BIN`, `OTELCTL_TEMPO_BIN`, `OTELCTL_GRAFANA_BIN`, `OTELCTL_PROMETHEUS_BIN`, `OTELCTL_VICTORIALOGS_BIN` | the programs to run |
+/// | `OTELCTL_METRICS_STORE` | `prometheus` (default) or `off` |
+/// | `OTELCTL_LOGS_STORE` | `victorialogs` (default) or `off` |
+/// | `OTELCTL_METRICS_RETENTION`, `OTELCTL_LOGS_RETENTION` | how long the stores keep data, at least `1m` (default `72h`) |
+/// | `OTELCTL_GRAFANA_PLUGINS_DIR` | Grafana's plugins (the VictoriaLogs datasource) |
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackSettings {
     pub debug: bool,
@@ -237,6 +241,79 @@ pub struct StackSettings {
     pub collector_extra_config: Option<PathBuf>,
     /// `$OTELCTL_TEMPO_EXTRA_CONFIG`: YAML merged over the rendered Tempo config.
     pub tempo_extra_config: Option<PathBuf>,
+    pub prometheus_bin: Option<PathBuf>,
+    pub victorialogs_bin: Option<PathBuf>,
+    pub metrics_store: MetricsStore,
+    pub logs_store: LogsStore,
+    pub metrics_retention: Retention,
+    pub logs_retention: Retention,
+    pub grafana_plugins: Option<PathBuf>,
+}
+
+/// The metrics store of the stack (`OTELCTL_METRICS_STORE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetricsStore {
+    /// Prometheus with its native OTLP receiver, on +6.
+    #[default]
+    Prometheus,
+    Off,
+}
+
+/// The logs store of the stack (`OTELCTL_LOGS_STORE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogsStore {
+    /// VictoriaLogs with its OTLP receiver, on +7 (the tested default).
+    #[default]
+    VictoriaLogs,
+    Off,
+}
+
+impl MetricsStore {
+    pub fn parse(text: &str, origin: Source) -> Result<Self> {
+        match text.trim() {
+            "prometheus" => Ok(MetricsStore::Prometheus),
+            "off" => Ok(MetricsStore::Off),
+            _ => Err(Error::InvalidValue {
+                what: "metrics store",
+                value: text.to_string(),
+                origin,
+                expected: "prometheus or off".to_string(),
+            }),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricsStore::Prometheus => "prometheus",
+            MetricsStore::Off => "off",
+        }
+    }
+    pub fn is_on(self) -> bool {
+        self != MetricsStore::Off
+    }
+}
+
+impl LogsStore {
+    pub fn parse(text: &str, origin: Source) -> Result<Self> {
+        match text.trim() {
+            "victorialogs" => Ok(LogsStore::VictoriaLogs),
+            "off" => Ok(LogsStore::Off),
+            _ => Err(Error::InvalidValue {
+                what: "logs store",
+                value: text.to_string(),
+                origin,
+                expected: "victorialogs or off".to_string(),
+            }),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogsStore::VictoriaLogs => "victorialogs",
+            LogsStore::Off => "off",
+        }
+    }
+    pub fn is_on(self) -> bool {
+        self != LogsStore::Off
+    }
 }
 
 impl StackSettings {
@@ -258,6 +335,20 @@ impl StackSettings {
             None => Retention::default(),
             Some(v) => Retention::parse(&v, Source::Env(EnvVars::OTELCTL_TEMPO_RETENTION))?,
         };
+        let retention = |var: &'static str| -> Result<Retention> {
+            match env::text(var)? {
+                None => Ok(Retention::default()),
+                Some(v) => Retention::parse(&v, Source::Env(var)),
+            }
+        };
+        let metrics_store = match env::text(EnvVars::OTELCTL_METRICS_STORE)? {
+            None => MetricsStore::default(),
+            Some(v) => MetricsStore::parse(&v, Source::Env(EnvVars::OTELCTL_METRICS_STORE))?,
+        };
+        let logs_store = match env::text(EnvVars::OTELCTL_LOGS_STORE)? {
+            None => LogsStore::default(),
+            Some(v) => LogsStore::parse(&v, Source::Env(EnvVars::OTELCTL_LOGS_STORE))?,
+        };
         let tempo_version = match env::text(EnvVars::OTELCTL_TEMPO_VERSION)? {
             None => None,
             Some(v) => Some(TempoMajor::parse(
@@ -276,6 +367,13 @@ impl StackSettings {
             grafana_bin: path(EnvVars::OTELCTL_GRAFANA_BIN)?,
             collector_extra_config: path(EnvVars::OTELCTL_COLLECTOR_EXTRA_CONFIG)?,
             tempo_extra_config: path(EnvVars::OTELCTL_TEMPO_EXTRA_CONFIG)?,
+            prometheus_bin: path(EnvVars::OTELCTL_PROMETHEUS_BIN)?,
+            victorialogs_bin: path(EnvVars::OTELCTL_VICTORIALOGS_BIN)?,
+            metrics_store,
+            logs_store,
+            metrics_retention: retention(EnvVars::OTELCTL_METRICS_RETENTION)?,
+            logs_retention: retention(EnvVars::OTELCTL_LOGS_RETENTION)?,
+            grafana_plugins: path(EnvVars::OTELCTL_GRAFANA_PLUGINS_DIR)?,
         })
     }
 }
@@ -334,7 +432,7 @@ impl Upstream {
     }
 }
 
-/// How long Tempo keeps traces, as a Go duration in hours, minutes and seconds (`72h`, `1h30m`).
+/// How long a store keeps data (Tempo's traces, the metrics, the logs), as a Go duration in hours, minutes and seconds (`72h`, `1h30m`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention(String);
 

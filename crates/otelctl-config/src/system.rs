@@ -35,6 +35,10 @@ pub struct SystemPorts {
     pub grafana: u16,
     /// Tempo's OTLP gRPC ingest (`tempo_otlp_grpc`).
     pub tempo_otlp_grpc: u16,
+    /// The metrics store, Prometheus (`metrics_store_http`, default 9090).
+    pub metrics_store: u16,
+    /// The logs store, VictoriaLogs (`logs_store_http`, default 9428).
+    pub logs_store: u16,
 }
 
 impl Default for SystemPorts {
@@ -44,6 +48,8 @@ impl Default for SystemPorts {
             tempo_http: 3200,
             grafana: 3700,
             tempo_otlp_grpc: 4317,
+            metrics_store: 9090,
+            logs_store: 9428,
         }
     }
 }
@@ -77,12 +83,14 @@ impl SystemPorts {
     }
 
     /// Each port with the name [`crate::ports::Ports::named`] gives the project's same port.
-    pub fn named(&self) -> [(&'static str, u16); 4] {
+    pub fn named(&self) -> [(&'static str, u16); 6] {
         [
             ("Collector OTLP/HTTP", self.collector),
             ("Tempo OTLP gRPC ingest", self.tempo_otlp_grpc),
             ("Tempo HTTP API", self.tempo_http),
             ("Grafana HTTP", self.grafana),
+            ("Metrics store (Prometheus)", self.metrics_store),
+            ("Logs store (VictoriaLogs)", self.logs_store),
         ]
     }
 
@@ -108,6 +116,8 @@ impl SystemPorts {
             tempo_http: port("tempo_http", d.tempo_http)?,
             grafana: port("grafana_http", d.grafana)?,
             tempo_otlp_grpc: port("tempo_otlp_grpc", d.tempo_otlp_grpc)?,
+            metrics_store: port("metrics_store_http", d.metrics_store)?,
+            logs_store: port("logs_store_http", d.logs_store)?,
         })
     }
 }
@@ -143,7 +153,9 @@ mod tests {
                 collector: 14318,
                 tempo_http: 3200,
                 grafana: 13700,
-                tempo_otlp_grpc: 4317
+                tempo_otlp_grpc: 4317,
+                metrics_store: 9090,
+                logs_store: 9428,
             }
         );
     }

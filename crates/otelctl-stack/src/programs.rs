@@ -2,7 +2,8 @@
 //!
 //! A program is taken from `--bin`, else `OTELCTL_{COLLECTOR,TEMPO,GRAFANA}_BIN`, else the
 //! first of these names on `PATH`: `otelcol-contrib`, `otelcol` (collector), `tempo`,
-//! `grafana`, `grafana-server`. Tempo's major version decides its config (`tempo -version`);
+//! `grafana`, `grafana-server`, `prometheus`, `victoria-logs` (nixpkgs' `victorialogs`) or
+//! `victorialogs`. Tempo's major version decides its config (`tempo -version`);
 //! the collector's component list decides whether it can read the spool itself
 //! (`otelcol components`).
 
@@ -28,6 +29,8 @@ pub fn path_names(service: Service) -> &'static [&'static str] {
         Service::Collector => &["otelcol-contrib", "otelcol"],
         Service::Tempo => &["tempo"],
         Service::Grafana => &["grafana", "grafana-server"],
+        Service::Prometheus => &["prometheus"],
+        Service::VictoriaLogs => &["victoria-logs", "victorialogs"],
     }
 }
 
@@ -37,6 +40,8 @@ pub fn env_name(service: Service) -> &'static str {
         Service::Collector => EnvVars::OTELCTL_COLLECTOR_BIN,
         Service::Tempo => EnvVars::OTELCTL_TEMPO_BIN,
         Service::Grafana => EnvVars::OTELCTL_GRAFANA_BIN,
+        Service::Prometheus => EnvVars::OTELCTL_PROMETHEUS_BIN,
+        Service::VictoriaLogs => EnvVars::OTELCTL_VICTORIALOGS_BIN,
     }
 }
 
@@ -52,6 +57,8 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
         Service::Collector => stack.collector_bin.as_deref(),
         Service::Tempo => stack.tempo_bin.as_deref(),
         Service::Grafana => stack.grafana_bin.as_deref(),
+        Service::Prometheus => stack.prometheus_bin.as_deref(),
+        Service::VictoriaLogs => stack.victorialogs_bin.as_deref(),
     };
     for (given, origin) in [(explicit, "--bin"), (from_env, env_name(service))] {
         if let Some(path) = given {
@@ -185,12 +192,14 @@ pub struct Invocation {
     pub env: Vec<EnvVar>,
 }
 
-/// The command line of a service whose rendered files are in the data directory `data`.
+/// The command line of a service whose rendered files are in the data directory `data`
+/// (`rendered_args`: the flags its renderer gave, for the stores).
 pub fn invocation(
     service: Service,
     program: &Path,
     data: &Path,
     env: Vec<EnvVar>,
+    rendered_args: &[String],
     stack: &StackSettings,
 ) -> Invocation {
     let flag = |prefix: &str, file: &str| {
@@ -215,6 +224,9 @@ pub fn invocation(
                 a.push(home.into_os_string());
             }
             a
+        }
+        Service::Prometheus | Service::VictoriaLogs => {
+            rendered_args.iter().map(OsString::from).collect()
         }
     };
     Invocation {

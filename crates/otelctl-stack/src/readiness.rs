@@ -5,6 +5,8 @@
 //! - Tempo: `/ready` answers 200 *and* a TraceQL search answers 200 (`/ready` alone can be
 //!   healthy while queries fail).
 //! - Grafana: `/api/health` answers 200 with `"database": "ok"`.
+//! - Prometheus: `/-/ready` answers 200 *and* a PromQL query (`vector(1)`) answers `success`.
+//! - VictoriaLogs: `/health` answers 200 *and* a LogsQL query answers 200.
 //!
 //! [`wait`] polls a probe every 100 ms until it passes or the deadline comes; every request
 //! has its own short deadline, so a silent server cannot hold the wait past its timeout.
@@ -97,6 +99,37 @@ pub fn probe(
                 Some("ok") => Ok(()),
                 other => Err(format!("Grafana's database is not ok ({other:?})")),
             }
+        }
+        Service::Prometheus => {
+            expect_ok(
+                "Prometheus /-/ready",
+                get(target.port, "/-/ready", deadline),
+            )?;
+            let r = expect_ok(
+                "a Prometheus query",
+                get(target.port, "/api/v1/query?query=vector(1)", deadline),
+            )?;
+            let body: serde_json::Value = serde_json::from_slice(&r.body)
+                .map_err(|_| "a Prometheus query did not answer JSON".to_string())?;
+            match body.get("status").and_then(|s| s.as_str()) {
+                Some("success") => Ok(()),
+                other => Err(format!("a Prometheus query answered status {other:?}")),
+            }
+        }
+        Service::VictoriaLogs => {
+            expect_ok(
+                "VictoriaLogs /health",
+                get(target.port, "/health", deadline),
+            )?;
+            expect_ok(
+                "a VictoriaLogs query",
+                get(
+                    target.port,
+                    "/select/logsql/query?query=_time:1m&limit=1",
+                    deadline,
+                ),
+            )?;
+            Ok(())
         }
     }
 }

@@ -76,6 +76,8 @@ pub fn render(
         Service::Collector => render::collector::render_with(&cx, features)?,
         Service::Tempo => render::tempo::render(&cx, tempo),
         Service::Grafana => render::grafana::render(&cx),
+        Service::Prometheus => render::prometheus::render(&cx),
+        Service::VictoriaLogs => render::victorialogs::render(&cx),
     };
     // The user's settings merged over ours (the NixOS module's collector/tempo.settings).
     let extra = match service {
@@ -90,7 +92,7 @@ pub fn render(
             .tempo_extra_config
             .as_deref()
             .map(|f| (f, render::tempo::FILE, EnvVars::OTELCTL_TEMPO_EXTRA_CONFIG)),
-        Service::Grafana => None,
+        Service::Grafana | Service::Prometheus | Service::VictoriaLogs => None,
     };
     if let Some((file, name, variable)) = extra {
         if let Some(target) = rendered
@@ -142,7 +144,9 @@ pub fn prepare(
             }
             (DEFAULT_TEMPO, f)
         }
-        Service::Grafana => (DEFAULT_TEMPO, Features::default()),
+        Service::Grafana | Service::Prometheus | Service::VictoriaLogs => {
+            (DEFAULT_TEMPO, Features::default())
+        }
     };
     let (rendered, data) = render(service, settings, stack, tempo, features)?;
     ensure_private_dir(data.path())?;
@@ -159,8 +163,14 @@ pub fn prepare(
     }
     let run_dir = data.run();
     ensure_private_dir(&run_dir)?;
-    let mut invocation =
-        programs::invocation(service, &program, data.path(), rendered.env.clone(), stack);
+    let mut invocation = programs::invocation(
+        service,
+        &program,
+        data.path(),
+        rendered.env.clone(),
+        &rendered.args,
+        stack,
+    );
     if service == Service::Collector && features.spool_receiver {
         // The rendered spool receiver deletes each file once read; that needs this gate.
         invocation
@@ -199,6 +209,14 @@ pub fn target(service: Service, ports: &Ports) -> Target {
             port: ports.grafana_http,
             metrics_port: None,
         },
+        Service::Prometheus => Target {
+            port: ports.metrics_store_http,
+            metrics_port: None,
+        },
+        Service::VictoriaLogs => Target {
+            port: ports.logs_store_http,
+            metrics_port: None,
+        },
     }
 }
 
@@ -208,6 +226,8 @@ pub fn system_target(service: Service, system: &otelctl_config::system::SystemPo
         Service::Collector => system.collector,
         Service::Tempo => system.tempo_http,
         Service::Grafana => system.grafana,
+        Service::Prometheus => system.metrics_store,
+        Service::VictoriaLogs => system.logs_store,
     };
     Target {
         port,

@@ -334,12 +334,14 @@ pub struct TraceparentArgs {
     pub new: bool,
 }
 
-/// collector, tempo or grafana.
+/// collector, tempo, grafana, prometheus (the metrics store) or victorialogs (the logs store).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ServiceArg {
     Collector,
     Tempo,
     Grafana,
+    Prometheus,
+    Victorialogs,
 }
 
 #[derive(Debug, Args)]
@@ -362,7 +364,7 @@ pub struct RunArgs {
     #[arg(value_enum)]
     pub service: ServiceArg,
     /// The program to run (default: $OTELCTL_<SERVICE>_BIN, else PATH: otelcol-contrib, otelcol,
-    /// tempo, grafana)
+    /// tempo, grafana, prometheus, victoria-logs)
     #[arg(long, value_name = "PATH")]
     pub bin: Option<PathBuf>,
     /// Render for Tempo 2 or 3 instead of asking the Tempo program (also $OTELCTL_TEMPO_VERSION)
@@ -393,6 +395,14 @@ pub struct UpArgs {
     /// Do not start Grafana
     #[arg(long)]
     pub no_grafana: bool,
+    /// The Prometheus program, the metrics store (else $OTELCTL_PROMETHEUS_BIN, else PATH); none
+    /// found: metrics are not stored
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_bin: Option<PathBuf>,
+    /// The VictoriaLogs program, the logs store (else $OTELCTL_VICTORIALOGS_BIN, else PATH: victoria-logs);
+    /// none found: logs are not stored
+    #[arg(long, value_name = "PATH")]
+    pub victorialogs_bin: Option<PathBuf>,
     /// Render for Tempo 2 or 3 instead of asking the Tempo program
     #[arg(long, value_name = "VERSION")]
     pub tempo_version: Option<String>,

@@ -17,10 +17,10 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/render")
 }
 
-/// Replaces the root and the six ports with placeholders.
+/// Replaces the root and the eight ports with placeholders.
 fn filter(text: &str, root: &Path) -> String {
     let mut t = text.replace(&root.display().to_string(), "[ROOT]");
-    for off in (0..6).rev() {
+    for off in (0..8).rev() {
         t = t.replace(&(BASE + off).to_string(), &format!("[PORT+{off}]"));
     }
     t
@@ -173,6 +173,58 @@ fn grafana_env_and_provisioning() {
 }
 
 #[test]
+fn metrics_and_logs_stores() {
+    let p = Project::new("golden-stores");
+    let files = p.render(&["prometheus"], &[]);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["config/prometheus.yml", "config/prometheus.args"]);
+    for (name, text) in &files {
+        check_golden(&format!("prometheus-{}", name.replace('/', "_")), text);
+    }
+    let files = p.render(&["victorialogs"], &[("OTELCTL_LOGS_RETENTION", "7d")]);
+    let text = single(files);
+    assert!(text.contains("-retentionPeriod=168h"), "{text}");
+    check_golden("victorialogs-config_victorialogs.args", &text);
+}
+
+/// With both stores off, the collector still accepts metrics and logs (no 404 for an SDK), Tempo
+/// writes no span metrics, Grafana gets no datasource for them.
+#[test]
+fn stores_off() {
+    let p = Project::new("golden-off");
+    let off = [
+        ("OTELCTL_METRICS_STORE", "off"),
+        ("OTELCTL_LOGS_STORE", "off"),
+    ];
+    let col = single(p.render(&["collector"], &off));
+    assert!(
+        !col.contains("otlphttp/prometheus") && !col.contains("victorialogs"),
+        "{col}"
+    );
+    assert!(col.contains("nop: {}"), "{col}");
+    check_golden("collector-contrib-stores-off.yaml", &col);
+    let tempo = single(p.render(&["tempo", "--tempo-version", "2"], &off));
+    assert!(
+        !tempo.contains("remote_write") && !tempo.contains("span-metrics"),
+        "{tempo}"
+    );
+    let grafana = p.render(&["grafana"], &off);
+    let ds = &grafana[1].1;
+    assert!(
+        !ds.contains("prometheus") && !ds.contains("victorialogs"),
+        "{ds}"
+    );
+    let bad = p
+        .cmd()
+        .args(["render", "collector"])
+        .env("OTELCTL_LOGS_STORE", "loki")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("victorialogs or off"));
+}
+
+#[test]
 fn rendering_is_deterministic_and_printing_matches_writing() {
     let p = Project::new("determinism");
     let a = p.render(&["tempo", "--tempo-version", "3"], &[]);
@@ -215,8 +267,12 @@ fn real_collector_validates_every_variant() {
     let Some(collector) = collector_program() else {
         return;
     };
-    let variants: [&[(&str, &str)]; 4] = [
+    let variants: [&[(&str, &str)]; 5] = [
         &[],
+        &[
+            ("OTELCTL_METRICS_STORE", "off"),
+            ("OTELCTL_LOGS_STORE", "off"),
+        ],
         &[("OTEL_DEBUG", "1")],
         &[
             ("OTELCTL_UPSTREAM_ENDPOINT", "http://127.0.0.1:9"),

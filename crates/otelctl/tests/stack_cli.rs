@@ -215,8 +215,21 @@ fn status_of_a_stopped_stack_is_not_ready() {
         .iter()
         .map(|s| s["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["stopped", "stopped", "stopped"]);
+    assert_eq!(states, ["stopped"; 5]);
     assert_eq!(v["services"][1]["ports"][0], base + 1);
+    assert_eq!(v["services"][3]["name"], "prometheus");
+    assert_eq!(v["services"][3]["ports"][0], base + 6);
+    assert_eq!(v["services"][4]["name"], "victorialogs");
+    assert_eq!(v["services"][4]["ports"][0], base + 7);
+
+    // A store turned off is `off`, not `stopped`, and does not make the stack unhealthy.
+    let out = cmd(&home, &root, base)
+        .env("OTELCTL_METRICS_STORE", "off")
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["services"][3]["state"], "off");
 }
 
 #[test]

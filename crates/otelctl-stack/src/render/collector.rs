@@ -1,9 +1,18 @@
 //! The OpenTelemetry Collector config.
 //!
-//! One traces pipeline: the OTLP/HTTP receiver on +0 (and, when the collector has it, the
-//! contrib `otlpjsonfile` receiver reading the spool) -> `memory_limiter` -> `batch` -> the
-//! `otlp` exporter to Tempo's gRPC ingest on +1, plus `debug` when `OTEL_DEBUG=1` and an
-//! `otlphttp` exporter to the upstream when `OTELCTL_UPSTREAM_ENDPOINT` is set. Internal
+//! Three pipelines, one per signal, each `memory_limiter` -> `batch`:
+//! - traces: the OTLP/HTTP receiver on +0 (and, when the collector has it, the contrib
+//!   `otlpjsonfile` receiver reading the spool's `*.json`) -> the `otlp` exporter to Tempo's gRPC
+//!   ingest on +1;
+//! - metrics: OTLP (and the spool's `*.metrics.jsonl`) -> `otlphttp/prometheus`, Prometheus'
+//!   native OTLP receiver on +6 (`/api/v1/otlp/v1/metrics`);
+//! - logs: OTLP (and the spool's `*.logs.jsonl`) -> `otlphttp/victorialogs`, VictoriaLogs' OTLP
+//!   receiver on +7, with its stream fields in a header.
+//!
+//! Every pipeline also gets `debug` when `OTEL_DEBUG=1` and an `otlphttp` exporter to the
+//! upstream when `OTELCTL_UPSTREAM_ENDPOINT` is set. A store that is `off` (or a collector
+//! without an OTLP/HTTP exporter) leaves its pipeline to the `nop` exporter (else `debug` at
+//! `basic`): the receiver still accepts the signal, so an SDK never sees a 404. Internal
 //! metrics are served on +4 through a pull reader (never the default :8888); there is no
 //! `health_check` extension (its default :13133 collides between projects).
 //!
@@ -49,6 +58,8 @@ pub struct Features {
     /// The name of the OTLP/HTTP exporter (`otlp_http`, `otlphttp`), `None` when the collector
     /// has none: forwarding upstream is then impossible and reported as an error.
     pub upstream_exporter: Option<&'static str>,
+    /// The `nop` exporter is built in (the sink of a pipeline whose store is off).
+    pub nop_exporter: bool,
 }
 
 impl Default for Features {
@@ -57,6 +68,7 @@ impl Default for Features {
             spool_receiver: true,
             tempo_exporter: "otlp",
             upstream_exporter: Some("otlphttp"),
+            nop_exporter: true,
         }
     }
 }
@@ -94,6 +106,7 @@ impl Features {
             } else {
                 None
             },
+            nop_exporter: has("exporters", "nop"),
         }
     }
 }
@@ -184,6 +197,17 @@ enum Exporter {
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
     },
+    /// An otlphttp exporter to a local store: one signal's endpoint, retries like Tempo's.
+    Store {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metrics_endpoint: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        logs_endpoint: Option<String>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
+        retry_on_failure: Retry,
+    },
+    Nop {},
 }
 
 /// Tempo may start after the collector (devenv starts processes together): retry soon.
@@ -258,6 +282,11 @@ struct Prometheus {
     port: u16,
 }
 
+/// The spool receivers of the metrics and logs pipelines (the spool's `*.metrics.jsonl` and
+/// `*.logs.jsonl`; traces stay `*.json`, so no receiver reads another signal's files).
+pub const SPOOL_METRICS_RECEIVER: &str = "otlpjsonfile/spool-metrics";
+pub const SPOOL_LOGS_RECEIVER: &str = "otlpjsonfile/spool-logs";
+
 /// Renders the collector config for a collector with `features`.
 pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
     let mut receivers = BTreeMap::new();
@@ -274,16 +303,22 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
         },
     );
     if features.spool_receiver {
-        receivers.insert(
-            SPOOL_RECEIVER,
-            Receiver::JsonFile(JsonFileReceiver {
-                include: vec![path_text(&cx.spool.join("*.json"))],
-                start_at: "beginning",
-                poll_interval: "500ms",
-                delete_after_read: true,
-                storage: SPOOL_STORAGE,
-            }),
-        );
+        for (name, pattern) in [
+            (SPOOL_RECEIVER, "*.json"),
+            (SPOOL_METRICS_RECEIVER, "*.metrics.jsonl"),
+            (SPOOL_LOGS_RECEIVER, "*.logs.jsonl"),
+        ] {
+            receivers.insert(
+                name,
+                Receiver::JsonFile(JsonFileReceiver {
+                    include: vec![path_text(&cx.spool.join(pattern))],
+                    start_at: "beginning",
+                    poll_interval: "500ms",
+                    delete_after_read: true,
+                    storage: SPOOL_STORAGE,
+                }),
+            );
+        }
         for (name, sub) in [(SPOOL_STORAGE, "spool-offsets"), (QUEUE_STORAGE, "queue")] {
             let dir = cx.data.collector_storage().join(sub);
             extensions.insert(
@@ -296,41 +331,90 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
             dirs.push(dir);
         }
     }
+    let spool_of = |signal: &'static str| -> Option<&'static str> {
+        features.spool_receiver.then_some(signal)
+    };
 
     // Component ids are `<type>/<name>`; the type names are 'static, so are the ids we build.
     let tempo_name: &'static str = match features.tempo_exporter {
         "otlp_grpc" => "otlp_grpc/tempo",
         _ => "otlp/tempo",
     };
+    let http = features.upstream_exporter;
+    let named = |suffix: &str| -> Option<&'static str> {
+        match (http, suffix) {
+            (Some("otlp_http"), "upstream") => Some("otlp_http/upstream"),
+            (Some("otlp_http"), "prometheus") => Some("otlp_http/prometheus"),
+            (Some("otlp_http"), "victorialogs") => Some("otlp_http/victorialogs"),
+            (Some(_), "upstream") => Some("otlphttp/upstream"),
+            (Some(_), "prometheus") => Some("otlphttp/prometheus"),
+            (Some(_), "victorialogs") => Some("otlphttp/victorialogs"),
+            _ => None,
+        }
+    };
+    let retry = || Retry {
+        enabled: true,
+        initial_interval: "250ms",
+        max_interval: "5s",
+    };
     let mut exporters = BTreeMap::new();
-    let mut pipeline_exporters = vec![tempo_name];
+    let mut traces = vec![tempo_name];
+    let mut metrics = Vec::new();
+    let mut logs = Vec::new();
     exporters.insert(
         tempo_name,
         Exporter::Otlp {
             endpoint: loopback(cx.ports.tempo_otlp_grpc),
             tls: Tls { insecure: true },
-            retry_on_failure: Retry {
-                enabled: true,
-                initial_interval: "250ms",
-                max_interval: "5s",
-            },
+            retry_on_failure: retry(),
             sending_queue: features.spool_receiver.then_some(Queue {
                 storage: QUEUE_STORAGE,
             }),
         },
     );
+    if let (true, Some(name)) = (cx.stack.metrics_store.is_on(), named("prometheus")) {
+        exporters.insert(
+            name,
+            Exporter::Store {
+                metrics_endpoint: Some(format!(
+                    "http://{}{}/v1/metrics",
+                    loopback(cx.ports.metrics_store_http),
+                    super::prometheus::OTLP_PATH
+                )),
+                logs_endpoint: None,
+                headers: BTreeMap::new(),
+                retry_on_failure: retry(),
+            },
+        );
+        metrics.push(name);
+    }
+    if let (true, Some(name)) = (cx.stack.logs_store.is_on(), named("victorialogs")) {
+        exporters.insert(
+            name,
+            Exporter::Store {
+                metrics_endpoint: None,
+                logs_endpoint: Some(format!(
+                    "http://{}{}",
+                    loopback(cx.ports.logs_store_http),
+                    super::victorialogs::OTLP_LOGS_PATH
+                )),
+                headers: BTreeMap::from([(
+                    super::victorialogs::STREAM_FIELDS_HEADER.to_string(),
+                    super::victorialogs::STREAM_FIELDS.to_string(),
+                )]),
+                retry_on_failure: retry(),
+            },
+        );
+        logs.push(name);
+    }
     let mut env = Vec::new();
     if let Some(up) = &cx.stack.upstream {
-        let upstream_name: &'static str = match features.upstream_exporter {
-            Some("otlp_http") => "otlp_http/upstream",
-            Some(_) => "otlphttp/upstream",
-            None => {
-                return Err(Error::failed(
-                    "cannot forward to $OTELCTL_UPSTREAM_ENDPOINT",
-                    "the collector has no OTLP/HTTP exporter (otlp_http or otlphttp)",
-                )
-                .fix("use otelcol-contrib, or unset the variable"))
-            }
+        let Some(upstream_name) = named("upstream") else {
+            return Err(Error::failed(
+                "cannot forward to $OTELCTL_UPSTREAM_ENDPOINT",
+                "the collector has no OTLP/HTTP exporter (otlp_http or otlphttp)",
+            )
+            .fix("use otelcol-contrib, or unset the variable"));
         };
         let mut headers = BTreeMap::new();
         for (i, (name, value)) in up.headers.iter().enumerate() {
@@ -349,7 +433,9 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
                 headers,
             },
         );
-        pipeline_exporters.push(upstream_name);
+        for p in [&mut traces, &mut metrics, &mut logs] {
+            p.push(upstream_name);
+        }
     }
     if cx.stack.debug {
         exporters.insert(
@@ -358,21 +444,44 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
                 verbosity: "detailed",
             },
         );
-        pipeline_exporters.push("debug");
+        for p in [&mut traces, &mut metrics, &mut logs] {
+            p.push("debug");
+        }
     }
-    pipeline_exporters.sort_unstable();
+    // A signal with nowhere to go is still accepted (an SDK would print a 404 otherwise).
+    for p in [&mut metrics, &mut logs] {
+        if p.is_empty() {
+            if features.nop_exporter {
+                exporters.insert("nop", Exporter::Nop {});
+                p.push("nop");
+            } else {
+                exporters
+                    .entry("debug")
+                    .or_insert(Exporter::Debug { verbosity: "basic" });
+                p.push("debug");
+            }
+        }
+    }
+    let pipeline = |spool: Option<&'static str>, mut exporters: Vec<&'static str>| {
+        exporters.sort_unstable();
+        Pipeline {
+            receivers: std::iter::once("otlp").chain(spool).collect(),
+            processors: vec!["memory_limiter", "batch"],
+            exporters,
+        }
+    };
 
     let config = Config {
         service: ServiceSection {
             extensions: extensions.keys().copied().collect(),
-            pipelines: BTreeMap::from([(
-                "traces",
-                Pipeline {
-                    receivers: receivers.keys().copied().collect(),
-                    processors: vec!["memory_limiter", "batch"],
-                    exporters: pipeline_exporters,
-                },
-            )]),
+            pipelines: BTreeMap::from([
+                ("traces", pipeline(spool_of(SPOOL_RECEIVER), traces)),
+                (
+                    "metrics",
+                    pipeline(spool_of(SPOOL_METRICS_RECEIVER), metrics),
+                ),
+                ("logs", pipeline(spool_of(SPOOL_LOGS_RECEIVER), logs)),
+            ]),
             telemetry: Telemetry {
                 logs: Logs { level: "info" },
                 metrics: Metrics {
@@ -412,6 +521,7 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
         }],
         dirs,
         env,
+        args: Vec::new(),
     })
 }
 
@@ -459,6 +569,7 @@ mod tests {
                 spool_receiver: false,
                 tempo_exporter: "otlp_grpc",
                 upstream_exporter: None,
+                nop_exporter: false,
             },
         )
         .unwrap();

@@ -1,4 +1,4 @@
-//! The configs of the local stack (Collector, Tempo, Grafana), rendered from [`Ports`] and
+//! The configs of the local stack (Collector, Tempo, Grafana, Prometheus, VictoriaLogs), rendered from [`Ports`] and
 //! [`DataDir`] with serde types: deterministic, every listener on 127.0.0.1, every path inside
 //! the data directory.
 //!
@@ -9,7 +9,9 @@
 pub mod collector;
 pub mod grafana;
 pub mod overlay;
+pub mod prometheus;
 pub mod tempo;
+pub mod victorialogs;
 
 use std::path::{Path, PathBuf};
 
@@ -20,27 +22,39 @@ use otelctl_config::paths::{ensure_private_dir, DataDir};
 use otelctl_config::ports::Ports;
 use otelctl_config::settings::StackSettings;
 
-/// One of the three programs of the stack.
+/// One of the programs of the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
     Collector,
     Tempo,
     Grafana,
+    /// The metrics store (+6).
+    Prometheus,
+    /// The logs store (+7).
+    VictoriaLogs,
 }
 
 impl Service {
-    pub const ALL: [Service; 3] = [Service::Collector, Service::Tempo, Service::Grafana];
+    pub const ALL: [Service; 5] = [
+        Service::Collector,
+        Service::Tempo,
+        Service::Grafana,
+        Service::Prometheus,
+        Service::VictoriaLogs,
+    ];
 
     pub fn parse(text: &str, origin: Source) -> Result<Self> {
         match text {
             "collector" => Ok(Service::Collector),
             "tempo" => Ok(Service::Tempo),
             "grafana" => Ok(Service::Grafana),
+            "prometheus" => Ok(Service::Prometheus),
+            "victorialogs" => Ok(Service::VictoriaLogs),
             _ => Err(Error::InvalidValue {
                 what: "service",
                 value: text.to_string(),
                 origin,
-                expected: "collector, tempo or grafana".to_string(),
+                expected: "collector, tempo, grafana, prometheus or victorialogs".to_string(),
             }),
         }
     }
@@ -50,6 +64,17 @@ impl Service {
             Service::Collector => "collector",
             Service::Tempo => "tempo",
             Service::Grafana => "grafana",
+            Service::Prometheus => "prometheus",
+            Service::VictoriaLogs => "victorialogs",
+        }
+    }
+
+    /// Whether the stack settings ask for this service (the stores can be `off`).
+    pub fn wanted(self, stack: &StackSettings) -> bool {
+        match self {
+            Service::Prometheus => stack.metrics_store.is_on(),
+            Service::VictoriaLogs => stack.logs_store.is_on(),
+            _ => true,
         }
     }
 
@@ -61,6 +86,8 @@ impl Service {
             Service::Collector => pick(&[0, 4]),
             Service::Tempo => pick(&[1, 2, 5]),
             Service::Grafana => pick(&[3]),
+            Service::Prometheus => pick(&[6]),
+            Service::VictoriaLogs => pick(&[7]),
         }
     }
 }
@@ -107,6 +134,9 @@ pub struct Rendered {
     /// Directories the program writes to (created private before it starts).
     pub dirs: Vec<PathBuf>,
     pub env: Vec<EnvVar>,
+    /// Command-line flags for the program (the stores take their settings as flags; they are
+    /// also written to `config/<service>.args`, one a line, for people and golden tests).
+    pub args: Vec<String>,
 }
 
 impl Rendered {
@@ -144,6 +174,18 @@ const HEADER: &str = "# Rendered by otelctl from the project's ports and data di
 pub(crate) fn to_yaml<T: Serialize>(value: &T) -> String {
     let body = serde_yaml::to_string(value).expect("rendered configs are plain data");
     format!("{HEADER}{body}")
+}
+
+/// The text of an `ARGS_FILE`: a header, then one flag a line.
+pub(crate) fn args_text(service: &str, args: &[String]) -> String {
+    let mut text = format!(
+        "# Rendered by otelctl: the flags `otelctl run {service}` starts it with, one a line.\n"
+    );
+    for a in args {
+        text.push_str(a);
+        text.push('\n');
+    }
+    text
 }
 
 /// `127.0.0.1:<port>`.
@@ -236,6 +278,8 @@ mod tests {
         assert_eq!(p(Service::Collector), vec![20000, 20004]);
         assert_eq!(p(Service::Tempo), vec![20001, 20002, 20005]);
         assert_eq!(p(Service::Grafana), vec![20003]);
+        assert_eq!(p(Service::Prometheus), vec![20006]);
+        assert_eq!(p(Service::VictoriaLogs), vec![20007]);
     }
 
     #[test]

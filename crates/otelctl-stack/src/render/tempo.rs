@@ -12,6 +12,11 @@
 //! 3.x (strict YAML): no `ingester`/`compactor`/`traces_storage`/`local-blocks` (TraceQL
 //! metrics are built in); `live_store` timings and paths, `backend_scheduler` path, generator
 //! storage path, all moved off the `/var/tempo` defaults.
+//!
+//! With the metrics store on (`OTELCTL_METRICS_STORE`, default Prometheus on +6), the
+//! metrics-generator runs `service-graphs` and `span-metrics` and remote-writes them (with
+//! exemplars) to Prometheus' `/api/v1/write`: Grafana's service graph and the RED panels of the
+//! built-in dashboards read `traces_service_graph_*` and `traces_spanmetrics_*` from there.
 
 use serde::Serialize;
 
@@ -116,9 +121,22 @@ struct Path {
 
 #[derive(Debug, Serialize)]
 struct MetricsGenerator {
-    storage: Path,
+    storage: GeneratorStorage,
     #[serde(skip_serializing_if = "Option::is_none")]
     traces_storage: Option<Path>,
+}
+
+#[derive(Debug, Serialize)]
+struct GeneratorStorage {
+    path: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remote_write: Vec<RemoteWrite>,
+}
+
+#[derive(Debug, Serialize)]
+struct RemoteWrite {
+    url: String,
+    send_exemplars: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +191,14 @@ pub fn render(cx: &Context<'_>, version: TempoMajor) -> Rendered {
         path: path_text(&base.join(sub)),
     };
     let v2 = version == TempoMajor::V2;
+    let metrics = cx.stack.metrics_store.is_on();
+    let mut processors = Vec::new();
+    if metrics {
+        processors.extend(["service-graphs", "span-metrics"]);
+    }
+    if v2 {
+        processors.push("local-blocks");
+    }
     let config = Config {
         target: "all",
         stream_over_http_enabled: true,
@@ -213,7 +239,20 @@ pub fn render(cx: &Context<'_>, version: TempoMajor) -> Rendered {
             local_work_path: path_text(&data.join("backend-scheduler")),
         }),
         metrics_generator: MetricsGenerator {
-            storage: p(&wal, "generator"),
+            storage: GeneratorStorage {
+                path: path_text(&wal.join("generator")),
+                remote_write: metrics
+                    .then(|| RemoteWrite {
+                        url: format!(
+                            "http://{}{}",
+                            loopback(cx.ports.metrics_store_http),
+                            super::prometheus::REMOTE_WRITE_PATH
+                        ),
+                        send_exemplars: true,
+                    })
+                    .into_iter()
+                    .collect(),
+            },
             traces_storage: v2.then(|| p(&wal, "generator-traces")),
         },
         query_frontend: QueryFrontend {
@@ -231,9 +270,8 @@ pub fn render(cx: &Context<'_>, version: TempoMajor) -> Rendered {
                 compaction: Compaction {
                     block_retention: cx.stack.tempo_retention.as_str().to_string(),
                 },
-                metrics_generator: v2.then(|| GeneratorOverrides {
-                    processors: vec!["local-blocks"],
-                }),
+                metrics_generator: (!processors.is_empty())
+                    .then_some(GeneratorOverrides { processors }),
             },
         },
         usage_report: UsageReport {
@@ -247,6 +285,7 @@ pub fn render(cx: &Context<'_>, version: TempoMajor) -> Rendered {
         }],
         dirs: vec![data, wal],
         env: Vec::new(),
+        args: Vec::new(),
     }
 }
 

@@ -107,6 +107,8 @@ struct Expected {
     collector: u16,
     tempo: u16,
     grafana: u16,
+    metrics_store: u16,
+    logs_store: u16,
     /// Every port of the stack with its name.
     named: Vec<(&'static str, u16)>,
 }
@@ -158,6 +160,8 @@ fn check(settings: &Settings, f: &mut Findings) {
                 collector: p.collector_otlp_http,
                 tempo: p.tempo_http,
                 grafana: p.grafana_http,
+                metrics_store: p.metrics_store_http,
+                logs_store: p.logs_store_http,
                 named: p.named().to_vec(),
             }
         }
@@ -166,6 +170,8 @@ fn check(settings: &Settings, f: &mut Findings) {
                 collector: p.collector,
                 tempo: p.tempo_http,
                 grafana: p.grafana,
+                metrics_store: p.metrics_store,
+                logs_store: p.logs_store,
                 named: p.named().to_vec(),
             },
             Err(e) => return f.error("ports", e),
@@ -296,6 +302,7 @@ fn check(settings: &Settings, f: &mut Findings) {
         check_embedded_store(f, expected.grafana);
     } else if collector_up {
         check_tempo(f, expected.tempo);
+        check_stores(f, settings, expected.metrics_store, expected.logs_store);
         check_grafana(f, expected.grafana);
     }
 
@@ -321,6 +328,10 @@ fn service_of(port_name: &str) -> Option<Service> {
         Some(Service::Tempo)
     } else if port_name.starts_with("Grafana") {
         Some(Service::Grafana)
+    } else if port_name.starts_with("Metrics store") {
+        Some(Service::Prometheus)
+    } else if port_name.starts_with("Logs store") {
+        Some(Service::VictoriaLogs)
     } else {
         None
     }
@@ -333,6 +344,9 @@ fn expected_program(port_name: &str, h: &Holder) -> bool {
         Some(Service::Collector) => n.starts_with("otelcol"),
         Some(Service::Tempo) => n.starts_with("tempo"),
         Some(Service::Grafana) => n.starts_with("grafana"),
+        Some(Service::Prometheus) => n.starts_with("prometheus"),
+        // nixpkgs: victoria-logs; scripts/e2e-build: victorialogs-<version>.
+        Some(Service::VictoriaLogs) => n.starts_with("victoria"),
         None => false,
     }
 }
@@ -541,6 +555,69 @@ fn check_tempo(f: &mut Findings, port: u16) {
             "if it is starting, `otelctl wait tempo`; else start it (`otelctl up` starts the \
              whole stack) and see its log; `otelctl status` shows what runs",
         ),
+    }
+}
+
+/// The metrics and logs stores (their readiness probe: a real query each), unless they are off.
+fn check_stores(f: &mut Findings, settings: &Settings, metrics: u16, logs: u16) {
+    let stack = match settings.stack() {
+        Ok(s) => s,
+        Err(e) => return f.error("stores", e),
+    };
+    for (service, port, on, what, var) in [
+        (
+            Service::Prometheus,
+            metrics,
+            stack.metrics_store.is_on(),
+            "metrics store",
+            EnvVars::OTELCTL_METRICS_STORE,
+        ),
+        (
+            Service::VictoriaLogs,
+            logs,
+            stack.logs_store.is_on(),
+            "logs store",
+            EnvVars::OTELCTL_LOGS_STORE,
+        ),
+    ] {
+        if !on {
+            f.info(
+                "stores",
+                format!(
+                    "the {what} is off (${var}=off): the Collector accepts and drops that signal"
+                ),
+                format!("unset {var} to store it"),
+            );
+            continue;
+        }
+        let target = readiness::Target {
+            port,
+            metrics_port: None,
+        };
+        match readiness::probe(service, target, Instant::now() + PROBE) {
+            Ok(()) => f.ok(
+                "stores",
+                format!(
+                    "the {what} ({}) answers a query at http://127.0.0.1:{port}",
+                    service.name()
+                ),
+            ),
+            Err(why) => f.warn(
+                "stores",
+                format!(
+                    "the {what} ({}) at http://127.0.0.1:{port} does not answer a query: {why} \
+                     (spans still arrive; that signal is retried, then dropped)",
+                    service.name()
+                ),
+                format!(
+                    "`otelctl up` starts it when its program is found (--{}-bin, or \
+                     ${}); `otelctl wait {}` if it is starting",
+                    service.name(),
+                    otelctl_stack::programs::env_name(service),
+                    service.name()
+                ),
+            ),
+        }
     }
 }
 

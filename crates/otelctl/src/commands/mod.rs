@@ -36,6 +36,8 @@ impl ServiceArg {
             ServiceArg::Collector => Service::Collector,
             ServiceArg::Tempo => Service::Tempo,
             ServiceArg::Grafana => Service::Grafana,
+            ServiceArg::Prometheus => Service::Prometheus,
+            ServiceArg::Victorialogs => Service::VictoriaLogs,
         }
     }
 }

@@ -41,7 +41,9 @@ pub fn run(settings: &Settings, args: &RenderArgs) -> Result<u8> {
                 .map(programs::collector_features)
                 .unwrap_or_default(),
         ),
-        Service::Grafana => (DEFAULT_TEMPO, Features::default()),
+        Service::Grafana | Service::Prometheus | Service::VictoriaLogs => {
+            (DEFAULT_TEMPO, Features::default())
+        }
     };
     let (rendered, _) = stack::render(service, settings, &stack_settings, tempo, features)?;
     match &args.out {

@@ -1,6 +1,7 @@
 //! `otelctl status`: what runs for this project, on which ports, and whether it is healthy, and
-//! which kind of stack it is: the programs (Collector, Tempo, Grafana) or otelctl's embedded
-//! server (`otelctl up --embedded`, which plays all three roles).
+//! which kind of stack it is: the programs (Collector, Tempo, Grafana, Prometheus as the metrics
+//! store, VictoriaLogs as the logs store) or otelctl's embedded server (`otelctl up --embedded`,
+//! which plays every role).
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,8 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
     let detection = settings.detect()?;
     let ports = settings.ports();
     let data = settings.data_dir(Mode::Local);
+    // The stores' on/off switches; a bad variable leaves them on (what `up` would refuse).
+    let stack_settings = settings.stack().unwrap_or_default();
     let mut services = Vec::new();
     let embedded = detection.mode == Mode::Local
         && embedded_probe::probe(
@@ -67,6 +70,14 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
                     ports.grafana_http,
                     format!("embedded viewer http://127.0.0.1:{}", ports.grafana_http),
                 ),
+                Service::Prometheus => (
+                    ports.collector_otlp_http,
+                    "embedded metrics store (otelctl up --embedded)".to_string(),
+                ),
+                Service::VictoriaLogs => (
+                    ports.collector_otlp_http,
+                    "embedded logs store (otelctl up --embedded)".to_string(),
+                ),
             };
             services.push(ServiceStatus {
                 name: service.name(),
@@ -91,6 +102,16 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
             Mode::Local => stack::running_pid(&data, service),
             Mode::System => None,
         };
+        if !service.wanted(&stack_settings) && pid.is_none() {
+            services.push(ServiceStatus {
+                name: service.name(),
+                ports: listened,
+                pid,
+                state: "off",
+                detail: "turned off ($OTELCTL_METRICS_STORE / $OTELCTL_LOGS_STORE)".to_string(),
+            });
+            continue;
+        }
         let deadline = Instant::now() + Duration::from_secs(2);
         let (state, detail) = match readiness::probe(service, target, deadline) {
             Ok(()) => ("ready", format!("http://127.0.0.1:{}", target.port)),
@@ -107,14 +128,17 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
             detail,
         });
     }
-    // Healthy: collector and Tempo ready; Grafana ready or not running at all.
+    // Healthy: collector and Tempo ready; Grafana and the stores ready or not running at all.
     let healthy = services.iter().all(|s| match s.name {
-        "grafana" => s.state != "unhealthy",
+        "grafana" | "prometheus" | "victorialogs" => s.state != "unhealthy",
         _ => s.state == "ready",
     });
     let stack_kind = if embedded {
         "embedded"
-    } else if services.iter().any(|s| s.state != "stopped") {
+    } else if services
+        .iter()
+        .any(|s| !matches!(s.state, "stopped" | "off"))
+    {
         "programs"
     } else {
         "none"
@@ -130,11 +154,11 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
     } else {
         let kind = match report.stack {
             "embedded" => "the embedded stack (otelctl up --embedded)",
-            "programs" => "the Collector, Tempo and Grafana programs",
+            "programs" => "the Collector, Tempo, Grafana, Prometheus and VictoriaLogs programs",
             _ => "nothing running",
         };
         let mut text = format!(
-            "{} mode ({}), root {}\nstack: {kind}\n\n{:<10} {:<20} {:<8} {:<10} {}\n",
+            "{} mode ({}), root {}\nstack: {kind}\n\n{:<12} {:<20} {:<8} {:<10} {}\n",
             report.mode,
             detection.reason,
             report.root,
@@ -148,7 +172,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
             let ports: Vec<String> = s.ports.iter().map(u16::to_string).collect();
             let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
             text.push_str(&format!(
-                "{:<10} {:<20} {:<8} {:<10} {}\n",
+                "{:<12} {:<20} {:<8} {:<10} {}\n",
                 s.name,
                 ports.join(","),
                 pid,

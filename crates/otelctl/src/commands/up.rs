@@ -1,7 +1,11 @@
-//! `otelctl up`: the local stack in the foreground. Starts `otelctl run <service>` for Tempo,
-//! the collector and (when its program is found) Grafana, in that order, each once the one
-//! before is ready; prefixes their output, prints the URLs, and stops everything on Ctrl-C or
-//! when one of them dies, saying which and why.
+//! `otelctl up`: the local stack in the foreground. Starts `otelctl run <service>` for the
+//! metrics store (Prometheus) and the logs store (VictoriaLogs) when their programs are found,
+//! Tempo (which remote-writes its span metrics to Prometheus), the collector (which exports to
+//! all three) and (when its program is found) Grafana, in that order, each once the one before
+//! is ready; prefixes their output, prints the URLs, and stops everything on Ctrl-C or when one
+//! of them dies, saying which and why. A store whose program is missing is turned off for every
+//! service (`OTELCTL_METRICS_STORE=off` / `OTELCTL_LOGS_STORE=off`): the collector then accepts
+//! and drops that signal instead of retrying an export nobody takes.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -75,6 +79,49 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
             Err(e) => return Err(e),
         }
     }
+    // The stores first: Tempo's generator writes to Prometheus, the collector to both.
+    let mut turned_off: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut stores: Vec<(Service, PathBuf)> = Vec::new();
+    for (service, bin, var) in [
+        (
+            Service::Prometheus,
+            args.prometheus_bin.as_deref(),
+            EnvVars::OTELCTL_METRICS_STORE,
+        ),
+        (
+            Service::VictoriaLogs,
+            args.victorialogs_bin.as_deref(),
+            EnvVars::OTELCTL_LOGS_STORE,
+        ),
+    ] {
+        if !service.wanted(&stack_settings) {
+            say(
+                &sink,
+                &format!("{}: not started (${var}=off)", service.name()),
+            );
+            continue;
+        }
+        match programs::find(service, bin, &stack_settings) {
+            Ok(program) => stores.push((service, program)),
+            Err(e @ Error::NotFound { .. }) if bin.is_none() => {
+                say(
+                    &sink,
+                    &format!(
+                        "{}: not started, so {} are accepted and not stored: {e}",
+                        service.name(),
+                        if service == Service::Prometheus {
+                            "metrics"
+                        } else {
+                            "logs"
+                        }
+                    ),
+                );
+                turned_off.push((var, "off"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    plan.splice(0..0, stores);
     if args.no_grafana {
         say(&sink, "grafana: not started (--no-grafana)");
     } else {
@@ -110,7 +157,8 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
             .arg(service.name())
             .arg("--bin")
             .arg(program)
-            .env(EnvVars::OTELCTL_MODE, "local");
+            .env(EnvVars::OTELCTL_MODE, "local")
+            .envs(turned_off.iter().copied());
         if let (Service::Tempo, Some(v)) = (service, &args.tempo_version) {
             cmd.arg("--tempo-version").arg(v);
         }
@@ -141,6 +189,18 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
         ports.collector_metrics,
         ports.tempo_http
     );
+    if plan.iter().any(|(s, _)| *s == Service::Prometheus) {
+        urls.push_str(&format!(
+            "\n  prometheus http://127.0.0.1:{}  (metrics: PromQL API, OTLP at /api/v1/otlp)",
+            ports.metrics_store_http
+        ));
+    }
+    if plan.iter().any(|(s, _)| *s == Service::VictoriaLogs) {
+        urls.push_str(&format!(
+            "\n  logs       http://127.0.0.1:{}/select/vmui/  (VictoriaLogs: LogsQL API and UI)",
+            ports.logs_store_http
+        ));
+    }
     if plan.iter().any(|(s, _)| *s == Service::Grafana) {
         urls.push_str(&format!(
             "\n  grafana    http://127.0.0.1:{}",
@@ -205,7 +265,7 @@ fn report_and_stop(children: &mut Vec<Supervised>, sink: &Sink, why: &Error) -> 
 }
 
 fn stop_all(children: &mut Vec<Supervised>, sink: &Sink) {
-    // Reverse start order: Grafana, collector (flushes to Tempo), then Tempo.
+    // Reverse start order: Grafana, collector (flushes to the stores), Tempo, the stores.
     while let Some(mut child) = children.pop() {
         match child.stop(STOP_GRACE) {
             Some(status) => say(

@@ -54,7 +54,10 @@ pub fn run(settings: &Settings, args: &WaitArgs) -> Result<u8> {
     let (port, kind) = loop {
         if embedded_ready(deadline) {
             let port = match service {
-                Service::Collector => ports.collector_otlp_http,
+                // The embedded server receives and stores all three signals itself.
+                Service::Collector | Service::Prometheus | Service::VictoriaLogs => {
+                    ports.collector_otlp_http
+                }
                 Service::Tempo | Service::Grafana => ports.grafana_http,
             };
             break (port, "the embedded stack, otelctl up --embedded");
