@@ -123,7 +123,9 @@ impl EnvVars {
 
     /// At most this many traces kept by the embedded server (`--max-traces` wins).
     pub const OTELCTL_EMBEDDED_MAX_TRACES: &'static str = "OTELCTL_EMBEDDED_MAX_TRACES";
-    /// At most this many MiB of traces kept by the embedded server (`--max-mb` wins).
+    /// How long the embedded server keeps what it stores (`--max-age` wins).
+    pub const OTELCTL_EMBEDDED_MAX_AGE: &'static str = "OTELCTL_EMBEDDED_MAX_AGE";
+    /// At most this many MiB used by the embedded server's store (`--max-mb` wins).
     pub const OTELCTL_EMBEDDED_MAX_MB: &'static str = "OTELCTL_EMBEDDED_MAX_MB";
     /// The Grafana API token of `dash sync --grafana-url` (`--token-file` wins). Never printed.
     pub const OTELCTL_GRAFANA_TOKEN: &'static str = "OTELCTL_GRAFANA_TOKEN";

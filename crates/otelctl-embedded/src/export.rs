@@ -3,7 +3,7 @@
 //!
 //! Where the traces come from: the running embedded viewer (`GET /api/export` on the Grafana
 //! port +3, answered with the `X-Otelctl-Embedded` header), which has everything received so
-//! far; when none answers, the persisted files under `DataDir::embedded()` (read only).
+//! far; when none answers, the store's database under `DataDir::embedded()` (read only).
 //! Selection: `--trace ID` (one trace), `--since DURATION` (traces with a span that ended at or
 //! after now minus DURATION). Forwarding sends OTLP/JSON requests of at most
 //! [`FORWARD_BATCH_SPANS`] spans each and stops at the first refusal.
@@ -15,8 +15,7 @@ use otelctl_config::error::{Error, Result, Source};
 use otelctl_net::{Client, HttpError};
 use otelctl_otlp::{ExportTraceServiceRequest, ExportTraceServiceResponse, ResourceSpans};
 
-use super::persist;
-use super::store::{Limits, TraceId};
+use super::store::TraceId;
 use super::viewer::EMBEDDED_HEADER;
 
 /// Most spans in one forwarded request.
@@ -58,12 +57,12 @@ impl Selection {
 pub enum Origin {
     /// The running embedded server, at this URL.
     Running(String),
-    /// The persisted files in this directory.
+    /// The store's database, at this path.
     Files(String),
 }
 
 /// Collects the selected traces: from the running viewer on `viewer_port` when it answers,
-/// else from the files under `embedded_dir`.
+/// else from the store's database under `embedded_dir` (opened read-only).
 pub fn collect(
     viewer_port: u16,
     embedded_dir: &Path,
@@ -102,23 +101,15 @@ pub fn collect(
             .fix("stop the program on it or retry"))
         }
     }
-    let dir = persist::traces_dir(embedded_dir);
-    let (store, warnings) = persist::load_store(
-        embedded_dir,
-        Limits {
-            max_traces: usize::MAX,
-            max_bytes: usize::MAX,
-        },
-        false,
-    )?;
-    let req = ExportTraceServiceRequest {
-        resource_spans: store
-            .select(selection.trace.as_ref(), since)
-            .into_iter()
-            .flat_map(|t| t.to_request().resource_spans)
-            .collect(),
-    };
-    Ok((req, Origin::Files(dir.display().to_string()), warnings))
+    let path = otelctl_store::db_path(embedded_dir);
+    let mut req = ExportTraceServiceRequest::default();
+    if let Some(reader) = otelctl_store::open_read_only(embedded_dir)? {
+        reader.for_each_trace(selection.trace.as_ref(), since, |t| {
+            req.resource_spans.extend(t.resource_spans);
+            true
+        })?;
+    }
+    Ok((req, Origin::Files(path.display().to_string()), Vec::new()))
 }
 
 /// The traces URL for an endpoint: used as is when its path ends in `/v1/traces`, else a base

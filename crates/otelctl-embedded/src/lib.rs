@@ -3,8 +3,8 @@
 //!
 //! One entry point, [`serve`]: it binds the receiver on the Collector port (+0: OTLP/HTTP and
 //! OTLP/gRPC on one port) and the viewer on the Grafana port (+3), both on 127.0.0.1, restores
-//! the persisted traces (trace files, then the log), ingests the spool, and runs until SIGINT or
-//! SIGTERM, then saves what is pending and returns. [`Server::start`] is the same without the
+//! the store ([`otelctl_store`], `store.db`), ingests the spool, and runs until SIGINT or
+//! SIGTERM, then closes the store and returns. [`Server::start`] is the same without the
 //! signal handling, for tests and for embedding.
 //!
 //! Threads, all serving with hyper on tokio: the receivers' connections are accepted on one
@@ -16,40 +16,35 @@
 //! CPU work that grows with the request (decoding and storing large exports, rendering viewer
 //! pages) goes to the blocking pools (one thread per lane, [`MAX_BLOCKING_THREADS`] for the
 //! viewer's runtime), so large exports decode in parallel and the loops stay responsive.
-//! Blocking work keeps its own threads: the log's sync thread, the persister (checkpoints into
-//! trace files) and the spool ingester. Modules:
+//! Blocking work keeps its own threads: the store's writer (group commits) and checkpointer,
+//! and the spool ingester. Modules:
 //!
 //! | module | job |
 //! |---|---|
 //! | [`server`], [`receiver`], [`grpc`] | the OTLP server and HTTP stack: `otelctl_receiver`'s, re-exported |
-//! | [`ingest`] | the one ingest path (the store's [`otelctl_receiver::Sink`]): the pre-store hook, the store, the log |
-//! | [`store`] | bounded ring of recent traces, counters, change feed |
-//! | [`wal`] | the write-ahead log: nothing is acknowledged before it is on disk |
-//! | [`persist`] | one file per trace under `DataDir::embedded()`, atomic writes (checkpoints) |
-//! | [`viewer`] | the viewer's routes, the data its pages need (gathered under the store's lock), live updates (SSE); the pages themselves are `otelctl-viewer`'s |
+//! | [`ingest`] | the one ingest path (the store's [`otelctl_receiver::Sink`]): the pre-store hook, then the store's group commit |
+//! | [`store`] | between the store's rows and the viewer's types (summaries, filters, runs) |
+//! | [`viewer`] | the viewer's routes, the data its pages need (queries on the store), live updates (SSE); the pages themselves are `otelctl-viewer`'s |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 //! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
 pub mod export;
 pub mod ingest;
-pub mod persist;
 pub mod probe;
 pub mod store;
 pub mod viewer;
-pub mod wal;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use tokio::sync::watch;
 
 use otelctl_config::detect::Mode;
 use otelctl_config::env;
 use otelctl_config::error::{Error, Result, Source};
+use otelctl_config::formats::parse_duration;
 use otelctl_config::settings::Settings;
 
 use otelctl_config::env::EnvVars;
@@ -57,8 +52,8 @@ use otelctl_config::env::EnvVars;
 pub use otelctl_receiver::{
     grpc, receiver, server, StopSignal, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
 };
-use store::{Limits, Store};
-use wal::{Durability, Wal};
+pub use otelctl_store::{Durability, Retention};
+use otelctl_store::{Options, Store};
 
 /// Threads serving the receivers' connections ([`server::Lanes`]), each with one blocking
 /// thread: 4-5% more one-span exports per second than one event loop for everything, here on
@@ -83,53 +78,33 @@ pub struct Config {
     /// OTLP/gRPC ingest in every mode (+1, Tempo's in the local stack, free here). Same
     /// protocols as `receiver`.
     pub otlp_grpc: Option<SocketAddr>,
-    /// `DataDir::embedded()`: where traces are persisted.
+    /// `DataDir::embedded()`: where the store (`store.db`) lives.
     pub data_dir: PathBuf,
     /// The spool to ingest, when there is one.
     pub spool_dir: Option<PathBuf>,
-    pub limits: Limits,
+    /// How much history the store keeps.
+    pub retention: Retention,
     pub max_body: usize,
     pub max_connections: usize,
-    /// When an export is acknowledged: after the log's fsync (default) or its write.
+    /// When an export is acknowledged: once its transaction is synced (default) or written.
     pub durability: Durability,
 }
 
 /// State shared by the receiver, the viewer and the background threads.
 pub struct Shared {
-    store: Mutex<Store>,
-    /// The store's generation, published after every change (live updates wait on it).
-    pub(crate) generation: watch::Sender<u64>,
+    /// The store: appends go to its writer thread, queries run on the caller's thread.
+    pub store: Arc<Store>,
     stop: Arc<StopSignal>,
-    pub(crate) wal: Arc<Wal>,
     pub(crate) bad_requests: AtomicU64,
     pub(crate) sse_clients: AtomicUsize,
-    persist_requested: Mutex<bool>,
-    persist_cv: Condvar,
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
-        // A panic aborts the process (release profile), so a poisoned lock only happens in
-        // tests; the store is consistent between calls either way.
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
     pub(crate) fn stopping(&self) -> bool {
         self.stop.is_set()
     }
     pub(crate) fn stop_signal(&self) -> &StopSignal {
         &self.stop
-    }
-    /// Publishes the store's generation to live-update clients.
-    pub(crate) fn notify(&self, generation: u64) {
-        self.generation.send_replace(generation);
-    }
-    /// Asks the persister to run now (after a clear).
-    pub(crate) fn persist_now(&self) {
-        *self
-            .persist_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = true;
-        self.persist_cv.notify_all();
     }
 }
 
@@ -143,12 +118,11 @@ pub struct Server {
     data_dir: PathBuf,
     listeners: Vec<tokio::task::JoinHandle<()>>,
     lanes: Arc<server::Lanes>,
-    persister: JoinHandle<Result<()>>,
-    syncer: JoinHandle<()>,
     spool: Option<JoinHandle<()>>,
-    /// Traces restored from disk at start.
+    /// Traces in the store at start.
     pub restored: usize,
-    /// Problems met while restoring (files set aside).
+    /// Problems met while opening the store (a damaged database set aside, unreadable files of
+    /// the store before it).
     pub warnings: Vec<String>,
 }
 
@@ -184,23 +158,27 @@ impl Server {
         let viewer_addr = viewer_listener
             .local_addr()
             .map_err(|e| Error::failed("cannot read the viewer's address", e))?;
-        let traces_dir = persist::traces_dir(&config.data_dir);
-        let (store, warnings) = persist::load_store(&config.data_dir, config.limits, true)?;
-        let restored = store.trace_count();
-        let wal = Arc::new(Wal::open(
-            &wal::wal_dir(&config.data_dir),
-            config.durability,
-        )?);
-        let generation = store.generation();
+        let (store, report) = Store::open(
+            &config.data_dir,
+            Options {
+                durability: config.durability,
+                retention: config.retention,
+            },
+        )?;
+        let mut warnings = report.warnings;
+        if report.migrated_traces > 0 {
+            warnings.push(format!(
+                "imported {} traces from the store before this one (trace files and log) into {}; their files are removed",
+                report.migrated_traces,
+                store.path().display()
+            ));
+        }
+        let restored = store.trace_count() as usize;
         let shared = Arc::new(Shared {
-            store: Mutex::new(store),
-            generation: watch::Sender::new(generation),
+            store: Arc::new(store),
             stop: stop.clone(),
-            wal: wal.clone(),
             bad_requests: AtomicU64::new(0),
             sse_clients: AtomicUsize::new(0),
-            persist_requested: Mutex::new(true),
-            persist_cv: Condvar::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -255,21 +233,6 @@ impl Server {
                 Some(lanes.clone()),
             )));
         }
-        let syncer = {
-            let wal = wal.clone();
-            std::thread::Builder::new()
-                .name("log-sync".into())
-                .spawn(move || wal.run_syncer())
-                .map_err(|e| Error::failed("cannot start the log thread", e))?
-        };
-        let persister = {
-            let shared = shared.clone();
-            let sync = config.durability == Durability::Fsync;
-            std::thread::Builder::new()
-                .name("persister".into())
-                .spawn(move || run_persister(&shared, &traces_dir, sync))
-                .map_err(|e| Error::failed("cannot start the persister thread", e))?
-        };
         let spool = match config.spool_dir.clone() {
             Some(dir) => {
                 let endpoint = format!("http://{receiver_addr}");
@@ -292,8 +255,6 @@ impl Server {
             data_dir: config.data_dir.clone(),
             listeners,
             lanes,
-            persister,
-            syncer,
             spool,
             restored,
             warnings,
@@ -317,12 +278,11 @@ impl Server {
         self.shutdown()
     }
 
-    /// Stops now (also triggers the stop signal) and saves what is pending. An error means the
-    /// last save failed: what was acknowledged is still in the log and comes back at the next
-    /// start, but the trace files are behind.
+    /// Stops now (also triggers the stop signal): the exports in progress are answered (and
+    /// committed), then the store is closed. Everything acknowledged was committed before it was
+    /// answered, so there is nothing left to save.
     pub fn shutdown(self) -> Result<()> {
         self.shared.stop.trigger();
-        // Connections first (in-flight exports finish and are logged), then the last checkpoint.
         let listeners = self.listeners;
         let lanes = self.lanes;
         self.runtime.block_on(async {
@@ -332,90 +292,18 @@ impl Server {
             lanes.finish().await;
         });
         self.runtime.shutdown_timeout(Duration::from_secs(1));
-        self.shared.persist_now();
-        let saved = self
-            .persister
-            .join()
-            .unwrap_or_else(|_| {
-                Err(Error::failed(
-                    "cannot save the traces",
-                    "the persister thread panicked",
-                ))
-            })
-            .map_err(|e| {
-                Error::failed("stopped, but the traces were not saved", e).fix(format!(
-                    "what was acknowledged is still in the log {} and is restored at the next start once the disk is writable",
-                    wal::wal_dir(&self.data_dir).display()
-                ))
-            });
-        self.shared.wal.stop();
-        let _ = self.syncer.join();
         if let Some(spool) = self.spool {
             let _ = spool.join();
         }
-        saved
+        self.shared.store.close();
+        let _ = &self.data_dir;
+        Ok(())
     }
-}
 
-/// Checkpoints until the server stops: starts a new log segment, writes the traces that
-/// changed (synced with `--durability fsync`), then frees the log segments the files now cover.
-/// Returns the last turn's outcome (the one at stop), so the caller can say whether traces were
-/// saved.
-///
-/// With `--durability write` the files are left to the kernel to write back (no checkpoint waits
-/// for a disk flush), so a machine crash can lose what the kernel had not yet written back
-/// (Linux: within about 30 s), as the documentation of `--durability` says.
-fn run_persister(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
-    let mut last_error: Option<String> = None;
-    let mut interval = persist::PERSIST_INTERVAL;
-    loop {
-        let stopping = {
-            let requested = shared
-                .persist_requested
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let (mut requested, _) = shared
-                .persist_cv
-                .wait_timeout_while(requested, interval, |r| !*r && !shared.stopping())
-                .unwrap_or_else(|e| e.into_inner());
-            *requested = false;
-            shared.stopping()
-        };
-        let started = std::time::Instant::now();
-        let result = checkpoint(shared, dir, sync);
-        // Under a flood, writing may take a while: keep it to about a tenth of the time.
-        interval = (started.elapsed() * 10)
-            .clamp(persist::PERSIST_INTERVAL, persist::MAX_PERSIST_INTERVAL);
-        match &result {
-            Ok(()) => last_error = None,
-            Err(e) => {
-                let text = e.to_string();
-                if last_error.as_deref() != Some(text.as_str()) {
-                    eprintln!("otelctl: warning: cannot persist traces: {text}");
-                }
-                last_error = Some(text);
-            }
-        }
-        if stopping {
-            return result;
-        }
+    /// The store (tests, and composition with other sinks).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.shared.store
     }
-}
-
-/// One checkpoint (see [`run_persister`]).
-fn checkpoint(shared: &Shared, dir: &Path, sync: bool) -> Result<()> {
-    if !shared.wal.needs_checkpoint() && !shared.lock().has_persist_work() {
-        return Ok(());
-    }
-    // The rotation comes first: every record in the closed segments was ingested before the
-    // work below is taken, so the files written now hold it.
-    let closed = shared.wal.rotate()?;
-    let work = shared.lock().take_persist_work();
-    if let Err(e) = persist::apply(dir, &work, sync) {
-        shared.lock().requeue(work);
-        return Err(e);
-    }
-    shared.wal.free_through(closed)
 }
 
 fn run_spool_ingester(dir: &Path, base: &str, stop: &StopSignal) {
@@ -527,8 +415,9 @@ fn watch_signals(stop: Arc<StopSignal>) -> Result<()> {
 /// Flags of `otelctl up --embedded`, as given.
 #[derive(Debug, Default, Clone)]
 pub struct RawEmbedded {
-    pub max_traces: Option<String>,
+    pub max_age: Option<String>,
     pub max_mb: Option<String>,
+    pub max_traces: Option<String>,
     /// `--durability`: `fsync` (default) or `write`.
     pub durability: Option<String>,
 }
@@ -557,24 +446,34 @@ fn positive(
 
 impl Config {
     /// The embedded server's configuration: receiver on the Collector port (+0), viewer on the
-    /// Grafana port (+3), traces in the local data directory's `embedded/`, the local spool.
-    /// Caps: `--max-traces` / `$OTELCTL_EMBEDDED_MAX_TRACES` (default 1000) and `--max-mb` /
-    /// `$OTELCTL_EMBEDDED_MAX_MB` (default 64).
+    /// Grafana port (+3), the store in the local data directory's `embedded/`, the local spool.
+    /// Retention: `--max-age` / `$OTELCTL_EMBEDDED_MAX_AGE` (default 90 days), `--max-mb` /
+    /// `$OTELCTL_EMBEDDED_MAX_MB` (default 2048), `--max-traces` /
+    /// `$OTELCTL_EMBEDDED_MAX_TRACES` (default: no limit).
     pub fn from_settings(settings: &Settings, raw: &RawEmbedded) -> Result<Config> {
         let max_traces = positive(
             raw.max_traces.as_deref(),
             "--max-traces",
             EnvVars::OTELCTL_EMBEDDED_MAX_TRACES,
-            1_000_000,
-        )?
-        .map_or(store::DEFAULT_MAX_TRACES, |n| n as usize);
+            1_000_000_000,
+        )?;
         let max_bytes = positive(
             raw.max_mb.as_deref(),
             "--max-mb",
             EnvVars::OTELCTL_EMBEDDED_MAX_MB,
-            64 * 1024,
+            1024 * 1024,
         )?
-        .map_or(store::DEFAULT_MAX_BYTES, |n| n as usize * 1024 * 1024);
+        .map_or(otelctl_store::DEFAULT_MAX_BYTES, |n| n * 1024 * 1024);
+        let max_age = match (
+            raw.max_age.as_deref(),
+            env::text(EnvVars::OTELCTL_EMBEDDED_MAX_AGE)?,
+        ) {
+            (Some(f), _) => parse_duration(f, "age", Source::Flag("--max-age"))?,
+            (None, Some(e)) => {
+                parse_duration(&e, "age", Source::Env(EnvVars::OTELCTL_EMBEDDED_MAX_AGE))?
+            }
+            (None, None) => otelctl_store::DEFAULT_MAX_AGE,
+        };
         let ports = settings.ports();
         let loopback = std::net::Ipv4Addr::LOCALHOST;
         Ok(Config {
@@ -583,9 +482,10 @@ impl Config {
             otlp_grpc: Some((loopback, ports.tempo_otlp_grpc).into()),
             data_dir: settings.data_dir(Mode::Local).embedded(),
             spool_dir: Some(settings.spool_dir(Mode::Local)),
-            limits: store::Limits {
+            retention: Retention {
+                max_age: Some(max_age),
+                max_bytes: Some(max_bytes),
                 max_traces,
-                max_bytes,
             },
             max_body: DEFAULT_MAX_BODY,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -615,7 +515,7 @@ mod tests {
             otlp_grpc: None,
             data_dir: dir.to_path_buf(),
             spool_dir: None,
-            limits: Limits::default(),
+            retention: Retention::NONE,
             max_body: 1024 * 1024,
             max_connections: 8,
             durability: Durability::Fsync,

@@ -7,10 +7,13 @@
 //! | `GET /` | the list of recent traces and the metrics strip |
 //! | `GET /trace/<id>[?span=<span id>]` | a trace: SVG waterfall, the selected span's attributes, metrics of its span names |
 //! | `GET /fragment/traces`, `GET /fragment/trace/<id>` | the same content without the page shell (live updates) |
-//! | `GET /events` | server-sent events: `change` with `{"generation","traces","cleared","reset"}` |
-//! | `GET /api/traces` | trace summaries and counters as JSON |
+//! | `GET /events` | server-sent events: `change` with `{"generation","traces","logs","log_traces","metrics","cleared","reset"}` |
+//! | `GET /api/traces` | the newest trace summaries (at most 1,000), counts and counters as JSON |
 //! | `GET /api/export[?trace=<id>][&since_unix_nano=<n>]` | stored traces as one OTLP/JSON request |
-//! | `POST /api/clear` | removes every stored trace (memory and disk), then `303` to `/` |
+//! | `POST /api/clear` | removes every stored trace, log record and metric, then `303` to `/` |
+//!
+//! Every page is a handful of indexed queries on the store (`otelctl_store`): nothing reads
+//! every stored trace.
 //!
 //! Every request must name this viewer exactly in `Host` (`127.0.0.1`, `localhost` or `[::1]`
 //! with the viewer's port; anything else, such as a rebound DNS name, is refused with `403`),
@@ -27,12 +30,12 @@ use tokio::sync::mpsc;
 use serde::Serialize;
 
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
+use otelctl_store::{Change, Counters, Retention};
 use otelctl_viewer::explore::{self, Filter, Row, SpanRef, TaskKey};
-use otelctl_viewer::metrics::{self, NameStats};
 use otelctl_viewer::{assets, pages};
 
 use super::server::{Handler, Reply, ReplyFuture, Request};
-use super::store::{Change, Counters, Store, TraceSummary};
+use super::store::{query_of, run_of, spans_of, stats_of, summary_of, TraceSummary};
 use super::Shared;
 
 /// Most live-update (SSE) clients at once.
@@ -196,29 +199,39 @@ fn now_unix_nano() -> u64 {
         .unwrap_or(0)
 }
 
-/// Every stored trace with its summary and spans.
-fn all_traces(store: &Store) -> Vec<(TraceSummary, Vec<SpanRef<'_>>)> {
-    store
-        .traces()
-        .map(|t| {
-            let spans: Vec<SpanRef> = t.spans().collect();
-            (t.summary_of(&spans), spans)
-        })
-        .collect()
+/// Most runs of a task read for its history (the newest).
+const MAX_RUNS: usize = 10_000;
+/// Runs read to judge one run of a trace page against its earlier comparable runs.
+const TRACE_PAGE_RUNS: usize = 1_000;
+/// Spans of each name read for a trace page's statistics (those of the traces that came last).
+const STATS_SPANS_PER_NAME: usize = 10_000;
+
+/// What the store keeps, in words: `90 days, at most 2048 MiB`.
+pub fn retention_text(r: &Retention) -> String {
+    let mut parts = Vec::new();
+    if let Some(a) = r.max_age {
+        let days = a.as_secs() / 86_400;
+        parts.push(if days > 0 {
+            format!("{days} days")
+        } else {
+            otelctl_config::formats::format_duration(a.as_nanos().min(u128::from(u64::MAX)) as u64)
+        });
+    }
+    if let Some(b) = r.max_bytes {
+        parts.push(format!("at most {} MiB", b / (1024 * 1024)));
+    }
+    if let Some(n) = r.max_traces {
+        parts.push(format!("at most {n} traces"));
+    }
+    if parts.is_empty() {
+        "everything".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
-/// The traces matching `filter` (all of them, newest first; the caller applies the limit).
-fn matching(store: &Store, filter: &Filter) -> Vec<TraceSummary> {
-    let unlimited = Filter {
-        limit: None,
-        ..filter.clone()
-    };
-    explore::search(all_traces(store), &unlimited, now_unix_nano())
-}
-
-/// Every run of a task among the stored traces, oldest first.
-fn task_runs(store: &Store, key: &TaskKey) -> Vec<explore::Run> {
-    explore::runs_of(store.traces().map(|t| t.spans().collect()), key)
+fn unavailable(e: impl std::fmt::Display) -> Reply {
+    Reply::text(503, format!("the store could not be read: {e}\n"))
 }
 
 impl Viewer {
@@ -228,54 +241,37 @@ impl Viewer {
             Err(e) => (Filter::default(), Some(e.to_string())),
         };
         let status = if problem.is_some() { 400 } else { 200 };
-        let store = self.shared.lock();
+        let store = &self.shared.store;
         let c = store.counters();
-        let limits = store.limits();
         let facts = pages::StoreFacts {
-            traces: store.trace_count(),
-            spans: store.span_count(),
-            max_traces: limits.max_traces,
-            max_bytes: limits.max_bytes,
+            traces: store.trace_count() as usize,
+            spans: store.span_count() as usize,
+            retention: retention_text(&store.retention()),
             dropped_traces: c.dropped_traces,
             dropped_spans: c.dropped_spans,
         };
-        // The form's suggestions: every service and span name stored (one pass, no copies
-        // until the end).
-        let mut service_set: std::collections::HashSet<&str> = Default::default();
-        let mut name_set: std::collections::HashSet<&str> = Default::default();
-        for t in store.traces() {
-            for (res, s) in t.spans() {
-                if let Some(otlp::Value::StringValue(v)) = otlp::attribute(res, "service.name") {
-                    service_set.insert(v);
-                }
-                name_set.insert(&s.name);
+        let shown = filter.limit.unwrap_or(MAX_LIST_ROWS).min(MAX_LIST_ROWS);
+        let gathered = (|| -> otelctl_config::Result<_> {
+            let services = store.names("service", 200)?;
+            let names = store.names("span", 500)?;
+            let (rows, matched, more) = store.list(&query_of(&filter, now_unix_nano(), shown))?;
+            let ids: Vec<[u8; 16]> = rows
+                .iter()
+                .filter_map(|r| otlp::parse_trace_id(&r.trace_id))
+                .collect();
+            let stats = stats_of(store.name_samples_in(&ids)?);
+            Ok((services, names, rows, matched, more, stats))
+        })();
+        let (services, names, rows, matched, more, stats) = match gathered {
+            Ok(g) => g,
+            Err(e) => {
+                return (
+                    503,
+                    pages::message(None, &format!("The store could not be read: {e}"), true),
+                )
             }
-        }
-        let sorted = |set: std::collections::HashSet<&str>, most: usize| {
-            let mut v: Vec<&str> = set.into_iter().collect();
-            v.sort_unstable();
-            v.into_iter()
-                .take(most)
-                .map(str::to_string)
-                .collect::<Vec<_>>()
         };
-        let services = sorted(service_set, 200);
-        let names = sorted(name_set, 500);
-        let rows = if store.trace_count() == 0 {
-            Vec::new()
-        } else {
-            matching(&store, &filter)
-        };
-        let shown = rows
-            .len()
-            .min(filter.limit.unwrap_or(MAX_LIST_ROWS).min(MAX_LIST_ROWS));
-        let spans = rows
-            .iter()
-            .filter_map(|r| otlp::parse_trace_id(&r.trace_id))
-            .filter_map(|id| store.get(&id))
-            .flat_map(|t| t.spans().map(|(_, s)| s));
-        let stats = metrics::by_name(spans);
-        drop(store);
+        let rows: Vec<TraceSummary> = rows.iter().map(summary_of).collect();
         let html = pages::list_fragment(&pages::ListData {
             facts,
             filter: &filter,
@@ -284,6 +280,8 @@ impl Viewer {
             names: &names,
             rows: &rows,
             shown,
+            matched: matched as usize,
+            matched_more: more,
             stats: &stats,
         });
         (status, html)
@@ -295,19 +293,25 @@ impl Viewer {
             Err(e) => return Reply::text(400, format!("{e}\n")),
         };
         #[derive(Serialize)]
-        struct Out<'a> {
+        struct Out {
             traces: Vec<Row>,
-            matched: usize,
-            stored_traces: usize,
-            span_count: usize,
-            counters: &'a Counters,
+            /// Counted up to 10,000 (`matched_more` is then true).
+            matched: u64,
+            matched_more: bool,
+            stored_traces: u64,
+            span_count: u64,
+            counters: Counters,
         }
-        let store = self.shared.lock();
-        let rows = matching(&store, &filter);
+        let store = &self.shared.store;
         let limit = filter.limit.unwrap_or(explore::MAX_LIMIT);
+        let (rows, matched, more) = match store.list(&query_of(&filter, now_unix_nano(), limit)) {
+            Ok(r) => r,
+            Err(e) => return unavailable(e),
+        };
         json_reply(&Out {
-            traces: rows.iter().take(limit).map(Row::from).collect(),
-            matched: rows.len(),
+            traces: rows.iter().map(|r| Row::from(&summary_of(r))).collect(),
+            matched,
+            matched_more: more,
             stored_traces: store.trace_count(),
             span_count: store.span_count(),
             counters: store.counters(),
@@ -324,8 +328,13 @@ impl Viewer {
                 pages::compare_form(&a, &b, "Pick two traces to compare: A and B in the trace list, or two trace ids (32 hex digits)."),
             );
         };
-        let store = self.shared.lock();
-        let (Some(ta), Some(tb)) = (store.get(&ia), store.get(&ib)) else {
+        let store = &self.shared.store;
+        let load = |id: &[u8; 16]| -> Option<(TraceSummary, ExportTraceServiceRequest)> {
+            let row = store.trace_row(id).ok()??;
+            let req = store.trace(id).ok()??;
+            Some((summary_of(&row), req))
+        };
+        let (Some((sum_a, ta)), Some((sum_b, tb))) = (load(&ia), load(&ib)) else {
             return (
                 404,
                 pages::compare_form(&a, &b, "One of these traces is not stored (never received, dropped as the oldest, or cleared)."),
@@ -334,7 +343,7 @@ impl Viewer {
         let sa: Vec<&Span> = ta.spans().map(|(_, s)| s).collect();
         let sb: Vec<&Span> = tb.spans().map(|(_, s)| s).collect();
         let c = explore::compare(&sa, &sb);
-        (200, pages::comparison(&ta.summary(), &tb.summary(), &c))
+        (200, pages::comparison(&sum_a, &sum_b, &c))
     }
 
     /// (status, fragment, heading) of `/history?service=S&name=N[&cached=true|false]`.
@@ -357,12 +366,21 @@ impl Viewer {
             _ => None,
         };
         let key = TaskKey { service, name };
-        let store = self.shared.lock();
-        let runs: Vec<explore::Run> = task_runs(&store, &key)
-            .into_iter()
-            .filter(|r| cached.is_none() || r.cached == cached)
-            .collect();
-        drop(store);
+        let runs: Vec<explore::Run> =
+            match self
+                .shared
+                .store
+                .task_runs(&key.service, &key.name, cached, MAX_RUNS)
+            {
+                Ok(runs) => runs.into_iter().map(run_of).collect(),
+                Err(e) => {
+                    return (
+                        503,
+                        pages::message(None, &format!("The store could not be read: {e}"), true),
+                        "history".to_string(),
+                    )
+                }
+            };
         let heading = format!("history of {} ({})", key.name, key.service);
         (200, pages::history_fragment(&key, cached, &runs), heading)
     }
@@ -379,21 +397,32 @@ impl Viewer {
         let Some(id) = otlp::parse_trace_id(id_text) else {
             return not_found("Not a trace id (32 hex digits)");
         };
-        let store = self.shared.lock();
-        let Some(trace) = store.get(&id) else {
-            return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives");
+        let store = &self.shared.store;
+        let found = store
+            .trace_row(&id)
+            .and_then(|row| Ok(row.zip(store.trace(&id)?)));
+        let (row, trace) = match found {
+            Ok(Some(t)) => t,
+            Ok(None) => return not_found("This trace is not stored (never received, dropped as the oldest, or cleared); it appears here as soon as a span of it arrives"),
+            Err(e) => return not_found(&format!("The store could not be read: {e}")),
         };
-        let spans: Vec<SpanRef> = trace.spans().collect();
-        let summary = trace.summary_of(&spans);
-        let names: std::collections::HashSet<&str> =
-            spans.iter().map(|(_, s)| s.name.as_str()).collect();
-        let stats: Vec<NameStats> = metrics::by_name(
+        let spans: Vec<SpanRef> = spans_of(&trace);
+        let summary = summary_of(&row);
+        let mut names: Vec<&str> = spans.iter().map(|(_, s)| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let stats = stats_of(
             store
-                .all_spans()
-                .filter(|s| names.contains(s.name.as_str())),
+                .name_samples(&names, STATS_SPANS_PER_NAME)
+                .unwrap_or_default(),
         );
         let hex = otlp::to_hex(&id);
-        let runs = |key: &TaskKey| task_runs(&store, key);
+        let runs = |key: &TaskKey| -> Vec<explore::Run> {
+            store
+                .task_runs(&key.service, &key.name, None, TRACE_PAGE_RUNS)
+                .map(|r| r.into_iter().map(run_of).collect())
+                .unwrap_or_default()
+        };
         let html = pages::trace_fragment(&pages::TraceData {
             trace_hex: &hex,
             summary: &summary,
@@ -427,24 +456,38 @@ impl Viewer {
 
     fn api_traces(&self) -> Reply {
         #[derive(Serialize)]
-        struct Out<'a> {
+        struct Out {
+            /// The newest traces (at most 1,000), newest first.
             traces: Vec<TraceSummary>,
-            span_count: usize,
-            stored_bytes: usize,
-            max_traces: usize,
-            max_bytes: usize,
-            counters: &'a Counters,
+            trace_count: u64,
+            span_count: u64,
+            /// Bytes of the database in use (what `--max-mb` bounds).
+            stored_bytes: u64,
+            max_age_s: Option<u64>,
+            max_bytes: Option<u64>,
+            max_traces: Option<u64>,
+            counters: Counters,
             bad_requests: u64,
             sse_clients: usize,
             generation: u64,
         }
-        let store = self.shared.lock();
+        let store = &self.shared.store;
+        let rows = match store.list(&otelctl_store::TraceQuery {
+            limit: 1000,
+            ..Default::default()
+        }) {
+            Ok((rows, _, _)) => rows,
+            Err(e) => return unavailable(e),
+        };
+        let r = store.retention();
         json_reply(&Out {
-            traces: store.summaries(),
+            traces: rows.iter().map(summary_of).collect(),
+            trace_count: store.trace_count(),
             span_count: store.span_count(),
-            stored_bytes: store.bytes(),
-            max_traces: store.limits().max_traces,
-            max_bytes: store.limits().max_bytes,
+            stored_bytes: store.used_bytes().unwrap_or(0),
+            max_age_s: r.max_age.map(|a| a.as_secs()),
+            max_bytes: r.max_bytes,
+            max_traces: r.max_traces,
             counters: store.counters(),
             bad_requests: self.shared.bad_requests.load(Ordering::Relaxed),
             sse_clients: self.shared.sse_clients.load(Ordering::SeqCst),
@@ -467,15 +510,17 @@ impl Viewer {
                 Err(_) => return Reply::text(400, "since_unix_nano must be an integer\n"),
             },
         };
-        let store = self.shared.lock();
-        let request = ExportTraceServiceRequest {
-            resource_spans: store
-                .select(trace.as_ref(), since)
-                .into_iter()
-                .flat_map(|t| t.to_request().resource_spans)
-                .collect(),
-        };
-        drop(store);
+        let mut request = ExportTraceServiceRequest::default();
+        if let Err(e) = self
+            .shared
+            .store
+            .for_each_trace(trace.as_ref(), since, |t| {
+                request.resource_spans.extend(t.resource_spans);
+                true
+            })
+        {
+            return unavailable(e);
+        }
         Reply::new(200, "application/json", request.to_json())
             .with_header("Cache-Control", "no-store")
             .with_header(EMBEDDED_HEADER, "1")
@@ -518,13 +563,11 @@ async fn stream_events(shared: &Shared, resume: Option<u64>, out: mpsc::Sender<B
     {
         return;
     }
-    let mut generations = shared.generation.subscribe();
-    let mut seen = {
-        let store = shared.lock();
-        resume
-            .filter(|g| *g <= store.generation())
-            .unwrap_or(store.generation())
-    };
+    let store = &shared.store;
+    let mut generations = store.subscribe();
+    let mut seen = resume
+        .filter(|g| *g <= store.generation())
+        .unwrap_or(store.generation());
     loop {
         let current = *generations.borrow_and_update();
         if current == seen {
@@ -542,11 +585,11 @@ async fn stream_events(shared: &Shared, resume: Option<u64>, out: mpsc::Sender<B
             return;
         }
         let (changes, generation) = {
-            let store = shared.lock();
-            if store.generation() == seen {
+            let generation = store.generation();
+            if generation == seen {
                 (None, seen)
             } else {
-                (Some(store.changes_since(seen)), store.generation())
+                (Some(store.changes_since(seen)), generation)
             }
         };
         let message = match changes {
@@ -559,13 +602,26 @@ async fn stream_events(shared: &Shared, resume: Option<u64>, out: mpsc::Sender<B
                     .iter()
                     .filter_map(|c| match c {
                         Change::Trace(id) => Some(otlp::to_hex(id)),
-                        Change::Cleared => None,
+                        _ => None,
                     })
                     .take(100)
                     .collect();
+                let log_traces: Vec<String> = changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Logs(Some(id)) => Some(otlp::to_hex(id)),
+                        _ => None,
+                    })
+                    .take(100)
+                    .collect();
+                let logs = changes.iter().any(|c| matches!(c, Change::Logs(_)));
+                let metrics = changes.contains(&Change::Metrics);
                 let data = serde_json::json!({
                     "generation": generation,
                     "traces": traces,
+                    "logs": logs,
+                    "log_traces": log_traces,
+                    "metrics": metrics,
                     "cleared": cleared,
                     "reset": reset,
                 });

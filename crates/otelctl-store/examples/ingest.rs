@@ -20,6 +20,7 @@ fn main() {
             retention: Retention {
                 max_age: None,
                 max_bytes: None,
+                max_traces: None,
             },
             durability: if std::env::var("WRITE").is_ok() {
                 otelctl_store::Durability::Write

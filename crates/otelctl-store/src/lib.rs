@@ -100,6 +100,8 @@ pub struct Retention {
     /// The database's pages in use (traces, logs and metrics together) stay under this: the
     /// oldest data of any signal goes first.
     pub max_bytes: Option<u64>,
+    /// At most this many traces (the oldest go first).
+    pub max_traces: Option<u64>,
 }
 
 /// Default age limit: 90 days, a quarter of history for run-over-run comparisons.
@@ -107,11 +109,21 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
 /// Default size limit: 2 GiB (see docs/store.md for what that holds).
 pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
+impl Retention {
+    /// Keeps everything.
+    pub const NONE: Retention = Retention {
+        max_age: None,
+        max_bytes: None,
+        max_traces: None,
+    };
+}
+
 impl Default for Retention {
     fn default() -> Self {
         Retention {
             max_age: Some(DEFAULT_MAX_AGE),
             max_bytes: Some(DEFAULT_MAX_BYTES),
+            max_traces: None,
         }
     }
 }

@@ -27,10 +27,7 @@ pub(crate) fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
 /// No retention: the tests' spans start in 1970.
 fn open(dir: &Path) -> Store {
     let options = Options {
-        retention: Retention {
-            max_age: None,
-            max_bytes: None,
-        },
+        retention: Retention::NONE,
         ..Options::default()
     };
     let (store, report) = Store::open(dir, options).unwrap();
@@ -160,6 +157,7 @@ fn retention_by_age_and_size_evicts_whole_traces_oldest_first_and_counts() {
                 retention: Retention {
                     max_age: Some(Duration::from_secs(7 * 24 * 3600)),
                     max_bytes: None,
+                    max_traces: None,
                 },
                 ..Options::default()
             },
@@ -195,6 +193,7 @@ fn retention_by_age_and_size_evicts_whole_traces_oldest_first_and_counts() {
             retention: Retention {
                 max_age: None,
                 max_bytes: Some(1024 * 1024),
+                max_traces: None,
             },
             ..Options::default()
         },
@@ -250,10 +249,7 @@ fn a_damaged_database_is_set_aside_and_what_it_held_imported() {
     let (store, report) = Store::open(
         dir.path(),
         Options {
-            retention: Retention {
-                max_age: None,
-                max_bytes: None,
-            },
+            retention: Retention::NONE,
             ..Options::default()
         },
     )
@@ -290,10 +286,7 @@ fn the_store_before_this_one_is_imported_and_its_files_removed() {
     }
     // No retention: the fixture's traces are from 2023.
     let options = Options {
-        retention: Retention {
-            max_age: None,
-            max_bytes: None,
-        },
+        retention: Retention::NONE,
         ..Options::default()
     };
     let (store, report) = Store::open(dir.path(), options).unwrap();

@@ -278,7 +278,11 @@ impl Writer {
                 .max_bytes
                 .map(|cap| used_bytes(&self.conn).unwrap_or(0).saturating_sub(cap))
                 .filter(|excess| *excess > 0);
-            let step = match evict_step(self, over_age, over_size) {
+            let over_count = retention.max_traces.and_then(|max| {
+                let n = self.inner.traces.load(Ordering::SeqCst).max(0) as u64;
+                (n > max).then(|| n - max)
+            });
+            let step = match evict_step(self, over_age, over_size, over_count) {
                 Ok(n) => n,
                 Err(e) => {
                     eprintln!("otelctl: warning: retention step failed: {e}");
@@ -352,6 +356,7 @@ fn evict_step(
     w: &mut Writer,
     before_ns: Option<u64>,
     over_size: Option<u64>,
+    over_count: Option<u64>,
 ) -> rusqlite::Result<u64> {
     let tx = Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)?;
     let oldest_trace: Option<i64> = tx
@@ -375,7 +380,9 @@ fn evict_step(
         points = oldest_point.is_some_and(|t| t < c);
     }
     let by_age = traces || logs || points;
-    if !by_age && over_size.is_some() {
+    if !by_age && over_count.is_some() {
+        traces = true;
+    } else if !by_age && over_size.is_some() {
         let oldest = [oldest_trace, oldest_log, oldest_point]
             .into_iter()
             .flatten()
@@ -401,7 +408,11 @@ fn evict_step(
             let mut stmt = tx.prepare_cached(
                 "SELECT id, trace_id, span_count, bytes FROM traces WHERE start_ns < ?1 ORDER BY start_ns LIMIT ?2",
             )?;
-            let mut rows = stmt.query(params![limit(by_age), EVICT_CHUNK as i64])?;
+            let chunk = match (by_age, over_count) {
+                (false, Some(n)) => n.min(EVICT_CHUNK as u64) as i64,
+                _ => EVICT_CHUNK as i64,
+            };
+            let mut rows = stmt.query(params![limit(by_age), chunk])?;
             // By size: about as many as free the excess (a trace's pages: its batches, about
             // as much again for its span rows and index entries).
             let mut freed = 0u64;
@@ -410,7 +421,7 @@ fn evict_step(
                 let bytes: i64 = r.get(3)?;
                 let spans: i64 = r.get(2)?;
                 freed += (bytes.max(0) as u64) * 2 + (spans.max(0) as u64) * 100;
-                if let (false, Some(excess)) = (by_age, over_size) {
+                if let (false, None, Some(excess)) = (by_age, over_count, over_size) {
                     if freed >= excess {
                         break;
                     }

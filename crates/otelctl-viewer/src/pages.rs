@@ -85,13 +85,13 @@ pub fn message(id: Option<&str>, text: &str, home: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // The list
 
-/// The store's size and limits, for the list's first line.
-#[derive(Debug, Clone, Copy, Default)]
+/// The store's size and retention, for the list's first line.
+#[derive(Debug, Clone, Default)]
 pub struct StoreFacts {
     pub traces: usize,
     pub spans: usize,
-    pub max_traces: usize,
-    pub max_bytes: usize,
+    /// What is kept, e.g. `90 days, at most 2048 MiB`.
+    pub retention: String,
     pub dropped_traces: u64,
     pub dropped_spans: u64,
 }
@@ -99,8 +99,7 @@ pub struct StoreFacts {
 struct FactsView {
     traces: usize,
     spans: usize,
-    max_traces: usize,
-    max_mib: String,
+    retention: String,
     dropped_traces: u64,
     dropped_spans: u64,
 }
@@ -324,10 +323,13 @@ pub struct ListData<'a> {
     /// Suggestions for the form: every stored service and span name.
     pub services: &'a [String],
     pub names: &'a [String],
-    /// Every matching trace, newest first.
+    /// The newest matching traces, newest first.
     pub rows: &'a [TraceSummary],
     /// How many of them to show.
     pub shown: usize,
+    /// How many traces match (counted up to a limit: `matched_more` says there are more).
+    pub matched: usize,
+    pub matched_more: bool,
     /// Span-name statistics over the matching traces.
     pub stats: &'a [NameStats],
 }
@@ -340,6 +342,7 @@ struct List<'a> {
     problem: Option<&'a str>,
     stored: usize,
     matched: usize,
+    matched_more: bool,
     shown: usize,
     filtered: bool,
     scatter: String,
@@ -357,8 +360,7 @@ pub fn list_fragment(d: &ListData) -> String {
             f: FactsView {
                 traces: f.traces,
                 spans: f.spans,
-                max_traces: f.max_traces,
-                max_mib: format!("{:.0}", f.max_bytes as f64 / (1024.0 * 1024.0)),
+                retention: f.retention.clone(),
                 dropped_traces: f.dropped_traces,
                 dropped_spans: f.dropped_spans,
             },
@@ -366,7 +368,8 @@ pub fn list_fragment(d: &ListData) -> String {
         form: filter_form(d.filter, d.services, d.names),
         problem: d.problem.as_deref(),
         stored: f.traces,
-        matched: d.rows.len(),
+        matched: d.matched,
+        matched_more: d.matched_more,
         shown: shown.len(),
         filtered: !d.filter.is_empty(),
         scatter: if d.rows.is_empty() {
@@ -1176,6 +1179,8 @@ mod tests {
             names: &[],
             rows: std::slice::from_ref(&summary),
             shown: 1,
+            matched: 1,
+            matched_more: false,
             stats: &[],
         });
         assert!(!list.contains("<img") && !list.contains("<bad>"));

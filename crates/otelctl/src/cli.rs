@@ -412,13 +412,16 @@ pub struct UpArgs {
     /// Use otelctl's own receiver and viewer instead of the Collector, Tempo and Grafana
     #[arg(long)]
     pub embedded: bool,
-    /// Embedded: most traces kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_TRACES); default 1000
-    #[arg(long, value_name = "N")]
-    pub max_traces: Option<String>,
-    /// Embedded: most MiB of spans kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 64
+    /// Embedded: keep traces, logs and metrics this long, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_AGE); default 90d
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// Embedded: most MiB the store (traces, logs and metrics) may use, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_MB); default 2048
     #[arg(long, value_name = "MIB")]
     pub max_mb: Option<String>,
-    /// Embedded: answer an export once it is fsynced (fsync, the default: survives a machine crash) or once written (write: survives otelctl being killed, faster)
+    /// Embedded: most traces kept, oldest dropped first (also $OTELCTL_EMBEDDED_MAX_TRACES); default: no limit
+    #[arg(long, value_name = "N")]
+    pub max_traces: Option<String>,
+    /// Embedded: answer an export once its transaction is synced (fsync, the default: survives a machine crash) or written (write: survives otelctl being killed, not a machine crash; faster)
     #[arg(long, value_name = "WHEN", value_parser = ["fsync", "write"])]
     pub durability: Option<String>,
 }

@@ -208,9 +208,7 @@ fn traces_survive_a_restart_deep_links_keep_working_and_clear_empties_disk_too()
     let (status, out, err) = up.stop();
     assert!(status.success(), "{err}");
     assert!(out.contains("0 restored"), "{out}");
-    let file = dir
-        .path()
-        .join(format!(".devenv/otel/embedded/traces/{id}.pb"));
+    let file = dir.path().join(".devenv/otel/embedded/store.db");
     assert!(file.is_file(), "{file:?}");
 
     let up = Up::start(dir.path(), dir.path(), base, &[]);
@@ -276,11 +274,6 @@ fn traces_survive_a_restart_deep_links_keep_working_and_clear_empties_disk_too()
         traces_json(up.viewer())["traces"].as_array().unwrap().len(),
         0
     );
-    poll(
-        "the trace file to be removed",
-        Duration::from_secs(10),
-        || (!file.exists()).then_some(()),
-    );
     let (status, _, _) = up.stop();
     assert!(status.success());
     let up = Up::start(dir.path(), dir.path(), base, &[]);
@@ -296,13 +289,21 @@ fn ring_is_bounded_by_max_traces_and_counts_what_it_drops() {
     let up = Up::start(dir.path(), dir.path(), free_base(), &["--max-traces", "5"]);
     let t0 = now_ns();
     for t in 1..=12u8 {
-        let req = export_request("ring", vec![span(t, 1, 0, &format!("t{t}"), t0, t0 + 1)]);
+        let start = t0 + u64::from(t);
+        let req = export_request(
+            "ring",
+            vec![span(t, 1, 0, &format!("t{t}"), start, start + 1)],
+        );
         assert_eq!(
             post(up.receiver(), "application/json", &req.to_json()).status,
             200
         );
     }
-    let v = traces_json(up.viewer());
+    // Retention runs between the store's batches (at least every second): oldest start first.
+    let v = poll("retention to apply", Duration::from_secs(10), || {
+        let v = traces_json(up.viewer());
+        (v["traces"].as_array()?.len() == 5).then_some(v)
+    });
     let mut kept: Vec<String> = v["traces"]
         .as_array()
         .unwrap()
@@ -312,16 +313,6 @@ fn ring_is_bounded_by_max_traces_and_counts_what_it_drops() {
     kept.sort();
     assert_eq!(kept, ["t10", "t11", "t12", "t8", "t9"]);
     assert_eq!(v["counters"]["dropped_traces"], 7);
-    poll(
-        "the dropped traces' files to go",
-        Duration::from_secs(10),
-        || {
-            let n = std::fs::read_dir(up.embedded_dir().join("traces"))
-                .ok()?
-                .count();
-            (n == 5).then_some(())
-        },
-    );
 }
 
 #[test]
@@ -520,109 +511,6 @@ fn spans_spooled_while_nothing_listened_arrive_once_the_embedded_receiver_starts
     let (status, _, err) = up.stop();
     assert!(status.success(), "{err}");
     assert!(err.contains("ingested 2 spooled export(s)"), "{err}");
-}
-
-/// Pages of `file` in the page cache that are dirty (cachestat(2), Linux 6.5+); `None` when the
-/// kernel has no cachestat.
-fn dirty_pages(file: &std::fs::File) -> Option<u64> {
-    use std::os::fd::AsRawFd;
-    #[repr(C)]
-    struct Range {
-        off: u64,
-        len: u64,
-    }
-    #[repr(C)]
-    #[derive(Default)]
-    struct Stat {
-        nr_cache: u64,
-        nr_dirty: u64,
-        nr_writeback: u64,
-        nr_evicted: u64,
-        nr_recently_evicted: u64,
-    }
-    // cachestat's number is the same (451) on every architecture.
-    const SYS_CACHESTAT: libc::c_long = 451;
-    let range = Range { off: 0, len: 0 };
-    let mut stat = Stat::default();
-    // SAFETY: cachestat reads `range` and writes `stat`, both live for the call; `file` owns fd.
-    let rc = unsafe {
-        libc::syscall(
-            SYS_CACHESTAT,
-            file.as_raw_fd(),
-            &range as *const Range,
-            &mut stat as *mut Stat,
-            0,
-        )
-    };
-    (rc == 0).then_some(stat.nr_dirty)
-}
-
-#[test]
-fn a_durable_checkpoint_flushes_its_own_files_not_every_program_s() {
-    use otelctl_embedded::{persist, store::PersistWork};
-    use std::sync::Arc;
-    let tmp = common::TempDir::new("checkpoint");
-    // Another program's unsynced data on the same file system: a new file (ext4 flushes a file
-    // truncated and rewritten at its close), 4 MiB.
-    let neighbour_path = tmp.path().join("neighbour.bin");
-    std::fs::write(&neighbour_path, vec![0xa5u8; 4 << 20]).unwrap();
-    let neighbour = std::fs::File::open(&neighbour_path).unwrap();
-    let Some(before) = dirty_pages(&neighbour) else {
-        return common::skip("the kernel has no cachestat(2) (Linux 6.5+) to see dirty pages");
-    };
-    if before < 512 {
-        return common::skip(&format!(
-            "the file system wrote the neighbour back at once ({before} of 1024 pages dirty)"
-        ));
-    }
-    let batch = |name: &str, id: u8| {
-        let mut request = ExportTraceServiceRequest::from_json(
-            format!(
-                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{id:02x}{rest}","spanId":"0102030405060708","name":"{name}"}}]}}]}}]}}"#,
-                rest = "0".repeat(30)
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        Arc::new(request.resource_spans.remove(0))
-    };
-    let mut id_a = [0u8; 16];
-    id_a[0] = 0xaa;
-    let mut id_b = [0u8; 16];
-    id_b[0] = 0xbb;
-    let work = PersistWork {
-        wipe: false,
-        write: vec![
-            (id_a, vec![batch("a", 0xaa)]),
-            (id_b, vec![batch("b", 0xbb)]),
-        ],
-        remove: vec![],
-    };
-    let traces = tmp.path().join("traces");
-    persist::apply(&traces, &work, true).unwrap();
-
-    let after = dirty_pages(&neighbour).unwrap();
-    assert!(
-        after * 2 >= before,
-        "a checkpoint wrote back another file's data: {before} dirty pages before, {after} after"
-    );
-    let (requests, warnings) = persist::load(&traces, false).unwrap();
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let mut names: Vec<String> = requests
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|b| &b.scope_spans)
-        .flat_map(|s| &s.spans)
-        .map(|s| s.name.clone())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["a", "b"]);
-    let leftovers: Vec<_> = std::fs::read_dir(&traces)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".pb"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
 #[test]

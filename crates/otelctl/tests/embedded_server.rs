@@ -188,22 +188,9 @@ fn roots(up: &Up) -> Vec<String> {
     roots
 }
 
-fn trace_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir.join(".devenv/otel/embedded/traces"))
-        .map(|d| {
-            d.filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pb"))
-            })
-            .count()
-        })
-        .unwrap_or(0)
-}
-
-/// `kill -9` twice, with both durabilities, with checkpoints in between (so the second run's log
-/// starts in slots used before): every acknowledged trace comes back, each shown once. (That
-/// the log itself yields each record once, reused slots included, is the wal unit tests' job:
-/// the store would hide a record read twice.)
+/// `kill -9` twice, with both durabilities, with acknowledged exports before each: every
+/// acknowledged trace comes back, each shown once, and a clean stop after that keeps them too.
+/// (30 kills at random moments under a mixed HTTP/gRPC stream: tests/store.rs.)
 #[test]
 fn acknowledged_exports_survive_kill_9_and_are_restored_once() {
     for durability in ["fsync", "write"] {
@@ -213,31 +200,19 @@ fn acknowledged_exports_survive_kill_9_and_are_restored_once() {
         let mut trace = 0u8;
         let mut up = Up::start(dir.path(), dir.path(), base, &flags);
         acknowledged(&up, &["a1", "a2", "a3", "a4", "a5"], &mut trace);
-        // At once: no time for a checkpoint.
         up.child.kill().unwrap();
         up.child.wait().unwrap();
         drop(up);
 
         let mut up = Up::start(dir.path(), dir.path(), base, &flags);
         assert_eq!(roots(&up), ["a1", "a2", "a3", "a4", "a5"], "{durability}");
-        // Two checkpoints, so the next segment starts in a slot used before.
         acknowledged(&up, &["b1", "b2", "b3"], &mut trace);
-        poll("a checkpoint", Duration::from_secs(15), || {
-            (trace_files(dir.path()) == 8).then_some(())
-        });
-        acknowledged(&up, &["c1", "c2", "c3"], &mut trace);
-        poll("another checkpoint", Duration::from_secs(15), || {
-            (trace_files(dir.path()) == 11).then_some(())
-        });
-        acknowledged(&up, &["d1", "d2", "d3"], &mut trace);
         up.child.kill().unwrap();
         up.child.wait().unwrap();
         drop(up);
 
         let up = Up::start(dir.path(), dir.path(), base, &flags);
-        let all = [
-            "a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "c1", "c2", "c3", "d1", "d2", "d3",
-        ];
+        let all = ["a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3"];
         assert_eq!(roots(&up), all, "{durability}: each restored, once");
         // A clean stop says the traces were saved, and they are, in private files.
         let (status, _, err) = up.stop();
@@ -245,14 +220,13 @@ fn acknowledged_exports_survive_kill_9_and_are_restored_once() {
         assert!(err.contains("stopped; traces saved"), "{err}");
         assert!(!err.contains("warning"), "{err}");
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(trace_files(dir.path()), all.len());
         let embedded = dir.path().join(".devenv/otel/embedded");
-        for sub in ["traces", "wal"] {
-            for f in std::fs::read_dir(embedded.join(sub)).unwrap() {
-                let f = f.unwrap().path();
-                let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
-                assert_eq!(mode, 0o600, "{f:?} is {mode:o}");
-            }
+        let mode = std::fs::metadata(&embedded).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{embedded:?} is {mode:o}");
+        for f in std::fs::read_dir(&embedded).unwrap() {
+            let f = f.unwrap().path();
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f:?} is {mode:o}");
         }
         let up = Up::start(dir.path(), dir.path(), base, &flags);
         assert_eq!(
@@ -261,45 +235,6 @@ fn acknowledged_exports_survive_kill_9_and_are_restored_once() {
             "{durability}: restored once each after a clean stop"
         );
     }
-}
-
-#[test]
-fn a_failed_save_is_not_reported_as_saved() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = free_base();
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
-    let t0 = now_ns();
-    let req = export_request("svc", vec![span(9, 1, 0, "unsaved", t0, t0 + 10)]);
-    assert_eq!(
-        post(up.receiver(), "application/json", &req.to_json()).status,
-        200
-    );
-    // The trace directory becomes unwritable (as on a full or read-only disk): replace it
-    // with a file, so no trace file can be written whatever the user's privileges.
-    let traces = dir.path().join(".devenv/otel/embedded/traces");
-    poll("the first save", Duration::from_secs(10), || {
-        (std::fs::read_dir(&traces).ok()?.count() == 1).then_some(())
-    });
-    let aside = traces.with_extension("aside");
-    std::fs::rename(&traces, &aside).unwrap();
-    std::fs::write(&traces, b"not a directory").unwrap();
-    let req = export_request("svc", vec![span(10, 1, 0, "after", t0, t0 + 10)]);
-    assert_eq!(
-        post(up.receiver(), "application/json", &req.to_json()).status,
-        200
-    );
-    let (status, _, err) = up.stop();
-    assert!(!status.success(), "exit 0 after a failed save: {err}");
-    assert!(!err.contains("traces saved"), "{err}");
-    assert!(err.contains("not saved"), "{err}");
-    // What was acknowledged is still in the log: once the disk is fixed, nothing is lost.
-    std::fs::remove_file(&traces).unwrap();
-    std::fs::rename(&aside, &traces).unwrap();
-    let up = Up::start(dir.path(), dir.path(), base, &[]);
-    assert_eq!(
-        traces_json(up.viewer())["traces"].as_array().unwrap().len(),
-        2
-    );
 }
 
 #[test]

@@ -16,9 +16,8 @@ use otelctl_config::formats::{format_time, parse_duration};
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 use otelctl_embedded::export::{self, Selection};
-use otelctl_embedded::persist;
 use otelctl_embedded::probe as embedded_probe;
-use otelctl_embedded::store::{Limits, TraceId};
+use otelctl_embedded::store::{query_of, summary_of, TraceId};
 use otelctl_net::Client;
 use otelctl_otlp::{ExportTraceServiceRequest, Span};
 use otelctl_span::emit::now_nanos;
@@ -122,24 +121,22 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     let origin = match &backend {
         Backend::Viewer(port) => format!("the running viewer on port {port}"),
         Backend::Tempo(port) => format!("Tempo on port {port}"),
-        Backend::Files => format!("the files in {}", dir.display()),
+        Backend::Files => format!("the store {}", otelctl_store::db_path(&dir).display()),
     };
     let rows = match backend {
         Backend::Viewer(port) => from_viewer(port, &filter)?,
         Backend::Tempo(port) => from_tempo(port, &filter)?,
         Backend::Files => {
-            let (store, warnings) = persist::load_store(&dir, unlimited(), false)?;
-            for w in warnings {
-                output::stderr(&format!("otelctl: warning: {w}\n"));
+            let limit = filter.limit.unwrap_or(explore::MAX_LIMIT);
+            match otelctl_store::open_read_only(&dir)? {
+                Some(reader) => reader
+                    .list(&query_of(&filter, now_nanos(), limit))?
+                    .0
+                    .iter()
+                    .map(|r| Row::from(&summary_of(r)))
+                    .collect(),
+                None => Vec::new(),
             }
-            let traces = store.traces().map(|t| {
-                let spans: Vec<SpanRef> = t.spans().collect();
-                (t.summary_of(&spans), spans)
-            });
-            explore::search(traces, &filter, now_nanos())
-                .iter()
-                .map(Row::from)
-                .collect()
         }
     };
     if args.json {
@@ -173,13 +170,6 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
     }
     output::stdout(out.as_bytes())?;
     Ok(exit::SUCCESS)
-}
-
-fn unlimited() -> Limits {
-    Limits {
-        max_traces: usize::MAX,
-        max_bytes: usize::MAX,
-    }
 }
 
 fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {

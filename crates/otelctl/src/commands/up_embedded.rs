@@ -14,17 +14,37 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
     let config = embedded::Config::from_settings(
         settings,
         &RawEmbedded {
-            max_traces: args.max_traces.clone(),
+            max_age: args.max_age.clone(),
             max_mb: args.max_mb.clone(),
+            max_traces: args.max_traces.clone(),
             durability: args.durability.clone(),
         },
     )?;
-    let data = config.data_dir.clone();
-    let limits = config.limits;
+    let retention = config.retention;
+    let kept = [
+        retention.max_age.map(|a| {
+            let days = a.as_secs() / 86_400;
+            if days > 0 {
+                format!("{days} days")
+            } else {
+                format!("{} s", a.as_secs())
+            }
+        }),
+        retention
+            .max_bytes
+            .map(|b| format!("at most {} MiB", b / (1024 * 1024))),
+        retention.max_traces.map(|n| format!("at most {n} traces")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let mut path = config.data_dir.clone();
     embedded::serve(config, |server| {
         for w in &server.warnings {
             output::stderr(&format!("otelctl: warning: {w}\n"));
         }
+        path = server.store().path().to_path_buf();
         let grpc_too = server
             .otlp_grpc_addr()
             .map(|a| format!(" and http://{a}"))
@@ -32,22 +52,20 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
         let text = format!(
             "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf) and http://{}{grpc_too} (OTLP/gRPC)\n\
              otelctl: trace viewer       http://{}/\n\
-             otelctl: traces kept in     {} ({} restored; at most {} traces and {} MiB, oldest dropped first)\n\
+             otelctl: traces kept in     {} ({} restored; kept {kept}; oldest dropped first)\n\
              otelctl: ready; stop with Ctrl-C\n",
             server.receiver_addr(),
             server.receiver_addr(),
             server.viewer_addr(),
-            data.display(),
+            path.display(),
             server.restored,
-            limits.max_traces,
-            limits.max_bytes / (1024 * 1024),
         );
         let _ = output::stdout(text.as_bytes());
     })?;
-    // Reached only when the last save succeeded; a failed one is an error naming the cause.
+    // Every acknowledged export was committed before it was answered: nothing is left to save.
     output::stderr(&format!(
         "otelctl: stopped; traces saved in {}\n",
-        data.display()
+        path.display()
     ));
     Ok(exit::SUCCESS)
 }
