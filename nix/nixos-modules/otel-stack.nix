@@ -1,5 +1,6 @@
-# NixOS module: the system-wide stack (Collector :4318, Tempo :3200, Grafana :3700) that devenv
-# projects detect and reuse (`OTELCTL_MODE=auto`).
+# NixOS module: the system-wide stack (Collector :4318, Tempo :3200, Grafana :3700, Prometheus
+# :9090 for metrics, VictoriaLogs :9428 for logs) that devenv projects detect and reuse
+# (`OTELCTL_MODE=auto`).
 #
 #   imports = [ inputs.otelctl.nixosModules.otel-stack ];
 #   services.otel-stack = { enable = true; user = "alice"; };
@@ -21,7 +22,11 @@ let
   otelctl = lib.getExe' cfg.package "otelctl";
   group = config.users.users.${cfg.user}.group or cfg.user;
   otelHome = "${cfg.home}/.otel";
-  components = [ "tempo" "collector" "grafana" ];
+  components = lib.optional cfg.prometheus.enable "prometheus"
+    ++ lib.optional cfg.victorialogs.enable "victorialogs"
+    ++ [ "tempo" "collector" "grafana" ];
+  storeUnits = map (c: "otel-${c}.service") (lib.optional cfg.prometheus.enable "prometheus"
+    ++ lib.optional cfg.victorialogs.enable "victorialogs");
 
   # Escape hatches: YAML files otelctl merges over what it renders (rendered with formats.yaml,
   # never pasted together as strings).
@@ -52,6 +57,18 @@ let
     OTELCTL_TEMPO_BIN = cfg.tempo.executable;
     OTELCTL_GRAFANA_BIN = cfg.grafana.executable;
     OTELCTL_GRAFANA_HOMEPATH = "${cfg.grafana.package}/share/grafana";
+    OTELCTL_METRICS_STORE_PORT = toString cfg.ports.metricsStore;
+    OTELCTL_LOGS_STORE_PORT = toString cfg.ports.logsStore;
+  }
+  // (if cfg.prometheus.enable
+      then { OTELCTL_PROMETHEUS_BIN = cfg.prometheus.executable; }
+      else { OTELCTL_METRICS_STORE = "off"; })
+  // (if cfg.victorialogs.enable
+      then { OTELCTL_VICTORIALOGS_BIN = cfg.victorialogs.executable; }
+      else { OTELCTL_LOGS_STORE = "off"; })
+  // lib.optionalAttrs (cfg.grafana.plugins != [ ]) {
+    OTELCTL_GRAFANA_PLUGINS_DIR = "${pkgs.linkFarm "otel-stack-grafana-plugins"
+      (map (p: { name = p.pname or (lib.getName p); path = p; }) cfg.grafana.plugins)}";
   }
   // lib.optionalAttrs (cfg.tempo.retention != null) { OTELCTL_TEMPO_RETENTION = cfg.tempo.retention; }
   // extraConfig "OTELCTL_COLLECTOR_EXTRA_CONFIG" cfg.collector.settings
@@ -92,6 +109,8 @@ let
     grafana_http = cfg.ports.grafana;
     collector_metrics = cfg.ports.collectorMetrics;
     tempo_grpc = cfg.ports.tempoGrpc;
+    metrics_store_http = cfg.ports.metricsStore;
+    logs_store_http = cfg.ports.logsStore;
   };
 
   # Ports nixpkgs' own services.tempo / services.opentelemetry-collector take when enabled
@@ -112,7 +131,11 @@ let
     ] ++ otlpPorts (tempoSettings.distributor.receivers.otlp.protocols or { }) "services.tempo (distributor OTLP receiver)")
     ++ lib.optionals (enabled "opentelemetry-collector") (
       otlpPorts (collectorSettings.receivers.otlp.protocols or { }) "services.opentelemetry-collector (OTLP receiver)"
-      ++ [{ port = 8888; what = "services.opentelemetry-collector (its own telemetry)"; }]);
+      ++ [{ port = 8888; what = "services.opentelemetry-collector (its own telemetry)"; }])
+    ++ lib.optional (enabled "prometheus")
+      { port = config.services.prometheus.port or 9090; what = "services.prometheus (port)"; }
+    ++ lib.optional (enabled "victorialogs")
+      { port = portOf (config.services.victorialogs.listenAddress or ":9428") 9428; what = "services.victorialogs (listenAddress)"; };
   collisions = lib.concatLists (lib.mapAttrsToList
     (name: port: map (other: { inherit name port; inherit (other) what; }) (builtins.filter (o: o.port == port) nixpkgsPorts))
     cfg.ports);
@@ -158,6 +181,8 @@ in
       tempoOtlpGrpc = portOption 4317 "Tempo OTLP/gRPC ingest (also the default `otlp-grpc` destination of devenv's own tracing).";
       collectorMetrics = portOption 8888 "Collector internal Prometheus metrics.";
       tempoGrpc = portOption 9095 "Tempo internal gRPC.";
+      metricsStore = portOption 9090 "Prometheus, the metrics store: HTTP API, OTLP and remote-write receivers.";
+      logsStore = portOption 9428 "VictoriaLogs, the logs store: HTTP API (LogsQL) and OTLP receiver.";
     };
 
     startTimeout = mkOption {
@@ -207,6 +232,35 @@ in
         example = { "auth.anonymous" = { enabled = true; org_role = "Admin"; }; };
         description = "grafana.ini settings, passed as `GF_<SECTION>_<KEY>` environment variables.";
       };
+      plugins = mkOption {
+        type = types.listOf types.package;
+        default = lib.optional cfg.victorialogs.enable pkgs.grafanaPlugins.victoriametrics-logs-datasource;
+        defaultText = literalExpression
+          "lib.optional config.services.otel-stack.victorialogs.enable pkgs.grafanaPlugins.victoriametrics-logs-datasource";
+        description = "Grafana plugins loaded (`OTELCTL_GRAFANA_PLUGINS_DIR`): the VictoriaLogs datasource by default.";
+      };
+    };
+
+    prometheus = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Run Prometheus as the metrics store (Collector metrics, Tempo's span metrics and service graph).";
+      };
+      package = mkPackageOption pkgs "prometheus" { };
+      executable = executableOption "Prometheus" (lib.getExe cfg.prometheus.package)
+        "lib.getExe config.services.otel-stack.prometheus.package";
+    };
+
+    victorialogs = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Run VictoriaLogs as the logs store (the Collector's logs pipeline).";
+      };
+      package = mkPackageOption pkgs "victorialogs" { };
+      executable = executableOption "VictoriaLogs" (lib.getExe cfg.victorialogs.package)
+        "lib.getExe config.services.otel-stack.victorialogs.package";
     };
 
     environment = mkOption {
@@ -255,13 +309,15 @@ in
       ];
 
     systemd.services = {
-      otel-tempo = service "tempo" [ ];
-      otel-collector = service "collector" [ "otel-tempo.service" ];
+      otel-tempo = service "tempo" storeUnits;
+      otel-collector = service "collector" ([ "otel-tempo.service" ] ++ storeUnits);
       otel-grafana = service "grafana" [ "otel-tempo.service" ];
-    };
+    }
+    // lib.optionalAttrs cfg.prometheus.enable { otel-prometheus = service "prometheus" [ ]; }
+    // lib.optionalAttrs cfg.victorialogs.enable { otel-victorialogs = service "victorialogs" [ ]; };
 
     systemd.targets.otel-stack = {
-      description = "otelctl system stack (Collector, Tempo, Grafana)";
+      description = "otelctl system stack (Collector, Tempo, Grafana, Prometheus, VictoriaLogs)";
       wantedBy = [ "multi-user.target" ];
       wants = map (c: "otel-${c}.service") components;
       after = map (c: "otel-${c}.service") components;

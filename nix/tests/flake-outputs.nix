@@ -33,7 +33,7 @@ let
     };
     devenvModuleEvaluates = {
       expr = { base = devenv.env.OTELCTL_BASE_PORT; processes = builtins.attrNames devenv.processes; };
-      expected = { base = "14000"; processes = [ "otel-collector" "otel-grafana" "otel-tempo" ]; };
+      expected = { base = "14000"; processes = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ]; };
     };
     nixosModules = {
       # `nix flake check` (2.8) takes only a function with `...` or an attribute set as a module.

@@ -37,6 +37,7 @@ let
     };
   };
   dvNoOtelctl = evalDevenv { pkgs = stubPkgs { withOtelctl = false; }; };
+  dvNoStores = evalDevenv { extra.otel = { prometheus.enable = false; victorialogs.enable = false; }; };
   dvNoOtelctlMac = evalDevenv { pkgs = stubPkgs { withOtelctl = false; system = "aarch64-darwin"; }; };
   dvOwnPackage = evalDevenv { args.package = pkgs.drv "my-otelctl" { }; };
   trace = import ../devenv-modules/tasks/lib/trace.nix { inherit lib; };
@@ -102,7 +103,13 @@ let
                   availability.restart = "on_failure";
                 };
               }))
-            { otel-tempo = [ ]; otel-collector = [ "otel-tempo" ]; otel-grafana = [ "otel-tempo" ]; };
+            {
+              otel-tempo = [ ];
+              otel-prometheus = [ ];
+              otel-victorialogs = [ ];
+              otel-collector = [ "otel-tempo" "otel-prometheus" "otel-victorialogs" ];
+              otel-grafana = [ "otel-tempo" ];
+            };
           dt = true;
           env = "auto";
           assertions = [ ];
@@ -113,7 +120,38 @@ let
   devenvTests = perVersion // {
     processes = {
       expr = builtins.attrNames dv.processes;
-      expected = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+      expected = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ];
+    };
+    storesOff = {
+      expr = {
+        processes = builtins.attrNames dvNoStores.processes;
+        env = lib.filterAttrs (n: _: lib.hasInfix "STORE" n || lib.hasInfix "PROMETHEUS" n || lib.hasInfix "VICTORIA" n || lib.hasInfix "PLUGINS" n) dvNoStores.env;
+        packages = map (p: p.name) dvNoStores.packages;
+        after = dvNoStores.processes.otel-collector.after;
+      };
+      expected = {
+        processes = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+        env = { OTELCTL_METRICS_STORE = "off"; OTELCTL_LOGS_STORE = "off"; };
+        packages = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" ];
+        after = [ "devenv:processes:otel-tempo@started" ];
+      };
+    };
+    storesOn = {
+      expr = {
+        inherit (dv.env) OTELCTL_PROMETHEUS_BIN OTELCTL_VICTORIALOGS_BIN;
+        plugins = map (p: p.pname) dv.otel.grafana.plugins;
+        pluginsDir = lib.hasSuffix "-otelctl-grafana-plugins" dv.env.OTELCTL_GRAFANA_PLUGINS_DIR;
+        readyPrometheus = (readyOf "otel-prometheus").exec;
+        readyLogs = (readyOf "otel-victorialogs").exec;
+      };
+      expected = {
+        OTELCTL_PROMETHEUS_BIN = "${store "prometheus"}/bin/prometheus";
+        OTELCTL_VICTORIALOGS_BIN = "${store "victorialogs"}/bin/victoria-logs";
+        plugins = [ "victoriametrics-logs-datasource" ];
+        pluginsDir = true;
+        readyPrometheus = "${otelctl} wait prometheus --timeout 2";
+        readyLogs = "${otelctl} wait victorialogs --timeout 2";
+      };
     };
     collectorExec = { expr = dv.processes.otel-collector.exec; expected = "exec ${otelctl} run collector"; };
     tempoExec = { expr = dv.processes.otel-tempo.exec; expected = "exec ${otelctl} run tempo"; };
@@ -127,9 +165,15 @@ let
     processOrder = {
       expr = lib.mapAttrs (_: p: p.after) dv.processes;
       expected = {
-        otel-collector = [ "devenv:processes:otel-tempo@started" ];
+        otel-collector = [
+          "devenv:processes:otel-tempo@started"
+          "devenv:processes:otel-prometheus@started"
+          "devenv:processes:otel-victorialogs@started"
+        ];
         otel-grafana = [ "devenv:processes:otel-tempo@started" ];
+        otel-prometheus = [ ];
         otel-tempo = [ ];
+        otel-victorialogs = [ ];
       };
     };
     restartPolicy = { expr = dv.processes.otel-collector.restart.on; expected = "on_failure"; };
@@ -145,11 +189,15 @@ let
         OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
         OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
         OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";
+        OTELCTL_PROMETHEUS_BIN = "${store "prometheus"}/bin/prometheus";
+        OTELCTL_VICTORIALOGS_BIN = "${store "victorialogs"}/bin/victoria-logs";
+        OTELCTL_GRAFANA_PLUGINS_DIR = "${store "otelctl-grafana-plugins"}";
       };
     };
     envFromArgs = {
       expr = builtins.removeAttrs dvArgs.env [
         "OTELCTL_COLLECTOR_BIN" "OTELCTL_TEMPO_BIN" "OTELCTL_GRAFANA_BIN" "OTELCTL_GRAFANA_HOMEPATH"
+        "OTELCTL_PROMETHEUS_BIN" "OTELCTL_VICTORIALOGS_BIN" "OTELCTL_GRAFANA_PLUGINS_DIR"
       ];
       expected = {
         OTELCTL_MODE = "local";
@@ -184,10 +232,10 @@ let
         mixedPackages = builtins.length dvTwiceMixed.packages;
       };
       expected = {
-        packages = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" ];
+        packages = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" "prometheus" "victorialogs" ];
         dashboards = "/a";
         entries = 1;
-        mixedPackages = 4;
+        mixedPackages = 6;
       };
     };
     optionsOnlyUntilEnabled = {
@@ -205,7 +253,7 @@ let
         enabled = false;
         typedBase = "14500";
         typedCollector = "/opt/otelcol/bin/otelcol";
-        typedProcesses = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+        typedProcesses = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ];
       };
     };
     programNamesFromPackages = {
@@ -236,7 +284,7 @@ let
 
     packages = {
       expr = map (p: p.name) dv.packages;
-      expected = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" ];
+      expected = [ "otelctl" "opentelemetry-collector-contrib" "tempo" "grafana" "prometheus" "victorialogs" ];
     };
     packageFromSource = {
       expr = lib.hasSuffix "/nix/package.nix" (builtins.head dvNoOtelctl.packages).calledWith;
@@ -277,7 +325,7 @@ let
       expected = {
         mode = "system";
         mine = "1";
-        processes = [ "otel-collector" "otel-grafana" "otel-tempo" "web" ];
+        processes = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" "web" ];
         grafanaStarts = false;
         taskTraced = true;
       };
@@ -309,6 +357,13 @@ let
   unknownUser = evalNixos { config.services.otel-stack = { enable = true; user = "bob"; }; };
   samePorts = evalNixos {
     config.services.otel-stack = { enable = true; ports.grafana = 4318; };
+  };
+  noStores = evalNixos {
+    config.services.otel-stack = { enable = true; prometheus.enable = false; victorialogs.enable = false; };
+  };
+  withNixpkgsPrometheus = evalNixos {
+    config.services.otel-stack.enable = true;
+    config.services.prometheus.enable = true;
   };
   movedPorts = evalNixos {
     config.services.otel-stack = { enable = true; ports = { collector = 14318; grafana = 13700; }; };
@@ -362,7 +417,23 @@ let
     };
     services = {
       expr = builtins.attrNames on.systemd.services;
-      expected = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+      expected = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ];
+    };
+    storesOffNixos = {
+      expr = {
+        services = builtins.attrNames noStores.systemd.services;
+        env = lib.filterAttrs (n: _: lib.hasSuffix "_STORE" n) (env noStores "otel-collector");
+      };
+      expected = {
+        services = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+        env = { OTELCTL_METRICS_STORE = "off"; OTELCTL_LOGS_STORE = "off"; };
+      };
+    };
+    nixpkgsPrometheusCollides = {
+      expr = failedAssertions withNixpkgsPrometheus;
+      expected = [
+        "services.otel-stack.ports.metricsStore (9090) is also taken by nixpkgs' services.prometheus (port): move one of them (services.otel-stack.ports.* are published to every project in /etc/otel-stack/ports.json)."
+      ];
     };
     defaultUser = {
       expr = { inherit (on.users.users.otel-stack) isSystemUser group home createHome; groups = builtins.attrNames on.users.groups; };
@@ -374,6 +445,8 @@ let
         otel-collector = "${otelctl} --root /var/lib/otel-stack run collector";
         otel-grafana = "${otelctl} --root /var/lib/otel-stack run grafana";
         otel-tempo = "${otelctl} --root /var/lib/otel-stack run tempo";
+        otel-prometheus = "${otelctl} --root /var/lib/otel-stack run prometheus";
+        otel-victorialogs = "${otelctl} --root /var/lib/otel-stack run victorialogs";
       };
     };
     readiness = {
@@ -395,6 +468,9 @@ let
         OTELCTL_GRAFANA_PORT = "3700";
         OTELCTL_COLLECTOR_METRICS_PORT = "8888";
         OTELCTL_TEMPO_GRPC_PORT = "9095";
+        OTELCTL_METRICS_STORE_PORT = "9090";
+        OTELCTL_LOGS_STORE_PORT = "9428";
+        OTELCTL_GRAFANA_PLUGINS_DIR = "${store "otel-stack-grafana-plugins"}";
         OTEL_SPOOL_DIR = "/var/lib/otel-stack/.otel/spool";
         OTELCTL_DASHBOARDS_DIR = "/var/lib/otel-stack/.otel/dashboards";
       };
@@ -406,6 +482,8 @@ let
         OTELCTL_TEMPO_BIN = "${store "tempo"}/bin/tempo";
         OTELCTL_GRAFANA_BIN = "${store "grafana"}/bin/grafana";
         OTELCTL_GRAFANA_HOMEPATH = "${store "grafana"}/share/grafana";
+        OTELCTL_PROMETHEUS_BIN = "${store "prometheus"}/bin/prometheus";
+        OTELCTL_VICTORIALOGS_BIN = "${store "victorialogs"}/bin/victoria-logs";
       };
     };
     ordering = {
@@ -414,13 +492,19 @@ let
         let
           unit = deps: { wants = deps; after = [ "network.target" "systemd-tmpfiles-setup.service" ] ++ deps; partOf = [ "otel-stack.target" ]; wantedBy = [ "multi-user.target" ]; };
         in
-        { otel-collector = unit [ "otel-tempo.service" ]; otel-grafana = unit [ "otel-tempo.service" ]; otel-tempo = unit [ ]; };
+        {
+          otel-collector = unit [ "otel-tempo.service" "otel-prometheus.service" "otel-victorialogs.service" ];
+          otel-grafana = unit [ "otel-tempo.service" ];
+          otel-tempo = unit [ "otel-prometheus.service" "otel-victorialogs.service" ];
+          otel-prometheus = unit [ ];
+          otel-victorialogs = unit [ ];
+        };
     };
     target = {
       expr = { inherit (on.systemd.targets.otel-stack) wants after wantedBy; };
       expected = {
-        wants = [ "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
-        after = [ "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
+        wants = [ "otel-prometheus.service" "otel-victorialogs.service" "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
+        after = [ "otel-prometheus.service" "otel-victorialogs.service" "otel-tempo.service" "otel-collector.service" "otel-grafana.service" ];
         wantedBy = [ "multi-user.target" ];
       };
     };
@@ -491,8 +575,8 @@ let
     publishedPorts = {
       expr = map (c: builtins.fromJSON c.environment.etc."otel-stack/ports.json".text) [ on movedPorts ];
       expected = [
-        { collector_otlp_http = 4318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 3700; collector_metrics = 8888; tempo_grpc = 9095; }
-        { collector_otlp_http = 14318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 13700; collector_metrics = 8888; tempo_grpc = 9095; }
+        { collector_otlp_http = 4318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 3700; collector_metrics = 8888; tempo_grpc = 9095; metrics_store_http = 9090; logs_store_http = 9428; }
+        { collector_otlp_http = 14318; tempo_otlp_grpc = 4317; tempo_http = 3200; grafana_http = 13700; collector_metrics = 8888; tempo_grpc = 9095; metrics_store_http = 9090; logs_store_http = 9428; }
       ];
     };
     nothingPublishedWhenDisabled = { expr = off.environment.etc; expected = { }; };
@@ -538,7 +622,7 @@ let
         name = template.name;
       };
       expected = {
-        services = [ "otel-collector" "otel-grafana" "otel-tempo" ];
+        services = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ];
         spool = "/home/tester/.otel/spool";
         assertions = [ ];
         name = "otel-traced";

@@ -75,7 +75,13 @@ let
         ready = probe component;
         after = builtins.attrNames (lib.genAttrs deps (_: null));
       })
-    { otel-tempo = [ ]; otel-collector = [ "otel-tempo" ]; otel-grafana = [ "otel-tempo" ]; };
+    {
+      otel-tempo = [ ];
+      otel-prometheus = [ ];
+      otel-victorialogs = [ ];
+      otel-collector = [ "otel-tempo" "otel-prometheus" "otel-victorialogs" ];
+      otel-grafana = [ "otel-tempo" ];
+    };
   # Readiness and order, read back from whatever this version declares.
   shapeOf = c: lib.mapAttrs
     (_: p:
@@ -113,7 +119,7 @@ let
     assertions = { expr = failedAssertions called; expected = [ ]; };
     typedOptions = {
       expr = { mode = typed.env.OTELCTL_MODE; processes = builtins.attrNames (ours typed); };
-      expected = { mode = "local"; processes = [ "otel-collector" "otel-grafana" "otel-tempo" ]; };
+      expected = { mode = "local"; processes = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ]; };
     };
     doubleImport = {
       expr = {

@@ -1,5 +1,6 @@
 # The devenv module proper: typed `otel.*` options and, when `otel.enable`, the per-project
-# Collector + Tempo + Grafana processes, the shell hook and the `dt`/`otel-span`/`otel` scripts.
+# Collector + Tempo + Grafana + Prometheus (metrics) + VictoriaLogs (logs) processes, the shell
+# hook and the `dt`/`otel-span`/`otel` scripts.
 # ../otel.nix (devenvModules.otel) imports it and turns call arguments into `otel.*` settings.
 #
 # Works on devenv 1.x and 2.x: readiness and start order go through whatever the running
@@ -50,6 +51,9 @@ let
   };
 
   inherit (import ../../lib/options.nix { inherit lib; }) executableOption;
+
+  stores = lib.optional cfg.prometheus.enable "otel-prometheus"
+    ++ lib.optional cfg.victorialogs.enable "otel-victorialogs";
 in
 {
   _file = ./module.nix;
@@ -145,6 +149,44 @@ in
       package = packageOption "Grafana" pkgs.grafana "pkgs.grafana";
       executable = executableOption "Grafana" (lib.getExe cfg.grafana.package)
         "lib.getExe config.otel.grafana.package";
+      plugins = mkOption {
+        type = types.listOf types.package;
+        default = lib.optional cfg.victorialogs.enable pkgs.grafanaPlugins.victoriametrics-logs-datasource;
+        defaultText = literalExpression
+          "lib.optional config.otel.victorialogs.enable pkgs.grafanaPlugins.victoriametrics-logs-datasource";
+        description = ''
+          Grafana plugins otelctl's Grafana loads (`OTELCTL_GRAFANA_PLUGINS_DIR`, a directory of
+          them): by default the VictoriaLogs datasource, which the provisioned logs datasource needs.
+        '';
+      };
+    };
+
+    prometheus = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = ''
+          Run Prometheus as the metrics store (+6): the Collector's metrics pipeline and Tempo's
+          span metrics and service graph go there. Off: `OTELCTL_METRICS_STORE=off`.
+        '';
+      };
+      package = packageOption "Prometheus" pkgs.prometheus "pkgs.prometheus";
+      executable = executableOption "Prometheus" (lib.getExe cfg.prometheus.package)
+        "lib.getExe config.otel.prometheus.package";
+    };
+
+    victorialogs = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = ''
+          Run VictoriaLogs as the logs store (+7): the Collector's logs pipeline goes there. Off:
+          `OTELCTL_LOGS_STORE=off`.
+        '';
+      };
+      package = packageOption "VictoriaLogs" pkgs.victorialogs "pkgs.victorialogs";
+      executable = executableOption "VictoriaLogs" (lib.getExe cfg.victorialogs.package)
+        "lib.getExe config.otel.victorialogs.package";
     };
   };
 
@@ -154,7 +196,9 @@ in
       message = "otel.portRangeStart (${toString cfg.portRangeStart}) must be more than 6 below otel.portRangeEnd (${toString cfg.portRangeEnd}).";
     }];
 
-    packages = [ cfg.package cfg.collector.package cfg.tempo.package cfg.grafana.package ];
+    packages = [ cfg.package cfg.collector.package cfg.tempo.package cfg.grafana.package ]
+      ++ lib.optional cfg.prometheus.enable cfg.prometheus.package
+      ++ lib.optional cfg.victorialogs.enable cfg.victorialogs.package;
 
     env = import ../../lib/env.nix {
       inherit (cfg) basePort mode portRangeStart portRangeEnd extraDashboards tempoRetention devenvTrace;
@@ -163,6 +207,16 @@ in
       OTELCTL_TEMPO_BIN = cfg.tempo.executable;
       OTELCTL_GRAFANA_BIN = cfg.grafana.executable;
       OTELCTL_GRAFANA_HOMEPATH = "${cfg.grafana.package}/share/grafana";
+    }
+    // (if cfg.prometheus.enable
+        then { OTELCTL_PROMETHEUS_BIN = cfg.prometheus.executable; }
+        else { OTELCTL_METRICS_STORE = "off"; })
+    // (if cfg.victorialogs.enable
+        then { OTELCTL_VICTORIALOGS_BIN = cfg.victorialogs.executable; }
+        else { OTELCTL_LOGS_STORE = "off"; })
+    // lib.optionalAttrs (cfg.grafana.plugins != [ ]) {
+      OTELCTL_GRAFANA_PLUGINS_DIR = "${pkgs.linkFarm "otelctl-grafana-plugins"
+        (map (p: { name = p.pname or (lib.getName p); path = p; }) cfg.grafana.plugins)}";
     };
 
     # Exports OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_GRAFANA_URL, OTEL_TEMPO_URL, OTELCTL_MODE,
@@ -172,10 +226,13 @@ in
 
     processes = {
       otel-tempo = process "tempo" [ ];
-      # The collector exports to Tempo and retries, so it only needs Tempo to have started.
-      otel-collector = process "collector" [ "otel-tempo" ];
+      # The collector exports to Tempo and the stores and retries, so it only needs them to have
+      # started.
+      otel-collector = process "collector" ([ "otel-tempo" ] ++ stores);
       otel-grafana = process "grafana" [ "otel-tempo" ];
-    };
+    }
+    // lib.optionalAttrs cfg.prometheus.enable { otel-prometheus = process "prometheus" [ ]; }
+    // lib.optionalAttrs cfg.victorialogs.enable { otel-victorialogs = process "victorialogs" [ ]; };
 
     scripts = {
       dt = {

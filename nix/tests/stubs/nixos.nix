@@ -75,6 +75,16 @@ in
       settings = mkOption { type = types.attrsOf types.anything; default = { }; };
       configFile = mkOption { type = types.nullOr types.path; default = null; };
     };
+    # nixos/modules/services/monitoring/prometheus (port, default 9090) and
+    # .../databases/victorialogs.nix (listenAddress, default ":9428").
+    services.prometheus = {
+      enable = mkOption { type = types.bool; default = false; };
+      port = mkOption { type = types.port; default = 9090; };
+    };
+    services.victorialogs = {
+      enable = mkOption { type = types.bool; default = false; };
+      listenAddress = mkOption { type = types.str; default = ":9428"; };
+    };
     assertions = mkOption {
       type = types.listOf (types.submodule {
         options.assertion = mkOption { type = types.bool; };

@@ -27,6 +27,12 @@ in
   opentelemetry-collector-contrib = drv "opentelemetry-collector-contrib" { meta.mainProgram = "otelcol-contrib"; };
   tempo = drv "tempo" { };
   grafana = drv "grafana" { meta.mainProgram = "grafana"; };
+  prometheus = drv "prometheus" { meta.mainProgram = "prometheus"; };
+  victorialogs = drv "victorialogs" { meta.mainProgram = "victoria-logs"; };
+  grafanaPlugins.victoriametrics-logs-datasource = drv "victoriametrics-logs-datasource" {
+    pname = "victoriametrics-logs-datasource";
+  };
+  linkFarm = name: entries: drv name { inherit entries; };
 
   # Records what it was asked to build.
   callPackage = fn: args: drv "callPackage-result" { calledWith = toString fn; inherit args; };
