@@ -136,6 +136,23 @@ let
         after = [ "devenv:processes:otel-tempo@started" ];
       };
     };
+    # devenv's own services.opentelemetry-collector beside ours: refused, naming both (the real
+    # module tree: real-devenv.nix).
+    devenvCollectorRefused = {
+      expr = map (m: lib.hasInfix "otel.enable and services.opentelemetry-collector.enable" m)
+        (failedDevenvAssertions (evalDevenv {
+          extra = {
+            options.services.opentelemetry-collector.enable = lib.mkEnableOption "devenv's Collector";
+            config.services.opentelemetry-collector.enable = true;
+          };
+        }));
+      expected = [ true ];
+    };
+    collectorSettings = {
+      expr = lib.hasSuffix "-otelctl-collector-extra.yaml"
+        (evalDevenv { extra.otel.collector.settings.exporters.debug.verbosity = "basic"; }).env.OTELCTL_COLLECTOR_EXTRA_CONFIG;
+      expected = true;
+    };
     storesOn = {
       expr = {
         inherit (dv.env) OTELCTL_PROMETHEUS_BIN OTELCTL_VICTORIALOGS_BIN;

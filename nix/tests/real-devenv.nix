@@ -55,6 +55,18 @@ let
   twice = twiceEval.config;
   template = (eval [ ../../templates/devenv/devenv.nix ]).config;
 
+  # devenv's own Collector module (src/modules/services/opentelemetry-collector.nix), when this
+  # tree has it: alone, beside ours, and ours with the settings it would have had.
+  hasDevenvCollector = (eval [ ]).options.services ? opentelemetry-collector;
+  theirs = { services.opentelemetry-collector.enable = true; };
+  devenvAlone = (eval [ theirs ]).config;
+  both = (eval [ (flake.devenvModules.otel { }) theirs ]).config;
+  merged = (eval [
+    (flake.devenvModules.otel { })
+    { otel.collector.settings.exporters.debug.verbosity = "basic"; }
+  ]).config;
+  collectors = c: builtins.filter (lib.hasInfix "collector") (builtins.attrNames c.processes);
+
   # What our module defines for an option, computed with this tree's config and options. The
   # merged value would force every module's definitions, and devenv 1.x's enterShell needs the
   # devenv-tasks build from its locked nixpkgs, which a stub cannot give.
@@ -117,6 +129,39 @@ let
       expected = [ true true true true ];
     };
     assertions = { expr = failedAssertions called; expected = [ ]; };
+  } // lib.optionalAttrs hasDevenvCollector {
+    # Issue 24 item 7: both enabled would run two Collectors; our assertion makes devenv's
+    # evaluation fail ("Failed assertions") naming both options and the way out.
+    devenvCollectorBesideOurs = {
+      expr = {
+        alone = collectors devenvAlone;
+        aloneAssertions = failedAssertions devenvAlone;
+        both = collectors both;
+        refused = map
+          (m: map (needle: lib.hasInfix needle m) [
+            "otel.enable and services.opentelemetry-collector.enable"
+            "services.opentelemetry-collector.enable = false"
+            "otel.collector.settings"
+          ])
+          (failedAssertions both);
+      };
+      expected = {
+        alone = [ "opentelemetry-collector" ];
+        aloneAssertions = [ ];
+        both = [ "opentelemetry-collector" "otel-collector" ];
+        refused = [ [ true true true ] ];
+      };
+    };
+    # The way out: devenv's collector settings as ours, merged over otelctl's rendered config.
+    collectorSettingsMerged = {
+      expr = {
+        collectors = collectors merged;
+        extra = lib.hasSuffix "-otelctl-collector-extra.yaml" merged.env.OTELCTL_COLLECTOR_EXTRA_CONFIG;
+        assertions = failedAssertions merged;
+      };
+      expected = { collectors = [ "otel-collector" ]; extra = true; assertions = [ ]; };
+    };
+  } // {
     typedOptions = {
       expr = { mode = typed.env.OTELCTL_MODE; processes = builtins.attrNames (ours typed); };
       expected = { mode = "local"; processes = [ "otel-collector" "otel-grafana" "otel-prometheus" "otel-tempo" "otel-victorialogs" ]; };

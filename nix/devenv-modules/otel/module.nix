@@ -52,6 +52,10 @@ let
 
   inherit (import ../../lib/options.nix { inherit lib; }) executableOption;
 
+  # devenv's own `services.opentelemetry-collector` is enabled (main and 2.x declare it).
+  devenvCollector = lib.hasAttrByPath [ "services" "opentelemetry-collector" "enable" ] options
+    && (config.services.opentelemetry-collector.enable or false);
+
   stores = lib.optional cfg.prometheus.enable "otel-prometheus"
     ++ lib.optional cfg.victorialogs.enable "otel-victorialogs";
 in
@@ -131,6 +135,16 @@ in
       "pkgs.otelctl or (import (otelctl + \"/nix/packages.nix\") pkgs).default";
 
     collector = {
+      settings = mkOption {
+        type = (pkgs.formats.yaml { }).type;
+        default = { };
+        example = literalExpression ''{ exporters.debug.verbosity = "basic"; }'';
+        description = ''
+          Collector configuration merged over the one otelctl renders
+          (`OTELCTL_COLLECTOR_EXTRA_CONFIG`): where settings for devenv's own
+          `services.opentelemetry-collector` go, so the project keeps one Collector.
+        '';
+      };
       package = packageOption "OpenTelemetry Collector" pkgs.opentelemetry-collector-contrib
         "pkgs.opentelemetry-collector-contrib";
       executable = executableOption "Collector" (lib.getExe cfg.collector.package)
@@ -191,10 +205,23 @@ in
   };
 
   config = mkIf cfg.enable {
-    assertions = [{
-      assertion = cfg.portRangeStart + 6 < cfg.portRangeEnd;
-      message = "otel.portRangeStart (${toString cfg.portRangeStart}) must be more than 6 below otel.portRangeEnd (${toString cfg.portRangeEnd}).";
-    }];
+    assertions = [
+      {
+        assertion = cfg.portRangeStart + 6 < cfg.portRangeEnd;
+        message = "otel.portRangeStart (${toString cfg.portRangeStart}) must be more than 6 below otel.portRangeEnd (${toString cfg.portRangeEnd}).";
+      }
+      {
+        # devenv's own Collector module (src/modules/services/opentelemetry-collector.nix) beside
+        # ours would run a second Collector (process opentelemetry-collector beside
+        # otel-collector), with its fixed health_check on 13133, and in auto mode a devenv
+        # Collector on 4318 looks like a system stack.
+        assertion = !devenvCollector;
+        message = ''
+          otel.enable and services.opentelemetry-collector.enable both run an OpenTelemetry Collector for this project (processes otel-collector and opentelemetry-collector): keep one.
+          - To keep otelctl's stack (traces to Tempo, metrics to Prometheus, logs to VictoriaLogs): set services.opentelemetry-collector.enable = false and move its settings to otel.collector.settings, which otelctl merges over the Collector config it renders.
+          - To keep devenv's Collector alone: remove the otelctl module (or set otel.enable = false).'';
+      }
+    ];
 
     packages = [ cfg.package cfg.collector.package cfg.tempo.package cfg.grafana.package ]
       ++ lib.optional cfg.prometheus.enable cfg.prometheus.package
@@ -214,6 +241,9 @@ in
     // (if cfg.victorialogs.enable
         then { OTELCTL_VICTORIALOGS_BIN = cfg.victorialogs.executable; }
         else { OTELCTL_LOGS_STORE = "off"; })
+    // lib.optionalAttrs (cfg.collector.settings != { }) {
+      OTELCTL_COLLECTOR_EXTRA_CONFIG = "${(pkgs.formats.yaml { }).generate "otelctl-collector-extra.yaml" cfg.collector.settings}";
+    }
     // lib.optionalAttrs (cfg.grafana.plugins != [ ]) {
       OTELCTL_GRAFANA_PLUGINS_DIR = "${pkgs.linkFarm "otelctl-grafana-plugins"
         (map (p: { name = p.pname or (lib.getName p); path = p; }) cfg.grafana.plugins)}";
