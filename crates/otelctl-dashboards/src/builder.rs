@@ -1,4 +1,5 @@
-//! A small typed builder for Grafana dashboard JSON with Tempo (TraceQL) panels.
+//! A small typed builder for Grafana dashboard JSON with Tempo (TraceQL) panels, and PromQL
+//! panels on the metrics store (Tempo's span metrics: RED per service).
 //!
 //! Only what the built-in dashboards use: rows of panels laid out left to right on Grafana's
 //! 24-column grid, TraceQL search targets (tables) and TraceQL metrics targets (time series,
@@ -29,6 +30,9 @@ pub enum QueryKind {
     /// A Grafana server-side reduction of one target's series to one number each
     /// (`query` is the reduced target's ref id, `reducer` e.g. `sum`).
     Reduce(&'static str),
+    /// PromQL on the metrics store (Prometheus, datasource uid `prometheus`), with the legend
+    /// format of its series: Tempo's span metrics (RED per service) live there.
+    PromQl(&'static str),
 }
 
 /// One query of a panel: TraceQL, or a server-side expression over other queries.
@@ -65,6 +69,10 @@ impl Target {
     pub fn math(expression: impl Into<String>) -> Self {
         Target::new(QueryKind::Math, expression.into())
     }
+    /// PromQL over the metrics store; `legend` names each series (`{{service}}`).
+    pub fn promql(query: impl Into<String>, legend: &'static str) -> Self {
+        Target::new(QueryKind::PromQl(legend), query.into())
+    }
     /// One number per series of the target `input` (by ref id), e.g. `sum`.
     pub fn reduce(input: &str, reducer: &'static str) -> Self {
         Target::new(QueryKind::Reduce(reducer), input.to_string())
@@ -83,7 +91,7 @@ impl Target {
         matches!(self.kind, QueryKind::Math | QueryKind::Reduce(_))
     }
     fn is_metrics_like(&self) -> bool {
-        self.kind == QueryKind::Metrics || self.is_expression()
+        matches!(self.kind, QueryKind::Metrics | QueryKind::PromQl(_)) || self.is_expression()
     }
 }
 
@@ -226,7 +234,14 @@ impl Panel {
             panel["options"] = json!({"mode": "markdown", "content": self.text});
             return panel;
         }
-        panel["datasource"] = datasource();
+        // The panel's datasource is its first query's (expressions aside).
+        panel["datasource"] = match self.targets.iter().find(|t| !t.is_expression()) {
+            Some(Target {
+                kind: QueryKind::PromQl(_),
+                ..
+            }) => prometheus_datasource(),
+            _ => datasource(),
+        };
         panel["targets"] = Value::Array(
             self.targets
                 .iter()
@@ -296,6 +311,11 @@ pub fn datasource() -> Value {
     json!({"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID})
 }
 
+/// The metrics store's datasource (provisioned by `otelctl run grafana` with this uid).
+pub fn prometheus_datasource() -> Value {
+    json!({"type": "prometheus", "uid": "prometheus"})
+}
+
 /// The datasource of Grafana's server-side expressions.
 pub fn expression_datasource() -> Value {
     json!({"type": "__expr__", "uid": "__expr__"})
@@ -316,6 +336,11 @@ fn target_json(t: &Target, index: usize) -> Value {
             return json!({"refId": ref_id, "datasource": expression_datasource(), "type": "reduce",
                           "expression": t.query, "reducer": reducer,
                           "settings": {"mode": "dropNN"}, "hide": t.hidden});
+        }
+        QueryKind::PromQl(legend) => {
+            return json!({"refId": ref_id, "datasource": prometheus_datasource(), "expr": t.query,
+                          "legendFormat": legend, "range": true, "instant": false,
+                          "editorMode": "code", "hide": t.hidden});
         }
         _ => {}
     }
@@ -342,7 +367,9 @@ fn target_json(t: &Target, index: usize) -> Value {
         QueryKind::Metrics => {
             v["metricsQueryType"] = json!("range");
         }
-        QueryKind::Math | QueryKind::Reduce(_) => unreachable!("returned above"),
+        QueryKind::Math | QueryKind::Reduce(_) | QueryKind::PromQl(_) => {
+            unreachable!("returned above")
+        }
     }
     if t.hidden {
         v["hide"] = json!(true);

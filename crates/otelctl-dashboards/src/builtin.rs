@@ -90,6 +90,41 @@ fn overview() -> DashboardSpec {
         ],
     )
     .row(
+        "RED per service (span metrics in Prometheus)",
+        vec![
+            Panel::timeseries(
+                "Requests per second by service",
+                vec![Target::promql(
+                    "sum by (service) (rate(traces_spanmetrics_calls_total[$__rate_interval]))",
+                    "{{service}}",
+                )],
+            )
+            .unit("reqps")
+            .size(8, 8)
+            .describe("Rate: spans per second by service, from Tempo's span metrics (metrics-generator -> Prometheus)."),
+            Panel::timeseries(
+                "Errors per second by service",
+                vec![Target::promql(
+                    "sum by (service) (rate(traces_spanmetrics_calls_total{status_code=\"STATUS_CODE_ERROR\"}[$__rate_interval]))",
+                    "{{service}}",
+                )],
+            )
+            .unit("reqps")
+            .size(8, 8)
+            .describe("Errors: spans with an error status per second by service."),
+            Panel::timeseries(
+                "p95 duration by service",
+                vec![Target::promql(
+                    "histogram_quantile(0.95, sum by (le, service) (rate(traces_spanmetrics_latency_bucket[$__rate_interval])))",
+                    "{{service}}",
+                )],
+            )
+            .unit("s")
+            .size(8, 8)
+            .describe("Duration: the 95th percentile of span durations by service."),
+        ],
+    )
+    .row(
         "Recent",
         vec![
             Panel::table("Recent traces", Target::traces("{ }"))

@@ -265,7 +265,8 @@ pub fn render_markdown(dashboards: &[Dashboard], heading: &str, intro: &str) -> 
     md
 }
 
-/// One target as a README line: `metrics: `q``, `search, spans: `q``, `math A: `$P / $T``.
+/// One target as a README line: `metrics: `q``, `search, spans: `q``, `math A: `$P / $T``,
+/// `PromQL A: `q``.
 fn target_markdown(t: &Value, table: &str) -> Option<String> {
     let hidden = if t["hide"] == Value::Bool(true) {
         " (input)"
@@ -285,6 +286,9 @@ fn target_markdown(t: &Value, table: &str) -> Option<String> {
             format!("{api}, {table}")
         };
         return Some(format!("{what} {ref_id}{hidden}: `{}`", cell(q)));
+    }
+    if let Some(expr) = t["expr"].as_str() {
+        return Some(format!("PromQL {ref_id}{hidden}: `{}`", cell(expr)));
     }
     let expression = t["expression"].as_str()?;
     let kind = t["type"].as_str().unwrap_or("expression");

@@ -321,6 +321,32 @@ fn an_sdk_app_s_counter_and_log_reach_prometheus_and_victorialogs_through_the_co
         stack.log("collector")
     );
 
+    // Every PromQL query of the built-in dashboards (the RED panels over Tempo's span metrics)
+    // is valid PromQL for this Prometheus (Grafana's `$__rate_interval` given a value).
+    let dashboards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dashboards");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dashboards).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for panel in v["panels"].as_array().into_iter().flatten() {
+            for t in panel["targets"].as_array().into_iter().flatten() {
+                let Some(expr) = t["expr"].as_str() else {
+                    continue;
+                };
+                let q = expr.replace("$__rate_interval", "1m");
+                let body = get(prom_port, &format!("/api/v1/query?query={}", encode(&q)))
+                    .unwrap_or_else(|| panic!("Prometheus refused {q:?} ({path:?})"));
+                assert!(body.contains("\"status\":\"success\""), "{q}: {body}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "the RED panels' queries: {checked}");
+
     // status knows the stores (Tempo and Grafana are not running here).
     let out = stack.cmd().args(["status", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
