@@ -126,8 +126,13 @@ pub struct Server {
     pub warnings: Vec<String>,
 }
 
-fn bind(addr: SocketAddr, what: &str, offset: &str) -> Result<TcpListener> {
+fn bind(addr: SocketAddr, what: &'static str, offset: &str) -> Result<TcpListener> {
     server::bind(addr).map_err(|e| {
+        // Who holds it: a listener (which process), or an outgoing connection or its
+        // TIME_WAIT; and what to do about each.
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            return otelctl_config::ports::PortUse::of(addr.port()).error(what);
+        }
         Error::failed(
             format!("cannot listen on {addr} for the {what} (port {offset})"),
             e,

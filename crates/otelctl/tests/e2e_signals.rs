@@ -347,6 +347,16 @@ fn an_sdk_app_s_counter_and_log_reach_prometheus_and_victorialogs_through_the_co
     }
     assert!(checked >= 3, "the RED panels' queries: {checked}");
 
+    // doctor checks both stores with a real query each.
+    let out = stack.cmd().args(["doctor"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for store in [
+        "the metrics store (prometheus) answers a query",
+        "the logs store (victorialogs) answers a query",
+    ] {
+        assert!(text.contains(store), "{store:?} in:\n{text}");
+    }
+
     // status knows the stores (Tempo and Grafana are not running here).
     let out = stack.cmd().args(["status", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

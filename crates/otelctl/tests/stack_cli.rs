@@ -151,6 +151,27 @@ fn run_says_an_outgoing_connection_in_time_wait_holds_the_port() {
 }
 
 #[test]
+fn up_embedded_names_who_holds_its_port() {
+    let (home, root, base) = project("embtaken");
+    let _held = std::net::TcpListener::bind(("127.0.0.1", base)).unwrap();
+    let out = cmd(&home, &root, base)
+        .env("OTELCTL_MODE", "local")
+        .args(["up", "--embedded"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "port {base} on 127.0.0.1 (OTLP receiver) is already in use"
+        )) && err.contains(&format!("(pid {}", std::process::id()))
+            && err.contains("listens on it")
+            && err.contains(&format!("stop pid {}", std::process::id())),
+        "{err}"
+    );
+}
+
+#[test]
 fn run_without_a_program_says_where_it_looked() {
     let (home, root, base) = project("noprog");
     let out = cmd(&home, &root, base)
