@@ -295,7 +295,7 @@ impl Viewer {
         #[derive(Serialize)]
         struct Out {
             traces: Vec<Row>,
-            /// Counted up to 10,000 (`matched_more` is then true).
+            /// Counted up to 1,000 (`matched_more` is then true).
             matched: u64,
             matched_more: bool,
             stored_traces: u64,

@@ -49,8 +49,9 @@ pub struct TraceQuery {
     pub limit: usize,
 }
 
-/// Matches are counted up to this many (a count beyond says "at least").
-pub const MAX_COUNT: u64 = 10_000;
+/// Matches are counted up to this many (a count beyond says "at least"): counting every match
+/// of a broad filter would read every trace's row.
+pub const MAX_COUNT: u64 = 1_000;
 
 /// One run of a task (the `runs` table: root spans and spans with `task.cached`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,17 +130,30 @@ fn conditions(q: &TraceQuery) -> (String, Vec<SqlValue>) {
         args.push(SqlValue::Text(s.clone()));
     }
     if let Some(n) = &q.name {
-        sql.push_str(" AND t.id IN (SELECT trace FROM spans WHERE name = ?)");
+        sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.name = ? AND s.trace = t.id)");
         args.push(SqlValue::Text(n.clone()));
     }
     for (k, v) in &q.attrs {
-        sql.push_str(
-            " AND (EXISTS (SELECT 1 FROM spans s, json_each(s.attributes) j WHERE s.trace = t.id AND j.key = ? AND j.value = ?)
-               OR EXISTS (SELECT 1 FROM batches b, json_each(b.resource) j WHERE b.trace = t.id AND j.key = ? AND j.value = ?))",
-        );
-        for _ in 0..2 {
-            args.push(SqlValue::Text(k.clone()));
-            args.push(SqlValue::Text(v.clone()));
+        if k.contains('"') || k.contains('\\') {
+            // A key a JSON path cannot name: every key compared.
+            sql.push_str(
+                " AND (EXISTS (SELECT 1 FROM spans s, json_each(s.attributes) j WHERE s.trace = t.id AND j.key = ? AND j.value = ?)
+                   OR EXISTS (SELECT 1 FROM batches b, json_each(b.resource) j WHERE b.trace = t.id AND j.key = ? AND j.value = ?))",
+            );
+            for _ in 0..2 {
+                args.push(SqlValue::Text(k.clone()));
+                args.push(SqlValue::Text(v.clone()));
+            }
+        } else {
+            sql.push_str(
+                " AND (EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND json_extract(s.attributes, ?) = ?)
+                   OR EXISTS (SELECT 1 FROM batches b WHERE b.trace = t.id AND json_extract(b.resource, ?) = ?))",
+            );
+            let path = format!("$.\"{k}\"");
+            for _ in 0..2 {
+                args.push(SqlValue::Text(path.clone()));
+                args.push(SqlValue::Text(v.clone()));
+            }
         }
     }
     (sql, args)
