@@ -13,6 +13,7 @@ pub mod formats;
 pub mod paths;
 pub mod ports;
 pub mod root;
+pub mod secrets;
 pub mod settings;
 pub mod shellenv;
 pub mod system;
