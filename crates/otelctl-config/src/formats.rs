@@ -138,6 +138,26 @@ pub fn parse_duration(text: &str, what: &'static str, origin: Source) -> Result<
     })
 }
 
+/// How long ago, for `--since`: a duration as [`parse_duration`] reads it, where a leading `-`
+/// (`-1h`, "one hour back", as many tools spell it) means the same as none.
+pub fn parse_ago(text: &str, what: &'static str, origin: Source) -> Result<Duration> {
+    let t = text.trim();
+    parse_duration(t.strip_prefix('-').unwrap_or(t), what, origin).map_err(|e| match e {
+        Error::InvalidValue {
+            what,
+            origin,
+            expected,
+            ..
+        } => Error::InvalidValue {
+            what,
+            value: text.to_string(),
+            origin,
+            expected,
+        },
+        other => other,
+    })
+}
+
 /// A duration as [`parse_duration`] reads it, in its largest exact unit (`1500ms`, `2m`, `90s`,
 /// `3h`, `250ns`): the explorer's URLs and form fields.
 pub fn duration_text(d: Duration) -> String {
@@ -241,6 +261,16 @@ pub fn format_duration(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_reads_a_leading_minus_as_ago() {
+        let flag = Source::Flag("--since");
+        let hour = Duration::from_secs(3600);
+        assert_eq!(parse_ago("1h", "duration", flag).unwrap(), hour);
+        assert_eq!(parse_ago("-1h", "duration", flag).unwrap(), hour);
+        assert!(parse_ago("--1h", "duration", flag).is_err());
+        assert!(parse_ago("-", "duration", flag).is_err());
+    }
 
     #[test]
     fn durations_for_people() {

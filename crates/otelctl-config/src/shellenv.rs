@@ -174,13 +174,22 @@ pub fn quote_fish(value: &[u8]) -> Vec<u8> {
 }
 
 /// The banner printed on stderr at shell entry.
+/// The viewer's port serves Grafana or, with `otelctl up --embedded` (the default without the
+/// programs), otelctl's own viewer: only the system stack's is always Grafana. Shell entry
+/// does not probe which one runs.
 pub fn banner(detection: &Detection, endpoints: &Endpoints) -> String {
+    let viewer = match detection.mode {
+        crate::detect::Mode::System => format!("[otel] Grafana:   {}", endpoints.grafana),
+        crate::detect::Mode::Local => format!(
+            "[otel] Viewer:    {} (Grafana, or the embedded viewer of `otelctl up --embedded`)",
+            endpoints.grafana
+        ),
+    };
     format!(
-        "[otel] Mode:      {} ({})\n[otel] Collector: {}\n[otel] Grafana:   {}\n",
+        "[otel] Mode:      {} ({})\n[otel] Collector: {}\n{viewer}\n",
         detection.mode.as_str(),
         detection.reason,
         endpoints.collector,
-        endpoints.grafana
     )
 }
 

@@ -86,7 +86,7 @@ pub fn find(service: Service, explicit: Option<&Path>, stack: &StackSettings) ->
         what: format!("no {} program found", service.name()),
         why: format!("none of {} is on PATH", path_names(service).join(", ")),
         fix: format!(
-            "pass --bin PATH (`up`: --{}-bin), set {}, or put {} on PATH",
+            "pass --bin PATH (`otelctl up`: --{}-bin PATH), set {}, or put {} on PATH",
             service.name(),
             env_name(service),
             path_names(service).join(" or ")

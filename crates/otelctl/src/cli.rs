@@ -222,11 +222,11 @@ pub struct SpanArgs {
     /// Span kind
     #[arg(long, value_enum, default_value_t = Kind::Internal)]
     pub kind: Kind,
-    /// The command to run, after `--`
+    /// The command to run, after `--` (needed when CMD starts with `-`: a misspelt flag such
+    /// as `--atr` before `--` is a usage error, not a command)
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_name = "CMD",
         value_parser = clap::value_parser!(OsString)
     )]
@@ -445,8 +445,8 @@ pub struct ExportArgs {
     /// Only this trace (32 hex digits)
     #[arg(long, value_name = "ID")]
     pub trace: Option<String>,
-    /// Only traces with a span that ended within this long ago: 90s, 15m, 2h, 7d
-    #[arg(long, value_name = "DURATION")]
+    /// Only traces with a span that ended within this long ago: 90s, 15m, 2h, 7d (`-2h` reads the same)
+    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
     pub since: Option<String>,
     /// Write OTLP/JSON to FILE (`-`: standard output; the default unless --to is given)
     #[arg(long, value_name = "FILE|-")]
@@ -493,7 +493,36 @@ pub fn parse() -> Cli {
 /// (help, a usage error) goes through the whole tree, so every message is the one the full
 /// command line prints.
 pub fn parse_from(args: Vec<OsString>) -> Cli {
-    parse_hot(&args).unwrap_or_else(|| Cli::parse_from(args))
+    parse_hot(&args).unwrap_or_else(|| Cli::try_parse_from(args).unwrap_or_else(|e| usage_error(e)))
+}
+
+/// Prints clap's error and exits with its code, except that clap's "similar argument" tip is
+/// dropped when it names `--version`: for `otelctl --verbose traces` it suggested `--version`
+/// with the usage line `otelctl --version <COMMAND>`, which is no command line at all.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let suggests_version = matches!(
+        e.get(ContextKind::SuggestedArg),
+        Some(ContextValue::String(s)) if s == "--version"
+    );
+    if e.kind() != ErrorKind::UnknownArgument || !suggests_version {
+        e.exit();
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let tip = if arg == "--verbose" || arg == "-v" {
+        "\n  tip: otelctl has no --verbose: `otelctl doctor` checks the whole pipeline, and \
+         OTEL_DEBUG=1 prints each export of `otelctl span`\n"
+    } else {
+        ""
+    };
+    eprint!(
+        "error: unexpected argument '{arg}' found\n{tip}\nUsage: otelctl [OPTIONS] <COMMAND>\n\n\
+         For more information, try '--help'.\n"
+    );
+    std::process::exit(2)
 }
 
 /// The hot commands' parse: `otelctl span …`, `env …`, `test-span …` or `traceparent …` with
@@ -572,8 +601,8 @@ pub struct TraceFilterArgs {
     /// Only traces with a span (or resource) attribute KEY whose value is VALUE; repeatable
     #[arg(long, value_name = "K=V")]
     pub attr: Vec<String>,
-    /// Only traces that started within this long ago: 15m, 2h, 7d
-    #[arg(long, value_name = "D")]
+    /// Only traces that started within this long ago: 15m, 2h, 7d (`-2h` reads the same)
+    #[arg(long, allow_hyphen_values = true, value_name = "D")]
     pub since: Option<String>,
     /// At most this many traces (default 20)
     #[arg(long, value_name = "N")]

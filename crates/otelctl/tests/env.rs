@@ -96,7 +96,10 @@ fn sh_eval_sets_every_variable_exactly() {
         "{banner}"
     );
     assert!(
-        banner.contains(&format!("[otel] Grafana:   {}", want[1])),
+        banner.contains(&format!(
+            "[otel] Viewer:    {} (Grafana, or the embedded viewer",
+            want[1]
+        )),
         "{banner}"
     );
     assert!(!root.join(".devenv").exists(), "env creates nothing");

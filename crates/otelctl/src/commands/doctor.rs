@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use otelctl_config::detect::Mode;
+use otelctl_config::detect::{Mode, ModeSetting};
 use otelctl_config::env::EnvVars;
 use otelctl_config::ports::{self, Holder, PortUse};
+use otelctl_config::secrets::mask_url;
 use otelctl_config::settings::Settings;
 use otelctl_config::{exit, Result};
 use otelctl_embedded::probe as embedded_probe;
@@ -148,10 +149,20 @@ fn check(settings: &Settings, f: &mut Findings) {
         Ok(d) => d,
         Err(e) => return f.error("mode", e),
     };
+    let root = settings.ports().root;
+    let mode_fix = if settings.mode_setting == ModeSetting::Auto {
+        "OTELCTL_MODE=local or OTELCTL_MODE=system chooses the mode yourself"
+    } else {
+        "unset OTELCTL_MODE to let otelctl detect the mode"
+    };
     f.info(
         "mode",
-        format!("{} mode: {}", detection.mode.as_str(), detection.reason),
-        "OTELCTL_MODE=local or OTELCTL_MODE=system chooses the mode yourself",
+        format!(
+            "{} mode ({}); project root {root}",
+            detection.mode.as_str(),
+            detection.reason
+        ),
+        format!("{mode_fix}; --root DIR checks another project"),
     );
     let expected = match detection.mode {
         Mode::Local => {
@@ -187,8 +198,18 @@ fn check(settings: &Settings, f: &mut Findings) {
         );
     }
     let url = emit::traces_url(&env, Some(settings));
-    let endpoint_ok = check_endpoint(f, &url, expected.collector);
     let ours = is_loopback_port(&url, expected.collector);
+    // Which variable sent spans elsewhere (None: no endpoint variable is set at all).
+    let endpoint_var = [
+        EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT,
+    ]
+    .into_iter()
+    .find(|v| var(v).is_some());
+    let no_shell_env = endpoint_var.is_none() && detection.mode == Mode::Local && !ours;
+    let endpoint_ok = check_endpoint(f, &url, expected.collector, no_shell_env);
+    // Whether something (this project's stack, presumably) listens on the project's port.
+    let project_listens = ports::holder(expected.collector).ok().flatten().is_some();
 
     // 3. Ports. otelctl's embedded server (local mode) is recognised by its answer, not by a
     // process name: the same probe `status` and `wait` use.
@@ -286,17 +307,33 @@ fn check(settings: &Settings, f: &mut Findings) {
     }
 
     // 4. The collector (or whatever the endpoint is) accepts an empty export.
-    let collector_up = endpoint_ok && check_export(f, &env, &url, detection.mode);
+    let collector_up = endpoint_ok
+        && check_export(
+            f,
+            &env,
+            &url,
+            detection.mode,
+            (no_shell_env && project_listens).then_some(LOAD_ENV),
+        );
 
     // 5-6. The trace store answers a search; Grafana's datasource is healthy.
     if !endpoint_ok {
         // Nothing to check behind an endpoint spans cannot reach.
     } else if !ours {
+        let fix = match endpoint_var {
+            Some(v) => format!(
+                "look for them where that endpoint stores them; unset {v} (and re-enter the \
+                 shell) to use this project's stack"
+            ),
+            None => format!("load this project's environment: {LOAD_ENV}"),
+        };
         f.info(
             "trace store",
-            format!("spans go to {url}, not to this project's stack: its store is not checked"),
-            "look for them where that endpoint stores them; unset \
-             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (and re-enter the shell) to use this project's stack",
+            format!(
+                "spans go to {}, not to this project's stack: its store is not checked",
+                mask_url(&url)
+            ),
+            fix,
         );
     } else if embedded {
         check_embedded_store(f, expected.grafana);
@@ -360,8 +397,15 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// How a shell loads a project's environment (what devenv's shell and direnv do on entry).
+const LOAD_ENV: &str =
+    "eval \"$(otelctl env)\" in this shell (fish: `otelctl env --shell fish | source`), \
+     or enter the project's devenv shell";
+
 /// Syntax of the traces URL and the common mistakes; `false` when nothing can be sent to it.
-fn check_endpoint(f: &mut Findings, url: &str, collector: u16) -> bool {
+/// `no_shell_env`: no endpoint variable is set in local mode, so spans go to the system default
+/// rather than this project's collector (the shell never ran `otelctl env`).
+fn check_endpoint(f: &mut Findings, url: &str, collector: u16, no_shell_env: bool) -> bool {
     let base_var = var(EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT);
     let traces_var = var(EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
     let origin = if traces_var.is_some() {
@@ -447,6 +491,17 @@ fn check_endpoint(f: &mut Findings, url: &str, collector: u16) -> bool {
             "put credentials in OTEL_EXPORTER_OTLP_HEADERS instead",
         );
     }
+    if no_shell_env {
+        f.warn(
+            "endpoint",
+            format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT is not set in this shell: spans go to {shown} (the \
+                 system stack's default), not to this project's collector on port {collector}"
+            ),
+            LOAD_ENV,
+        );
+        return true;
+    }
     f.ok("endpoint", format!("spans go to {shown} ({origin})"));
     true
 }
@@ -463,7 +518,14 @@ fn is_loopback_port(url: &str, port: u16) -> bool {
 }
 
 /// An empty export (no spans) through the same exporter `span` uses, headers included.
-fn check_export(f: &mut Findings, env: &OtelEnv, url: &str, mode: Mode) -> bool {
+/// `unreachable_fix`: the advice when nothing answers, if not "start the stack" (it runs).
+fn check_export(
+    f: &mut Findings,
+    env: &OtelEnv,
+    url: &str,
+    mode: Mode,
+    unreachable_fix: Option<&str>,
+) -> bool {
     let started = Instant::now();
     let req = ExportTraceServiceRequest::default();
     match exporter::export(&env.exporter, url, &req, started + PROBE) {
@@ -483,7 +545,9 @@ fn check_export(f: &mut Findings, env: &OtelEnv, url: &str, mode: Mode) -> bool 
                 Mode::System => "start the system stack (services.otel-stack on NixOS), or set OTELCTL_MODE=local and run `otelctl up`",
             };
             let fix = match &e {
-                exporter::ExportError::Http(h) if h.is_unreachable() => start.to_string(),
+                exporter::ExportError::Http(h) if h.is_unreachable() => {
+                    unreachable_fix.unwrap_or(start).to_string()
+                }
                 exporter::ExportError::Status { status: 404, .. } => {
                     "the URL's path is wrong: OTLP/HTTP traces go to <base>/v1/traces".to_string()
                 }

@@ -21,9 +21,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         since: args
             .since
             .as_deref()
-            .map(|d| {
-                otelctl_config::formats::parse_duration(d, "duration", Source::Flag("--since"))
-            })
+            .map(|d| otelctl_config::formats::parse_ago(d, "duration", Source::Flag("--since")))
             .transpose()?,
     };
     if let Some(to) = &args.to {

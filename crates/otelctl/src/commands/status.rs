@@ -38,6 +38,14 @@ struct ServiceStatus {
     detail: String,
 }
 
+/// The pid of the process listening on `port` (None when nobody does, or it cannot be seen).
+fn holder_pid(port: u16) -> Option<u32> {
+    otelctl_config::ports::holder(port)
+        .ok()
+        .flatten()
+        .map(|h| h.pid)
+}
+
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
     let detection = settings.detect()?;
     let ports = settings.ports();
@@ -82,7 +90,8 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
             services.push(ServiceStatus {
                 name: service.name(),
                 ports: vec![port],
-                pid: None,
+                // The process listening there, as `doctor` finds it.
+                pid: holder_pid(port),
                 state: "ready",
                 detail,
             });
@@ -98,10 +107,13 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<u8> {
                 service.ports(&ports).iter().map(|p| p.1).collect(),
             ),
         };
+        // The pid file `run` writes, else whoever listens on the service's port (a stack
+        // started by hand, or the system's), as `doctor` finds it.
         let pid = match detection.mode {
             Mode::Local => stack::running_pid(&data, service),
             Mode::System => None,
-        };
+        }
+        .or_else(|| holder_pid(target.port));
         if !service.wanted(&stack_settings) && pid.is_none() {
             services.push(ServiceStatus {
                 name: service.name(),

@@ -12,7 +12,7 @@ use otelctl_config::detect::Mode;
 use otelctl_config::error::{Error, Source};
 use otelctl_config::exit;
 use otelctl_config::formats::format_duration;
-use otelctl_config::formats::{format_time, parse_duration};
+use otelctl_config::formats::{format_time, parse_ago, parse_duration};
 use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 use otelctl_embedded::export::{self, Selection};
@@ -100,7 +100,7 @@ fn filter_of(a: &TraceFilterArgs) -> Result<Filter> {
         since: a
             .since
             .as_deref()
-            .map(|d| parse_duration(d, "duration", Source::Flag("--since")))
+            .map(|d| parse_ago(d, "duration", Source::Flag("--since")))
             .transpose()?,
         from_unix_nano: None,
         to_unix_nano: None,

@@ -38,6 +38,25 @@ fn say(sink: &Sink, text: &str) {
     }
 }
 
+/// What `up` says when the real stack's programs are missing: every one of them, with the
+/// flags, variables and program names that would find it.
+fn missing_programs(missing: &[Service]) -> String {
+    let each = |f: &dyn Fn(Service) -> String| {
+        missing.iter().map(|s| f(*s)).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "no {} program found (looked on PATH for {}): pass {}, set {}, or put them on PATH",
+        missing
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" and no "),
+        each(&|s| programs::path_names(s).join(" or ")),
+        each(&|s| format!("--{}-bin PATH", s.name())),
+        each(&|s| programs::env_name(s).to_string()),
+    )
+}
+
 pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<u8> {
     let sink: Sink = Arc::new(Mutex::new(std::io::stdout()));
     let detection = settings.detect()?;
@@ -62,22 +81,24 @@ pub fn run(settings: &Settings, _globals: &GlobalArgs, args: &UpArgs) -> Result<
     // Find every program and check every port before starting anything. Without a Collector
     // or a Tempo there is no real stack: otelctl's own receiver and viewer take its place.
     let mut plan: Vec<(Service, PathBuf)> = Vec::new();
+    let mut missing: Vec<Service> = Vec::new();
     for (service, bin) in [
         (Service::Tempo, args.tempo_bin.as_deref()),
         (Service::Collector, args.collector_bin.as_deref()),
     ] {
         match programs::find(service, bin, &stack_settings) {
             Ok(program) => plan.push((service, program)),
-            Err(e @ Error::NotFound { .. }) if bin.is_none() => {
-                say(&sink, &format!("{e}"));
-                say(
-                    &sink,
-                    "running the embedded receiver and viewer instead (--embedded)",
-                );
-                return up_embedded::run(settings, args);
-            }
+            Err(Error::NotFound { .. }) if bin.is_none() => missing.push(service),
             Err(e) => return Err(e),
         }
+    }
+    if !missing.is_empty() {
+        say(&sink, &missing_programs(&missing));
+        say(
+            &sink,
+            "running the embedded receiver and viewer instead (--embedded)",
+        );
+        return up_embedded::run(settings, args);
     }
     // The stores first: Tempo's generator writes to Prometheus, the collector to both.
     let mut turned_off: Vec<(&'static str, &'static str)> = Vec::new();
