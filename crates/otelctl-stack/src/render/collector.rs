@@ -302,23 +302,17 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
             },
         },
     );
+    let spool_receiver = |pattern: &str| {
+        Receiver::JsonFile(JsonFileReceiver {
+            include: vec![path_text(&cx.spool.join(pattern))],
+            start_at: "beginning",
+            poll_interval: "500ms",
+            delete_after_read: true,
+            storage: SPOOL_STORAGE,
+        })
+    };
     if features.spool_receiver {
-        for (name, pattern) in [
-            (SPOOL_RECEIVER, "*.json"),
-            (SPOOL_METRICS_RECEIVER, "*.metrics.jsonl"),
-            (SPOOL_LOGS_RECEIVER, "*.logs.jsonl"),
-        ] {
-            receivers.insert(
-                name,
-                Receiver::JsonFile(JsonFileReceiver {
-                    include: vec![path_text(&cx.spool.join(pattern))],
-                    start_at: "beginning",
-                    poll_interval: "500ms",
-                    delete_after_read: true,
-                    storage: SPOOL_STORAGE,
-                }),
-            );
-        }
+        receivers.insert(SPOOL_RECEIVER, spool_receiver("*.json"));
         for (name, sub) in [(SPOOL_STORAGE, "spool-offsets"), (QUEUE_STORAGE, "queue")] {
             let dir = cx.data.collector_storage().join(sub);
             extensions.insert(
@@ -331,9 +325,6 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
             dirs.push(dir);
         }
     }
-    let spool_of = |signal: &'static str| -> Option<&'static str> {
-        features.spool_receiver.then_some(signal)
-    };
 
     // Component ids are `<type>/<name>`; the type names are 'static, so are the ids we build.
     let tempo_name: &'static str = match features.tempo_exporter {
@@ -448,6 +439,16 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
             p.push("debug");
         }
     }
+    // The spool's metrics and logs files are read (and deleted) only by a pipeline that
+    // delivers them somewhere; otherwise they wait for `otelctl spool flush`.
+    let spool_metrics = (features.spool_receiver && !metrics.is_empty()).then(|| {
+        receivers.insert(SPOOL_METRICS_RECEIVER, spool_receiver("*.metrics.jsonl"));
+        SPOOL_METRICS_RECEIVER
+    });
+    let spool_logs = (features.spool_receiver && !logs.is_empty()).then(|| {
+        receivers.insert(SPOOL_LOGS_RECEIVER, spool_receiver("*.logs.jsonl"));
+        SPOOL_LOGS_RECEIVER
+    });
     // A signal with nowhere to go is still accepted (an SDK would print a 404 otherwise).
     for p in [&mut metrics, &mut logs] {
         if p.is_empty() {
@@ -475,12 +476,12 @@ pub fn render_with(cx: &Context<'_>, features: Features) -> Result<Rendered> {
         service: ServiceSection {
             extensions: extensions.keys().copied().collect(),
             pipelines: BTreeMap::from([
-                ("traces", pipeline(spool_of(SPOOL_RECEIVER), traces)),
                 (
-                    "metrics",
-                    pipeline(spool_of(SPOOL_METRICS_RECEIVER), metrics),
+                    "traces",
+                    pipeline(features.spool_receiver.then_some(SPOOL_RECEIVER), traces),
                 ),
-                ("logs", pipeline(spool_of(SPOOL_LOGS_RECEIVER), logs)),
+                ("metrics", pipeline(spool_metrics, metrics)),
+                ("logs", pipeline(spool_logs, logs)),
             ]),
             telemetry: Telemetry {
                 logs: Logs { level: "info" },
