@@ -145,7 +145,7 @@ fn print(entries: &[LogEntry], json_lines: bool) -> Result<()> {
 
 /// Where the records are read.
 enum Origin {
-    Viewer(u16),
+    Viewer { port: u16, dir: std::path::PathBuf },
     Database(std::path::PathBuf),
 }
 
@@ -153,7 +153,10 @@ impl Origin {
     fn locate(settings: &Settings) -> Result<Self> {
         let viewer = settings.ports().grafana_http;
         match embedded_probe::viewer(viewer, Instant::now() + TIMEOUT) {
-            Ok(embedded_probe::Viewer::Embedded(_)) => Ok(Origin::Viewer(viewer)),
+            Ok(embedded_probe::Viewer::Embedded(_)) => Ok(Origin::Viewer {
+                port: viewer,
+                dir: settings.data_dir(Mode::Local).embedded(),
+            }),
             Ok(_) => Ok(Origin::Database(settings.data_dir(Mode::Local).embedded())),
             Err(e) => Err(
                 Error::failed(format!("cannot ask the viewer port {viewer}"), e)
@@ -164,14 +167,17 @@ impl Origin {
 
     fn logs(&self, q: &LogQuery) -> Result<Vec<LogEntry>> {
         match self {
-            Origin::Viewer(port) => {
+            Origin::Viewer { port, dir } => {
                 #[derive(serde::Deserialize)]
                 struct Answer {
                     logs: Vec<LogEntry>,
                 }
                 let url = format!("http://127.0.0.1:{port}/api/logs?{}", to_query(q));
-                let a: Answer = super::metrics::viewer_json(*port, &url, TIMEOUT)?;
-                Ok(a.logs)
+                match super::metrics::viewer_json::<Answer>(*port, &url, TIMEOUT)? {
+                    Some(a) => Ok(a.logs),
+                    // A viewer without the logs API (an older otelctl): its database.
+                    None => Origin::Database(dir.clone()).logs(q),
+                }
             }
             Origin::Database(dir) => match otelctl_store::open_read_only(dir)? {
                 Some(reader) => reader.logs(q),
@@ -191,7 +197,7 @@ fn to_query(q: &LogQuery) -> String {
         pairs.push(("severity", n.to_string()));
     }
     if let Some(t) = &q.text {
-        pairs.push(("q", t.clone()));
+        pairs.push(("grep", t.clone()));
     }
     if let Some(t) = &q.trace_id {
         pairs.push(("trace", otelctl_otlp::to_hex(t)));

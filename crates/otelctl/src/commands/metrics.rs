@@ -63,12 +63,12 @@ pub fn run(settings: &Settings, args: &MetricsArgs) -> Result<u8> {
                     "http://127.0.0.1:{viewer}/api/metrics?{}",
                     encode_query(&pairs)
                 );
-                viewer_json::<Answer>(viewer, &url, TIMEOUT)?.metrics
-            } else {
-                match otelctl_store::open_read_only(&dir)? {
-                    Some(reader) => reader.metric_names(service, since)?,
-                    None => Vec::new(),
+                match viewer_json::<Answer>(viewer, &url, TIMEOUT)? {
+                    Some(a) => a.metrics,
+                    None => names_from(&dir, service, since)?,
                 }
+            } else {
+                names_from(&dir, service, since)?
             };
             if args.json {
                 output::json(&names)
@@ -88,12 +88,12 @@ pub fn run(settings: &Settings, args: &MetricsArgs) -> Result<u8> {
                     "http://127.0.0.1:{viewer}/api/metrics/series?{}",
                     encode_query(&pairs)
                 );
-                viewer_json::<Answer>(viewer, &url, TIMEOUT)?.series
-            } else {
-                match otelctl_store::open_read_only(&dir)? {
-                    Some(reader) => reader.metric_series(name, service, since, POINTS_LIMIT)?,
-                    None => Vec::new(),
+                match viewer_json::<Answer>(viewer, &url, TIMEOUT)? {
+                    Some(a) => a.series,
+                    None => series_from(&dir, name, service, since)?,
                 }
+            } else {
+                series_from(&dir, name, service, since)?
             };
             if series.is_empty() && !args.json {
                 return Err(Error::failed(
@@ -111,6 +111,31 @@ pub fn run(settings: &Settings, args: &MetricsArgs) -> Result<u8> {
     };
     output::stdout(&bytes)?;
     Ok(exit::SUCCESS)
+}
+
+/// Metric names read from the database (no server, or a viewer without the metrics API).
+fn names_from(
+    dir: &std::path::Path,
+    service: Option<&str>,
+    since: Option<u64>,
+) -> Result<Vec<MetricName>> {
+    match otelctl_store::open_read_only(dir)? {
+        Some(reader) => reader.metric_names(service, since),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A metric's series read from the database.
+fn series_from(
+    dir: &std::path::Path,
+    name: &str,
+    service: Option<&str>,
+    since: Option<u64>,
+) -> Result<Vec<Series>> {
+    match otelctl_store::open_read_only(dir)? {
+        Some(reader) => reader.metric_series(name, service, since, POINTS_LIMIT),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// A value as text: integers without a fraction, others to 6 significant digits.
@@ -218,13 +243,17 @@ pub(crate) fn encode_query(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
-/// GETs `url` from the embedded viewer on `port` and reads its JSON answer.
+/// GETs `url` from the embedded viewer on `port` and reads its JSON answer; `None` when it
+/// answers 404 (a viewer from before the logs and metrics API: the caller reads the database).
 pub(crate) fn viewer_json<T: serde::de::DeserializeOwned>(
     port: u16,
     url: &str,
     timeout: Duration,
-) -> Result<T> {
+) -> Result<Option<T>> {
     let r = Client::shared()?.get(url, Some("application/json"), Instant::now() + timeout)?;
+    if r.status == 404 {
+        return Ok(None);
+    }
     if r.status != 200 {
         return Err(Error::failed(
             format!("cannot ask the viewer on port {port}"),
@@ -236,7 +265,7 @@ pub(crate) fn viewer_json<T: serde::de::DeserializeOwned>(
         )
         .fix("restart `otelctl up --embedded` (an older one has no logs or metrics API), or check the flags"));
     }
-    serde_json::from_slice(&r.body).map_err(|e| {
+    serde_json::from_slice(&r.body).map(Some).map_err(|e| {
         Error::failed(
             format!("cannot read what the viewer on port {port} sent"),
             e,
