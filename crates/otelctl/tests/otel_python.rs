@@ -8,7 +8,7 @@
 //! which `scripts/test` runs and which sets `OTELCTL_OTEL_PYTHON`; without it the test skips.
 
 mod common;
-#[allow(dead_code)]
+
 mod embedded_support;
 
 use std::path::PathBuf;

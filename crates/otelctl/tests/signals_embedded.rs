@@ -4,7 +4,7 @@
 //! exports surviving `kill -9`. The official SDK over HTTP and gRPC is in otel_python.rs.
 
 mod common;
-#[allow(dead_code)]
+
 mod embedded_support;
 
 use std::io::Write;
