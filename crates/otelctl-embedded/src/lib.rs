@@ -25,12 +25,14 @@
 //! | [`ingest`] | the one ingest path (the store's [`otelctl_receiver::Sink`]): the pre-store hook, then the store's group commit |
 //! | [`store`] | between the store's rows and the viewer's types (summaries, filters, runs) |
 //! | [`viewer`] | the viewer's routes, the data its pages need (queries on the store), live updates (SSE); the pages themselves are `otelctl-viewer`'s |
+//! | [`signals_view`] | the logs and metrics pages' routes and their JSON API (`/logs`, `/metrics`, `/api/logs`, `/api/metrics`, `/api/metrics/series`) |
 //! | [`export`] | `otelctl export`: select stored traces, write OTLP/JSON, forward |
 //! | [`probe`] | is the embedded server running here? (`status`, `wait`) |
 
 pub mod export;
 pub mod ingest;
 pub mod probe;
+pub mod signals_view;
 pub mod store;
 pub mod viewer;
 

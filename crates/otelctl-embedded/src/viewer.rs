@@ -11,6 +11,7 @@
 //! | `GET /api/traces` | the newest trace summaries (at most 1,000), counts and counters as JSON |
 //! | `GET /api/export[?trace=<id>][&since_unix_nano=<n>]` | stored traces as one OTLP/JSON request |
 //! | `POST /api/clear` | removes every stored trace, log record and metric, then `303` to `/` |
+//! | `GET /logs`, `/metrics`, `/fragment/logs[/rows]`, `/fragment/metrics`, `/api/logs`, `/api/metrics[/series]` | the logs and metrics pages and their JSON: [`super::signals_view`] |
 //!
 //! Every page is a handful of indexed queries on the store (`otelctl_store`): nothing reads
 //! every stored trace.
@@ -36,7 +37,7 @@ use otelctl_viewer::{assets, pages};
 
 use super::server::{Handler, Reply, ReplyFuture, Request};
 use super::store::{query_of, run_of, spans_of, stats_of, summary_of, TraceSummary};
-use super::Shared;
+use super::{signals_view, Shared};
 
 /// Most live-update (SSE) clients at once.
 pub const MAX_SSE_CLIENTS: usize = 32;
@@ -56,12 +57,12 @@ pub struct Viewer {
     pub(crate) port: u16,
 }
 
-fn html_reply(status: u16, body: String) -> Reply {
+pub(crate) fn html_reply(status: u16, body: String) -> Reply {
     Reply::new(status, "text/html; charset=utf-8", body.into_bytes())
         .with_header("Cache-Control", "no-store")
 }
 
-fn json_reply<T: Serialize>(value: &T) -> Reply {
+pub(crate) fn json_reply<T: Serialize>(value: &T) -> Reply {
     Reply::new(
         200,
         "application/json",
@@ -127,6 +128,9 @@ impl Handler for Viewer {
 
 impl Viewer {
     fn route(&self, req: &Request) -> Reply {
+        if let Some(reply) = signals_view::route(&self.shared.store, req) {
+            return reply;
+        }
         let method = req.method.as_str();
         let path = req.path.as_str();
         match (method, path) {
@@ -192,7 +196,7 @@ impl Viewer {
 }
 
 /// Now, in Unix nanoseconds.
-fn now_unix_nano() -> u64 {
+pub(crate) fn now_unix_nano() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64)

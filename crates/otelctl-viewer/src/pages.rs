@@ -23,7 +23,7 @@ use crate::waterfall::{self, Layout};
 /// Every page's name: its `data-page` and its module, `/assets/js/<name>.js`.
 pub const PAGES: &[&str] = &["list", "trace", "compare", "history", "logs", "metrics"];
 /// The header's links: pages reached without parameters.
-pub const NAV: &[(&str, &str)] = &[("traces", "/")];
+pub const NAV: &[(&str, &str)] = &[("traces", "/"), ("logs", "/logs"), ("metrics", "/metrics")];
 /// Most rows in a span-name table.
 pub const MAX_STRIP_ROWS: usize = 30;
 

@@ -111,7 +111,7 @@ fn url_param(name: &str) -> Source {
     Source::Flag(match name {
         "service" => "the URL parameter service",
         "severity" => "the URL parameter severity",
-        "grep" => "the URL parameter grep",
+        "grep" | "q" => "the URL parameter grep",
         "trace" => "the URL parameter trace",
         "span" => "the URL parameter span",
         "since" => "the URL parameter since",
@@ -172,7 +172,7 @@ pub fn parse_span(text: &str, origin: Source) -> Result<[u8; 8]> {
 
 impl LogFilter {
     /// Reads the URL form: `service`, `severity` (the least severity shown), `grep` (words of
-    /// the body), `trace`, `span`, `since` (a duration), `from`, `to` (UTC times or Unix
+    /// the body; `q` is the same), `trace`, `span`, `since` (a duration), `from`, `to` (UTC times or Unix
     /// nanoseconds), `limit`, `after` (a record id). Empty values are ignored (an HTML form
     /// sends every field); unknown parameters too.
     pub fn from_query(pairs: &[(String, String)]) -> Result<LogFilter> {
@@ -186,13 +186,14 @@ impl LogFilter {
             match k.as_str() {
                 "service" => f.service = Some(v.to_string()),
                 "severity" => f.min_severity = Some(parse_severity(v, source)?),
-                "grep" => f.text = Some(v.to_string()),
+                // `q`: what `otelctl logs` sent first; the same filter.
+                "grep" | "q" => f.text = Some(v.to_string()),
                 "trace" => f.trace_id = Some(parse_trace(v, source)?),
                 "span" => f.span_id = Some(parse_span(v, source)?),
                 "since" => f.since = Some(parse_duration(v, "duration", source)?),
                 "from" => f.from_unix_nano = Some(parse_time(v, source)?),
                 "to" => f.to_unix_nano = Some(parse_time(v, source)?),
-                "limit" => f.limit = Some(parse_limit(v, source)?.min(MAX_LOG_ROWS)),
+                "limit" => f.limit = Some(parse_limit(v, source)?),
                 "after" => {
                     f.after_id = Some(v.parse::<i64>().map_err(|_| Error::InvalidValue {
                         what: "record id",
@@ -251,9 +252,14 @@ impl LogFilter {
         }
     }
 
-    /// How many rows to read.
+    /// How many rows a page shows (at most [`MAX_LOG_ROWS`]).
     pub fn row_limit(&self) -> usize {
-        self.limit.unwrap_or(DEFAULT_LOG_ROWS).min(MAX_LOG_ROWS)
+        self.api_limit().min(MAX_LOG_ROWS)
+    }
+
+    /// How many records `/api/logs` answers with (at most `explore::MAX_LIMIT`).
+    pub fn api_limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_LOG_ROWS)
     }
 
     /// Whether no condition is set (the limit aside).
@@ -296,10 +302,12 @@ pub struct MetricFilter {
     /// Only this metric's chart.
     pub name: Option<String>,
     pub since: Option<Duration>,
+    pub from_unix_nano: Option<u64>,
 }
 
 impl MetricFilter {
-    /// Reads `service`, `name` and `since`; empty and unknown parameters are ignored.
+    /// Reads `service`, `name`, `since` (a duration) and `from` (a UTC time or Unix
+    /// nanoseconds); empty and unknown parameters are ignored.
     pub fn from_query(pairs: &[(String, String)]) -> Result<MetricFilter> {
         let mut f = MetricFilter::default();
         for (k, v) in pairs {
@@ -311,15 +319,20 @@ impl MetricFilter {
                 "service" => f.service = Some(v.to_string()),
                 "name" => f.name = Some(v.to_string()),
                 "since" => f.since = Some(parse_duration(v, "duration", url_param(k))?),
+                "from" => f.from_unix_nano = Some(parse_time(v, url_param(k))?),
                 _ => {}
             }
         }
         Ok(f)
     }
 
-    /// The earliest point shown.
+    /// The earliest point shown: the later of `from` and `now - since`.
     pub fn since_unix_nano(&self, now_unix_nano: u64) -> Option<u64> {
-        self.since.map(|d| now_unix_nano.saturating_sub(nanos(d)))
+        let since = self.since.map(|d| now_unix_nano.saturating_sub(nanos(d)));
+        match (since, self.from_unix_nano) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -620,6 +633,7 @@ struct MetricView<'a> {
     monotonic: &'static str,
     series: u64,
     points: u64,
+    latest_what: &'static str,
     latest: String,
     latest_time: String,
     src: String,
@@ -694,6 +708,9 @@ pub fn metrics_fragment(d: &MetricsData) -> String {
         if !since.is_empty() {
             src.push_str(&format!("&since={since}"));
         }
+        if let Some(t) = f.from_unix_nano {
+            src.push_str(&format!("&from={t}"));
+        }
         let view = MetricView {
             service: &m.service,
             name: &m.name,
@@ -709,6 +726,10 @@ pub fn metrics_fragment(d: &MetricsData) -> String {
             },
             series: m.series,
             points: m.points,
+            latest_what: match m.kind.as_str() {
+                "histogram" | "exponentialHistogram" | "summary" => "latest sum",
+                _ => "latest",
+            },
             latest: m
                 .latest_value
                 .map(|v| format!("{}{}", format_value(v), unit_suffix(&m.unit)))
@@ -832,12 +853,11 @@ mod tests {
             let e = LogFilter::from_query(&pairs(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(k), "{k}: {e}");
         }
-        assert_eq!(
-            LogFilter::from_query(&pairs(&[("limit", "5000")]))
-                .unwrap()
-                .row_limit(),
-            MAX_LOG_ROWS
-        );
+        let big = LogFilter::from_query(&pairs(&[("limit", "5000")])).unwrap();
+        assert_eq!((big.row_limit(), big.api_limit()), (MAX_LOG_ROWS, 5000));
+        let m = MetricFilter::from_query(&pairs(&[("from", "100"), ("since", "1s")])).unwrap();
+        assert_eq!(m.since_unix_nano(50), Some(100));
+        assert_eq!(m.since_unix_nano(2_000_000_000), Some(1_000_000_000));
     }
 
     #[test]

@@ -318,28 +318,26 @@ function pad(n) {
 /**
  * Ticks of a time axis from t0 to t1 (ms): at most `most`, on round UTC times, each labelled
  * with its time of day (seconds when the step is under a minute) and, on the first tick and
- * where the day changes, the date; ticks a day or more apart show only the date.
+ * where the day changes, the date (`date`, drawn on a second line); ticks a day or more apart
+ * are labelled with the date alone.
  */
 export function timeTicks(t0, t1, most = 6) {
+  const day = (d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  const hms = (d) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   if (!(t1 > t0)) {
     const d = new Date(t0);
-    return [{ t: t0, label: `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` }];
+    return [{ t: t0, label: hms(d), date: day(d) }];
   }
   const step = STEPS.find((s) => (t1 - t0) / s <= most) || Math.ceil((t1 - t0) / most / 86400e3) * 86400e3;
   const ticks = [];
   let lastDay = '';
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     const d = new Date(t);
-    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-    const clock = step < 60e3
-      ? `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
-      : `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
-    let label;
-    if (step >= 86400e3) label = day;
-    else if (day !== lastDay) label = `${day} ${clock}`;
-    else label = clock;
-    lastDay = day;
-    ticks.push({ t, label });
+    const today = day(d);
+    const clock = step < 60e3 ? hms(d) : hms(d).slice(0, 5);
+    if (step >= 86400e3) ticks.push({ t, label: today, date: '' });
+    else ticks.push({ t, label: clock, date: today !== lastDay ? today : '' });
+    lastDay = today;
   }
   return ticks;
 }
@@ -402,7 +400,7 @@ const DASH = { p50: '2 3', p95: '', p99: '7 3' };
 /** The geometry of a chart: scales, axes, one path per line (no DOM). */
 export function layout(lines, width = 560, height = 200) {
   const padL = 58;
-  const padR = 12;
+  const padR = 30;
   const padT = 10;
   const padB = 36;
   const all = lines.flatMap((l) => l.values).filter((p) => p.v !== null && Number.isFinite(p.v));
@@ -469,10 +467,13 @@ export function draw(doc, figure, lines, what, unit) {
     svg.appendChild(el(doc, 'text', { class: 'axis', x: g.box.l - 4, y: (k.y + 4).toFixed(1), 'text-anchor': 'end' }, k.label));
   }
   svg.appendChild(el(doc, 'line', { class: 'axisline', x1: g.box.l, x2: g.box.r, y1: g.box.b, y2: g.box.b }));
-  g.xTicks.forEach((k, i) => {
+  g.xTicks.forEach((k) => {
     svg.appendChild(el(doc, 'line', { class: 'tick', x1: k.x.toFixed(1), x2: k.x.toFixed(1), y1: g.box.b, y2: g.box.b + 4 }));
-    const anchor = g.xTicks.length > 1 && i === g.xTicks.length - 1 && k.x > g.box.r - 40 ? 'end' : 'middle';
-    svg.appendChild(el(doc, 'text', { class: 'axis time', x: k.x.toFixed(1), y: g.box.b + 16, 'text-anchor': anchor }, k.label));
+    const anchor = 'middle';
+    svg.appendChild(el(doc, 'text', { class: 'axis time', x: k.x.toFixed(1), y: g.box.b + 15, 'text-anchor': anchor }, k.label));
+    if (k.date) {
+      svg.appendChild(el(doc, 'text', { class: 'axis date', x: k.x.toFixed(1), y: g.box.b + 28, 'text-anchor': anchor }, k.date));
+    }
   });
   for (const p of g.paths) {
     const path = el(doc, 'path', {
@@ -492,9 +493,10 @@ export function draw(doc, figure, lines, what, unit) {
   legend.className = 'chart-legend';
   for (const p of g.paths) {
     const li = doc.createElement('li');
-    const sw = doc.createElement('span');
-    sw.className = 'swatch';
-    sw.style.background = p.colour;
+    const sw = el(doc, 'svg', { class: 'legend-line', width: 18, height: 8, viewBox: '0 0 18 8' });
+    const stroke = el(doc, 'line', { x1: 0, y1: 4, x2: 18, y2: 4, stroke: p.colour, 'stroke-width': 2 });
+    if (p.dash) stroke.setAttribute('stroke-dasharray', p.dash);
+    sw.appendChild(stroke);
     li.appendChild(sw);
     li.appendChild(doc.createTextNode(`${p.label} `));
     const b = doc.createElement('b');
