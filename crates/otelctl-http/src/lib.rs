@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 /// What can go wrong talking to a server. Messages read after "failed to reach …"; a URL's
@@ -232,6 +233,10 @@ impl Sent {
         let mut chunk = [0u8; 8192];
         loop {
             let left = remaining(deadline).ok_or_else(unanswered)?;
+            // Timed out or interrupted: the deadline decides.
+            if !readable(&self.stream, left).map_err(|e| io_error(&self.shown, e, unanswered()))? {
+                continue;
+            }
             self.stream
                 .set_read_timeout(Some(left))
                 .map_err(|e| io_error(&self.shown, e, unanswered()))?;
@@ -257,6 +262,33 @@ impl Sent {
             url: self.shown.clone(),
             why,
         })
+    }
+}
+
+/// Waits until `stream` has something to read (data, the end, an error) or `left` has passed
+/// (`false`; also when a signal interrupted the wait). poll(2), not a read with `SO_RCVTIMEO`:
+/// the kernel rounds a socket timeout up to whole scheduler ticks (4 ms at HZ=250), which made
+/// a 5 ms wait for an answer (`span`'s) last 8-11 ms; poll's timeout is a high-resolution timer.
+fn readable(stream: &TcpStream, left: Duration) -> std::io::Result<bool> {
+    let mut fd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Whole milliseconds, rounded up: never shorter than asked.
+    let ms = i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    match unsafe { libc::poll(&mut fd, 1, ms) } {
+        -1 => {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+        0 => Ok(false),
+        _ => Ok(true),
     }
 }
 
@@ -409,6 +441,41 @@ mod tests {
         for bad in ["https://x", "http://", "http://h:notaport/", "ftp://x"] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A short wait for an answer lasts about as long as asked: a socket read timeout would be
+    /// rounded up to scheduler ticks (8-11 ms for 5 ms at HZ=250). The best of several tries
+    /// is compared, so a busy machine's scheduling delays do not count.
+    #[test]
+    fn a_short_wait_for_an_answer_is_not_rounded_up_to_scheduler_ticks() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = HttpUrl::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let wait = Duration::from_millis(5);
+        let mut best = Duration::MAX;
+        for _ in 0..20 {
+            let mut sent = start(
+                &Request {
+                    method: "POST",
+                    url: &url,
+                    headers: &[],
+                    body: b"{}",
+                },
+                Instant::now() + Duration::from_secs(5),
+            )
+            .unwrap();
+            let began = Instant::now();
+            let r = sent.answer(began + wait);
+            best = best.min(began.elapsed());
+            assert!(matches!(r, Err(HttpError::Unanswered { .. })), "{r:?}");
+            if best < Duration::from_micros(7500) {
+                break;
+            }
+        }
+        assert!(best >= wait, "{best:?}");
+        assert!(
+            best < Duration::from_micros(7500),
+            "waited {best:?} for {wait:?}"
+        );
     }
 
     #[test]
