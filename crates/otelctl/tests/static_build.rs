@@ -114,3 +114,26 @@ fn the_static_build_spools_when_the_collector_is_down_and_prints_the_shell_env()
         text(&out.stdout)
     );
 }
+
+/// The static `otelctl` is the lean one; the commands it hands on run in the `otelctl-full`
+/// beside it, which is static too.
+#[test]
+fn the_static_build_hands_other_commands_to_a_static_otelctl_full() {
+    let Some(bin) = static_bin() else { return };
+    let full = bin.with_file_name("otelctl-full");
+    let elf = std::fs::read(&full)
+        .unwrap_or_else(|e| panic!("{}: {e} (built with the lean otelctl)", full.display()));
+    assert!(
+        !program_header_types(&elf).contains(&3),
+        "{} asks for a dynamic loader (PT_INTERP)",
+        full.display()
+    );
+    let env = Env::new().with("OTELCTL_BASE_PORT", "23456");
+    let out = run(&bin, &env, ["ports", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"base\": 23456"),
+        "{}",
+        text(&out.stdout)
+    );
+}
