@@ -152,12 +152,17 @@ pub fn deliver<R: ExportRequest>(env: &OtelEnv, settings: Option<&Settings>, req
 /// milliseconds, not the deadline. A later answer takes the unconfirmed path of [`deliver`]:
 /// the request is spooled as `.json.unconfirmed` and the detached waiter decides (2xx: the
 /// file goes; anything else or nothing within [`exporter::LATE_ANSWER_WAIT`]: published for
-/// flush). Not for long-lived, multi-threaded callers (the relay): the waiter is forked.
+/// flush). A timeout the user gave (`OTEL_EXPORTER_OTLP_TIMEOUT`: how long to wait for each
+/// export) is a wait for the answer too: then this is [`deliver`]. Not for long-lived,
+/// multi-threaded callers (the relay): the waiter is forked.
 pub fn deliver_briefly(
     env: &OtelEnv,
     settings: Option<&Settings>,
     req: &ExportTraceServiceRequest,
 ) -> Outcome {
+    if env.timeout_set {
+        return deliver(env, settings, req);
+    }
     deliver_with(env, settings, req, exporter::export_briefly)
 }
 

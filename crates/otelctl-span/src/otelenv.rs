@@ -96,6 +96,10 @@ pub struct OtelEnv {
     pub test_trace_id: Option<[u8; 16]>,
     /// The exporter settings; `endpoint` is `None` when neither endpoint variable is set.
     pub exporter: ExporterConfig,
+    /// Whether `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` set `exporter.timeout` (a valid value): the
+    /// spec's "maximum time the exporter will wait for each export", which a span then waits
+    /// for its answer too; unset, a span waits [`crate::exporter::ANSWER_WAIT`] for it.
+    pub timeout_set: bool,
     /// The metrics and logs URLs (`OTEL_EXPORTER_OTLP_{METRICS,LOGS}_ENDPOINT` as is, else the
     /// base with `/v1/metrics` or `/v1/logs`); `None` when neither variable is set. Exported
     /// with `exporter`'s protocol, headers and timeout (`dt`'s relay forwards them).
@@ -262,6 +266,9 @@ impl OtelEnv {
                 Protocol::HttpProtobuf
             }
         };
+        let timeout_set = timeout_raw
+            .as_deref()
+            .is_some_and(|t| t.trim().parse::<u64>().is_ok_and(|ms| ms > 0));
         let timeout = match timeout_raw.as_deref().map(str::trim) {
             None => DEFAULT_TIMEOUT,
             Some(t) => match t.parse::<u64>() {
@@ -313,6 +320,7 @@ impl OtelEnv {
                 timeout,
                 certificate,
             },
+            timeout_set,
             metrics_endpoint,
             logs_endpoint,
             spool_max_bytes,
@@ -419,6 +427,14 @@ mod tests {
             e.exporter.headers,
             vec![("a".into(), "1".into()), ("B".into(), "3".into())]
         );
+    }
+
+    #[test]
+    fn a_given_timeout_is_known_to_be_given() {
+        assert!(!env(&[]).timeout_set);
+        assert!(env(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "1500")]).timeout_set);
+        assert!(env(&[("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10")]).timeout_set);
+        assert!(!env(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")]).timeout_set);
     }
 
     #[test]
