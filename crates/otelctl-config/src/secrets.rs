@@ -54,6 +54,30 @@ fn userinfo_end(rest: &str) -> Option<usize> {
     rest[..host_end].rfind('@')
 }
 
+/// A URL without its user-info, and that user-info as the `Authorization` header value HTTP
+/// clients send for it (`Basic base64(user:password)`, both percent-decoded): for handing the
+/// credential to a program through a variable instead of a URL in a file.
+pub fn split_userinfo(url: &str) -> (String, Option<String>) {
+    use base64::Engine;
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let Some(at) = userinfo_end(rest) else {
+        return (url.to_string(), None);
+    };
+    let info = &rest[..at];
+    let (user, pass) = info.split_once(':').unwrap_or((info, ""));
+    let decode = |t: &str| crate::formats::percent_decode(t).unwrap_or_else(|| t.to_string());
+    let pair = format!("{}:{}", decode(user), decode(pass));
+    let header = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    );
+    (
+        format!("{}{}", &url[..start], &rest[at + 1..]),
+        Some(header),
+    )
+}
+
 /// Every URL in free text (each `scheme://…` up to whitespace or a quote) with its user-info
 /// masked.
 pub fn mask_urls_in(text: &str) -> String {

@@ -411,7 +411,7 @@ impl Upstream {
         {
             return Err(Error::InvalidValue {
                 what: "upstream endpoint",
-                value: endpoint.to_string(),
+                value: crate::secrets::mask_url(endpoint),
                 origin: Source::Env(EnvVars::OTELCTL_UPSTREAM_ENDPOINT),
                 expected: "an OTLP/HTTP base URL such as https://otlp.example.com".to_string(),
             });
@@ -425,9 +425,23 @@ impl Upstream {
                 expected: format!("name=value pairs separated by commas; this one {}", e.why),
             });
         }
+        // A user and password in the URL become an `Authorization` header (as Go's HTTP client
+        // would send them), so they travel like every header value: through a variable of the
+        // collector's environment, never in its rendered file. A header of that name given in
+        // OTELCTL_UPSTREAM_HEADERS wins.
+        let (endpoint, basic) = crate::secrets::split_userinfo(endpoint);
+        let mut headers = parsed;
+        if let Some(basic) = basic {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            {
+                headers.push(("Authorization".to_string(), basic));
+            }
+        }
         Ok(Upstream {
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            headers: parsed,
+            headers,
         })
     }
 }

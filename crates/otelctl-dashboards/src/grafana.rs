@@ -128,7 +128,7 @@ impl Client {
         let base = url.trim_end_matches('/').to_string();
         let bad = || Error::InvalidValue {
             what: "Grafana URL",
-            value: otelctl_http::mask_userinfo(url),
+            value: otelctl_config::secrets::mask_url(url),
             origin: otelctl_config::error::Source::Flag("--grafana-url"),
             expected: "http(s)://HOST[:PORT][/PATH]".to_string(),
         };
@@ -141,7 +141,7 @@ impl Client {
             // A password in the URL would show in process lists and shell history.
             return Err(Error::InvalidValue {
                 what: "Grafana URL",
-                value: otelctl_http::mask_userinfo(url),
+                value: otelctl_config::secrets::mask_url(url),
                 origin: otelctl_config::error::Source::Flag("--grafana-url"),
                 expected: "no user or password in the URL: give a service account token with \
                            $OTELCTL_GRAFANA_TOKEN or --token-file"

@@ -161,10 +161,13 @@ pub struct Forwarded {
 /// Sends the traces to an OTLP/HTTP endpoint as OTLP/JSON.
 pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forwarded> {
     let target = traces_url(endpoint);
+    let shown = otelctl_config::secrets::mask_url(&target);
+    let mut secrets = otelctl_config::secrets::Secrets::new();
+    secrets.add_url(endpoint);
     if !(target.starts_with("http://") || target.starts_with("https://")) {
         return Err(Error::InvalidValue {
             what: "endpoint",
-            value: endpoint.to_string(),
+            value: shown,
             origin: Source::Flag("--to"),
             expected: "an OTLP/HTTP URL: http(s)://HOST[:PORT][/PATH]".to_string(),
         });
@@ -185,13 +188,13 @@ pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forward
             let text = String::from_utf8_lossy(&r.body);
             let excerpt: String = text.chars().take(300).collect();
             return Err(Error::failed(
-                target.to_string(),
+                shown,
                 format!(
                     "answered HTTP {} after {} of the requests were accepted ({} spans): {}",
                     r.status,
                     done.requests,
                     done.spans,
-                    excerpt.trim()
+                    secrets.mask(excerpt.trim())
                 ),
             ));
         }

@@ -10,38 +10,30 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-/// What can go wrong talking to a server. Messages read after "failed to reach …"; a URL's
-/// user-info (`user:password@`) never shows in them ([`mask_userinfo`]).
+/// What can go wrong talking to a server. Messages read after "failed to reach …". A URL's
+/// user-info (`user:password@`) never shows in them: this client's URLs are the parsed ones
+/// (which have none), [`HttpError::BadUrl`] does not print what it was given, and other
+/// clients answering in these types (`otelctl-net`) mask URLs with
+/// `otelctl_config::secrets::mask_url` before they build one.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("unsupported URL {:?}: only http://HOST[:PORT][/PATH] is supported here", mask_userinfo(.0))]
+    /// The URL as given, for the caller: not printed (it may hold a password).
+    #[error(
+        "unsupported URL: only http://HOST[:PORT][/PATH] (no user:password@) is supported here"
+    )]
     BadUrl(String),
-    #[error("{}: connection refused", mask_userinfo(.url))]
+    #[error("{url}: connection refused")]
     Refused { url: String },
-    #[error("{}: no answer within {ms} ms", mask_userinfo(.url))]
+    #[error("{url}: no answer within {ms} ms")]
     Timeout { url: String, ms: u128 },
     /// The whole request was written, then the deadline passed without an answer: the server
     /// may have acted on it. [`Sent::answer`] can keep waiting on the same connection.
-    #[error("{}: no answer within {ms} ms after the request was sent", mask_userinfo(.url))]
+    #[error("{url}: no answer within {ms} ms after the request was sent")]
     Unanswered { url: String, ms: u128 },
-    #[error("{}: {err}", mask_userinfo(.url))]
+    #[error("{url}: {err}")]
     Io { url: String, err: std::io::Error },
-    #[error("{}: malformed HTTP response: {why}", mask_userinfo(.url))]
+    #[error("{url}: malformed HTTP response: {why}")]
     Malformed { url: String, why: &'static str },
-}
-
-/// `scheme://user:password@host/...` with the user-info replaced by `***`, for messages: a
-/// password given in a URL must not be printed back.
-pub fn mask_userinfo(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
-    };
-    let rest = &url[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..start], &rest[at..]),
-        None => url.to_string(),
-    }
 }
 
 impl HttpError {
@@ -417,12 +409,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_info_is_masked_in_messages() {
-        assert_eq!(
-            mask_userinfo("https://admin:hunter2@g.example/x@y"),
-            "https://***@g.example/x@y"
-        );
-        assert_eq!(mask_userinfo("http://h:1/p"), "http://h:1/p");
+    fn user_info_is_never_printed() {
         let e = HttpUrl::parse("http://u:hunter2@127.0.0.1:9/").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
     }

@@ -107,8 +107,10 @@ impl Client {
         deadline: Instant,
     ) -> Result<Response, HttpError> {
         let budget = deadline.saturating_duration_since(Instant::now());
+        // Errors name the URL without its user-info (reqwest sends that as basic auth).
+        let shown = otelctl_config::secrets::mask_url(url);
         let timeout = || HttpError::Timeout {
-            url: url.to_string(),
+            url: shown.clone(),
             ms: budget.as_millis(),
         };
         if budget.is_zero() {
@@ -123,7 +125,7 @@ impl Client {
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }
-        let failed = |e: reqwest::Error| classify(url, e, budget.as_millis());
+        let failed = |e: reqwest::Error| classify(&shown, e, budget.as_millis());
         let mut response = request.send().map_err(failed)?;
         let status = response.status().as_u16();
         let headers = response
@@ -144,13 +146,13 @@ impl Client {
             .map_err(|err| match err.kind() {
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => timeout(),
                 _ => HttpError::Io {
-                    url: url.to_string(),
+                    url: shown.clone(),
                     err,
                 },
             })?;
         if body.len() > MAX_RESPONSE {
             return Err(HttpError::Malformed {
-                url: url.to_string(),
+                url: shown.clone(),
                 why: "the answer is larger than 64 MiB",
             });
         }
@@ -208,7 +210,7 @@ fn classify(url: &str, e: reqwest::Error, budget_ms: u128) -> HttpError {
     };
     HttpError::Io {
         url: url.to_string(),
-        err: std::io::Error::other(text),
+        err: std::io::Error::other(otelctl_config::secrets::mask_urls_in(&text)),
     }
 }
 
@@ -221,7 +223,7 @@ pub fn post_https(
     deadline: Instant,
     ca_file: Option<&Path>,
 ) -> Result<Response, HttpError> {
-    let client = Client::build(ca_file, url)?;
+    let client = Client::build(ca_file, &otelctl_config::secrets::mask_url(url))?;
     client
         .send("POST", url, headers, Some(body), deadline)
         .map_err(|e| match e {

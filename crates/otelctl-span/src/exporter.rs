@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use otelctl_config::secrets::{mask_url, Secrets};
 use otelctl_http::{self as http, HttpError, HttpUrl};
 use otelctl_otlp::{ExportRequest, Signal};
 
@@ -114,6 +115,9 @@ pub struct Accepted {
 pub enum ExportError {
     #[error("{0}")]
     Http(#[from] HttpError),
+    /// The URL (user-info masked) is not one this exporter can send to.
+    #[error("{url}: {err}")]
+    BadUrl { url: String, err: HttpError },
     #[error("{url} answered HTTP {status}{detail}")]
     Status {
         url: String,
@@ -134,7 +138,7 @@ pub enum ExportError {
 pub struct LateAnswer {
     sent: http::Sent,
     url: String,
-    secrets: Vec<String>,
+    secrets: Secrets,
     /// Reads a 2xx answer of the request's signal.
     accepted: fn(&http::Response) -> Accepted,
 }
@@ -195,7 +199,7 @@ fn post_https(
 ) -> Result<http::Response, HttpError> {
     match HTTPS.get() {
         Some(post) => post(url, headers, body, deadline, ca_file),
-        None => Err(HttpError::BadUrl(url.to_string())),
+        None => Err(HttpError::BadUrl(mask_url(url))),
     }
 }
 
@@ -229,10 +233,14 @@ fn export_with<R: ExportRequest>(
     deadline: Instant,
     answer_wait: Option<Duration>,
 ) -> Result<Accepted, ExportError> {
+    let shown = mask_url(url);
     let parsed = if url.starts_with("https://") {
         None
     } else {
-        Some(HttpUrl::parse(url)?)
+        Some(HttpUrl::parse(url).map_err(|err| ExportError::BadUrl {
+            url: shown.clone(),
+            err,
+        })?)
     };
     let body = match cfg.protocol {
         Protocol::HttpProtobuf => prost::Message::encode_to_vec(req),
@@ -257,7 +265,7 @@ fn export_with<R: ExportRequest>(
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
         headers.push((k.clone(), v.clone()));
     }
-    let secrets = secret_fragments(&cfg.headers);
+    let secrets = cfg.secrets(url);
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
@@ -277,11 +285,11 @@ fn export_with<R: ExportRequest>(
                     Ok(resp) => resp,
                     Err(HttpError::Unanswered { ms, .. }) => {
                         return Err(ExportError::Unconfirmed {
-                            url: url.to_string(),
+                            url: shown.clone(),
                             ms,
                             late: Box::new(LateAnswer {
                                 sent,
-                                url: url.to_string(),
+                                url: shown,
                                 secrets,
                                 accepted: partial_success::<R>,
                             }),
@@ -296,7 +304,7 @@ fn export_with<R: ExportRequest>(
             return Ok(partial_success::<R>(&resp));
         }
         let failed = || ExportError::Status {
-            url: url.to_string(),
+            url: shown.clone(),
             status: resp.status,
             detail: body_detail(&resp.body, &secrets),
         };
@@ -344,27 +352,24 @@ fn partial_success<R: ExportRequest>(resp: &http::Response) -> Accepted {
     }
 }
 
-/// What to mask in anything a server sends back: each configured header value, and each
-/// word of it long enough to be a credential on its own (the token of `Bearer <token>`).
-pub fn secret_fragments(headers: &[(String, String)]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (_, v) in headers {
-        out.push(v.clone());
-        out.extend(
-            v.split_whitespace()
-                .filter(|w| w.len() >= 6)
-                .map(str::to_string),
-        );
+impl ExporterConfig {
+    /// What to mask in anything shown about an export to `url`: the configured headers (names
+    /// and values) and the URL's user-info.
+    pub fn secrets(&self, url: &str) -> Secrets {
+        let mut s = Secrets::from_headers(&self.headers);
+        s.add_url(url);
+        if let Some(e) = &self.endpoint {
+            s.add_url(e);
+        }
+        s
     }
-    out.dedup();
-    out
 }
 
 /// A short, printable excerpt of an error body (collectors explain 4xx there), with every
-/// configured header value (credentials, typically) masked: a server may echo the request.
-fn body_detail(body: &[u8], secrets: &[String]) -> String {
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let text = otelctl_config::error::mask_secrets(&String::from_utf8_lossy(body), &secrets);
+/// configured credential masked, in any letter case, before it is cut: a server may echo the
+/// request.
+fn body_detail(body: &[u8], secrets: &Secrets) -> String {
+    let text = secrets.mask(&String::from_utf8_lossy(body));
     let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
     let text = text.trim();
     if text.is_empty() {

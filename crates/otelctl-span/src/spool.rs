@@ -277,6 +277,10 @@ impl Spool {
         // A fixed-width record overwritten in place, like the counters (truncating would
         // cost a flush on ext4 on every span while the collector is down).
         let mut line = String::with_capacity(LAST_FAILURE_WIDTH);
+        // No credential on disk: the URL's user-info and any URL the reason quotes are masked
+        // (header values are masked by the exporter before the reason is made).
+        let url = otelctl_config::secrets::mask_url(url);
+        let why = otelctl_config::secrets::mask_urls_in(why);
         for c in format!("{secs} {url} {why}").chars() {
             if line.len() + c.len_utf8() >= LAST_FAILURE_WIDTH {
                 break;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use otelctl_config::detect::{Mode, ModeSetting};
 use otelctl_config::env::EnvVars;
 use otelctl_config::ports::{self, Holder, PortUse};
-use otelctl_config::secrets::mask_url;
+use otelctl_config::secrets::{mask_url, Secrets};
 use otelctl_config::settings::Settings;
 use otelctl_config::{exit, Result};
 use otelctl_embedded::probe as embedded_probe;
@@ -117,6 +117,13 @@ struct Expected {
 pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
     let mut f = Findings::default();
     check(settings, &mut f);
+    // Whatever a check quoted (an endpoint, a collector's echo of our request, an older
+    // `.last-failure`), no credential of this shell's configuration is shown.
+    let secrets = secrets_of(settings);
+    for x in &mut f.0 {
+        x.message = secrets.mask(&x.message);
+        x.fix = x.fix.as_deref().map(|fix| secrets.mask(fix));
+    }
     let ok = f.0.iter().all(|x| x.level != Level::Fail);
     let report = Report { ok, findings: f.0 };
     if args.json {
@@ -138,6 +145,29 @@ pub fn run(settings: &Settings, args: &DoctorArgs) -> Result<u8> {
         output::stdout(text.as_bytes())?;
     }
     Ok(if ok { exit::SUCCESS } else { exit::FAILURE })
+}
+
+/// The credentials this shell configures: the exporter's headers and endpoint, and the local
+/// stack's upstream.
+fn secrets_of(settings: &Settings) -> Secrets {
+    let env = OtelEnv::load();
+    let mut secrets = env
+        .exporter
+        .secrets(&emit::traces_url(&env, Some(settings)));
+    if let Ok(Some(up)) = settings.stack().map(|s| s.upstream) {
+        secrets.extend(&Secrets::from_headers(&up.headers));
+        secrets.add_url(&up.endpoint);
+    }
+    for name in [
+        EnvVars::OTEL_EXPORTER_OTLP_ENDPOINT,
+        EnvVars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        EnvVars::OTELCTL_UPSTREAM_ENDPOINT,
+    ] {
+        if let Some(v) = var(name) {
+            secrets.add_url(&v);
+        }
+    }
+    secrets
 }
 
 /// Every check, in the order a span travels; stops where nothing after could be checked.
@@ -415,7 +445,7 @@ fn check_endpoint(f: &mut Findings, url: &str, collector: u16, no_shell_env: boo
     } else {
         "the mode's collector"
     };
-    let shown = otelctl_http::mask_userinfo(url);
+    let shown = mask_url(url);
     if traces_var.is_none() {
         if let Some(base) = &base_var {
             let trimmed = base.trim().trim_end_matches('/');
@@ -428,7 +458,7 @@ fn check_endpoint(f: &mut Findings, url: &str, collector: u16, no_shell_env: boo
                     format!(
                         "set OTEL_EXPORTER_OTLP_ENDPOINT={} (the base: /v1/traces is appended), \
                          or put the full URL in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                        otelctl_http::mask_userinfo(trimmed.trim_end_matches("/v1/traces"))
+                        mask_url(trimmed.trim_end_matches("/v1/traces"))
                     ),
                 );
                 return false;
@@ -448,7 +478,7 @@ fn check_endpoint(f: &mut Findings, url: &str, collector: u16, no_shell_env: boo
         f.fail(
             "endpoint",
             format!("{origin} {shown:?}: scheme {scheme:?} is not http or https"),
-            format!("write it as http://{}", otelctl_http::mask_userinfo(rest)),
+            format!("write it as http://{}", mask_url(rest)),
         );
         ok = false;
     }
@@ -781,11 +811,7 @@ fn check_spool(f: &mut Findings, spool: &Spool) {
         let ago = (emit::now_nanos() / 1_000_000_000).saturating_sub(secs);
         f.info(
             "last failure",
-            format!(
-                "{} ago, to {}: {why}",
-                human_age(ago),
-                otelctl_http::mask_userinfo(&url)
-            ),
+            format!("{} ago, to {}: {why}", human_age(ago), mask_url(&url)),
             "if it recurs, `OTEL_DEBUG=1 otelctl span test check -- true` shows each export",
         );
     }

@@ -28,7 +28,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         // Checked before anything is read, so a typo costs nothing.
         otelctl_http::HttpUrl::parse(&export::traces_url(to)).map_err(|_| Error::InvalidValue {
             what: "endpoint",
-            value: to.clone(),
+            value: otelctl_config::secrets::mask_url(to),
             origin: Source::Flag("--to"),
             expected: "an http:// URL, e.g. http://127.0.0.1:4318".to_string(),
         })?;
@@ -80,7 +80,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         let mut text = format!(
             "otelctl: forwarded {} spans from {from} to {} in {} request(s)",
             done.spans,
-            export::traces_url(to),
+            otelctl_config::secrets::mask_url(&export::traces_url(to)),
             done.requests
         );
         if done.rejected > 0 {

@@ -59,8 +59,10 @@ pub fn run(settings: &Settings, args: &SpoolArgs) -> Result<u8> {
                 output::json(&report)
             } else {
                 let mut text = format!(
-                    "delivered {} span(s) in {} file(s) to {url}\n",
-                    report.delivered_spans, report.delivered_files
+                    "delivered {} span(s) in {} file(s) to {}\n",
+                    report.delivered_spans,
+                    report.delivered_files,
+                    otelctl_config::secrets::mask_url(&url)
                 );
                 // Metrics and logs (spooled by dt's relay) went to their own paths.
                 for (n, what, signal) in [

@@ -34,6 +34,10 @@ pub enum Answer {
     /// A careless server: this status, with every request header echoed in the error body
     /// (`{"message": "<request line and headers>"}`), as some proxies and debug endpoints do.
     Echo(u16),
+    /// [`Answer::Echo`] with the request head upper-cased (names and values).
+    EchoUpper(u16),
+    /// [`Answer::Echo`] with the request head lower-cased (names and values).
+    EchoLower(u16),
 }
 
 /// Held closed until [`Gate::open`]; every clone is the same gate.
@@ -203,6 +207,16 @@ fn serve(
             status,
             vec![],
             serde_json::to_vec(&serde_json::json!({ "message": head })).unwrap(),
+        ),
+        Answer::EchoUpper(status) => (
+            status,
+            vec![],
+            serde_json::to_vec(&serde_json::json!({ "message": head.to_uppercase() })).unwrap(),
+        ),
+        Answer::EchoLower(status) => (
+            status,
+            vec![],
+            serde_json::to_vec(&serde_json::json!({ "message": head.to_lowercase() })).unwrap(),
         ),
         Answer::WhenOpened(gate, status) => {
             gate.wait();
