@@ -50,7 +50,7 @@ pub fn run(settings: &Settings, args: &UpArgs) -> Result<u8> {
             .map(|a| format!(" and http://{a}"))
             .unwrap_or_default();
         let text = format!(
-            "otelctl: embedded receiver  http://{}/v1/traces (OTLP/HTTP: JSON or protobuf) and http://{}{grpc_too} (OTLP/gRPC)\n\
+            "otelctl: embedded receiver  http://{} (OTLP/HTTP /v1/traces, /v1/metrics, /v1/logs: JSON or protobuf) and http://{}{grpc_too} (OTLP/gRPC)\n\
              otelctl: trace viewer       http://{}/\n\
              otelctl: traces kept in     {} ({} restored; kept {kept}; oldest dropped first)\n\
              otelctl: ready; stop with Ctrl-C\n",
