@@ -203,7 +203,10 @@ fn stores_off() {
     );
     assert!(col.contains("nop: {}"), "{col}");
     // Spooled metrics and logs are not read (and deleted) by a pipeline that drops them.
-    assert!(!col.contains("spool-metrics") && !col.contains("spool-logs"), "{col}");
+    assert!(
+        !col.contains("spool-metrics") && !col.contains("spool-logs"),
+        "{col}"
+    );
     check_golden("collector-contrib-stores-off.yaml", &col);
     let tempo = single(p.render(&["tempo", "--tempo-version", "2"], &off));
     assert!(

@@ -249,3 +249,45 @@ fn acknowledged_metrics_and_logs_survive_kill_9() {
         assert!(status.success(), "{err}");
     }
 }
+
+/// `otelctl import` of a file as a Collector's file exporter writes it, one request a line of
+/// any signal: the spans, metrics and logs each reach the store.
+#[test]
+fn import_carries_all_three_signals() {
+    let dir = TempDir::new("signals-import");
+    let up = Up::start(dir.path(), dir.path(), free_base(), &[]);
+    let now = now_ns();
+    let lines = [
+        export_request(
+            "imported",
+            vec![span(9, 1, 0, "imported-root", now, now + 1000)],
+        )
+        .to_json(),
+        counter("imported", "imported.counter", 42).to_json(),
+        logs("imported", &["imported record"], Some([9; 16])).to_json(),
+    ];
+    let file = dir.path().join("collector-file-exporter.jsonl");
+    std::fs::write(&file, lines.join(&b'\n')).unwrap();
+    let out = common::otelctl(&up.home)
+        .arg("--root")
+        .arg(&up.root)
+        .args(["--base-port", &up.base.to_string(), "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("1 metric data points") && said.contains("1 log records"),
+        "{said}"
+    );
+    let logs = cli(&up, &["logs", "--json", "--trace", &"09".repeat(16)]);
+    assert_eq!(bodies(&logs), ["imported record"]);
+    let names = cli(&up, &["metrics", "--json", "--service", "imported"]);
+    assert_eq!(names[0]["name"], "imported.counter", "{names}");
+    assert_eq!(names[0]["latest_value"], 42.0);
+    let traces = cli(&up, &["traces", "--json", "--service", "imported"]);
+    assert_eq!(traces[0]["trace_id"], "09".repeat(16), "{traces}");
+    let (status, _, err) = up.stop();
+    assert!(status.success(), "{err}");
+}

@@ -1,10 +1,13 @@
 //! `otelctl import`: OTLP/JSON files into the running store, through the project's OTLP/HTTP
 //! receiver (port +0: the embedded receiver, or the Collector of the full stack).
 //!
-//! A file holds one `ExportTraceServiceRequest` (what `otelctl export` writes, on one line or
-//! pretty-printed) or one per line (a Collector's `file` exporter). Every file is read and
-//! checked before anything is sent, so a bad line costs nothing. The embedded store ignores a
-//! span id it already holds in that trace, so importing the same file twice adds nothing.
+//! A file holds one export request (what `otelctl export` writes, on one line or
+//! pretty-printed) or one per line (a Collector's `file` exporter, which writes all three
+//! signals). Each request is a trace, metrics or logs request by its top-level key
+//! (`resourceSpans`, `resourceMetrics`, `resourceLogs`) and goes to its signal's path. Every file
+//! is read and checked before anything is sent, so a bad line costs nothing. The embedded store
+//! ignores a span, log record or metric point it already holds, so importing the same file twice
+//! adds nothing.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,13 +19,36 @@ use otelctl_config::settings::Settings;
 use otelctl_config::Result;
 use otelctl_embedded::export;
 use otelctl_embedded::probe::{self as embedded_probe, Viewer};
-use otelctl_otlp::ExportTraceServiceRequest;
+use otelctl_otlp::{DecodeError, ExportRequest, ExportTraceServiceRequest, Signal};
+use otelctl_span::spool::Spooled;
 
 use crate::cli::ImportArgs;
 use crate::output;
 
+/// Which signal an OTLP/JSON request is, by its top-level key (traces when it has none: `{}`).
+fn signal_of(text: &str) -> std::result::Result<Signal, DecodeError> {
+    #[derive(serde::Deserialize)]
+    struct Keys {
+        #[serde(rename = "resourceMetrics")]
+        metrics: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "resourceLogs")]
+        logs: Option<serde::de::IgnoredAny>,
+    }
+    let keys: Keys = serde_json::from_str(text)?;
+    Ok(match (keys.metrics, keys.logs) {
+        (Some(_), _) => Signal::Metrics,
+        (None, Some(_)) => Signal::Logs,
+        (None, None) => Signal::Traces,
+    })
+}
+
+/// One OTLP/JSON request of any signal.
+fn parse_request(text: &str) -> std::result::Result<Spooled, DecodeError> {
+    Spooled::from_json(signal_of(text)?, text.as_bytes())
+}
+
 /// The requests in one file (`path` only names it in errors).
-pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceRequest>> {
+pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<Spooled>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Error::bad_input(
             path.display().to_string(),
@@ -34,7 +60,7 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceReq
         return Ok(Vec::new());
     }
     // One request, however it is laid out.
-    if let Ok(req) = ExportTraceServiceRequest::from_json(text.trim().as_bytes()) {
+    if let Ok(req) = parse_request(text.trim()) {
         return Ok(vec![req]);
     }
     // Else one request per line.
@@ -43,11 +69,11 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Vec<ExportTraceServiceReq
         if line.trim().is_empty() {
             continue;
         }
-        let req = ExportTraceServiceRequest::from_json(line.trim().as_bytes()).map_err(|e| {
+        let req = parse_request(line.trim()).map_err(|e| {
             Error::bad_input(
                 format!("{}:{}", path.display(), n + 1),
                 e.to_string(),
-                "expected an OTLP/JSON ExportTraceServiceRequest (as `otelctl export` or a Collector's file exporter writes); nothing was imported",
+                "expected an OTLP/JSON export request of traces, metrics or logs (as `otelctl export` or a Collector's file exporter writes); nothing was imported",
             )
         })?;
         out.push(req);
@@ -71,15 +97,21 @@ fn counters(viewer: u16) -> Option<(u64, u64)> {
 
 pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let mut all = ExportTraceServiceRequest::default();
+    let (mut metrics, mut logs) = (Vec::new(), Vec::new());
     for path in &args.files {
         let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
         for req in parse_file(path, &bytes)? {
-            all.resource_spans.extend(req.resource_spans);
+            match req {
+                Spooled::Traces(r) => all.resource_spans.extend(r.resource_spans),
+                Spooled::Metrics(r) if r.data_point_count() > 0 => metrics.push(r),
+                Spooled::Logs(r) if r.record_count() > 0 => logs.push(r),
+                Spooled::Metrics(_) | Spooled::Logs(_) => {}
+            }
         }
     }
     let spans = all.span_count();
-    if spans == 0 {
-        output::stderr("otelctl: the files hold no spans; nothing imported\n");
+    if spans == 0 && metrics.is_empty() && logs.is_empty() {
+        output::stderr("otelctl: the files hold no spans, metrics or logs; nothing imported\n");
         return Ok(exit::SUCCESS);
     }
     let ports = settings.ports();
@@ -98,7 +130,11 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
         });
     }
     let before = counters(ports.grafana_http);
-    let done = export::forward(all, &endpoint)?;
+    let done = if spans > 0 {
+        export::forward(all, &endpoint)?
+    } else {
+        export::Forwarded::default()
+    };
     let mut text = format!(
         "otelctl: sent {} spans from {} file(s) to {} in {} request(s)",
         done.spans,
@@ -106,6 +142,16 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
         export::traces_url(&endpoint),
         done.requests
     );
+    let mut rejected = done.rejected;
+    for (what, sent) in [
+        ("metric data points", send_all(&metrics, &endpoint)?),
+        ("log records", send_all(&logs, &endpoint)?),
+    ] {
+        if let Some((items, url, refused)) = sent {
+            text.push_str(&format!("; {items} {what} to {url}"));
+            rejected += refused;
+        }
+    }
     if let (Some((a0, d0)), Some((a1, d1))) = (before, counters(ports.grafana_http)) {
         text.push_str(&format!(
             "; the embedded store added {} and already held {}",
@@ -113,13 +159,46 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
             d1.saturating_sub(d0)
         ));
     }
-    if done.rejected > 0 {
-        text.push_str(&format!("; the receiver refused {}", done.rejected));
+    if rejected > 0 {
+        text.push_str(&format!("; the receiver refused {rejected}"));
     }
     output::stderr(&(text + "\n"));
-    Ok(if done.rejected > 0 {
+    Ok(if rejected > 0 {
         exit::FAILURE
     } else {
         exit::SUCCESS
     })
+}
+
+/// Sends metrics or logs requests, one by one, to their signal's path under `endpoint`:
+/// `(items sent, URL, items refused)`, `None` when there was nothing to send. A request the
+/// receiver does not accept stops the import with its answer.
+fn send_all<R: ExportRequest>(
+    requests: &[R],
+    endpoint: &str,
+) -> Result<Option<(usize, String, i64)>> {
+    if requests.is_empty() {
+        return Ok(None);
+    }
+    let url = otelctl_span::exporter::signal_url_from_base(endpoint, R::SIGNAL);
+    let config = otelctl_span::exporter::ExporterConfig {
+        endpoint: Some(url.clone()),
+        protocol: otelctl_span::exporter::Protocol::HttpJson,
+        headers: Vec::new(),
+        timeout: Duration::from_secs(30),
+        certificate: None,
+    };
+    let (mut items, mut refused) = (0, 0);
+    for req in requests {
+        let accepted = otelctl_span::exporter::export_patiently(
+            &config,
+            &url,
+            req,
+            Instant::now() + config.timeout,
+        )
+        .map_err(|e| Error::failed(format!("cannot import {} into {url}", R::SIGNAL.items()), e))?;
+        items += req.item_count();
+        refused += accepted.rejected_spans;
+    }
+    Ok(Some((items, url, refused)))
 }
