@@ -5,8 +5,10 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /` | the list of recent traces and the metrics strip |
-//! | `GET /trace/<id>[?span=<span id>]` | a trace: SVG waterfall, the selected span's attributes, metrics of its span names |
+//! | `GET /trace/<id>[?span=<span id>]` | a trace: waterfall, span table and flame graph (drawn from the embedded data), the selected span's details, metrics of its span names |
 //! | `GET /fragment/traces`, `GET /fragment/trace/<id>` | the same content without the page shell (live updates) |
+//! | `GET /fragment/span/<trace id>/<span id>` | one span's details (the trace page's side panel) |
+//! | `GET /api/trace/<id>/find?q=<text>` | the waterfall rows whose span matches the text (find-in-trace) |
 //! | `GET /events` | server-sent events: `change` with `{"generation","traces","logs","log_traces","metrics","cleared","reset"}` |
 //! | `GET /api/traces` | the newest trace summaries (at most 1,000), counts and counters as JSON |
 //! | `GET /api/export[?trace=<id>][&since_unix_nano=<n>]` | stored traces as one OTLP/JSON request |
@@ -173,6 +175,16 @@ impl Viewer {
                     status,
                     pages::page(&title, "trace", Some(id), &heading, &fragment),
                 )
+            }
+            ("GET", p) if p.starts_with("/fragment/span/") => {
+                match p["/fragment/span/".len()..].split_once('/') {
+                    Some((trace, span)) => self.span_fragment(trace, span),
+                    None => Reply::text(404, "/fragment/span/<trace id>/<span id>\n"),
+                }
+            }
+            ("GET", p) if p.starts_with("/api/trace/") && p.ends_with("/find") => {
+                let trace = &p["/api/trace/".len()..p.len() - "/find".len()];
+                self.api_find(trace, &req.query_param("q").unwrap_or_default())
             }
             ("GET", p) if p.starts_with("/fragment/trace/") => {
                 let id = &p["/fragment/trace/".len()..];
@@ -437,6 +449,53 @@ impl Viewer {
         });
         let title = format!("otelctl · {} · {}", summary.service, summary.root_name);
         (200, html, title)
+    }
+
+    /// `/fragment/span/<trace>/<span>`: one span's details, for the trace page's side panel.
+    fn span_fragment(&self, trace: &str, span: &str) -> Reply {
+        let Some(id) = otlp::parse_trace_id(trace) else {
+            return html_reply(
+                404,
+                pages::message(Some("not-found"), "Not a trace id.", true),
+            );
+        };
+        let trace = match self.shared.store.trace(&id) {
+            Ok(t) => t,
+            Err(e) => return Reply::text(503, format!("the store could not be read: {e}\n")),
+        };
+        let details = trace.as_ref().and_then(|t| {
+            let spans: Vec<SpanRef> = spans_of(t);
+            pages::span_details(&spans, &span.to_ascii_lowercase())
+        });
+        match details {
+            Some(html) => html_reply(200, html),
+            None => html_reply(
+                404,
+                pages::message(
+                    Some("not-found"),
+                    "This span is not stored (never received, dropped, or cleared).",
+                    false,
+                ),
+            ),
+        }
+    }
+
+    /// `/api/trace/<trace>/find?q=TEXT`: the waterfall rows whose span matches (name, service,
+    /// span id, attribute key or value; ignoring case), as `{"rows": [...]}`.
+    fn api_find(&self, trace: &str, query: &str) -> Reply {
+        let Some(id) = otlp::parse_trace_id(trace) else {
+            return Reply::text(400, "trace must be 32 hex digits\n");
+        };
+        let trace = match self.shared.store.trace(&id) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Reply::text(404, "this trace is not stored\n"),
+            Err(e) => return Reply::text(503, format!("the store could not be read: {e}\n")),
+        };
+        let spans: Vec<SpanRef> = spans_of(&trace);
+        let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
+        let tree = explore::Tree::build(&refs);
+        let rows = otelctl_viewer::waterfall::find(&spans, &tree, query);
+        json_reply(&serde_json::json!({ "rows": rows }))
     }
 
     fn events(&self, req: &Request) -> Reply {

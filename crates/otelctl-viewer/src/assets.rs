@@ -62,6 +62,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 
 assets! {
     "css/viewer.css" => CSS,
+    "js/format.js" => JS,
     "js/live.js" => JS,
     "js/waterfall.js" => JS,
     "js/list.js" => JS,

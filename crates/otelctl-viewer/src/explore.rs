@@ -70,18 +70,21 @@ impl Tree {
         }
         roots.sort_by_key(key);
         let mut visited = vec![false; spans.len()];
+        // The parent each span was reached from: the tree's edges, without a cycle's closing one.
+        let mut reached_from: Vec<Option<usize>> = vec![None; spans.len()];
         let mut order: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-        let walk = |root: usize, visited: &mut Vec<bool>, order: &mut Vec<(usize, usize)>| {
-            let mut stack = vec![(root, 0usize)];
-            while let Some((i, depth)) = stack.pop() {
+        let mut walk = |root: usize, visited: &mut Vec<bool>, order: &mut Vec<(usize, usize)>| {
+            let mut stack = vec![(root, 0usize, None)];
+            while let Some((i, depth, from)) = stack.pop() {
                 if visited[i] {
                     continue;
                 }
                 visited[i] = true;
+                reached_from[i] = from;
                 order.push((i, depth));
                 for &c in children[i].iter().rev() {
                     if !visited[c] {
-                        stack.push((c, depth + 1));
+                        stack.push((c, depth + 1, Some(i)));
                     }
                 }
             }
@@ -97,6 +100,14 @@ impl Tree {
                 roots.push(r);
             }
             walk(r, &mut visited, &mut order);
+        }
+        // Children are the tree's edges only: a cycle's closing edge would send every walk
+        // over `children` (the critical path's) round the cycle for ever.
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+        for &(i, _) in &order {
+            if let Some(p) = reached_from[i] {
+                children[p].push(i);
+            }
         }
         Tree {
             order,
@@ -764,6 +775,11 @@ pub fn run_of(span: &Span) -> Run {
 
 /// Every run of `key` among the given traces, oldest first.
 pub fn runs_of<'a>(traces: impl IntoIterator<Item = Vec<SpanRef<'a>>>, key: &TaskKey) -> Vec<Run> {
+    runs_of_dyn(&mut traces.into_iter(), key)
+}
+
+// Not generic, so compiled (and optimised) here rather than in each caller.
+fn runs_of_dyn<'a>(traces: &mut dyn Iterator<Item = Vec<SpanRef<'a>>>, key: &TaskKey) -> Vec<Run> {
     let mut runs = Vec::new();
     for spans in traces {
         if !spans.iter().any(|(_, s)| s.name == key.name) {
@@ -1060,6 +1076,19 @@ mod tests {
             path_names(&spans),
             vec![seg("early", 100, 600), seg("root", 600, 1000)]
         );
+    }
+
+    #[test]
+    fn a_parent_cycle_is_broken_for_the_critical_path_too() {
+        // 1 -> 2 -> 1, nested in time: following children would go round for ever.
+        let spans = [span(1, 1, 2, 0, 10), span(1, 2, 1, 1, 5)];
+        let r = refs(&spans);
+        let tree = Tree::build(&r);
+        assert_eq!(tree.order.len(), 2);
+        let edges: usize = tree.children.iter().map(Vec::len).sum();
+        assert_eq!(edges, 1, "{tree:?}");
+        let p = critical_path(&r, &tree);
+        assert_eq!(p.on_path, vec![true, true]);
     }
 
     #[test]

@@ -73,6 +73,19 @@ pub fn is_error(span: &Span) -> bool {
 
 /// Folds spans into per-name stats, sorted by name.
 pub fn by_name<'a>(spans: impl IntoIterator<Item = &'a Span>) -> Vec<NameStats> {
+    by_name_dyn(&mut spans.into_iter())
+}
+
+/// [`by_name`] over `all`, for the names that occur in `names_of` only (a trace page's table:
+/// this trace's span names over every stored trace).
+pub fn by_name_among(names_of: &[&Span], all: &mut dyn Iterator<Item = &Span>) -> Vec<NameStats> {
+    let names: std::collections::HashSet<&str> = names_of.iter().map(|s| s.name.as_str()).collect();
+    by_name_dyn(&mut all.filter(|s| names.contains(s.name.as_str())))
+}
+
+// The work is here, not in the generic wrapper: generic code is compiled where it is used
+// (with that crate's optimisation), this function with this crate's (Cargo.toml's profiles).
+fn by_name_dyn<'a>(spans: &mut dyn Iterator<Item = &'a Span>) -> Vec<NameStats> {
     let mut acc: BTreeMap<&'a str, (Vec<u64>, u64)> = BTreeMap::new();
     for span in spans {
         let entry = acc.entry(span.name.as_str()).or_default();

@@ -18,7 +18,7 @@ use crate::explore::{
 };
 use crate::metrics::{self, NameStats};
 use crate::summary::{service_name, TraceSummary, UNKNOWN_SERVICE};
-use crate::waterfall::{self, Layout};
+use crate::waterfall;
 
 /// Every page's name: its `data-page` and its module, `/assets/js/<name>.js`.
 pub const PAGES: &[&str] = &["list", "trace", "compare", "history", "logs", "metrics"];
@@ -239,7 +239,7 @@ struct TableRow<'a> {
     id: &'a str,
     status: &'a str,
     time: String,
-    colour: String,
+    colour: &'static str,
     service: &'a str,
     root: &'a str,
     dur: String,
@@ -254,6 +254,11 @@ struct TraceTable<'a> {
 
 /// The trace table, with a pair of radio buttons per row to pick two traces to compare.
 pub fn trace_table(rows: &[TraceSummary]) -> String {
+    // Services are coloured in name order, like a trace's (distinct for up to twenty).
+    let mut services: Vec<&str> = rows.iter().map(|r| r.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let colour = |svc: &str| waterfall::colour(services.binary_search(&svc).unwrap_or(0));
     render(&TraceTable {
         rows: rows
             .iter()
@@ -261,7 +266,7 @@ pub fn trace_table(rows: &[TraceSummary]) -> String {
                 id: &r.trace_id,
                 status: r.status,
                 time: format_time(r.start_unix_nano),
-                colour: waterfall::service_colour(&r.service),
+                colour: colour(&r.service),
                 service: &r.service,
                 root: if r.root_name.is_empty() {
                     "(unnamed)"
@@ -392,171 +397,6 @@ pub fn list_fragment(d: &ListData) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // A trace
-
-struct Tick {
-    x: String,
-    anchor: &'static str,
-    label: String,
-}
-
-struct BarView<'a> {
-    sid: String,
-    class: String,
-    depth: usize,
-    row: usize,
-    service: &'a str,
-    title: String,
-    y: String,
-    toggle_x: Option<String>,
-    ty: String,
-    label_x: String,
-    name: &'a str,
-    x: String,
-    by: String,
-    w: String,
-    colour: String,
-    dur_x: String,
-    anchor: &'static str,
-    error: bool,
-    dur: String,
-}
-
-#[derive(Template)]
-#[template(path = "waterfall.html")]
-struct WaterfallSvg<'a> {
-    trace: &'a str,
-    width: f64,
-    height: f64,
-    row_height: f64,
-    axis_height: f64,
-    bar_height: f64,
-    ticks: Vec<Tick>,
-    bars: Vec<BarView<'a>>,
-}
-
-/// What the waterfall shows about each span beyond its timing (indexed like the spans).
-#[derive(Debug, Clone, Copy)]
-pub struct Decor<'a> {
-    /// `service.name` of each span's resource.
-    pub services: &'a [String],
-    /// Spans on the critical path.
-    pub on_path: &'a [bool],
-    /// Spans with children (they get a collapse toggle).
-    pub has_children: &'a [bool],
-}
-
-/// The waterfall as an inline SVG. Each bar links to `/trace/<id>?span=<span id>`, so a
-/// selection is a URL too; the page's script shows the attributes without a reload. Bars are
-/// coloured by service (red when in error); bars on the critical path carry `critical`.
-pub fn waterfall_svg(
-    trace_hex: &str,
-    spans: &[&Span],
-    layout: &Layout,
-    decor: &Decor,
-    selected: Option<&str>,
-) -> String {
-    use waterfall::{
-        AXIS_HEIGHT, INDENT, LABEL_WIDTH, MAX_INDENT_DEPTH, ROW_HEIGHT, TIMELINE_WIDTH, WIDTH,
-    };
-    let height = AXIS_HEIGHT + ROW_HEIGHT * layout.bars.len() as f64 + 4.0;
-    let total = layout.duration_ns();
-    let ticks = (0..=4u64)
-        .map(|q| Tick {
-            x: f1(LABEL_WIDTH + TIMELINE_WIDTH * q as f64 / 4.0),
-            anchor: match q {
-                0 => "start",
-                4 => "end",
-                _ => "middle",
-            },
-            label: format_duration(total / 4 * q),
-        })
-        .collect();
-    let bars = layout
-        .bars
-        .iter()
-        .map(|bar| {
-            let s = spans[bar.span];
-            let sid = otlp::to_hex(&s.span_id);
-            let y = AXIS_HEIGHT + ROW_HEIGHT * bar.row as f64;
-            let critical = decor.on_path.get(bar.span).copied().unwrap_or(false);
-            let mut class = String::from("bar");
-            if bar.error {
-                class.push_str(" error");
-            }
-            if critical {
-                class.push_str(" critical");
-            }
-            if selected == Some(sid.as_str()) {
-                class.push_str(" selected");
-            }
-            let service = decor
-                .services
-                .get(bar.span)
-                .map(String::as_str)
-                .unwrap_or(UNKNOWN_SERVICE);
-            let dur = format_duration(metrics::duration_ns(s));
-            let offset = format_duration(
-                s.start_time_unix_nano
-                    .saturating_sub(layout.start_unix_nano),
-            );
-            let title = format!(
-                "{} — {dur}, at +{offset} · {service} · {}{}{}{}",
-                s.name,
-                otlp::SpanKind::name_of(s.kind),
-                if bar.error { " (error)" } else { "" },
-                if bar.orphan {
-                    " (parent not received)"
-                } else {
-                    ""
-                },
-                if critical { " · critical path" } else { "" },
-            );
-            let indent = INDENT * bar.depth.min(MAX_INDENT_DEPTH) as f64;
-            let after = bar.x + bar.width + 4.0;
-            let (dur_x, anchor) = if after > WIDTH - 60.0 {
-                (bar.x - 4.0, "end")
-            } else {
-                (after, "start")
-            };
-            BarView {
-                class,
-                depth: bar.depth,
-                row: bar.row,
-                service,
-                title,
-                y: f1(y),
-                toggle_x: decor
-                    .has_children
-                    .get(bar.span)
-                    .copied()
-                    .unwrap_or(false)
-                    .then(|| f1(4.0 + indent)),
-                ty: f1(y + 15.0),
-                label_x: f1(16.0 + indent),
-                name: &s.name,
-                x: format!("{:.2}", bar.x),
-                by: f1(y + 4.0),
-                w: format!("{:.2}", bar.width),
-                colour: waterfall::service_colour(service),
-                dur_x: f1(dur_x),
-                anchor,
-                error: bar.error,
-                dur,
-                sid,
-            }
-        })
-        .collect();
-    render(&WaterfallSvg {
-        trace: trace_hex,
-        width: WIDTH,
-        height,
-        row_height: ROW_HEIGHT,
-        axis_height: AXIS_HEIGHT,
-        bar_height: ROW_HEIGHT - 8.0,
-        ticks,
-        bars,
-    })
-}
 
 #[derive(Template)]
 #[template(path = "attrs.html")]
@@ -689,37 +529,34 @@ struct TracePage<'a> {
     started: String,
     duration: String,
     trace: &'a str,
+    errors: usize,
     tasks: Vec<TaskView>,
-    legend: Vec<(&'a str, String)>,
-    waterfall: String,
-    hidden: usize,
-    max_bars: usize,
-    has_selection: bool,
-    attrs: Vec<String>,
+    legend: Vec<(&'a str, &'static str)>,
+    rows: usize,
+    details: Option<String>,
+    data: String,
     strip: String,
 }
 
 /// Most tasks of one trace measured against their history.
 pub const MAX_TASK_LINES: usize = 10;
 
-/// A trace's fragment: facts, its tasks against their history, the legend, the waterfall, every
-/// drawn span's details (the selected one shown) and the span-name table.
+/// JSON for a `<script type="application/json">` element: `<` is written `\u003c`, so no
+/// text in the data can close the element.
+pub fn script_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .expect("viewer JSON serialises")
+        .replace('<', "\\u003c")
+}
+
+/// A trace's fragment: facts, its tasks against their history, the toolbar (views, find, next
+/// error, zoom), the waterfall's data (drawn by `assets/js/waterfall.js`, only the rows in
+/// view), the selected span's details beside it, and the span-name table.
 pub fn trace_fragment(d: &TraceData) -> String {
     let refs: Vec<&Span> = d.spans.iter().map(|(_, s)| *s).collect();
-    let layout = waterfall::layout(&refs);
     let tree = Tree::build(&refs);
     let path = explore::critical_path(&refs, &tree);
-    let services: Vec<String> = d
-        .spans
-        .iter()
-        .map(|(res, _)| service_name(res).unwrap_or_else(|| UNKNOWN_SERVICE.to_string()))
-        .collect();
-    let has_children: Vec<bool> = tree.children.iter().map(|c| !c.is_empty()).collect();
-    let decor = Decor {
-        services: &services,
-        on_path: &path.on_path,
-        has_children: &has_children,
-    };
+    let data = waterfall::data(d.trace_hex, d.spans, &tree, &path, d.selected);
     let tasks = explore::tasks(d.spans, &tree)
         .into_iter()
         .take(MAX_TASK_LINES)
@@ -750,40 +587,49 @@ pub fn trace_fragment(d: &TraceData) -> String {
             }
         })
         .collect();
-    let mut legend: Vec<&str> = services.iter().map(String::as_str).collect();
-    legend.sort_unstable();
-    legend.dedup();
-    let attrs = layout
-        .bars
-        .iter()
-        .map(|bar| {
-            let (res, s) = d.spans[bar.span];
-            attrs_section(
-                res,
-                s,
-                layout.start_unix_nano,
-                path.on_path[bar.span],
-                d.selected,
-            )
-        })
-        .collect();
+    let start = d.summary.start_unix_nano;
+    let details = data.selected.map(|row| {
+        let i = data.span_of_row[row];
+        let (res, s) = d.spans[i];
+        attrs_section(res, s, start, path.on_path[i], d.selected)
+    });
     render(&TracePage {
         s: d.summary,
         started: format_time(d.summary.start_unix_nano),
         duration: format_duration(d.summary.duration_ns),
         trace: d.trace_hex,
+        errors: d.summary.error_count,
         tasks,
-        legend: legend
-            .into_iter()
-            .map(|s| (s, waterfall::service_colour(s)))
+        legend: data
+            .services
+            .iter()
+            .copied()
+            .zip(data.colours.iter().copied())
             .collect(),
-        waterfall: waterfall_svg(d.trace_hex, &refs, &layout, &decor, d.selected),
-        hidden: layout.hidden,
-        max_bars: waterfall::MAX_BARS,
-        has_selection: d.selected.is_some(),
-        attrs,
+        rows: data.rows.len(),
+        details,
+        data: script_json(&data),
         strip: strip(d.stats, "span names in this trace, over all stored traces"),
     })
+}
+
+/// One span's details (for the side panel), or `None` when the trace does not hold it.
+pub fn span_details(spans: &[SpanRef], span_hex: &str) -> Option<String> {
+    let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
+    let i = refs
+        .iter()
+        .position(|s| otlp::to_hex(&s.span_id) == span_hex)?;
+    let tree = Tree::build(&refs);
+    let path = explore::critical_path(&refs, &tree);
+    let (start, _) = metrics::extent(&refs);
+    let (res, s) = spans[i];
+    Some(attrs_section(
+        res,
+        s,
+        start,
+        path.on_path[i],
+        Some(span_hex),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1099,31 +945,58 @@ mod tests {
     }
 
     #[test]
-    fn svg_has_one_bar_per_span_marks_errors_and_escapes_names() {
+    fn the_trace_page_carries_every_span_and_the_selected_ones_details() {
         let mut spans = nested();
-        spans[0].name = "<script>alert(1)</script>".into();
+        spans[0].name = "</script><script>alert(1)</script>".into();
         spans[0].status = Some(Status {
             code: StatusCode::Error as i32,
             message: "x".into(),
         });
-        let refs: Vec<&Span> = spans.iter().collect();
-        let l = waterfall::layout(&refs);
-        let services = vec!["svc".to_string(); spans.len()];
-        let mut on_path = vec![false; spans.len()];
-        on_path[1] = true;
-        let has_children = vec![false; spans.len()];
-        let decor = Decor {
-            services: &services,
-            on_path: &on_path,
-            has_children: &has_children,
+        let res = vec![KeyValue::string("service.name", "svc")];
+        let with: Vec<SpanRef> = spans.iter().map(|s| (res.as_slice(), s)).collect();
+        let summary = crate::summary::summarize(&[1; 16], &with);
+        let no_runs = |_: &TaskKey| Vec::new();
+        let page = |selected| {
+            trace_fragment(&TraceData {
+                trace_hex: &summary.trace_id,
+                summary: &summary,
+                spans: &with,
+                selected,
+                task_runs: &no_runs,
+                stats: &[],
+            })
         };
-        let svg = waterfall_svg("01", &refs, &l, &decor, Some("0505050505050505"));
-        assert_eq!(svg.matches(r#"<rect class="span""#).count(), spans.len());
-        assert_eq!(svg.matches(r#"class="bar critical""#).count(), 1);
-        assert!(svg.contains(&waterfall::service_colour("svc")));
-        assert_eq!(svg.matches(r#"class="bar error selected""#).count(), 1);
-        assert!(!svg.contains("<script>"));
-        assert!(svg.contains("&#60;script&#62;"));
+        let html = page(Some("0505050505050505"));
+        assert!(!html.contains("<script>alert"), "{html}");
+        let data = html
+            .split(r#"<script type="application/json" id="trace-data">"#)
+            .nth(1)
+            .unwrap()
+            .split("</script>")
+            .next()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(v["rows"].as_array().unwrap().len(), spans.len());
+        assert_eq!(v["selected"], 3);
+        assert!(v["names"]
+            .as_array()
+            .unwrap()
+            .contains(&"</script><script>alert(1)</script>".into()));
+        assert_eq!(
+            html.matches(r#"<section class="attrs" data-span="0505050505050505">"#)
+                .count(),
+            1,
+            "the selected span's details, shown"
+        );
+        assert!(html.contains(r#"title="next failed span (e)">next error"#));
+        assert!(html.contains("1 failed span"));
+        let html = page(None);
+        assert!(!html.contains("<section class=\"attrs\"") && html.contains("select-hint"));
+        assert_eq!(
+            span_details(&with, "0303030303030303").map(|h| h.contains("s3")),
+            Some(true)
+        );
+        assert_eq!(span_details(&with, "0909090909090909"), None);
     }
 
     #[test]

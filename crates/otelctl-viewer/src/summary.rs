@@ -39,6 +39,16 @@ pub fn summarize_with(
     holds: impl Fn(&[u8]) -> bool,
     span_count: usize,
 ) -> TraceSummary {
+    summarize_dyn(id, spans, &holds, span_count)
+}
+
+// Not generic, so compiled (and optimised) here rather than in each caller.
+fn summarize_dyn(
+    id: &[u8],
+    spans: &[(&[KeyValue], &Span)],
+    holds: &dyn Fn(&[u8]) -> bool,
+    span_count: usize,
+) -> TraceSummary {
     let is_root = |s: &Span| s.parent_span_id.is_empty() || !holds(&s.parent_span_id);
     let mut root: Option<(&[KeyValue], &Span)> = None;
     let (mut start, mut end, mut errors) = (u64::MAX, 0u64, 0usize);

@@ -1,118 +1,198 @@
-//! The trace waterfall's geometry: one bar per span (`pages::waterfall_svg` draws it).
+//! The trace waterfall's data: one row per span, in the order the page draws them.
 //!
 //! Rows follow a depth-first walk of the span tree, children in start order, so every child
-//! sits below its parent. A bar's x is the span's start offset from the trace's first start and
-//! its width its duration, on one scale for the whole trace; labels are indented by depth.
-//! Spans whose parent is absent (not received, or dropped) start a tree of their own; parent
-//! cycles in hostile input are broken, so `n` spans always give `n` bars (up to [`MAX_BARS`]).
-//! The walk is iterative: a chain of 100 000 nested spans cannot overflow the stack.
+//! sits below its parent. Spans whose parent is absent (not received, or dropped) start a tree
+//! of their own; parent cycles in hostile input are broken, so `n` spans always give `n` rows
+//! (the walk is iterative: a chain of 100 000 nested spans cannot overflow the stack).
+//!
+//! The page draws only the rows in view (`assets/js/waterfall.js`), so every span of a trace of
+//! any size is there: the data is compact (names and services by index, times as offsets in
+//! nanoseconds from the trace's start, which a JS number holds exactly for 104 days) and is
+//! embedded in the page as JSON ([`Data`]).
 
-use otelctl_otlp::Span;
+use serde::Serialize;
 
-use crate::explore::Tree;
+use otelctl_otlp::{self as otlp, Span};
+
+use crate::explore::{CriticalPath, Tree};
 use crate::metrics;
+use crate::summary::UNKNOWN_SERVICE;
 
-/// SVG width in user units.
-pub const WIDTH: f64 = 1000.0;
-/// The label column, left of the timeline.
-pub const LABEL_WIDTH: f64 = 280.0;
-/// The timeline's width.
-pub const TIMELINE_WIDTH: f64 = WIDTH - LABEL_WIDTH - 40.0;
-/// Row height.
-pub const ROW_HEIGHT: f64 = 22.0;
-/// Height of the time axis above the first row.
-pub const AXIS_HEIGHT: f64 = 20.0;
-/// Most bars drawn for one trace (the rest are counted in the caption).
-pub const MAX_BARS: usize = 2000;
-/// Narrowest bar drawn, so an instant span stays visible.
-pub const MIN_BAR_WIDTH: f64 = 1.0;
-/// Indentation per level of depth (capped at [`MAX_INDENT_DEPTH`] levels).
-pub const INDENT: f64 = 12.0;
-/// Deepest level indented further.
-pub const MAX_INDENT_DEPTH: usize = 16;
+/// Row flag: the span's status is ERROR.
+pub const ERROR: u8 = 1;
+/// Row flag: the span is on the critical path.
+pub const CRITICAL: u8 = 2;
+/// Row flag: the span names a parent the trace does not hold.
+pub const ORPHAN: u8 = 4;
 
-/// One bar.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bar {
-    /// Index of the span in the input.
-    pub span: usize,
-    pub row: usize,
-    pub depth: usize,
-    pub x: f64,
-    pub width: f64,
-    pub error: bool,
-    /// The span names a parent the trace does not hold.
-    pub orphan: bool,
+/// Twenty colours that stay apart from each other (and from the error red, which no service
+/// gets): services are given them in the order of their names, so up to twenty services in one
+/// trace never share a colour.
+pub const PALETTE: [&str; 20] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac",
+    "#1f3f8f", "#8cd17d", "#d4a6c8", "#86bcb6", "#f1ce63", "#499894", "#a0cbe8", "#ffbe7d",
+    "#79706e", "#6a3d9a", "#b6992d", "#2f6b3a",
+];
+
+/// The colour of the `i`-th service (in name order) of a page; past twenty, colours repeat.
+pub fn colour(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
 }
 
-/// A trace's waterfall geometry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layout {
-    pub bars: Vec<Bar>,
-    pub start_unix_nano: u64,
-    pub end_unix_nano: u64,
-    /// Spans not drawn because of [`MAX_BARS`].
-    pub hidden: usize,
-}
-
-impl Layout {
-    pub fn duration_ns(&self) -> u64 {
-        self.end_unix_nano.saturating_sub(self.start_unix_nano)
-    }
-}
-
-/// Lays out `spans` (one trace).
-pub fn layout(spans: &[&Span]) -> Layout {
-    let (start, end) = metrics::extent(spans);
-    let total = end.saturating_sub(start).max(1) as f64;
-
-    let Tree { order, orphan, .. } = Tree::build(spans);
-    let hidden = order.len().saturating_sub(MAX_BARS);
-    let timeline_end = LABEL_WIDTH + TIMELINE_WIDTH;
-    let bars = order
-        .into_iter()
-        .take(MAX_BARS)
-        .enumerate()
-        .map(|(row, (i, depth))| {
-            let s = spans[i];
-            let offset = s.start_time_unix_nano.saturating_sub(start) as f64;
-            let x = LABEL_WIDTH + offset / total * TIMELINE_WIDTH;
-            let width = (metrics::duration_ns(s) as f64 / total * TIMELINE_WIDTH)
-                .max(MIN_BAR_WIDTH)
-                .min((timeline_end - x).max(MIN_BAR_WIDTH));
-            Bar {
-                span: i,
-                row,
-                depth,
-                x,
-                width,
-                error: metrics::is_error(s),
-                orphan: orphan[i],
-            }
-        })
-        .collect();
-    Layout {
-        bars,
-        start_unix_nano: start,
-        end_unix_nano: end,
-        hidden,
-    }
-}
-
-/// A stable colour for a service: the hue comes from a hash of its name (FNV-1a), so the same
-/// service has the same colour on every page and every run.
+/// A service's colour where a page has no set of services to number (one log row, one
+/// metric): a palette colour picked by a hash of the name (FNV-1a), the same on every page.
+/// Within one trace, [`data`] numbers the services instead, so they never share a colour.
 pub fn service_colour(service: &str) -> String {
     let mut h: u32 = 0x811c_9dc5;
     for b in service.bytes() {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
-    format!("hsl({}, 60%, 48%)", h % 360)
+    colour(h as usize).to_string()
+}
+
+/// One row: `[span id, depth, start offset ns, duration ns, name index, service index, flags,
+/// children, event offsets ns]`, serialised as a JSON array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row(
+    pub String,
+    pub usize,
+    pub u64,
+    pub u64,
+    pub usize,
+    pub usize,
+    pub u8,
+    pub usize,
+    pub Vec<u64>,
+);
+
+/// What the page's waterfall, span table and flame graph are drawn from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Data<'a> {
+    pub trace: &'a str,
+    /// The trace's first start, Unix nanoseconds, as text (beyond a JS number's exact range).
+    pub start: String,
+    /// First start to last end, nanoseconds.
+    pub duration: u64,
+    /// Service names, sorted; rows point into it.
+    pub services: Vec<&'a str>,
+    /// Each service's colour.
+    pub colours: Vec<&'static str>,
+    /// Span names, each once; rows point into it.
+    pub names: Vec<&'a str>,
+    pub rows: Vec<Row>,
+    /// The row of the span the URL selects.
+    pub selected: Option<usize>,
+    /// Each row's index in the input spans (not serialised).
+    #[serde(skip)]
+    pub span_of_row: Vec<usize>,
+}
+
+/// The waterfall's data for one trace: `spans` with their resources, its tree and critical path.
+pub fn data<'a>(
+    trace: &'a str,
+    spans: &[(&'a [otlp::KeyValue], &'a Span)],
+    tree: &Tree,
+    path: &CriticalPath,
+    selected: Option<&str>,
+) -> Data<'a> {
+    let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
+    let (start, end) = metrics::extent(&refs);
+    // A service.name that is not a string (rare) counts as unknown here.
+    let service_of: Vec<Option<&'a str>> = spans
+        .iter()
+        .map(|(res, _)| match otlp::attribute(res, "service.name") {
+            Some(otlp::Value::StringValue(v)) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut services: Vec<&'a str> = service_of
+        .iter()
+        .map(|s| s.unwrap_or(UNKNOWN_SERVICE))
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut names: Vec<&'a str> = spans.iter().map(|(_, s)| s.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let index = |list: &[&str], v: &str| list.binary_search(&v).unwrap_or(0);
+    let mut rows = Vec::with_capacity(tree.order.len());
+    let mut span_of_row = Vec::with_capacity(tree.order.len());
+    let mut selected_row = None;
+    for &(i, depth) in &tree.order {
+        let s = spans[i].1;
+        let sid = otlp::to_hex(&s.span_id);
+        if selected == Some(sid.as_str()) {
+            selected_row = Some(rows.len());
+        }
+        let mut flags = 0;
+        if metrics::is_error(s) {
+            flags |= ERROR;
+        }
+        if path.on_path.get(i).copied().unwrap_or(false) {
+            flags |= CRITICAL;
+        }
+        if tree.orphan[i] {
+            flags |= ORPHAN;
+        }
+        rows.push(Row(
+            sid,
+            depth,
+            s.start_time_unix_nano.saturating_sub(start),
+            metrics::duration_ns(s),
+            index(&names, &s.name),
+            index(&services, service_of[i].unwrap_or(UNKNOWN_SERVICE)),
+            flags,
+            tree.children[i].len(),
+            s.events
+                .iter()
+                .map(|e| e.time_unix_nano.saturating_sub(start))
+                .collect(),
+        ));
+        span_of_row.push(i);
+    }
+    Data {
+        trace,
+        start: start.to_string(),
+        duration: end.saturating_sub(start),
+        colours: (0..services.len()).map(colour).collect(),
+        services,
+        names,
+        rows,
+        selected: selected_row,
+        span_of_row,
+    }
+}
+
+/// The rows (in [`data`]'s order) whose span matches `query`: its name, service, span id, or an
+/// attribute's key or value (span or resource) contains it, ignoring case.
+pub fn find(spans: &[(&[otlp::KeyValue], &Span)], tree: &Tree, query: &str) -> Vec<usize> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return Vec::new();
+    }
+    let has = |text: &str| text.to_lowercase().contains(&q);
+    let attr =
+        |kv: &otlp::KeyValue| has(&kv.key) || kv.get().map(|v| has(&v.to_text())).unwrap_or(false);
+    tree.order
+        .iter()
+        .enumerate()
+        .filter(|(_, &(i, _))| {
+            let (res, s) = spans[i];
+            has(&s.name)
+                || has(&otlp::to_hex(&s.span_id))
+                || s.attributes.iter().any(attr)
+                || res.iter().any(attr)
+        })
+        .map(|(row, _)| row)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explore::critical_path;
     use crate::summary::tests::span;
+    use otelctl_otlp::{KeyValue, Status, StatusCode};
 
     /// root(0..1000) > a(100..600) > a1(200..300), a2(350..550); root > b(650..950) > b1(700..900)
     fn nested() -> Vec<Span> {
@@ -126,58 +206,83 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn n_spans_give_n_bars_children_below_and_inside_their_parent() {
-        let spans = nested();
+    fn build<'a>(
+        spans: &'a [Span],
+        res: &'a [KeyValue],
+        selected: Option<&str>,
+    ) -> (Data<'a>, Tree) {
+        let with: Vec<(&[KeyValue], &Span)> = spans.iter().map(|s| (res, s)).collect();
         let refs: Vec<&Span> = spans.iter().collect();
-        let l = layout(&refs);
-        assert_eq!(l.bars.len(), spans.len());
-        assert_eq!(l.hidden, 0);
-        let by_id = |id: u8| {
-            l.bars
-                .iter()
-                .find(|b| spans[b.span].span_id == vec![id; 8])
-                .unwrap()
-        };
-        // Depth-first, children in start order.
-        let rows: Vec<u8> = l.bars.iter().map(|b| spans[b.span].span_id[0]).collect();
-        assert_eq!(rows, vec![1, 2, 4, 5, 3, 6]);
-        for s in &spans {
-            if s.parent_span_id.is_empty() {
-                continue;
-            }
-            let (child, parent) = (by_id(s.span_id[0]), by_id(s.parent_span_id[0]));
-            assert!(child.row > parent.row, "child below parent");
-            assert_eq!(child.depth, parent.depth + 1);
-            assert!(child.x >= parent.x - 1e-9, "child starts inside its parent");
-            assert!(
-                child.x + child.width <= parent.x + parent.width + 1e-9,
-                "child ends inside its parent"
-            );
-        }
-        // x by start offset, width by duration, on one scale.
-        let root = by_id(1);
-        assert_eq!(root.x, LABEL_WIDTH);
-        assert!((root.width - TIMELINE_WIDTH).abs() < 1e-9);
-        let a = by_id(2);
-        assert!((a.x - (LABEL_WIDTH + 0.1 * TIMELINE_WIDTH)).abs() < 1e-9);
-        assert!((a.width - 0.5 * TIMELINE_WIDTH).abs() < 1e-9);
+        let tree = Tree::build(&refs);
+        let path = critical_path(&refs, &tree);
+        (data("01", &with, &tree, &path, selected), tree)
     }
 
     #[test]
-    fn orphans_cycles_and_deep_chains_still_give_every_bar() {
+    fn n_spans_give_n_rows_children_below_their_parent_offsets_from_the_start() {
+        let mut spans = nested();
+        spans[4].status = Some(Status {
+            code: StatusCode::Error as i32,
+            message: String::new(),
+        });
+        spans[4].events.push(otlp::Event {
+            time_unix_nano: 250,
+            name: "retry".into(),
+            ..Default::default()
+        });
+        let res = vec![KeyValue::string("service.name", "svc")];
+        let (d, _) = build(&spans, &res, Some("0505050505050505"));
+        let ids: Vec<u8> = d
+            .rows
+            .iter()
+            .map(|r| u8::from_str_radix(&r.0[..2], 16).unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![1, 2, 4, 5, 3, 6],
+            "depth first, children in start order"
+        );
+        let depths: Vec<usize> = d.rows.iter().map(|r| r.1).collect();
+        assert_eq!(depths, vec![0, 1, 2, 2, 1, 2]);
+        assert_eq!((d.duration, d.start.as_str()), (1000, "0"));
+        let a1 = &d.rows[2];
+        assert_eq!((a1.2, a1.3), (200, 100));
+        assert_eq!(a1.6 & ERROR, ERROR);
+        assert_eq!(a1.8, vec![250], "event offsets");
+        assert_eq!(d.rows[0].7, 2, "root has two children");
+        assert_eq!(d.rows[0].6 & CRITICAL, CRITICAL);
+        assert_eq!(d.selected, Some(3), "a2 is the fourth row");
+        assert_eq!(d.names[d.rows[0].4], "s1");
+        assert_eq!((d.services.clone(), d.colours.len()), (vec!["svc"], 1));
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.contains(r#"["0101010101010101",0,0,1000,0,0,2,2,[]]"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn twenty_services_get_twenty_colours() {
+        let set: std::collections::HashSet<&str> = (0..20).map(colour).collect();
+        assert_eq!(set.len(), 20);
+        assert!(!PALETTE.contains(&"#d83a3a"), "red is for errors");
+    }
+
+    #[test]
+    fn orphans_cycles_and_deep_chains_still_give_every_row() {
         // 1 -> 2 -> 1 (a cycle) and 3 whose parent 9 never arrived.
         let spans = [
             span(1, 1, 2, 0, 10),
             span(1, 2, 1, 1, 5),
             span(1, 3, 9, 2, 3),
         ];
-        let refs: Vec<&Span> = spans.iter().collect();
-        let l = layout(&refs);
-        assert_eq!(l.bars.len(), 3);
-        assert!(l.bars.iter().any(|b| b.orphan));
-        // A chain of 100 000 nested spans.
-        let chain: Vec<Span> = (0..100_000u64)
+        let (d, _) = build(&spans, &[], None);
+        assert_eq!(d.rows.len(), 3);
+        assert!(d.rows.iter().any(|r| r.6 & ORPHAN != 0));
+        assert_eq!(d.services, vec![UNKNOWN_SERVICE]);
+        // A chain of 100 000 nested spans: every one is a row.
+        const N: usize = 100_000;
+        let chain: Vec<Span> = (0..N as u64)
             .map(|i| Span {
                 trace_id: vec![1; 16],
                 span_id: (i + 1).to_be_bytes().to_vec(),
@@ -191,20 +296,28 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let refs: Vec<&Span> = chain.iter().collect();
-        let l = layout(&refs);
-        assert_eq!(l.bars.len(), MAX_BARS);
-        assert_eq!(l.hidden, 100_000 - MAX_BARS);
-        assert_eq!(l.bars.last().unwrap().depth, MAX_BARS - 1);
+        let (d, _) = build(&chain, &[], None);
+        assert_eq!(d.rows.len(), N);
+        assert_eq!(d.rows.last().unwrap().1, N - 1);
     }
 
     #[test]
-    fn empty_and_zero_length_traces_do_not_divide_by_zero() {
-        let l = layout(&[]);
-        assert!(l.bars.is_empty());
-        let s = span(1, 1, 0, 5, 5);
-        let l = layout(&[&s]);
-        assert_eq!(l.bars[0].x, LABEL_WIDTH);
-        assert_eq!(l.bars[0].width, MIN_BAR_WIDTH);
+    fn find_matches_names_services_ids_and_attributes_ignoring_case() {
+        let mut spans = nested();
+        spans[2]
+            .attributes
+            .push(KeyValue::string("http.route", "/Users/{id}"));
+        let res = vec![KeyValue::string("service.name", "Web")];
+        let (_, tree) = build(&spans, &res, None);
+        let with: Vec<(&[KeyValue], &Span)> = spans.iter().map(|s| (res.as_slice(), s)).collect();
+        assert_eq!(find(&with, &tree, "users"), vec![5], "b1 carries the route");
+        assert_eq!(find(&with, &tree, "S4"), vec![2]);
+        assert_eq!(find(&with, &tree, "0303"), vec![4]);
+        assert_eq!(
+            find(&with, &tree, "web").len(),
+            6,
+            "the service is on every span"
+        );
+        assert!(find(&with, &tree, "  ").is_empty());
     }
 }

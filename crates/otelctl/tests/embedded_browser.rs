@@ -76,27 +76,27 @@ fn a_trace_appears_live_in_headless_chromium_with_its_waterfall() {
     );
     cdp.screenshot(&out_dir.join("list.png"));
 
-    // 3. The trace page: one bar per span, the error marked; select a bar.
+    // 3. The trace page: one row per span, the error marked; select a row.
     cdp.call(
         "Page.navigate",
         json!({"url": format!("{viewer}/trace/{id}")}),
     );
     cdp.wait_for("the trace page's live connection", "document.body && document.body.dataset.page === 'trace' && document.body.dataset.sse === 'open'");
     assert_eq!(
-        cdp.eval("document.querySelectorAll('svg.waterfall a.bar').length"),
+        cdp.eval("document.querySelectorAll('#waterfall .row').length"),
         json!(3)
     );
     assert_eq!(
-        cdp.eval("document.querySelectorAll('svg.waterfall a.bar.error').length"),
+        cdp.eval("document.querySelectorAll('#waterfall .row.error').length"),
         json!(1)
     );
     let link = "03".repeat(8);
     cdp.eval(&format!(
-        "document.querySelector('a.bar[data-span=\"{link}\"]').dispatchEvent(new MouseEvent('click', {{bubbles: true, cancelable: true}}))"
+        "document.querySelector('#waterfall .row[data-span=\"{link}\"] .name').dispatchEvent(new MouseEvent('click', {{bubbles: true, cancelable: true}}))"
     ));
     cdp.wait_for(
         "the selected span's attributes",
-        &format!("!document.querySelector('section.attrs[data-span=\"{link}\"]').hidden && location.search === '?span={link}'"),
+        &format!("!!document.querySelector('#details section.attrs[data-span=\"{link}\"]:not([hidden])') && location.search === '?span={link}'"),
     );
     assert_eq!(
         cdp.eval(&format!("document.querySelector('section.attrs[data-span=\"{link}\"]').textContent.includes('value-of-link')")),
@@ -122,7 +122,7 @@ fn a_trace_appears_live_in_headless_chromium_with_its_waterfall() {
     );
     cdp.wait_for(
         "the fourth bar to appear live",
-        "document.querySelectorAll('svg.waterfall a.bar').length === 4",
+        "document.querySelectorAll('#waterfall .row').length === 4",
     );
     assert_eq!(
         cdp.eval("window.__sameDocument"),
@@ -135,17 +135,17 @@ fn a_trace_appears_live_in_headless_chromium_with_its_waterfall() {
     cdp.call("Page.reload", json!({}));
     cdp.wait_for("the reloaded page", "document.body && document.body.dataset.sse === 'open' && window.__sameDocument === undefined");
     assert_eq!(
-        cdp.eval("document.querySelectorAll('svg.waterfall a.bar').length"),
+        cdp.eval("document.querySelectorAll('#waterfall .row').length"),
         json!(4)
     );
     assert_eq!(
         cdp.eval(&format!(
-            "!document.querySelector('section.attrs[data-span=\"{link}\"]').hidden"
+            "!!document.querySelector('#details section.attrs[data-span=\"{link}\"]:not([hidden])')"
         )),
         json!(true)
     );
     assert_eq!(
-        cdp.eval("document.querySelector('a.bar.selected').dataset.span"),
+        cdp.eval("document.querySelector('#waterfall .row.selected').dataset.span"),
         json!(link)
     );
     cdp.screenshot(&out_dir.join("trace-after-refresh.png"));

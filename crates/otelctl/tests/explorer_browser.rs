@@ -206,7 +206,7 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
     // 2. The trace page: critical path, keys in their case, the out-of-line sentence, collapse.
     open(&mut cdp, &format!("{viewer}/trace/{slow}"), "trace");
     let critical: Vec<String> = serde_json::from_str(
-        cdp.eval("JSON.stringify([...document.querySelectorAll('svg.waterfall a.bar.critical')].map(a => a.querySelector('.label').textContent))")
+        cdp.eval("JSON.stringify([...document.querySelectorAll('#waterfall .row.critical')].map(a => a.querySelector('.name').textContent))")
             .as_str()
             .unwrap(),
     )
@@ -225,10 +225,13 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         "{sentence}"
     );
     let compile = "02".repeat(8);
-    click(&mut cdp, &format!("a.bar[data-span=\"{compile}\"] .label"));
+    click(
+        &mut cdp,
+        &format!("#waterfall .row[data-span=\"{compile}\"] .name"),
+    );
     cdp.wait_for(
         "compile's attributes",
-        &format!("!document.querySelector('section.attrs[data-span=\"{compile}\"]').hidden"),
+        &format!("!!document.querySelector('#details section.attrs[data-span=\"{compile}\"]:not([hidden])')"),
     );
     assert_eq!(
         cdp.eval(&format!("(function(){{var th=[...document.querySelectorAll('section.attrs[data-span=\"{compile}\"] th.key')].find(t => t.textContent.startsWith('Http.')); return th.innerText + '|' + getComputedStyle(th).textTransform;}})()")),
@@ -236,15 +239,15 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         "keys are shown in their real case"
     );
     shot(&mut cdp, &out_dir, "trace");
-    cdp.eval("document.querySelector('text.toggle').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))");
+    cdp.eval("document.querySelector('#waterfall .toggle').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))");
     cdp.wait_for(
         "the collapsed subtree",
-        "[...document.querySelectorAll('svg.waterfall a.bar')].filter(a => a.style.display !== 'none').length === 1",
+        "document.querySelectorAll('#waterfall .row').length === 1",
     );
-    cdp.eval("document.querySelector('text.toggle').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))");
+    cdp.eval("document.querySelector('#waterfall .toggle').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))");
     cdp.wait_for(
         "the expanded subtree",
-        "[...document.querySelectorAll('svg.waterfall a.bar')].filter(a => a.style.display !== 'none').length === 4",
+        "document.querySelectorAll('#waterfall .row').length === 4",
     );
 
     // 3. Compare: from the trace page's link to the previous comparable run.

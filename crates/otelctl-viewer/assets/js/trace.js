@@ -1,6 +1,7 @@
-// A trace: its waterfall and live updates when spans of it arrive.
+// A trace: its waterfall, span table and flame graph, redrawn when spans of it arrive.
 import { startLive } from './live.js';
-import { bindWaterfall } from './waterfall.js';
+import { mount } from './waterfall.js';
 
-bindWaterfall();
-startLive();
+mount();
+performance.mark('trace-drawn');
+startLive(document, () => mount());
