@@ -402,7 +402,12 @@ fn logs_and_metrics_pages_in_headless_chromium() {
 
 fn api(port: u16, path: &str) -> serde_json::Value {
     let r = get(port, path);
-    assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     serde_json::from_slice(&r.body).expect("JSON")
 }
 
@@ -478,7 +483,11 @@ fn the_logs_and_metrics_routes_answer_what_the_pages_and_the_cli_read() {
     let later = api_bodies(v, &format!("/api/logs?service=shop&after={first}"));
     assert_eq!(
         later,
-        ["payment declined for order 42", "retrying the charge", HOSTILE],
+        [
+            "payment declined for order 42",
+            "retrying the charge",
+            HOSTILE
+        ],
         "oldest first"
     );
     let metrics = api(v, "/api/metrics?service=shop");
@@ -494,7 +503,10 @@ fn the_logs_and_metrics_routes_answer_what_the_pages_and_the_cli_read() {
     assert_eq!(series["series"][0]["points"].as_array().unwrap().len(), 3);
 
     // The tail's rows: the records stored after an id, newest first, as table rows.
-    let rows = get(v, &format!("/fragment/logs/rows?service=shop&after={first}"));
+    let rows = get(
+        v,
+        &format!("/fragment/logs/rows?service=shop&after={first}"),
+    );
     let html = String::from_utf8(rows.body).unwrap();
     assert_eq!(html.matches("<tr class=\"log").count(), 3);
     assert!(html.find("onerror").unwrap() < html.find("payment declined").unwrap());
@@ -518,5 +530,7 @@ fn the_logs_and_metrics_routes_answer_what_the_pages_and_the_cli_read() {
     }
     let r = get(v, "/logs?since=soon");
     assert_eq!(r.status, 400);
-    assert!(String::from_utf8(r.body).unwrap().contains("filter-problem"));
+    assert!(String::from_utf8(r.body)
+        .unwrap()
+        .contains("filter-problem"));
 }
