@@ -9,6 +9,7 @@
 #   benchmarks/span.sh                 # builds, waits for a quiet machine, measures, writes span.md
 #   ROUNDS=1000 SILENT_ROUNDS=100 LOAD_MAX=2 LOAD_WAIT=1800 benchmarks/span.sh
 #   OTELCTL=path/to/otelctl benchmarks/span.sh    # a given default build instead of scripts/build
+#                                   # (and DYNAMIC=path/to/dynamic/otelctl to measure one beside it)
 #
 # The machine is shared: the script waits (up to LOAD_WAIT seconds) until the 1-minute load
 # average is at most LOAD_MAX, runs niced to nothing, and records the load of every case.
@@ -35,9 +36,12 @@ if [ -z "${OTELCTL:-}" ]; then
   scripts/build >&2
   OTELCTL=$PWD/target/bin/otelctl
   cargo build --release --locked --quiet -p otelctl
+  DYNAMIC=$PWD/target/release/otelctl
 fi
 FULL=$(dirname "$OTELCTL")/otelctl-full
-DYNAMIC=$PWD/target/release/otelctl
+DYNAMIC=${DYNAMIC:-}
+dynamic=()
+[ -n "$DYNAMIC" ] && [ "$DYNAMIC" != "$OTELCTL" ] && dynamic=("dynamic=$DYNAMIC")
 [ -x "$FULL" ] || { echo "no otelctl-full beside $OTELCTL" >&2; exit 1; }
 kind="static, musl"
 if readelf -l "$OTELCTL" 2>/dev/null | grep -q INTERP; then kind=dynamic; fi
@@ -81,12 +85,12 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) after ${waited} s"
 
 step "span: $ROUNDS rounds up and down, $SILENT_ROUNDS silent"
 benchmarks/span-interleaved.py "$ROUNDS" "$OUT/span-latest.json" \
-  "otelctl=$OTELCTL" "dynamic=$DYNAMIC" "full=$FULL" \
+  "otelctl=$OTELCTL" "${dynamic[@]}" "full=$FULL" \
   --floor "floor=$work/floor-pie" --floor "floor-nopie=$work/floor-static" \
   --otel-cli "$OTEL_CLI" --silent-rounds "$SILENT_ROUNDS"
 step "env: $ROUNDS rounds"
 benchmarks/env-interleaved.py "$ROUNDS" "$OUT/env-latest.json" \
-  "otelctl=$OTELCTL" "dynamic=$DYNAMIC" "full=$FULL" --curl --cases auto
+  "otelctl=$OTELCTL" "${dynamic[@]}" "full=$FULL" --curl --cases auto
 
 step "a command handed on: otelctl --version (lean, then otelctl-full) against otelctl-full --version"
 python3 - "$ROUNDS" "$OUT/handoff-latest.json" "$OTELCTL" "$FULL" <<'PY'
@@ -163,7 +167,7 @@ w(f"| env | {l['rounds']} | {l['before'][0]:.1f}-{l['after'][0]:.1f} | " + " | "
 w("")
 def size(p):
     return f"{os.path.getsize(p) / 1e6:.1f} MB"
-w(f"Sizes: otelctl {size(lean)}, otelctl-full {size(full)}, dynamic otelctl {size(dynamic)}."
+w(f"Sizes: otelctl {size(lean)}, otelctl-full {size(full)}" + (f", dynamic otelctl {size(dynamic)}." if dynamic else ".")
   + (f" Page faults per `span … -- true` (perf stat -r 200, the child's included): otelctl {pf_lean}, "
      f"otelctl-full {pf_full}, floor {pf_floor}." if pf_lean else ""))
 w("")
@@ -181,7 +185,7 @@ for case in ("up", "down"):
       f"otel-cli adds {added[(case, 'otel-cli')] / max(added[(case, 'otelctl')], 0.01):.0f}x what otelctl adds.")
 w(f"- The lean split: otelctl-full, the whole program built the same way, adds "
   f"{added[('up', 'full')]:+.2f}/{added[('down', 'full')]:+.2f} ms (up/down) against "
-  f"{up:+.2f}/{down:+.2f} ms; the dynamic lean build {added[('up', 'dynamic')]:+.2f}/{added[('down', 'dynamic')]:+.2f} ms.")
+  f"{up:+.2f}/{down:+.2f} ms" + (f"; the dynamic lean build {added[('up', 'dynamic')]:+.2f}/{added[('down', 'dynamic')]:+.2f} ms." if ("up", "dynamic") in added else "."))
 h = {k: med(v) for k, v in handoff["results"].items()}
 w(f"- What the split costs a command handed on: `otelctl --version` (the lean binary, then "
   f"`otelctl-full`) {h['otelctl']:.2f} ms against `otelctl-full --version` {h['full']:.2f} ms "
