@@ -89,7 +89,24 @@ async fn unary<R: Ingest>(
         sink,
         request: PhantomData,
     };
-    grpc.unary(export, req).await.map(box_body)
+    let mut response = grpc.unary(export, req).await;
+    otlp_status_code(response.headers_mut());
+    response.map(box_body)
+}
+
+/// The OTLP specification's status codes where tonic's differ. tonic answers a message that
+/// does not decode (or decompress) with INTERNAL and one over the size limit with OUT_OF_RANGE;
+/// OTLP clients retry OUT_OF_RANGE (and some INTERNAL), though neither request can ever succeed.
+/// So: bad data is INVALID_ARGUMENT, an over-size message RESOURCE_EXHAUSTED without RetryInfo
+/// (which OTLP clients do not retry). What retrying helps (the sink could not take the data now)
+/// stays UNAVAILABLE. Both are answered "trailers-only", in the response head.
+fn otlp_status_code(headers: &mut http::HeaderMap) {
+    let code = match headers.get("grpc-status").map(|v| v.as_bytes()) {
+        Some(b"13") => tonic::Code::InvalidArgument,
+        Some(b"11") => tonic::Code::ResourceExhausted,
+        _ => return,
+    };
+    headers.insert("grpc-status", http::HeaderValue::from(code as i32));
 }
 
 /// The gRPC service for [`crate::server::serve`].

@@ -10,6 +10,7 @@
 //! | [`grpc`] | OTLP/gRPC `TraceService`, `MetricsService`, `LogsService` `Export` (tonic, the same prost messages) |
 //! | [`sink`] | the [`Sink`] trait: where decoded exports go, and what came of them |
 
+mod framing;
 pub mod grpc;
 pub mod receiver;
 pub mod server;

@@ -406,9 +406,25 @@ async fn connection(
         .max_concurrent_streams(MAX_STREAMS)
         .keep_alive_interval(Some(Duration::from_secs(20)))
         .keep_alive_timeout(Duration::from_secs(10));
+    let stream = crate::framing::Sniff::new(stream);
+    let both_framings = stream.both_framings.clone();
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let listener = listener.clone();
-        async move { Ok::<_, Infallible>(dispatch(&listener, req, over).await) }
+        let both_framings = both_framings.clone();
+        async move {
+            // A request framed two ways on this connection (see `framing`): hyper has dropped
+            // its Content-Length, so the head's own check below cannot see it.
+            if both_framings.load(Ordering::SeqCst) {
+                let head = Request::from_parts(req.into_parts().0);
+                return Ok::<_, Infallible>(refuse(
+                    &listener,
+                    Some(&head),
+                    400,
+                    "Content-Length and Transfer-Encoding together are refused".to_string(),
+                ));
+            }
+            Ok::<_, Infallible>(dispatch(&listener, req, over).await)
+        }
     });
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
