@@ -3,8 +3,12 @@
 import { startLive } from './live.js';
 import { chartLines, draw } from './chart.js';
 
-/** Draws every chart on the page, one request at a time (a page has a few dozen at most). */
+/**
+ * Draws every chart on the page, one request at a time (a page has a few dozen at most). The
+ * body's data-charts counts the passes, data-draw-ms says how long the last one took.
+ */
 export async function drawAll(doc = document) {
+  const started = performance.now();
   for (const figure of doc.querySelectorAll('figure.chart[data-src]')) {
     const section = figure.closest('section.metric');
     try {
@@ -21,6 +25,7 @@ export async function drawAll(doc = document) {
       figure.replaceChildren(p);
     }
   }
+  doc.body.dataset.drawMs = (performance.now() - started).toFixed(1);
   doc.body.dataset.charts = String(Number(doc.body.dataset.charts || 0) + 1);
 }
 
