@@ -125,10 +125,12 @@ pub fn log_query(f: &LogFilter, now_unix_nano: u64) -> LogQuery {
     }
 }
 
-/// A trace's log records (at most [`MAX_TRACE_LOGS`], the newest), for its trace page.
-pub fn trace_logs(store: &Store, trace_id: &[u8; 16]) -> Vec<LogRow> {
+/// A trace's log records, or one span's (at most [`MAX_TRACE_LOGS`], the newest), for its
+/// trace page. A store that cannot be read gives none (the page shows the spans anyway).
+pub fn trace_logs(store: &Store, trace_id: &[u8; 16], span_id: Option<[u8; 8]>) -> Vec<LogRow> {
     let q = LogQuery {
         trace_id: Some(*trace_id),
+        span_id,
         limit: MAX_TRACE_LOGS,
         ..LogQuery::default()
     };

@@ -32,10 +32,11 @@ use tokio::sync::mpsc;
 
 use serde::Serialize;
 
+use otelctl_config::error::Source;
 use otelctl_otlp::{self as otlp, ExportTraceServiceRequest, Span};
 use otelctl_store::{Change, Counters, Retention};
 use otelctl_viewer::explore::{self, Filter, Row, SpanRef, TaskKey};
-use otelctl_viewer::{assets, pages};
+use otelctl_viewer::{assets, pages, signals};
 
 use super::server::{Handler, Reply, ReplyFuture, Request};
 use super::store::{query_of, run_of, spans_of, stats_of, summary_of, TraceSummary};
@@ -446,6 +447,7 @@ impl Viewer {
             selected,
             task_runs: &runs,
             stats: &stats,
+            logs: &signals_view::trace_logs(store, &id, None),
         });
         let title = format!("otelctl · {} · {}", summary.service, summary.root_name);
         (200, html, title)
@@ -463,9 +465,15 @@ impl Viewer {
             Ok(t) => t,
             Err(e) => return Reply::text(503, format!("the store could not be read: {e}\n")),
         };
+        let span = span.to_ascii_lowercase();
         let details = trace.as_ref().and_then(|t| {
             let spans: Vec<SpanRef> = spans_of(t);
-            pages::span_details(&spans, &span.to_ascii_lowercase())
+            let sid = signals::parse_span(&span, Source::Flag("the span id")).ok();
+            let logs = match sid {
+                Some(sid) => signals_view::trace_logs(&self.shared.store, &id, Some(sid)),
+                None => Vec::new(),
+            };
+            pages::span_details(&spans, &span, &logs)
         });
         match details {
             Some(html) => html_reply(200, html),

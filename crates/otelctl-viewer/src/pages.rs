@@ -17,6 +17,7 @@ use crate::explore::{
     self, CompareRow, Comparison, Filter, History, Run, SpanRef, StatusFilter, TaskKey, Tree,
 };
 use crate::metrics::{self, NameStats};
+use crate::signals::{self, LogRow};
 use crate::summary::{service_name, TraceSummary, UNKNOWN_SERVICE};
 use crate::waterfall;
 
@@ -409,18 +410,22 @@ struct Attrs<'a> {
     events: Vec<(String, &'a str, String)>,
     links: Vec<(String, String, String)>,
     resource: Vec<(&'a str, String)>,
+    logs: String,
 }
 
-/// A span's details: ids, kind, service, timing, status, attributes, events, links and its
-/// resource. Keys are shown exactly as sent (attribute keys are case-sensitive).
+/// A span's details: ids, kind, service, timing, status, attributes, events, its log records
+/// (`logs`, with a link to the logs page filtered to the span), links and its resource. Keys
+/// are shown exactly as sent (attribute keys are case-sensitive).
 pub fn attrs_section(
     resource: &[KeyValue],
     s: &Span,
     trace_start: u64,
     critical: bool,
     selected: Option<&str>,
+    logs: &[&LogRow],
 ) -> String {
     let sid = otlp::to_hex(&s.span_id);
+    let logs = signals::span_logs(&otlp::to_hex(&s.trace_id), &sid, trace_start, logs);
     let text = |kv: &KeyValue| kv.get().map(otlp::Value::to_text).unwrap_or_default();
     // An event's or a link's attributes on one line: `k=v, k=v`.
     let inline = |attrs: &[KeyValue]| {
@@ -490,6 +495,7 @@ pub fn attrs_section(
             .iter()
             .map(|kv| (kv.key.as_str(), text(kv)))
             .collect(),
+        logs,
     })
 }
 
@@ -520,6 +526,8 @@ pub struct TraceData<'a> {
     pub task_runs: &'a dyn Fn(&TaskKey) -> Vec<Run>,
     /// Span-name statistics over every stored trace, for this trace's names.
     pub stats: &'a [NameStats],
+    /// The trace's log records (marked on their spans' bars, listed in their details).
+    pub logs: &'a [LogRow],
 }
 
 #[derive(Template)]
@@ -556,7 +564,10 @@ pub fn trace_fragment(d: &TraceData) -> String {
     let refs: Vec<&Span> = d.spans.iter().map(|(_, s)| *s).collect();
     let tree = Tree::build(&refs);
     let path = explore::critical_path(&refs, &tree);
-    let data = waterfall::data(d.trace_hex, d.spans, &tree, &path, d.selected);
+    let mut data = waterfall::data(d.trace_hex, d.spans, &tree, &path, d.selected);
+    let start = d.summary.start_unix_nano;
+    data.logs = signals::log_marks_by_row(data.rows.iter().map(|r| r.0.as_str()), start, d.logs);
+    let logs_by_span = signals::by_span(d.logs);
     let tasks = explore::tasks(d.spans, &tree)
         .into_iter()
         .take(MAX_TASK_LINES)
@@ -587,11 +598,14 @@ pub fn trace_fragment(d: &TraceData) -> String {
             }
         })
         .collect();
-    let start = d.summary.start_unix_nano;
     let details = data.selected.map(|row| {
         let i = data.span_of_row[row];
         let (res, s) = d.spans[i];
-        attrs_section(res, s, start, path.on_path[i], d.selected)
+        let logs = logs_by_span
+            .get(data.rows[row].0.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        attrs_section(res, s, start, path.on_path[i], d.selected, logs)
     });
     render(&TracePage {
         s: d.summary,
@@ -613,8 +627,9 @@ pub fn trace_fragment(d: &TraceData) -> String {
     })
 }
 
-/// One span's details (for the side panel), or `None` when the trace does not hold it.
-pub fn span_details(spans: &[SpanRef], span_hex: &str) -> Option<String> {
+/// One span's details (for the side panel), with its log records (`logs`: the span's, or the
+/// trace's: only the span's are listed), or `None` when the trace does not hold it.
+pub fn span_details(spans: &[SpanRef], span_hex: &str, logs: &[LogRow]) -> Option<String> {
     let refs: Vec<&Span> = spans.iter().map(|(_, s)| *s).collect();
     let i = refs
         .iter()
@@ -623,12 +638,14 @@ pub fn span_details(spans: &[SpanRef], span_hex: &str) -> Option<String> {
     let path = explore::critical_path(&refs, &tree);
     let (start, _) = metrics::extent(&refs);
     let (res, s) = spans[i];
+    let logs: Vec<&LogRow> = logs.iter().filter(|r| r.span_id == span_hex).collect();
     Some(attrs_section(
         res,
         s,
         start,
         path.on_path[i],
         Some(span_hex),
+        &logs,
     ))
 }
 
@@ -964,6 +981,7 @@ mod tests {
                 selected,
                 task_runs: &no_runs,
                 stats: &[],
+                logs: &[],
             })
         };
         let html = page(Some("0505050505050505"));
@@ -993,10 +1011,10 @@ mod tests {
         let html = page(None);
         assert!(!html.contains("<section class=\"attrs\"") && html.contains("select-hint"));
         assert_eq!(
-            span_details(&with, "0303030303030303").map(|h| h.contains("s3")),
+            span_details(&with, "0303030303030303", &[]).map(|h| h.contains("s3")),
             Some(true)
         );
-        assert_eq!(span_details(&with, "0909090909090909"), None);
+        assert_eq!(span_details(&with, "0909090909090909", &[]), None);
     }
 
     #[test]
@@ -1036,6 +1054,7 @@ mod tests {
             selected: None,
             task_runs: &no_runs,
             stats: &metrics::by_name([&s]),
+            logs: &[],
         });
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<svc>"));
@@ -1058,5 +1077,59 @@ mod tests {
         });
         assert!(!list.contains("<img") && !list.contains("<bad>"));
         assert_eq!(list.matches("class=\"trace ok\"").count(), 1);
+    }
+
+    #[test]
+    fn a_spans_logs_are_in_its_details_and_on_its_bar() {
+        let spans = nested();
+        let res = vec![KeyValue::string("service.name", "svc")];
+        let with: Vec<SpanRef> = spans.iter().map(|s| (res.as_slice(), s)).collect();
+        let summary = crate::summary::summarize(&[1; 16], &with);
+        let no_runs = |_: &TaskKey| Vec::new();
+        let log = |id: i64, span: u8, at: u64, body: &str| LogRow {
+            id,
+            time_unix_nano: at,
+            severity_number: 17,
+            body: body.into(),
+            trace_id: otlp::to_hex(&[1; 16]),
+            span_id: otlp::to_hex(&[span; 8]),
+            ..LogRow::default()
+        };
+        let logs = vec![
+            log(1, 5, 400, "<img src=x onerror=alert(1)>"),
+            log(2, 5, 380, "second"),
+            log(3, 2, 150, "of a"),
+        ];
+        let html = trace_fragment(&TraceData {
+            trace_hex: &summary.trace_id,
+            summary: &summary,
+            spans: &with,
+            selected: Some("0505050505050505"),
+            task_runs: &no_runs,
+            stats: &[],
+            logs: &logs,
+        });
+        assert!(!html.contains("<img"), "{html}");
+        assert_eq!(
+            html.matches("<tr class=\"log sev-error\">").count(),
+            2,
+            "{html}"
+        );
+        assert!(
+            html.contains("/logs?trace=01010101010101010101010101010101&#38;span=0505050505050505")
+        );
+        // Marks: the rows of a (1) and a2 (3), in time order within a row.
+        assert!(
+            html.contains(r#""logs":[[1,150,"error"],[3,380,"error"],[3,400,"error"]]"#),
+            "{html}"
+        );
+        let side = span_details(&with, "0505050505050505", &logs).unwrap();
+        assert_eq!(side.matches("sev-error").count(), 2);
+        assert!(span_details(&with, "0606060606060606", &logs)
+            .unwrap()
+            .contains("attrs"));
+        assert!(!span_details(&with, "0606060606060606", &logs)
+            .unwrap()
+            .contains("span-logs"));
     }
 }

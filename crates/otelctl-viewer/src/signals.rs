@@ -600,6 +600,36 @@ pub fn log_marks(span_start: u64, span_end: u64, logs: &[&LogRow]) -> Vec<(f64, 
     out
 }
 
+/// The marks of a trace's logs on its waterfall's rows: `(row, offset from `start` in ns,
+/// severity class)` for each record whose span is a row (`row_sids`: each row's span id, hex),
+/// by row then time. Records of spans the trace does not hold, or without a span id, have no
+/// bar to sit on.
+pub fn log_marks_by_row<'a>(
+    row_sids: impl Iterator<Item = &'a str>,
+    start: u64,
+    logs: &[LogRow],
+) -> Vec<(usize, u64, &'static str)> {
+    let by = by_span(logs);
+    let mut out = Vec::new();
+    for (row, sid) in row_sids.enumerate() {
+        if let Some(list) = by.get(sid) {
+            let mut marks: Vec<(usize, u64, &'static str)> = list
+                .iter()
+                .map(|r| {
+                    (
+                        row,
+                        r.time_unix_nano.saturating_sub(start),
+                        severity_class(r.severity_number),
+                    )
+                })
+                .collect();
+            marks.sort_by_key(|m| m.1);
+            out.extend(marks);
+        }
+    }
+    out
+}
+
 /// A trace's logs grouped by span id (hex); logs without a span id are under `""`.
 pub fn by_span(logs: &[LogRow]) -> std::collections::HashMap<&str, Vec<&LogRow>> {
     let mut map: std::collections::HashMap<&str, Vec<&LogRow>> = Default::default();
@@ -920,6 +950,23 @@ mod tests {
             "{}",
             &html[html.len() - 300..]
         );
+    }
+
+    #[test]
+    fn log_marks_follow_the_rows() {
+        let mut a = row(1, "a");
+        a.time_unix_nano = 150;
+        let mut b = row(2, "b");
+        b.time_unix_nano = 120;
+        b.severity_number = 13;
+        let mut c = row(3, "c");
+        c.span_id = "0909090909090909".into();
+        let marks = log_marks_by_row(
+            ["ffffffffffffffff", "0102030405060708"].into_iter(),
+            100,
+            &[a, b, c],
+        );
+        assert_eq!(marks, vec![(1, 20, "warn"), (1, 50, "error")]);
     }
 
     #[test]

@@ -85,6 +85,10 @@ pub struct Data<'a> {
     /// Each row's index in the input spans (not serialised).
     #[serde(skip)]
     pub span_of_row: Vec<usize>,
+    /// Log records on the bars: `(row, offset from start in ns, severity class)`, by row
+    /// (`signals::log_marks_by_row`; absent when the trace has no logs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<(usize, u64, &'static str)>,
 }
 
 /// The waterfall's data for one trace: `spans` with their resources, its tree and critical path.
@@ -160,6 +164,7 @@ pub fn data<'a>(
         rows,
         selected: selected_row,
         span_of_row,
+        logs: Vec::new(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! found by its text and by its trace id, a row's link to its span, the live tail adding a new
 //! record, a hostile body staying text; a counter drawn as its rate per attribute set and a
 //! histogram's p95 from its buckets, on a dated time axis. The routes behind the pages are also
-//! checked without a browser (the JSON API, the tail's rows, escaping, 400s). Screenshots go to `$CARGO_TARGET_TMPDIR/signals-browser/`
+//! checked without a browser (the JSON API, the tail's rows, escaping, 400s). A span's logs on
+//! its trace page: listed in its details, marked on the bars, linked to the logs page. Screenshots go to `$CARGO_TARGET_TMPDIR/signals-browser/`
 //! (with `OTELCTL_UPDATE_DOCS=1` also to `docs/images/`). Skips with the reason when chromium
 //! is missing.
 
@@ -533,4 +534,45 @@ fn the_logs_and_metrics_routes_answer_what_the_pages_and_the_cli_read() {
     assert!(String::from_utf8(r.body)
         .unwrap()
         .contains("filter-problem"));
+}
+#[test]
+fn a_spans_logs_on_its_trace_page_in_headless_chromium() {
+    let Some(mut s) = setup() else {
+        return;
+    };
+    let (cdp, viewer, out_dir) = (&mut s.cdp, s.viewer.as_str(), s.out_dir.as_path());
+    let trace = trace_hex(0x51);
+    let charge = CHARGE;
+    // A span's logs on its trace page, and the link from there to the logs page.
+    open(
+        cdp,
+        &format!("{viewer}/trace/{trace}?span={charge}"),
+        "trace",
+    );
+    cdp.wait_for(
+        "the charge span's logs in its details",
+        "!!document.querySelector('table.span-logs') && document.querySelector('table.span-logs').textContent.includes('payment declined for order 42')",
+    );
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('table.span-logs tr.log').length"),
+        json!(2)
+    );
+    cdp.wait_for(
+        "log marks on the bars",
+        "document.querySelectorAll('.logmark').length === 3",
+    );
+    shot(cdp, out_dir, "trace-logs");
+    cdp.eval("document.querySelector('a.span-logs-link').click()");
+    cdp.wait_for(
+        "the logs page of the span",
+        "document.body.dataset.page === 'logs' && location.search.includes('span=') && document.readyState === 'complete'",
+    );
+    assert_eq!(
+        bodies(cdp),
+        ["retrying the charge", "payment declined for order 42"]
+    );
+    assert_eq!(
+        cdp.eval("document.querySelector('input[name=span]').value"),
+        json!(charge)
+    );
 }

@@ -94,6 +94,19 @@ const state = {
   scroll: 0,
 };
 
+/** The severity classes a log mark may carry (anything else is drawn as info). */
+const SEVERITY = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'unspecified']);
+
+/** The trace's log marks ([row, offset, severity] each) by row: row -> [[offset, severity]]. */
+export function logsByRow(marks) {
+  const out = new Map();
+  for (const [row, at, sev] of marks || []) {
+    if (!out.has(row)) out.set(row, []);
+    out.get(row).push([at, sev]);
+  }
+  return out;
+}
+
 class TraceView {
   constructor(doc, data) {
     this.doc = doc;
@@ -102,6 +115,7 @@ class TraceView {
     this.parentOf = parents(this.rows);
     this.errors = [];
     this.rows.forEach((r, i) => { if (r[6] & ERROR) this.errors.push(i); });
+    this.logs = logsByRow(data.logs);
     this.el = {
       view: doc.getElementById('trace-view'),
       waterfall: doc.getElementById('waterfall'),
@@ -181,6 +195,10 @@ class TraceView {
         for (const e of events) {
           const ep = place(e, 0, lo, hi);
           if (ep) lane += `<i class="ev" style="left:${ep.left.toFixed(3)}%"></i>`;
+        }
+        for (const [at, sev] of this.logs.get(i) || []) {
+          const lp = place(at, 0, lo, hi);
+          if (lp) lane += `<i class="logmark ${SEVERITY.has(sev) ? sev : 'info'}" style="left:${lp.left.toFixed(3)}%" title="log (${sev})"></i>`;
         }
         const after = p.left + p.width;
         const text = `${flags & ERROR ? '✖ ' : ''}${formatDuration(dur)}`;

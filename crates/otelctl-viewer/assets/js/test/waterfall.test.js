@@ -51,3 +51,11 @@ test('zooming keeps the window inside the trace', () => {
   assert.deepEqual(zoom(0, 1000, 0.5, 990, 1000), [500, 1000]);
   assert.deepEqual(zoom(250, 750, 4, 500, 1000), [0, 1000]);
 });
+
+test('log marks are grouped by row, in the order sent', async () => {
+  const { logsByRow } = await import('../waterfall.js');
+  const m = logsByRow([[1, 150, 'error'], [3, 380, 'warn'], [3, 400, 'error']]);
+  assert.deepEqual([...m.keys()], [1, 3]);
+  assert.deepEqual(m.get(3), [[380, 'warn'], [400, 'error']]);
+  assert.equal(logsByRow(undefined).size, 0);
+});
