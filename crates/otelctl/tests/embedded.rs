@@ -338,8 +338,10 @@ fn a_busy_port_is_a_clear_error() {
     let out = common::run(cmd, ["up", "--embedded", "--base-port", &base.to_string()]);
     assert_eq!(out.status.code(), Some(1));
     let err = common::stderr(&out);
+    // Which port, what it was for, and who holds it (this test process: the squatter).
     assert!(
-        err.contains(&format!("127.0.0.1:{}", base + 3)) && err.contains("+3"),
+        err.contains(&format!("port {} on 127.0.0.1 (trace viewer)", base + 3))
+            && err.contains(&format!("pid {}", std::process::id())),
         "{err}"
     );
 }
