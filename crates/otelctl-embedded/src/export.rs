@@ -20,6 +20,10 @@ use super::viewer::EMBEDDED_HEADER;
 
 /// Most spans in one forwarded request.
 pub const FORWARD_BATCH_SPANS: usize = 1000;
+/// About the most OTLP/JSON in one forwarded request: well under the receiver's 8 MiB body
+/// limit (and the 4 MiB a Collector's gRPC receiver takes), so what a receiver accepted can
+/// always be sent back.
+pub const FORWARD_BATCH_BYTES: usize = 3 * 1024 * 1024;
 /// Time allowed for each forwarded request.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to ask the running viewer.
@@ -123,30 +127,122 @@ pub fn traces_url(endpoint: &str) -> String {
     }
 }
 
-/// Splits a request into requests of at most `max_spans` spans (a batch larger than that
-/// travels alone; batches are never cut).
-pub fn split(req: ExportTraceServiceRequest, max_spans: usize) -> Vec<ExportTraceServiceRequest> {
-    let count = |rs: &ResourceSpans| rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
+/// `req` cut into requests of at most `max_spans` spans and about `max_bytes` of OTLP/JSON each,
+/// so every one fits under a receiver's body limit (`otelctl-receiver`: 8 MiB) however the
+/// store grouped them: a resource's spans stay in one request when they fit, and a resource
+/// (or scope) too large for one is cut between spans, each piece keeping its resource and scope.
+/// A single span larger than `max_bytes` travels alone.
+pub fn split(
+    req: ExportTraceServiceRequest,
+    max_spans: usize,
+    max_bytes: usize,
+) -> Vec<ExportTraceServiceRequest> {
+    let json_len = |v: &dyn erased::Len| v.json_len();
     let mut out = Vec::new();
-    let mut current: Vec<ResourceSpans> = Vec::new();
-    let mut spans = 0;
+    let mut current = Batch::default();
     for rs in req.resource_spans {
-        let n = count(&rs);
-        if !current.is_empty() && spans + n > max_spans {
-            out.push(ExportTraceServiceRequest {
-                resource_spans: std::mem::take(&mut current),
-            });
-            spans = 0;
+        let n = rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
+        let bytes = json_len(&rs);
+        if n <= max_spans && bytes <= max_bytes {
+            if !current.fits(n, bytes, max_spans, max_bytes) {
+                current.flush(&mut out);
+            }
+            current.add(rs, n, bytes);
+            continue;
         }
-        spans += n;
-        current.push(rs);
+        // Too large on its own: cut between spans.
+        current.flush(&mut out);
+        for mut ss in rs.scope_spans {
+            for span in std::mem::take(&mut ss.spans) {
+                let bytes = json_len(&span);
+                if !current.fits(1, bytes, max_spans, max_bytes) {
+                    current.flush(&mut out);
+                }
+                current.add_span(&rs.resource, &rs.schema_url, &ss, span, bytes);
+            }
+        }
     }
-    if !current.is_empty() {
-        out.push(ExportTraceServiceRequest {
-            resource_spans: current,
-        });
-    }
+    current.flush(&mut out);
     out
+}
+
+/// The request being filled by [`split`].
+#[derive(Default)]
+struct Batch {
+    req: ExportTraceServiceRequest,
+    spans: usize,
+    bytes: usize,
+}
+
+impl Batch {
+    fn fits(&self, spans: usize, bytes: usize, max_spans: usize, max_bytes: usize) -> bool {
+        self.spans == 0 || (self.spans + spans <= max_spans && self.bytes + bytes <= max_bytes)
+    }
+    fn add(&mut self, rs: ResourceSpans, spans: usize, bytes: usize) {
+        self.req.resource_spans.push(rs);
+        self.spans += spans;
+        self.bytes += bytes;
+    }
+    /// `span` under a copy of its resource and scope (the last ones reused while they match).
+    fn add_span(
+        &mut self,
+        resource: &Option<otelctl_otlp::Resource>,
+        schema_url: &str,
+        scope: &otelctl_otlp::ScopeSpans,
+        span: otelctl_otlp::Span,
+        bytes: usize,
+    ) {
+        let same_resource = self
+            .req
+            .resource_spans
+            .last()
+            .is_some_and(|r| &r.resource == resource && r.schema_url == schema_url);
+        if !same_resource {
+            self.req.resource_spans.push(ResourceSpans {
+                resource: resource.clone(),
+                scope_spans: Vec::new(),
+                schema_url: schema_url.to_string(),
+            });
+        }
+        let rs = self.req.resource_spans.last_mut().expect("pushed above");
+        let same_scope = rs
+            .scope_spans
+            .last()
+            .is_some_and(|s| s.scope == scope.scope && s.schema_url == scope.schema_url);
+        if !same_scope {
+            rs.scope_spans.push(otelctl_otlp::ScopeSpans {
+                scope: scope.scope.clone(),
+                spans: Vec::new(),
+                schema_url: scope.schema_url.clone(),
+            });
+        }
+        rs.scope_spans
+            .last_mut()
+            .expect("pushed above")
+            .spans
+            .push(span);
+        self.spans += 1;
+        self.bytes += bytes;
+    }
+    fn flush(&mut self, out: &mut Vec<ExportTraceServiceRequest>) {
+        if self.spans > 0 || !self.req.resource_spans.is_empty() {
+            out.push(std::mem::take(&mut self.req));
+        }
+        self.spans = 0;
+        self.bytes = 0;
+    }
+}
+
+/// The OTLP/JSON size of a part of a request.
+mod erased {
+    pub trait Len {
+        fn json_len(&self) -> usize;
+    }
+    impl<T: serde::Serialize> Len for T {
+        fn json_len(&self) -> usize {
+            serde_json::to_vec(self).map_or(0, |v| v.len())
+        }
+    }
 }
 
 /// What forwarding did.
@@ -175,7 +271,7 @@ pub fn forward(req: ExportTraceServiceRequest, endpoint: &str) -> Result<Forward
     let client = Client::shared()?;
     let headers = [("Content-Type".to_string(), "application/json".to_string())];
     let mut done = Forwarded::default();
-    for part in split(req, FORWARD_BATCH_SPANS) {
+    for part in split(req, FORWARD_BATCH_SPANS, FORWARD_BATCH_BYTES) {
         let body = part.to_json();
         let r = client.send(
             "POST",
@@ -234,7 +330,7 @@ mod tests {
             req.resource_spans
                 .extend(request((1..=3u8).map(|i| span(t, i, 0, 0, 1)).collect()).resource_spans);
         }
-        let parts = split(req, 7);
+        let parts = split(req, 7, usize::MAX);
         let sizes: Vec<usize> = parts.iter().map(|p| p.span_count()).collect();
         assert_eq!(sizes, vec![6, 6, 3]);
     }

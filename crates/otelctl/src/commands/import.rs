@@ -25,6 +25,32 @@ use otelctl_span::spool::Spooled;
 use crate::cli::ImportArgs;
 use crate::output;
 
+/// The largest file `import` reads (documented in docs/commands/import.md): a store's export
+/// is far smaller, and an endless file (`/dev/zero`, a FIFO) stops here instead of filling memory.
+pub const MAX_IMPORT_FILE: u64 = 256 * 1024 * 1024;
+
+/// A file's bytes, refused past [`MAX_IMPORT_FILE`] (read, not trusted from its size: `/dev/zero`
+/// and pipes have none).
+fn read_capped(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_IMPORT_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if bytes.len() as u64 > MAX_IMPORT_FILE {
+        return Err(Error::bad_input(
+            path.display().to_string(),
+            format!(
+                "larger than {} MiB, the most `otelctl import` reads from one file",
+                MAX_IMPORT_FILE >> 20
+            ),
+            "split it (one OTLP/JSON request per line can be split by lines); nothing was imported",
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Which signal an OTLP/JSON request is, by its top-level key (traces when it has none: `{}`).
 fn signal_of(text: &str) -> std::result::Result<Signal, DecodeError> {
     #[derive(serde::Deserialize)]
@@ -99,7 +125,7 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let mut all = ExportTraceServiceRequest::default();
     let (mut metrics, mut logs) = (Vec::new(), Vec::new());
     for path in &args.files {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let bytes = read_capped(path)?;
         for req in parse_file(path, &bytes)? {
             match req {
                 Spooled::Traces(r) => all.resource_spans.extend(r.resource_spans),
