@@ -39,7 +39,10 @@ pub fn query_of(filter: &Filter, now_unix_nano: u64, limit: usize) -> TraceQuery
     TraceQuery {
         service: filter.service.clone(),
         name: filter.name.clone(),
-        error: filter.status.map(|s| s == explore::StatusFilter::Error),
+        span_error: filter.status.map(|s| s == explore::StatusFilter::Error),
+        error: filter
+            .trace_status
+            .map(|s| s == explore::StatusFilter::Error),
         min_duration_ns: filter.min_duration.map(nanos),
         max_duration_ns: filter.max_duration.map(nanos),
         attrs: filter.attrs.clone(),

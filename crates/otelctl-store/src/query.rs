@@ -30,17 +30,21 @@ pub struct TraceRow {
 }
 
 /// Which traces to list; every condition given must hold (see docs/store.md for the SQL).
+/// `service`, `name`, `span_error` and `attrs` are one span's: a trace matches when one of its
+/// spans meets them all; the others are the trace's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceQuery {
-    /// Some span's resource has this `service.name`.
+    /// The span's resource has this `service.name`.
     pub service: Option<String>,
-    /// Some span has exactly this name.
+    /// The span has exactly this name.
     pub name: Option<String>,
-    /// `Some(true)`: some span has status ERROR; `Some(false)`: none has.
+    /// `Some(true)`: the span's status is ERROR; `Some(false)`: it is not.
+    pub span_error: Option<bool>,
+    /// The trace: `Some(true)`: some span has status ERROR; `Some(false)`: none has.
     pub error: Option<bool>,
     pub min_duration_ns: Option<u64>,
     pub max_duration_ns: Option<u64>,
-    /// Some span (or its resource) has attribute `key` whose text is `value`, for each pair.
+    /// The span (or its resource) has attribute `key` whose text is `value`, for each pair.
     pub attrs: Vec<(String, String)>,
     /// The trace started at or after / at or before these times.
     pub from_unix_nano: Option<u64>,
@@ -123,31 +127,35 @@ fn conditions(q: &TraceQuery) -> (String, Vec<SqlValue>) {
         Some(false) => sql.push_str(" AND t.error_count = 0"),
         None => {}
     }
-    if let Some(s) = &q.service {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM trace_services s WHERE s.service = ? AND s.trace = t.id)",
-        );
-        args.push(SqlValue::Text(s.clone()));
+    // The span conditions: one EXISTS, so one span meets them all.
+    let mut span = String::new();
+    if let Some(v) = &q.service {
+        span.push_str(" AND s.service = ?");
+        args.push(SqlValue::Text(v.clone()));
     }
     if let Some(n) = &q.name {
-        sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.name = ? AND s.trace = t.id)");
+        span.push_str(" AND s.name = ?");
         args.push(SqlValue::Text(n.clone()));
+    }
+    match q.span_error {
+        Some(true) => span.push_str(&format!(" AND s.status = {}", StatusCode::Error as i32)),
+        Some(false) => span.push_str(&format!(" AND s.status != {}", StatusCode::Error as i32)),
+        None => {}
     }
     for (k, v) in &q.attrs {
         if k.contains('"') || k.contains('\\') {
             // A key a JSON path cannot name: every key compared.
-            sql.push_str(
-                " AND (EXISTS (SELECT 1 FROM spans s, json_each(s.attributes) j WHERE s.trace = t.id AND j.key = ? AND j.value = ?)
-                   OR EXISTS (SELECT 1 FROM batches b, json_each(b.resource) j WHERE b.trace = t.id AND j.key = ? AND j.value = ?))",
+            span.push_str(
+                " AND (EXISTS (SELECT 1 FROM json_each(s.attributes) j WHERE j.key = ? AND j.value = ?)
+                   OR EXISTS (SELECT 1 FROM json_each(b.resource) j WHERE j.key = ? AND j.value = ?))",
             );
             for _ in 0..2 {
                 args.push(SqlValue::Text(k.clone()));
                 args.push(SqlValue::Text(v.clone()));
             }
         } else {
-            sql.push_str(
-                " AND (EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND json_extract(s.attributes, ?) = ?)
-                   OR EXISTS (SELECT 1 FROM batches b WHERE b.trace = t.id AND json_extract(b.resource, ?) = ?))",
+            span.push_str(
+                " AND (json_extract(s.attributes, ?) = ? OR json_extract(b.resource, ?) = ?)",
             );
             let path = format!("$.\"{k}\"");
             for _ in 0..2 {
@@ -155,6 +163,12 @@ fn conditions(q: &TraceQuery) -> (String, Vec<SqlValue>) {
                 args.push(SqlValue::Text(v.clone()));
             }
         }
+    }
+    if !span.is_empty() {
+        // Service and name first when given: spans_by_name answers those.
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM spans s JOIN batches b ON b.id = s.batch WHERE s.trace = t.id{span})"
+        ));
     }
     (sql, args)
 }

@@ -138,15 +138,22 @@ impl StatusFilter {
     }
 }
 
-/// Which traces to list. Every condition given must hold; each is about the whole trace:
+/// Which traces to list. Every condition given must hold.
 ///
-/// - `service`: some span's resource has `service.name` equal to it;
-/// - `name`: some span has exactly this name;
-/// - `status`: `error` when some span has status ERROR, `ok` when none has;
+/// **Span conditions** must all hold for one and the same span (like TraceQL's
+/// `{ name = "x" && status = error }` or Jaeger's operation plus tags):
+///
+/// - `service`: the span's resource has `service.name` equal to it;
+/// - `name`: the span has exactly this name;
+/// - `status`: `error`: the span's status is ERROR; `ok`: it is not;
+/// - `attrs`: for each `key=value`, the span, or its resource, has attribute `key` (exact
+///   case) whose text is `value`.
+///
+/// **Trace conditions** are about the whole trace:
+///
+/// - `trace_status`: `error` when some span (any) has status ERROR, `ok` when none has;
 /// - `min_duration` / `max_duration`: the trace's duration (first start to last end) is at
 ///   least / at most this (both inclusive);
-/// - `attrs`: for each `key=value`, some span has a span or resource attribute `key` (exact
-///   case) whose text is `value` (different pairs may be met by different spans);
 /// - `since`: the trace started at most this long before `now`; `from`/`to`: it started
 ///   within these Unix times (nanoseconds, inclusive).
 ///
@@ -156,6 +163,7 @@ pub struct Filter {
     pub service: Option<String>,
     pub name: Option<String>,
     pub status: Option<StatusFilter>,
+    pub trace_status: Option<StatusFilter>,
     pub min_duration: Option<Duration>,
     pub max_duration: Option<Duration>,
     pub attrs: Vec<(String, String)>,
@@ -213,8 +221,9 @@ pub fn parse_limit(text: &str, origin: Source) -> Result<usize> {
 }
 
 impl Filter {
-    /// Reads the URL form: `service`, `name`, `status`, `min`, `max`, `attr` (repeated,
-    /// `KEY=VALUE`), `since`, `from`, `to` (Unix nanoseconds), `limit`. Empty values are
+    /// Reads the URL form: `service`, `name`, `status`, `attr` (repeated, `KEY=VALUE`): one
+    /// span's; `trace_status`, `min`, `max`, `since`, `from`, `to` (Unix nanoseconds): the
+    /// trace's; `limit`. Empty values are
     /// ignored (an HTML form sends every field). Unknown parameters are ignored.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Filter> {
         let mut f = Filter::default();
@@ -227,6 +236,7 @@ impl Filter {
                 "service" => Source::Flag("the URL parameter service"),
                 "name" => Source::Flag("the URL parameter name"),
                 "status" => Source::Flag("the URL parameter status"),
+                "trace_status" => Source::Flag("the URL parameter trace_status"),
                 "min" => Source::Flag("the URL parameter min"),
                 "max" => Source::Flag("the URL parameter max"),
                 "attr" => Source::Flag("the URL parameter attr"),
@@ -240,6 +250,7 @@ impl Filter {
                 "service" => f.service = Some(v.to_string()),
                 "name" => f.name = Some(v.to_string()),
                 "status" => f.status = Some(parse_status(v, source)?),
+                "trace_status" => f.trace_status = Some(parse_status(v, source)?),
                 "min" => f.min_duration = Some(parse_duration(v, "duration", source)?),
                 "max" => f.max_duration = Some(parse_duration(v, "duration", source)?),
                 "attr" => f.attrs.push(parse_attr(v, source)?),
@@ -264,6 +275,9 @@ impl Filter {
         }
         if let Some(s) = self.status {
             add("status", s.as_str().to_string());
+        }
+        if let Some(s) = self.trace_status {
+            add("trace_status", s.as_str().to_string());
         }
         if let Some(d) = self.min_duration {
             add("min", duration_text(d));
@@ -317,30 +331,41 @@ impl Filter {
             return false;
         }
         let error = summary.error_count > 0;
-        match self.status {
+        match self.trace_status {
             Some(StatusFilter::Error) if !error => return false,
             Some(StatusFilter::Ok) if error => return false,
             _ => {}
         }
-        if let Some(n) = &self.name {
-            if !spans.iter().any(|(_, s)| &s.name == n) {
-                return false;
-            }
+        !self.has_span_conditions() || spans.iter().any(|&(res, s)| self.matches_span(res, s))
+    }
+
+    /// Whether a span condition (service, name, status, attribute) is set.
+    pub fn has_span_conditions(&self) -> bool {
+        self.service.is_some()
+            || self.name.is_some()
+            || self.status.is_some()
+            || !self.attrs.is_empty()
+    }
+
+    /// Whether this one span (with its resource) meets every span condition.
+    pub fn matches_span(&self, resource: &[KeyValue], s: &Span) -> bool {
+        if self.name.as_ref().is_some_and(|n| &s.name != n) {
+            return false;
+        }
+        match self.status {
+            Some(StatusFilter::Error) if !metrics::is_error(s) => return false,
+            Some(StatusFilter::Ok) if metrics::is_error(s) => return false,
+            _ => {}
         }
         if let Some(svc) = &self.service {
-            if !spans
-                .iter()
-                .any(|(res, _)| service_name(res).as_deref() == Some(svc.as_str()))
-            {
+            if service_name(resource).as_deref() != Some(svc.as_str()) {
                 return false;
             }
         }
         self.attrs.iter().all(|(k, v)| {
-            spans.iter().any(|(res, s)| {
-                let text = |attrs: &[KeyValue]| otlp::attribute(attrs, k).map(otlp::Value::to_text);
-                text(&s.attributes).as_deref() == Some(v.as_str())
-                    || text(res).as_deref() == Some(v.as_str())
-            })
+            let text = |attrs: &[KeyValue]| otlp::attribute(attrs, k).map(otlp::Value::to_text);
+            text(&s.attributes).as_deref() == Some(v.as_str())
+                || text(resource).as_deref() == Some(v.as_str())
         })
     }
 }
@@ -450,14 +475,18 @@ fn ql_duration(d: Duration) -> String {
 /// its string form, since the local filter compares text.
 pub fn traceql(filter: &Filter) -> String {
     let mut parts: Vec<String> = Vec::new();
+    // The span conditions: one spanset, so one span must meet them all.
+    let mut span: Vec<String> = Vec::new();
     if let Some(s) = &filter.service {
-        parts.push(format!("{{ resource.service.name = {} }}", ql_string(s)));
+        span.push(format!("resource.service.name = {}", ql_string(s)));
     }
     if let Some(n) = &filter.name {
-        parts.push(format!("{{ name = {} }}", ql_string(n)));
+        span.push(format!("name = {}", ql_string(n)));
     }
-    if filter.status == Some(StatusFilter::Error) {
-        parts.push("{ status = error }".to_string());
+    match filter.status {
+        Some(StatusFilter::Error) => span.push("status = error".to_string()),
+        Some(StatusFilter::Ok) => span.push("status != error".to_string()),
+        None => {}
     }
     if let Some(d) = filter.min_duration {
         parts.push(format!("{{ traceDuration >= {} }}", ql_duration(d)));
@@ -478,7 +507,14 @@ pub fn traceql(filter: &Filter) -> String {
                 alts.push(format!("{scope}.{key} = {v}"));
             }
         }
-        parts.push(format!("{{ {} }}", alts.join(" || ")));
+        span.push(format!("({})", alts.join(" || ")));
+    }
+    if !span.is_empty() {
+        parts.insert(0, format!("{{ {} }}", span.join(" && ")));
+    }
+    // A trace condition: some span, any, failed (its own spanset).
+    if filter.trace_status == Some(StatusFilter::Error) {
+        parts.push("{ status = error }".to_string());
     }
     if parts.is_empty() {
         "{ }".to_string()
@@ -1208,12 +1244,77 @@ mod tests {
         assert_eq!(run(&f("service=cli&status=ok")), vec![3]);
     }
 
+    /// Six runs of `dt` with tasks a, b, c: b failed in runs 1 and 4, c in runs 0, 2 and 5.
+    fn six_runs() -> Vec<Vec<Span>> {
+        (0..6u8)
+            .map(|r| {
+                let t = r + 1;
+                let mut spans = vec![named(span(t, 1, 0, 0, 1000), "dt")];
+                for (k, task) in ["a", "b", "c"].into_iter().enumerate() {
+                    let mut s = named(span(t, 2 + k as u8, 1, 0, 100), task);
+                    let failed = match task {
+                        "b" => [1, 4].contains(&r),
+                        "c" => [0, 2, 5].contains(&r),
+                        _ => false,
+                    };
+                    if failed {
+                        s.status = Some(Status {
+                            code: StatusCode::Error as i32,
+                            message: String::new(),
+                        });
+                    }
+                    spans.push(s);
+                }
+                spans
+            })
+            .collect()
+    }
+
+    #[test]
+    fn span_conditions_hold_for_one_span_trace_conditions_for_the_trace() {
+        let runs = six_runs();
+        let res = vec![KeyValue::string("service.name", "dt")];
+        let matching = |f: &str| -> Vec<u8> {
+            let pairs: Vec<(String, String)> = f
+                .split('&')
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap();
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            let filter = Filter::from_query(&pairs).unwrap();
+            runs.iter()
+                .filter(|spans| {
+                    let with: Vec<SpanRef> = spans.iter().map(|s| (res.as_slice(), s)).collect();
+                    filter.matches(&summarize(&spans[0].trace_id, &with), &with, 0)
+                })
+                .map(|spans| spans[0].trace_id[0])
+                .collect()
+        };
+        // b failed in runs 1 and 4 (traces 2 and 5); c's failures do not count for b.
+        assert_eq!(matching("name=b&status=error"), vec![2, 5]);
+        assert_eq!(matching("name=c&status=error"), vec![1, 3, 6]);
+        // b succeeded in the other four.
+        assert_eq!(matching("name=b&status=ok"), vec![1, 3, 4, 6]);
+        // "has an error anywhere" is the trace's: every run but run 3 (trace 4).
+        assert_eq!(matching("trace_status=error"), vec![1, 2, 3, 5, 6]);
+        assert_eq!(matching("trace_status=ok"), vec![4]);
+        // b succeeded, yet something else failed: runs 0, 2, 5.
+        assert_eq!(
+            matching("name=b&status=ok&trace_status=error"),
+            vec![1, 3, 6]
+        );
+        // A span of service dt named a that failed: none.
+        assert_eq!(matching("service=dt&name=a&status=error"), Vec::<u8>::new());
+    }
+
     #[test]
     fn filter_query_round_trips_and_rejects_bad_values() {
         let f = Filter {
             service: Some("my svc".into()),
             name: Some("a&b".into()),
             status: Some(StatusFilter::Error),
+            trace_status: Some(StatusFilter::Ok),
             min_duration: Some(Duration::from_millis(1500)),
             max_duration: Some(Duration::from_secs(60)),
             attrs: vec![
@@ -1239,6 +1340,7 @@ mod tests {
         assert_eq!(Filter::from_query(&pairs).unwrap(), f);
         for (k, v) in [
             ("status", "broken"),
+            ("trace_status", "red"),
             ("min", "fast"),
             ("attr", "=x"),
             ("limit", "0"),
@@ -1428,16 +1530,23 @@ mod tests {
         };
         assert_eq!(
             traceql(&f),
-            r#"{ resource.service.name = "web" } && { name = "GET \"/\"" } && { status = error } && { traceDuration >= 1500ms } && { traceDuration <= 2000000001ns } && { span.task.cached = "false" || span.task.cached = false || resource.task.cached = "false" || resource.task.cached = false } && { span."my key" = "a b" || resource."my key" = "a b" }"#
+            r#"{ resource.service.name = "web" && name = "GET \"/\"" && status = error && (span.task.cached = "false" || span.task.cached = false || resource.task.cached = "false" || resource.task.cached = false) && (span."my key" = "a b" || resource."my key" = "a b") } && { traceDuration >= 1500ms } && { traceDuration <= 2000000001ns }"#,
+            "the span conditions are one spanset: one span meets them all"
         );
         let ok = Filter {
             status: Some(StatusFilter::Ok),
+            trace_status: Some(StatusFilter::Error),
+            ..Filter::default()
+        };
+        assert_eq!(traceql(&ok), "{ status != error } && { status = error }");
+        let clean = Filter {
+            trace_status: Some(StatusFilter::Ok),
             ..Filter::default()
         };
         assert_eq!(
-            traceql(&ok),
+            traceql(&clean),
             "{ }",
-            "status ok is filtered after the search"
+            "no failed span is checked after the search"
         );
     }
 

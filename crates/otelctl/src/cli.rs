@@ -583,22 +583,26 @@ pub struct TraceCompareArgs {
 
 #[derive(Debug, Args)]
 pub struct TraceFilterArgs {
-    /// Only traces with a span of this service (`service.name`)
+    /// Only traces with a span of this service (`service.name`); --service, --name, --status
+    /// and --attr must all hold for one and the same span
     #[arg(long, value_name = "S")]
     pub service: Option<String>,
     /// Only traces with a span of exactly this name
     #[arg(long, value_name = "N")]
     pub name: Option<String>,
-    /// ok (no span in error) or error (some span in error)
+    /// The span's status: error (ERROR) or ok (not ERROR)
     #[arg(long, value_name = "ok|error")]
     pub status: Option<String>,
-    /// Only traces lasting at least this long: 500ms, 2s, 1m
+    /// The trace's: error (some span, any, in error) or ok (no span in error)
+    #[arg(long, value_name = "ok|error")]
+    pub trace_status: Option<String>,
+    /// Only traces lasting at least this long (the whole trace): 500ms, 2s, 1m
     #[arg(long, value_name = "D")]
     pub min_duration: Option<String>,
     /// Only traces lasting at most this long
     #[arg(long, value_name = "D")]
     pub max_duration: Option<String>,
-    /// Only traces with a span (or resource) attribute KEY whose value is VALUE; repeatable
+    /// Only traces with a span whose attribute (or its resource's) KEY has VALUE; repeatable
     #[arg(long, value_name = "K=V")]
     pub attr: Vec<String>,
     /// Only traces that started within this long ago: 15m, 2h, 7d (`-2h` reads the same)

@@ -149,7 +149,7 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         cdp.eval("[window.__same, document.querySelector('input[name=service]').value, document.activeElement.name, document.querySelectorAll('#compare-form input:checked').length]"),
         json!([1, "we", "service", 1])
     );
-    cdp.eval("document.querySelector('input[name=service]').value = 'web'; document.querySelector('select[name=status]').value = 'ok'");
+    cdp.eval("document.querySelector('input[name=service]').value = 'web'; document.querySelector('select[name=trace_status]').value = 'ok'");
     click(&mut cdp, "#apply");
     cdp.wait_for(
         "the filtered list",
@@ -175,7 +175,7 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
     );
     assert_eq!(rows(&mut cdp), filtered);
     assert_eq!(
-        cdp.eval("document.querySelector('input[name=service]').value + '/' + document.querySelector('select[name=status]').value"),
+        cdp.eval("document.querySelector('input[name=service]').value + '/' + document.querySelector('select[name=trace_status]').value"),
         json!("web/ok")
     );
     shot(&mut cdp, &out_dir, "list");

@@ -132,6 +132,14 @@ fn check_filters(dir: &std::path::Path, base: u16, from: &str) {
             &["--service", "cli", "--status", "ok", "--min-duration", "1s"],
             &[3],
         ),
+        // Span filters hold for one span: compile never carries task.cached (build does).
+        (&["--name", "compile", "--attr", "task.cached=false"], &[]),
+        (&["--name", "build", "--attr", "task.cached=false"], &[3]),
+        (&["--name", "compile", "--status", "ok"], &[3]),
+        // Trace filters: an error anywhere, or none.
+        (&["--trace-status", "error"], &[2]),
+        (&["--trace-status", "ok"], &[4, 3, 1, 5]),
+        (&["--name", "GET /", "--trace-status", "ok"], &[1]),
     ];
     for (args, want) in cases {
         assert_eq!(&listed(dir, base, args), want, "{args:?} from {from}");
@@ -399,9 +407,14 @@ fn against_tempo_the_filter_becomes_traceql_and_is_applied_exactly() {
     );
     assert_eq!(
         queries.lock().unwrap().last().unwrap(),
-        r#"{ resource.service.name = "cli" } && { traceDuration >= 1000ms } && { span.task.cached = "false" || span.task.cached = false || resource.task.cached = "false" || resource.task.cached = false }"#
+        r#"{ resource.service.name = "cli" && (span.task.cached = "false" || span.task.cached = false || resource.task.cached = "false" || resource.task.cached = false) } && { traceDuration >= 1000ms }"#
     );
     assert_eq!(listed(dir.path(), base, &["--status", "ok"]), [3]);
+    assert_eq!(
+        queries.lock().unwrap().last().unwrap(),
+        "{ status != error }"
+    );
+    assert_eq!(listed(dir.path(), base, &["--trace-status", "ok"]), [3]);
     assert_eq!(queries.lock().unwrap().last().unwrap(), "{ }");
     assert_eq!(listed(dir.path(), base, &["--status", "error"]), [2]);
     assert_eq!(
@@ -477,4 +490,79 @@ service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    trace
     assert_eq!(listed(dir.path(), base, &[]), [4, 3, 2, 1, 5]);
     assert_eq!(listed(dir.path(), base, &["--service", "cli"]), [4, 3, 2]);
     drop(up);
+}
+
+/// Six `dt` runs of tasks a, b and c: b failed in two of them, c in three others (issue 21:
+/// `--name ts:check --status error` listed every run where anything failed).
+#[test]
+fn name_and_status_hold_for_one_span_in_the_cli_the_list_and_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = free_base();
+    let up = Up::start(dir.path(), dir.path(), base, &[]);
+    let now = now_ns();
+    for run in 0..6u8 {
+        let t = now - (60 - run as u64 * 5) * MIN;
+        let id = 0x40 + run;
+        let task = |n: u8, name: &str, failed_here: bool| {
+            let s = span(id, n, 1, name, t + n as u64 * MS, t + (n as u64 + 1) * MS);
+            if failed_here {
+                failed(s)
+            } else {
+                s
+            }
+        };
+        let r = export_request(
+            "dt",
+            vec![
+                span(id, 1, 0, "dt", t, t + 10 * MS),
+                task(2, "a", false),
+                task(3, "b", [1, 4].contains(&run)),
+                task(4, "c", [0, 2, 5].contains(&run)),
+            ],
+        );
+        assert_eq!(
+            post(up.receiver(), "application/json", &r.to_json()).status,
+            200
+        );
+    }
+    let b_failed = [0x44u8, 0x41];
+    assert_eq!(
+        listed(dir.path(), base, &["--name", "b", "--status", "error"]),
+        b_failed
+    );
+    let api: serde_json::Value =
+        serde_json::from_slice(&get(up.viewer(), "/api/search?name=b&status=error").body).unwrap();
+    let ids: Vec<String> = api["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["trace_id"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = b_failed.iter().map(|&b| trace_hex(b)).collect();
+    assert_eq!(ids, want);
+    assert_eq!(api["matched"], 2);
+    let page = String::from_utf8(get(up.viewer(), "/?name=b&status=error").body).unwrap();
+    let rows: Vec<&str> = page
+        .split(r#"<tr class="trace "#)
+        .skip(1)
+        .filter_map(|r| r.split(r#"data-trace=""#).nth(1))
+        .map(|r| &r[..32])
+        .collect();
+    assert_eq!(rows, want.iter().map(String::as_str).collect::<Vec<_>>());
+    // Every run where anything failed is the trace filter's answer.
+    assert_eq!(
+        listed(dir.path(), base, &["--trace-status", "error"]).len(),
+        5
+    );
+    // More matched than listed: said on stderr, the table on stdout stays a table.
+    let o = otelctl(dir.path(), base, &["traces", "--limit", "2"]);
+    assert!(o.status.success());
+    assert_eq!(common::stderr(&o), "showing 2 of 6 (--limit)\n");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    let o = otelctl(
+        dir.path(),
+        base,
+        &["traces", "--name", "b", "--status", "error"],
+    );
+    assert_eq!(common::stderr(&o), "", "all matches listed: nothing to say");
 }

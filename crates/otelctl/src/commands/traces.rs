@@ -82,6 +82,11 @@ fn filter_of(a: &TraceFilterArgs) -> Result<Filter> {
             .as_deref()
             .map(|s| explore::parse_status(s, Source::Flag("--status")))
             .transpose()?,
+        trace_status: a
+            .trace_status
+            .as_deref()
+            .map(|s| explore::parse_status(s, Source::Flag("--trace-status")))
+            .transpose()?,
         min_duration: a
             .min_duration
             .as_deref()
@@ -123,19 +128,22 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
         Backend::Tempo(port) => format!("Tempo on port {port}"),
         Backend::Files => format!("the store {}", otelctl_store::db_path(&dir).display()),
     };
-    let rows = match backend {
+    // The rows, and how many matched when the store says (Tempo does not).
+    let (rows, matched) = match backend {
         Backend::Viewer(port) => from_viewer(port, &filter)?,
-        Backend::Tempo(port) => from_tempo(port, &filter)?,
+        Backend::Tempo(port) => (from_tempo(port, &filter)?, None),
         Backend::Files => {
             let limit = filter.limit.unwrap_or(explore::MAX_LIMIT);
             match otelctl_store::open_read_only(&dir)? {
-                Some(reader) => reader
-                    .list(&query_of(&filter, now_nanos(), limit))?
-                    .0
-                    .iter()
-                    .map(|r| Row::from(&summary_of(r)))
-                    .collect(),
-                None => Vec::new(),
+                Some(reader) => {
+                    let (rows, matched, more) =
+                        reader.list(&query_of(&filter, now_nanos(), limit))?;
+                    (
+                        rows.iter().map(|r| Row::from(&summary_of(r))).collect(),
+                        Some((matched, more)),
+                    )
+                }
+                None => (Vec::new(), None),
             }
         }
     };
@@ -168,14 +176,35 @@ fn list(settings: &Settings, args: &TraceFilterArgs) -> Result<u8> {
             r.name
         ));
     }
+    if let Some(note) = more_than_shown(rows.len(), matched) {
+        output::stderr(&note);
+    }
     output::stdout(out.as_bytes())?;
     Ok(exit::SUCCESS)
 }
 
-fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
+/// `showing 20 of 295 (--limit)` when more traces matched than are listed (`of at least 1000`
+/// when the store stopped counting).
+fn more_than_shown(shown: usize, matched: Option<Matched>) -> Option<String> {
+    let (matched, more) = matched?;
+    (matched > shown as u64 || more).then(|| {
+        format!(
+            "showing {shown} of {}{matched} (--limit)\n",
+            if more { "at least " } else { "" }
+        )
+    })
+}
+
+/// How many traces matched, and whether the store stopped counting there.
+type Matched = (u64, bool);
+
+fn from_viewer(port: u16, filter: &Filter) -> Result<(Vec<Row>, Option<Matched>)> {
     #[derive(serde::Deserialize)]
     struct Answer {
         traces: Vec<Row>,
+        matched: Option<u64>,
+        #[serde(default)]
+        matched_more: bool,
     }
     let url = format!("http://127.0.0.1:{port}/api/search?{}", filter.to_query());
     let r = Client::shared()?.get(&url, Some("application/json"), Instant::now() + TIMEOUT)?;
@@ -197,7 +226,8 @@ fn from_viewer(port: u16, filter: &Filter) -> Result<Vec<Row>> {
         )
         .fix("the viewer may be another otelctl version: restart `otelctl up --embedded`")
     })?;
-    Ok(a.traces)
+    let matched = a.matched.map(|m| (m, a.matched_more));
+    Ok((a.traces, matched))
 }
 
 /// Tempo: the filter as TraceQL narrows the search; each trace found is then read whole and the
