@@ -9,7 +9,7 @@
 mod common;
 mod embedded_support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use embedded_support::browser;
 use embedded_support::*;
@@ -109,6 +109,18 @@ fn big_trace(trace: u8, n: u64, start: u64) -> (Vec<Span>, u64) {
     });
     assert_eq!(spans.len() as u64, n);
     (spans, failing)
+}
+
+/// A screenshot into the test's directory, and with `OTELCTL_UPDATE_DOCS=1` into docs/images/
+/// (`scripts/screenshots` regenerates the documentation's pictures that way).
+fn shot(cdp: &mut browser::Cdp, out_dir: &Path, name: &str) {
+    let path = out_dir.join(format!("{name}.png"));
+    cdp.screenshot(&path);
+    if std::env::var_os("OTELCTL_UPDATE_DOCS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/images");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::copy(&path, docs.join(format!("waterfall-{name}.png"))).unwrap();
+    }
 }
 
 fn send(up: &Up, spans: Vec<Span>) {
@@ -256,7 +268,7 @@ fn a_50000_span_trace_paints_in_under_a_second_and_every_span_is_reachable() {
         cdp.eval("(function(){var d=document.getElementById('details').getBoundingClientRect(), w=document.getElementById('waterfall').getBoundingClientRect(); return d.left >= w.right && d.top < w.bottom})()"),
         json!(true)
     );
-    cdp.screenshot(&out_dir.join("find.png"));
+    shot(&mut cdp, &out_dir, "find");
 
     // "next error" lands on the one failing span, red, with its status in the details.
     let failing_sid = hex8(failing);
@@ -271,7 +283,7 @@ fn a_50000_span_trace_paints_in_under_a_second_and_every_span_is_reachable() {
         cdp.eval("(function(){var r=document.querySelector('#waterfall .row.selected'); return [r.dataset.span, r.classList.contains('error'), getComputedStyle(r.querySelector('.bar')).backgroundColor, !!r.querySelector('.ev'), document.getElementById('details').textContent.includes('ERROR: assert 1 == 2')]})()"),
         json!([failing_sid, true, "rgb(216, 58, 58)", true, true])
     );
-    cdp.screenshot(&out_dir.join("next-error.png"));
+    shot(&mut cdp, &out_dir, "next-error");
 
     // The keyboard: down selects the next row, left goes to the parent (a suite).
     cdp.eval(
@@ -335,5 +347,19 @@ fn a_50000_span_trace_paints_in_under_a_second_and_every_span_is_reachable() {
         cdp.eval("(function(){var c=document.querySelector('#flame canvas'); return [document.getElementById('flame').hidden, c.height > 0]})()"),
         json!([false, true])
     );
-    cdp.screenshot(&out_dir.join("flame.png"));
+    shot(&mut cdp, &out_dir, "flame");
+
+    // Dark mode follows the system setting.
+    let light = cdp.eval("getComputedStyle(document.body).backgroundColor");
+    cdp.call(
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    cdp.eval("document.querySelector('#toolbar [data-view=waterfall]').click()");
+    assert_eq!(
+        cdp.eval("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.querySelector('.waterfall')).backgroundColor]"),
+        json!(["rgb(18, 21, 28)", "rgb(27, 31, 41)"]),
+        "light was {light}"
+    );
+    shot(&mut cdp, &out_dir, "dark");
 }
