@@ -321,11 +321,14 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
             Durability::Write => "NORMAL",
         },
     )?;
-    // 32 MiB of page cache per connection: the indexes' hot pages stay in memory.
-    conn.pragma_update(None, "cache_size", -32768)?;
+    // 8 MiB of page cache for readers (the writer takes more, `WRITER_CACHE_KIB`).
+    conn.pragma_update(None, "cache_size", -8192)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
+
+/// The writer's page cache: the hot pages of every index it inserts into stay in memory.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 /// Why a database cannot be used as it is: `None` when it opens and passes `quick_check`.
 fn damage(path: &Path) -> Option<String> {
@@ -401,7 +404,9 @@ impl Store {
         // Must precede the first table: free pages can then be returned in steps.
         conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
             .map_err(|e| sql_error("cannot set up", &path, e))?;
-        configure(&conn, options.durability).map_err(|e| sql_error("cannot set up", &path, e))?;
+        configure(&conn, options.durability)
+            .and_then(|()| conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB))
+            .map_err(|e| sql_error("cannot set up", &path, e))?;
         match schema::migrate(&mut conn).map_err(|e| sql_error("cannot migrate", &path, e))? {
             Ok(_) => {}
             Err(why) => {
