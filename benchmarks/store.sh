@@ -97,7 +97,7 @@ YAML
 }
 
 total_for() { # SPANS_PER_REQUEST: enough requests for a few seconds each
-  case $1 in 1) echo 20000 ;; 100) echo 400000 ;; *) echo 1000000 ;; esac
+  case $1 in 1) echo 20000 ;; 100) echo 300000 ;; *) echo 500000 ;; esac
 }
 
 ingest_row() { # KIND PER_REQUEST
