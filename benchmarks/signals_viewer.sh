@@ -8,7 +8,8 @@
 #
 # Writes benchmarks/results/signals-viewer-$LABEL.md (LABEL defaults to the short commit id).
 # Usage: benchmarks/signals_viewer.sh [LOGS] [METRICS] [POINTS]
-# Env: OTELCTL_BIN (a built otelctl; default: build the release binary), REPEAT (15)
+# Env: OTELCTL_BIN (a built otelctl; default: build the release binary), BUILD (what it is, for
+# the heading; default "release build"), REPEAT (15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LABEL=${LABEL:-$(git rev-parse --short HEAD)}
@@ -45,7 +46,7 @@ cd - >/dev/null
 mkdir -p benchmarks/results
 OUT=benchmarks/results/signals-viewer-$LABEL.md
 {
-  echo "# logs and metrics pages at $LABEL ($(date -u +%Y-%m-%d), $(nproc) cores, release build)"
+  echo "# logs and metrics pages at $LABEL ($(date -u +%Y-%m-%d), $(nproc) cores, ${BUILD:-release build}, load average $(cut -d' ' -f1 /proc/loadavg) at the start)"
   echo
   python3 benchmarks/signals_viewer_load.py "$BASE" "$((BASE + 3))" "$@"
 } | tee "$OUT"

@@ -142,28 +142,3 @@ for label, path in cases:
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
     print("| `%s` | %d | %.1f | %.1f |" % (label, size, statistics.median(times), p95))
 
-# The metrics page in a real browser: how long metrics.js takes to fetch every series and draw
-# every chart (its body's data-draw-ms), read from the DOM headless Chromium dumps.
-import re
-import shutil
-import subprocess
-
-chrome = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-if chrome:
-    draws = []
-    for _ in range(5):
-        out = subprocess.run(
-            [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=60000",
-             "--dump-dom", "http://127.0.0.1:%d/metrics" % viewer],
-            capture_output=True, text=True, timeout=120).stdout
-        m = re.search(r'data-draw-ms="([0-9.]+)"', out)
-        charts = len(re.findall(r'data-state="drawn"', out))
-        if m:
-            draws.append(float(m.group(1)))
-    if draws:
-        draws.sort()
-        print()
-        print("Headless Chromium, /metrics: %d charts (4 series each; histograms 3 lines per series) drawn in %.0f ms median (%s ms over %d loads), fetches included." % (charts, statistics.median(draws), ", ".join("%.0f" % d for d in draws), len(draws)))
-else:
-    print()
-    print("(chromium not found: chart drawing not timed)")
