@@ -267,11 +267,12 @@ fn grpc_spans_from_the_exporter_devenv_uses_land_in_the_store() {
         )
         .build();
     let tracer = provider.tracer("devenv");
-    let trace_id = tracer.in_span("devenv:tasks:run", |cx| {
+    let (trace_id, child_id) = tracer.in_span("devenv:tasks:run", |cx| {
         let mut child = tracer.start_with_context("evaluate", &cx);
         child.set_attribute(KeyValue::new("devenv.activity.kind", "evaluate"));
+        let child_id = child.span_context().span_id();
         child.end();
-        cx.span().span_context().trace_id()
+        (cx.span().span_context().trace_id(), child_id)
     });
     provider.force_flush().unwrap();
     provider.shutdown().unwrap();
@@ -287,7 +288,10 @@ fn grpc_spans_from_the_exporter_devenv_uses_land_in_the_store() {
     assert_eq!(t["service"], "devenv");
     assert_eq!(t["root_name"], "devenv:tasks:run");
     assert_eq!(t["span_count"], 2);
-    let html = String::from_utf8(get(up.viewer(), &format!("/trace/{id}")).body).unwrap();
+    // The child's details (its attributes) are on the trace page that selects it.
+    let html =
+        String::from_utf8(get(up.viewer(), &format!("/trace/{id}?span={child_id:016x}")).body)
+            .unwrap();
     assert!(html.contains("devenv.activity.kind"), "attributes kept");
     // Plain OTLP/HTTP still works on the same port.
     assert_eq!(post(up.receiver(), "application/json", b"{}").status, 200);

@@ -1011,9 +1011,12 @@ fn partial_success_is_reported_not_retried_or_spooled() {
     let body =
         br#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"span too old"}}"#.to_vec();
     let c = Collector::start(vec![Answer::Status(200, vec![], body)]);
+    // A given timeout is waited for in full: the partial-success answer must be read even when
+    // a loaded machine answers later than the default's 5 ms.
     let env = Env::new()
         .endpoint(&c.base())
-        .with("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+        .with("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000");
     let out = env.run(["span", "s", "n", "--", "true"]);
     assert!(out.status.success());
     c.next();
@@ -1236,7 +1239,12 @@ fn sdk_disabled_and_sampler_off_send_nothing() {
 #[test]
 fn debug_prints_the_span_to_stderr() {
     let c = Collector::up();
-    let env = Env::new().endpoint(&c.base()).with("OTEL_DEBUG", "1");
+    // A given timeout: "exported to" needs the answer, which a loaded machine may give after
+    // the default's 5 ms.
+    let env = Env::new()
+        .endpoint(&c.base())
+        .with("OTEL_DEBUG", "1")
+        .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000");
     let out = env.run(["span", "s", "dbg", "--", "true"]);
     let err = text(&out.stderr);
     assert!(
