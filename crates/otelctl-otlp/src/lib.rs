@@ -9,6 +9,7 @@
 //! Metrics (`metrics`) and logs (`logs`) follow the same rules; [`Signal`] and
 //! [`ExportRequest`] are what the three export requests have in common.
 
+pub mod limits;
 pub mod logs;
 pub mod metrics;
 

@@ -63,8 +63,11 @@ impl<R: Ingest> tonic::server::UnaryService<R> for Export<R> {
     fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
         let sink = self.sink.clone();
         Box::pin(async move {
+            let request = request.into_inner();
+            if let Err((_, code, message)) = crate::receiver::at_the_door(&request) {
+                return Err(tonic::Status::new(tonic::Code::from(code), message));
+            }
             let outcome = request
-                .into_inner()
                 .ingest(sink)
                 .await
                 .map_err(|e| tonic::Status::unavailable(e.to_string()))?;

@@ -182,11 +182,23 @@ fn decode<R: ExportRequest>(
     } else {
         body
     };
-    match encoding {
+    let req = match encoding {
         Encoding::Json => serde_json::from_slice::<R>(body).map_err(DecodeError::from),
         Encoding::Protobuf => R::decode(body).map_err(DecodeError::from),
     }
-    .map_err(|e| (400, rpc_code::INVALID_ARGUMENT, e.to_string()))
+    .map_err(|e| (400, rpc_code::INVALID_ARGUMENT, e.to_string()))?;
+    at_the_door(&req)?;
+    Ok(req)
+}
+
+/// The limits every decoded request meets before it is taken ([`otelctl_otlp::limits`]): what
+/// could not be read back or exported later is refused now, whole, whatever its encoding.
+pub fn at_the_door<R: ExportRequest>(req: &R) -> Result<(), (u16, i32, String)> {
+    use otelctl_otlp::limits::{check, LimitExceeded};
+    check(req).map_err(|e| match e {
+        LimitExceeded::Depth => (400, rpc_code::INVALID_ARGUMENT, e.to_string()),
+        LimitExceeded::Size => (413, rpc_code::RESOURCE_EXHAUSTED, e.to_string()),
+    })
 }
 
 impl Handler for Receiver {

@@ -5,8 +5,7 @@
 mod common;
 mod embedded_support;
 
-use embedded_support::{free_base, Up};
-use otelctl_otlp::ExportTraceServiceResponse;
+use embedded_support::{free_base, grpc_export as export, Up};
 
 /// Field 1 (`resource_spans`, a message) sent as a varint: a protobuf that does not decode.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -20,32 +19,6 @@ struct WrongWireType {
 struct Padded {
     #[prost(bytes = "vec", tag = "99")]
     pad: Vec<u8>,
-}
-
-fn export<M: prost::Message + Default + Send + Sync + 'static>(
-    port: u16,
-    msg: M,
-) -> Result<ExportTraceServiceResponse, tonic::Status> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready().await.unwrap();
-        let codec = tonic_prost::ProstCodec::<M, ExportTraceServiceResponse>::default();
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
-            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-        );
-        grpc.unary(tonic::Request::new(msg), path, codec)
-            .await
-            .map(tonic::Response::into_inner)
-    })
 }
 
 #[test]

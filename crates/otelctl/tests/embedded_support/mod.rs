@@ -275,3 +275,31 @@ impl Drop for RealCollector {
         let _ = self.child.wait();
     }
 }
+
+/// One OTLP/gRPC trace export of any prost message (to send what no SDK sends).
+pub fn grpc_export<M: prost::Message + Default + Send + Sync + 'static>(
+    port: u16,
+    msg: M,
+) -> Result<otelctl_otlp::ExportTraceServiceResponse, tonic::Status> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let codec =
+            tonic_prost::ProstCodec::<M, otelctl_otlp::ExportTraceServiceResponse>::default();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        );
+        grpc.unary(tonic::Request::new(msg), path, codec)
+            .await
+            .map(tonic::Response::into_inner)
+    })
+}
