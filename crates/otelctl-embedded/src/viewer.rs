@@ -221,7 +221,7 @@ const MAX_RUNS: usize = 10_000;
 /// Runs read to judge one run of a trace page against its earlier comparable runs.
 const TRACE_PAGE_RUNS: usize = 1_000;
 /// Spans of each name read for a trace page's statistics (those of the traces that came last).
-const STATS_SPANS_PER_NAME: usize = 10_000;
+const STATS_SPANS_PER_NAME: usize = 1_000;
 
 /// What the store keeps, in words: `90 days, at most 2048 MiB`.
 pub fn retention_text(r: &Retention) -> String {

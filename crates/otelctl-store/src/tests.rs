@@ -547,3 +547,40 @@ fn metrics_of_every_type_are_stored_once_with_series_and_latest_values() {
         .contains("explicit_bounds"));
     assert_eq!(store.metric_names(None, Some(25)).unwrap().len(), 3);
 }
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        store
+            .append_traces_blocking(request(vec![span(1, 1, 0, 1, 2)]))
+            .unwrap();
+    }
+    // Back to version 1: its span-name index, and its version number.
+    let conn = Connection::open(db_path(dir.path())).unwrap();
+    conn.execute_batch(
+        "DROP INDEX spans_by_name; CREATE INDEX spans_by_name ON spans(name, trace); PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = open(dir.path());
+    assert_eq!(store.trace_count(), 1);
+    let conn = Connection::open(db_path(dir.path())).unwrap();
+    let (version, sql): (i64, String) = (
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap(),
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'spans_by_name'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap(),
+    );
+    assert_eq!(version, schema::VERSION);
+    assert!(sql.contains("duration_ns, status"), "{sql}");
+    assert_eq!(
+        store.name_samples(&["s1"], 10).unwrap()[0].durations_ns,
+        [1]
+    );
+}
