@@ -98,7 +98,10 @@ fn a_url_password_is_never_shown_in_any_form_on_any_path() {
     let c = Collector::start(vec![Answer::Echo(400)]);
     let port: u16 = c.base().rsplit(':').next().unwrap().parse().unwrap();
     for url in url_forms(port) {
-        let env = Env::new().with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url);
+        // A timeout given is waited for in full: a loaded machine's late answer is still read.
+        let env = Env::new()
+            .with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)
+            .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000");
         let seen = outputs(&env, Some(&url));
         for (path, out) in &seen {
             assert!(
@@ -131,6 +134,7 @@ fn echoed_header_values_are_masked_in_every_letter_case_on_every_path() {
         let case = format!("{answer:?}");
         let c = Collector::start(vec![answer]);
         let env = Env::new()
+            .with("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
             .with(
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
                 format!("{}/v1/traces", c.base()),
