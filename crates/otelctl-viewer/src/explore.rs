@@ -887,6 +887,25 @@ pub fn history(all: &[Run], this: Option<&Run>, n: usize) -> History {
     }
 }
 
+/// The run to compare a run with: among its comparable earlier runs, the one whose duration is
+/// their median (nearest rank; the latest of equal ones), not the previous run, which may be an
+/// outlier itself.
+pub fn baseline(h: &History) -> Option<&Run> {
+    let median = h.p50_ns?;
+    h.runs.iter().rev().find(|r| r.duration_ns == median)
+}
+
+/// Whether a run out of line is `slower` or `faster` than its history's median.
+pub fn direction(this: &Run, h: &History) -> Option<&'static str> {
+    let median = h.p50_ns?;
+    out_of_line(this, h)?;
+    Some(if this.duration_ns >= median {
+        "slower"
+    } else {
+        "faster"
+    })
+}
+
 /// The plain sentence for a run out of line with its history (`None` when in line, or with fewer
 /// than [`MIN_HISTORY`] comparable runs): `2.3x the median of the last 20 runs`.
 pub fn out_of_line(this: &Run, h: &History) -> Option<String> {
@@ -1268,6 +1287,33 @@ mod tests {
                 spans
             })
             .collect()
+    }
+
+    #[test]
+    fn the_baseline_is_the_median_comparable_run_and_a_verdict_has_a_direction() {
+        let run = |t: u8, ms: u64, cached: Option<bool>| Run {
+            trace_id: format!("{t:02x}"),
+            span_id: "01".into(),
+            start_unix_nano: u64::from(t) * 1_000,
+            duration_ns: ms * 1_000_000,
+            cached,
+            error: false,
+        };
+        // Uncached runs 100..160 ms, the last one slow; a cached run of 5 ms among them.
+        let mut runs: Vec<Run> = (1..=6u8)
+            .map(|t| run(t, 100 + 10 * u64::from(t), Some(false)))
+            .collect();
+        runs.push(run(7, 5, Some(true)));
+        runs.push(run(8, 900, Some(false)));
+        let this = run(9, 400, Some(false));
+        let h = history(&runs, Some(&this), HISTORY_RUNS);
+        assert_eq!(h.runs.len(), 7, "the cached run is not comparable");
+        // Sorted: 110 120 130 140 150 160 900: the median (rank 4) is 140 ms, run 4, not run 8.
+        assert_eq!(baseline(&h).map(|r| r.trace_id.as_str()), Some("04"));
+        assert_eq!(direction(&this, &h), Some("slower"));
+        assert_eq!(direction(&run(9, 50, Some(false)), &h), Some("faster"));
+        assert_eq!(direction(&run(9, 150, Some(false)), &h), None, "in line");
+        assert_eq!(baseline(&history(&[], Some(&this), HISTORY_RUNS)), None);
     }
 
     #[test]

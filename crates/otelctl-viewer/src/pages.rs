@@ -512,10 +512,12 @@ pub struct TaskLine {
 struct TaskView {
     name: String,
     duration: String,
-    out_of_line: bool,
+    /// `slower` or `faster` when out of line.
+    direction: Option<&'static str>,
     text: String,
     history_href: String,
-    previous: Option<String>,
+    /// The median comparable earlier run, and how many there were.
+    baseline: Option<(String, usize)>,
 }
 
 /// What a trace page shows, gathered by the viewer.
@@ -577,11 +579,13 @@ pub fn trace_fragment(d: &TraceData) -> String {
             let this = explore::run_of(d.spans[i].1);
             let runs = (d.task_runs)(&key);
             let h = explore::history(&runs, Some(&this), explore::HISTORY_RUNS);
-            let verdict = explore::out_of_line(&this, &h);
+            let direction = explore::direction(&this, &h);
+            let verdict = explore::out_of_line(&this, &h)
+                .map(|v| format!("{}: {v}", direction.unwrap_or("out of line")));
             TaskView {
                 name: key.name.clone(),
                 duration: format_duration(this.duration_ns),
-                out_of_line: verdict.is_some(),
+                direction,
                 text: verdict.unwrap_or_else(|| match (h.p50_ns, h.p95_ns) {
                     (Some(p50), Some(p95)) => format!(
                         "{} earlier comparable runs, p50 {}, p95 {}",
@@ -592,11 +596,9 @@ pub fn trace_fragment(d: &TraceData) -> String {
                     _ => "first run of this task".to_string(),
                 }),
                 history_href: history_href(&key, this.cached),
-                previous: h
-                    .runs
-                    .last()
-                    .filter(|p| p.trace_id != d.trace_hex)
-                    .map(|p| p.trace_id.clone()),
+                baseline: explore::baseline(&h)
+                    .filter(|b| b.trace_id != d.trace_hex)
+                    .map(|b| (b.trace_id.clone(), h.runs.len())),
             }
         })
         .collect();
@@ -880,6 +882,8 @@ pub fn history_chart(key: &TaskKey, runs: &[Run], h: &History) -> String {
 #[derive(Template)]
 #[template(path = "history.html")]
 struct HistoryPage<'a> {
+    /// `slower` or `faster` when the latest run is out of line.
+    direction: &'static str,
     runs: usize,
     which: &'static str,
     last_n: usize,
@@ -896,25 +900,30 @@ struct HistoryPage<'a> {
 /// p95 of the last [`CHART_RUNS`], the verdict on the latest run and the chart.
 pub fn history_fragment(key: &TaskKey, cached: Option<bool>, runs: &[Run]) -> String {
     let h = explore::history(runs, None, CHART_RUNS);
+    let mut direction = "";
     let verdict = runs.last().map(|last| {
         let before = explore::history(runs, Some(last), explore::HISTORY_RUNS);
+        direction = explore::direction(last, &before).unwrap_or("");
         format!(
             "Latest run ({} at {} UTC): {}",
             format_duration(last.duration_ns),
             format_time(last.start_unix_nano),
-            explore::out_of_line(last, &before).unwrap_or_else(|| {
-                if before.runs.len() < explore::MIN_HISTORY {
-                    format!(
-                        "too few comparable earlier runs ({}) to judge",
-                        before.runs.len()
-                    )
-                } else {
-                    format!("in line with the last {} runs", before.runs.len())
-                }
-            })
+            explore::out_of_line(last, &before)
+                .map(|v| format!("{direction}: {v}"))
+                .unwrap_or_else(|| {
+                    if before.runs.len() < explore::MIN_HISTORY {
+                        format!(
+                            "too few comparable earlier runs ({}) to judge",
+                            before.runs.len()
+                        )
+                    } else {
+                        format!("in line with the last {} runs", before.runs.len())
+                    }
+                })
         )
     });
     render(&HistoryPage {
+        direction,
         runs: runs.len(),
         which: match cached {
             Some(true) => " (cached only)",

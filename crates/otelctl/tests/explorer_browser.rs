@@ -119,7 +119,7 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
     }
     let viewer = format!("http://127.0.0.1:{}", up.viewer());
     let slow = trace_hex(0x20);
-    let previous = trace_hex(0x17);
+    let baseline = trace_hex(0x13);
 
     // 1. The list: all twelve traces, a dot per trace; filtering through the form narrows it.
     open(&mut cdp, &format!("{viewer}/"), "list");
@@ -216,12 +216,12 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         ["build", "compile", "test"],
         "lint overlapped compile"
     );
-    let sentence = cdp.eval("document.querySelector('p.task.out-of-line').textContent");
+    let sentence = cdp.eval("document.querySelector('p.task.out-of-line.slower').textContent");
     assert!(
         sentence
             .as_str()
             .unwrap()
-            .contains("2.4x the median of the last 8 runs (uncached runs only)"),
+            .contains("slower: 2.4x the median of the last 8 runs (uncached runs only)"),
         "{sentence}"
     );
     let compile = "02".repeat(8);
@@ -250,23 +250,24 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         "document.querySelectorAll('#waterfall .row').length === 4",
     );
 
-    // 3. Compare: from the trace page's link to the previous comparable run.
-    click(&mut cdp, "a.compare-previous");
+    // 3. Compare: from the trace page's link to the baseline, the median comparable run (run
+    // 3 of 1000..1070 ms: 1030 ms), not the previous one.
+    click(&mut cdp, "a.compare-baseline");
     cdp.wait_for(
         "the compare page",
         "document.body && document.body.dataset.page === 'compare' && !!document.querySelector('#compare-table')",
     );
     assert_eq!(
         cdp.eval("location.search"),
-        json!(format!("?a={previous}&b={slow}"))
+        json!(format!("?a={baseline}&b={slow}"))
     );
     let delta = |key: &str| {
         format!("document.querySelector('tr[data-key=\"{key}\"]').className + ' ' + document.querySelector('tr[data-key=\"{key}\"] td.delta').textContent")
     };
-    assert_eq!(cdp.eval(&delta("build#0")), json!("slower +1.43 s"));
+    assert_eq!(cdp.eval(&delta("build#0")), json!("slower +1.47 s"));
     assert_eq!(
         cdp.eval(&delta("build#0/compile#0")),
-        json!("slower +530.00 ms")
+        json!("slower +570.00 ms")
     );
     assert_eq!(
         cdp.eval(&delta("build#0/test#0")),
@@ -309,12 +310,12 @@ fn filter_compare_critical_path_and_history_in_headless_chromium() {
         cdp.eval("document.querySelectorAll('#history-chart line.pct').length"),
         json!(2)
     );
-    let verdict = cdp.eval("document.querySelector('#history-verdict').textContent");
+    let verdict = cdp.eval("document.querySelector('#history-verdict.slower').textContent");
     assert!(
         verdict
             .as_str()
             .unwrap()
-            .contains("2.4x the median of the last 8 runs"),
+            .contains("slower: 2.4x the median of the last 8 runs"),
         "{verdict}"
     );
     shot(&mut cdp, &out_dir, "history");
