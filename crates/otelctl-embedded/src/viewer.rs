@@ -312,7 +312,7 @@ impl Viewer {
         #[derive(Serialize)]
         struct Out {
             traces: Vec<Row>,
-            /// Counted up to 1,000 (`matched_more` is then true).
+            /// Counted up to 200 or `limit`, whichever is higher (`matched_more` is then true).
             matched: u64,
             matched_more: bool,
             stored_traces: u64,

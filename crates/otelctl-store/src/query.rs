@@ -53,9 +53,10 @@ pub struct TraceQuery {
     pub limit: usize,
 }
 
-/// Matches are counted up to this many (a count beyond says "at least"): counting every match
-/// of a broad filter would read every trace's row.
-pub const MAX_COUNT: u64 = 1_000;
+/// Matches are counted up to this many, or the query's limit when it is higher (a count beyond
+/// says "at least"): counting every match of a broad filter would read every trace's row. 200
+/// is what the viewer's list shows.
+pub const MAX_COUNT: u64 = 200;
 
 /// One run of a task (the `runs` table: root spans and spans with `task.cached`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,15 +175,17 @@ fn conditions(q: &TraceQuery) -> (String, Vec<SqlValue>) {
 }
 
 /// The traces matching `q`, newest start first (trace id breaks ties), at most `q.limit`, and
-/// how many match (counted up to [`MAX_COUNT`]; `true` when the count stopped there).
+/// how many match (counted up to [`MAX_COUNT`] or `q.limit`, whichever is higher; `true` when
+/// the count stopped there).
 pub fn list(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<(Vec<TraceRow>, u64, bool)> {
     let (cond, mut args) = conditions(q);
     let sql = format!(
         "SELECT {ROW_COLUMNS} FROM traces t{cond} ORDER BY t.start_ns DESC, t.trace_id LIMIT ?"
     );
     let count_sql = format!("SELECT count(*) FROM (SELECT 1 FROM traces t{cond} LIMIT ?)");
+    let cap = MAX_COUNT.max(q.limit as u64);
     let mut count_args = args.clone();
-    count_args.push(SqlValue::Integer(MAX_COUNT as i64 + 1));
+    count_args.push(SqlValue::Integer(cap.min(i64::MAX as u64 - 1) as i64 + 1));
     args.push(SqlValue::Integer(q.limit.min(i64::MAX as usize) as i64));
     let rows: Vec<TraceRow> = conn
         .prepare_cached(&sql)?
@@ -194,8 +197,8 @@ pub fn list(conn: &Connection, q: &TraceQuery) -> rusqlite::Result<(Vec<TraceRow
         conn.prepare_cached(&count_sql)?
             .query_row(params_from_iter(count_args), |r| r.get(0))?
     };
-    let capped = matched as u64 > MAX_COUNT;
-    Ok((rows, (matched as u64).min(MAX_COUNT), capped))
+    let capped = matched as u64 > cap;
+    Ok((rows, (matched as u64).min(cap), capped))
 }
 
 pub fn trace_row(conn: &Connection, id: &[u8; 16]) -> rusqlite::Result<Option<TraceRow>> {
