@@ -584,3 +584,28 @@ fn a_version_1_database_is_migrated_and_keeps_its_data() {
         [1]
     );
 }
+
+/// Under continuous commits passive checkpoints never let the log restart, so its file grew
+/// without bound; past the limit a checkpoint empties it, and nothing committed is lost.
+#[test]
+fn a_log_file_past_its_limit_is_emptied_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let db = db_path(dir.path());
+    let wal = wal_path(&db);
+    for t in 1..=50u8 {
+        let spans = (1..=100u8).map(|i| span(t, i, 0, 10, 20)).collect();
+        store.append_traces_blocking(request(spans)).unwrap();
+    }
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    assert!(grown > 1 << 20, "the log holds the commits: {grown} bytes");
+    let conn = Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    // Under the limit: a passive checkpoint leaves the file as it is.
+    checkpoint(&conn, &wal, grown);
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), grown);
+    // Past it: emptied.
+    checkpoint(&conn, &wal, 1 << 20);
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert_eq!(all(&store).len(), 50);
+}
