@@ -625,12 +625,20 @@ impl Store {
         }
     }
 
-    /// Prepares `req` on this thread and hands it to the writer; the answer comes once the
-    /// transaction holding it is committed.
+    /// Hands the writer the job `job` makes around its reply channel; the answer comes once
+    /// the transaction holding it is committed.
+    pub(crate) fn submit<T>(
+        &self,
+        job: impl FnOnce(writer::Reply<T>) -> writer::Job,
+    ) -> Pending<T> {
+        let (tx, rx) = oneshot::channel();
+        Pending(self.send(job(tx)).map(|()| rx))
+    }
+
+    /// Prepares `req` on this thread and hands it to the writer ([`Store::submit`]).
     pub fn submit_traces(&self, req: ExportTraceServiceRequest) -> Pending<TraceOutcome> {
         let prepared = prepare::prepare(req);
-        let (tx, rx) = oneshot::channel();
-        Pending(self.send(writer::Job::Traces(prepared, tx)).map(|()| rx))
+        self.submit(|tx| writer::Job::Traces(prepared, tx))
     }
 
     /// Stores the spans of one export; resolves once committed.
@@ -652,16 +660,12 @@ impl Store {
     /// Removes every trace, log record and metric; resolves once committed, with how many
     /// traces went.
     pub async fn clear(&self) -> std::result::Result<u64, NotStored> {
-        let (tx, rx) = oneshot::channel();
-        Pending(self.send(writer::Job::Clear(tx)).map(|()| rx))
-            .wait()
-            .await
+        self.submit(writer::Job::Clear).wait().await
     }
 
     /// Runs retention until nothing more is due; returns how many rows went.
     pub fn apply_retention(&self) -> std::result::Result<u64, NotStored> {
-        let (tx, rx) = oneshot::channel();
-        Pending(self.send(writer::Job::Maintain(tx)).map(|()| rx)).wait_blocking()
+        self.submit(writer::Job::Maintain).wait_blocking()
     }
 
     /// Stops the writer once everything already handed to it is committed, and checkpoints.

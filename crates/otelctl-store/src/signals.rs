@@ -795,11 +795,7 @@ impl Store {
     /// Prepares a log export on this thread and hands it to the writer.
     pub fn submit_logs(&self, req: &ExportLogsServiceRequest) -> Pending<LogOutcome> {
         let prepared = prepare_logs(req);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        Pending(
-            self.send(crate::writer::Job::Logs(prepared, tx))
-                .map(|()| rx),
-        )
+        self.submit(|tx| crate::writer::Job::Logs(prepared, tx))
     }
 
     /// Stores the records of one log export; resolves once committed.
@@ -821,11 +817,7 @@ impl Store {
     /// Prepares a metrics export on this thread and hands it to the writer.
     pub fn submit_metrics(&self, req: &ExportMetricsServiceRequest) -> Pending<MetricOutcome> {
         let prepared = prepare_metrics(req);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        Pending(
-            self.send(crate::writer::Job::Metrics(prepared, tx))
-                .map(|()| rx),
-        )
+        self.submit(|tx| crate::writer::Job::Metrics(prepared, tx))
     }
 
     /// Stores the points of one metrics export; resolves once committed.
